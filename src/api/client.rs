@@ -1,0 +1,613 @@
+//! The one HTTP transport for PVE and PBS. It can only read.
+//!
+//! [`ApiClient`] has exactly one public way to send a request: [`ApiClient::get`] (and its variants),
+//! which sends `GET`. The single exception, `POST /access/ticket` for password login, is a private
+//! method with a fixed path. No method that writes exists, so the tool is read-only by construction.
+//!
+//! Every request passes through a concurrency limit shared by all servers (pveproxy has few workers),
+//! a timeout, and retries with backoff for connection failures and 502/503/504 only — GETs are
+//! idempotent, and any other failure would not get better by asking again.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use reqwest::{StatusCode, Url};
+use serde::de::DeserializeOwned;
+use tokio::sync::{Mutex, Semaphore};
+
+use super::error::{ApiError, ApiErrorKind};
+use super::tls::{client_config, SeenCertificate, TlsSetupError};
+use crate::config::{host_port, Auth, ServerConfig, ServerKind};
+use crate::secret::Secret;
+
+/// Retries after the first attempt, for connection errors and 502/503/504.
+const RETRIES: u32 = 2;
+/// First backoff; doubled for each further retry.
+const BACKOFF: Duration = Duration::from_millis(300);
+/// Tickets live 2 hours; renew well before.
+const TICKET_RENEW_AFTER: Duration = Duration::from_secs(100 * 60);
+/// How much of an unexpected body to quote in an error.
+const QUOTE_LIMIT: usize = 300;
+
+/// A decoded answer: the `data` member plus the `total` member some list endpoints add.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer<T> {
+    /// The `data` member.
+    pub data: T,
+    /// The `total` member (PVE task list and log, PBS task list), when present.
+    pub total: Option<u64>,
+}
+
+/// Why a client could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientSetupError {
+    /// TLS configuration failed (e.g. unreadable CA file).
+    #[error("{server}: {source}")]
+    Tls {
+        /// Server name.
+        server: String,
+        /// The cause.
+        source: TlsSetupError,
+    },
+    /// The HTTP client could not be built.
+    #[error("{server}: cannot build the HTTP client: {detail}")]
+    Http {
+        /// Server name.
+        server: String,
+        /// The cause.
+        detail: String,
+    },
+    /// The credentials cannot be put into an HTTP header (e.g. a control character).
+    #[error("{server}: the credentials contain characters that cannot be sent in an HTTP header")]
+    BadCredentials {
+        /// Server name.
+        server: String,
+    },
+}
+
+enum AuthState {
+    /// The full `Authorization` header value, marked sensitive so no HTTP layer logs it.
+    Token(HeaderValue),
+    /// User and password; a ticket cookie once logged in.
+    Ticket {
+        username: String,
+        password: Secret,
+        cookie: Mutex<Option<(HeaderValue, Instant)>>,
+    },
+}
+
+struct Inner {
+    http: reqwest::Client,
+    server: ServerConfig,
+    limiter: Arc<Semaphore>,
+    auth: AuthState,
+    seen: SeenCertificate,
+    host: String,
+}
+
+/// A read-only client for one PVE or PBS server. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("kind", &self.inner.server.kind)
+            .field("name", &self.inner.server.name)
+            .field("host", &self.inner.host)
+            .field("identity", &self.inner.server.auth.identity())
+            .finish()
+    }
+}
+
+/// Build the `Authorization` header value for an API token. PVE separates id and secret with `=`,
+/// PBS with `:`.
+pub fn token_header(kind: ServerKind, id: &str, secret: &Secret) -> String {
+    match kind {
+        ServerKind::Pve => format!("PVEAPIToken={id}={}", secret.expose()),
+        ServerKind::Pbs => format!("PBSAPIToken={id}:{}", secret.expose()),
+    }
+}
+
+impl ApiClient {
+    /// Create a client. No request is sent until the first `get` (password login happens then).
+    pub fn new(
+        server: &ServerConfig,
+        limiter: Arc<Semaphore>,
+    ) -> Result<ApiClient, ClientSetupError> {
+        let (tls, seen) = client_config(&server.tls).map_err(|source| ClientSetupError::Tls {
+            server: server.name.clone(),
+            source,
+        })?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .timeout(server.timeout)
+            .connect_timeout(server.timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(limiter.available_permits())
+            .user_agent(concat!("pve-backup-report/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| ClientSetupError::Http {
+                server: server.name.clone(),
+                detail: err.to_string(),
+            })?;
+        let auth = match &server.auth {
+            Auth::Token { id, secret } => {
+                let mut value =
+                    HeaderValue::from_str(&token_header(server.kind, &id.full(), secret)).map_err(
+                        |_| ClientSetupError::BadCredentials {
+                            server: server.name.clone(),
+                        },
+                    )?;
+                value.set_sensitive(true);
+                AuthState::Token(value)
+            }
+            Auth::Password { username, password } => AuthState::Ticket {
+                username: username.clone(),
+                password: password.clone(),
+                cookie: Mutex::new(None),
+            },
+        };
+        Ok(ApiClient {
+            inner: Arc::new(Inner {
+                http,
+                host: host_port(&server.base_url),
+                server: server.clone(),
+                limiter,
+                auth,
+                seen,
+            }),
+        })
+    }
+
+    /// The server this client talks to.
+    pub fn server(&self) -> &ServerConfig {
+        &self.inner.server
+    }
+
+    /// `GET <path>` and decode the `data` member into `T`.
+    ///
+    /// `path` is given as segments below `/api2/json` (each percent-encoded as needed, so UPIDs and
+    /// pool ids with `/` are safe); `query` is appended as given.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        Ok(self.get_answer(path, query).await?.data)
+    }
+
+    /// `GET <path>`, returning `data` and `total`.
+    pub async fn get_answer<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Answer<T>, ApiError> {
+        let endpoint = endpoint_label(path, query);
+        let value = self.get_json(path, query).await?;
+        decode_answer(value).map_err(|kind| self.error(&endpoint, kind))
+    }
+
+    /// `GET <path>` and return the whole JSON body (the envelope with `data`, `total`, …), checked to
+    /// be a JSON object with a `data` member.
+    pub async fn get_json(
+        &self,
+        path: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<serde_json::Value, ApiError> {
+        let endpoint = endpoint_label(path, query);
+        let url = self.url(path, query);
+        let mut relogged = false;
+        let mut attempt = 0;
+        loop {
+            let auth = self.auth_header(&endpoint).await?;
+            let outcome = self.send_get(&url, auth).await;
+            match outcome {
+                Ok((status, body)) => {
+                    if status == StatusCode::UNAUTHORIZED && !relogged && self.uses_ticket() {
+                        // The ticket may have expired early (server restart, clock skew): log in again once.
+                        relogged = true;
+                        self.forget_ticket().await;
+                        continue;
+                    }
+                    let retryable = matches!(status.as_u16(), 502..=504);
+                    if retryable && attempt < RETRIES {
+                        attempt += 1;
+                        tracing::debug!("{endpoint}: status {status}, retry {attempt}");
+                        tokio::time::sleep(BACKOFF * 2u32.pow(attempt - 1)).await;
+                        continue;
+                    }
+                    return interpret(status, &body).map_err(|kind| self.error(&endpoint, kind));
+                }
+                Err(kind) => {
+                    let retryable = matches!(kind, ApiErrorKind::Connect(_));
+                    if retryable && attempt < RETRIES {
+                        attempt += 1;
+                        tracing::debug!("{endpoint}: {kind}, retry {attempt}");
+                        tokio::time::sleep(BACKOFF * 2u32.pow(attempt - 1)).await;
+                        continue;
+                    }
+                    return Err(self.error(&endpoint, kind));
+                }
+            }
+        }
+    }
+
+    fn uses_ticket(&self) -> bool {
+        matches!(self.inner.auth, AuthState::Ticket { .. })
+    }
+
+    fn url(&self, path: &[&str], query: &[(&str, String)]) -> Url {
+        let mut url = self.inner.server.base_url.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty();
+            segments.extend(path);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        url
+    }
+
+    fn error(&self, endpoint: &str, kind: ApiErrorKind) -> ApiError {
+        ApiError {
+            server_kind: self.inner.server.kind,
+            server_name: self.inner.server.name.clone(),
+            host: self.inner.host.clone(),
+            endpoint: endpoint.to_string(),
+            env_prefix: self.inner.server.env_prefix.clone(),
+            kind,
+        }
+    }
+
+    async fn send_get(
+        &self,
+        url: &Url,
+        auth: (reqwest::header::HeaderName, HeaderValue),
+    ) -> Result<(StatusCode, bytes_body::Body), ApiErrorKind> {
+        let _permit = self
+            .inner
+            .limiter
+            .acquire()
+            .await
+            .map_err(|_| ApiErrorKind::Transport("the run is shutting down".into()))?;
+        let started = Instant::now();
+        let response = self
+            .inner
+            .http
+            .get(url.clone())
+            .header(auth.0, auth.1)
+            .send()
+            .await
+            .map_err(|err| self.classify(&err))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|err| self.classify(&err))?;
+        tracing::debug!(
+            "GET {} -> {} ({} bytes, {} ms)",
+            url.path(),
+            status.as_u16(),
+            body.len(),
+            started.elapsed().as_millis()
+        );
+        Ok((status, bytes_body::Body(body.to_vec())))
+    }
+
+    fn classify(&self, err: &reqwest::Error) -> ApiErrorKind {
+        if err.is_timeout() {
+            return ApiErrorKind::Timeout(self.inner.server.timeout);
+        }
+        let chain = error_chain(err);
+        if let Some(tls_reason) = tls_reason(err) {
+            return ApiErrorKind::Tls {
+                detail: tls_reason,
+                presented_fingerprint: self.inner.seen.fingerprint(),
+            };
+        }
+        if err.is_connect() {
+            return ApiErrorKind::Connect(chain);
+        }
+        ApiErrorKind::Transport(chain)
+    }
+
+    async fn auth_header(
+        &self,
+        endpoint: &str,
+    ) -> Result<(reqwest::header::HeaderName, HeaderValue), ApiError> {
+        match &self.inner.auth {
+            AuthState::Token(value) => Ok((AUTHORIZATION, value.clone())),
+            AuthState::Ticket {
+                username,
+                password,
+                cookie,
+            } => {
+                let mut guard = cookie.lock().await;
+                if let Some((value, obtained)) = guard.as_ref() {
+                    if obtained.elapsed() < TICKET_RENEW_AFTER {
+                        return Ok((COOKIE, value.clone()));
+                    }
+                }
+                let value = self
+                    .login(username, password)
+                    .await
+                    .map_err(|kind| self.error(endpoint, kind))?;
+                *guard = Some((value.clone(), Instant::now()));
+                Ok((COOKIE, value))
+            }
+        }
+    }
+
+    async fn forget_ticket(&self) {
+        if let AuthState::Ticket { cookie, .. } = &self.inner.auth {
+            *cookie.lock().await = None;
+        }
+    }
+
+    /// The only non-GET request: `POST /access/ticket` with user and password, returning the cookie.
+    async fn login(&self, username: &str, password: &Secret) -> Result<HeaderValue, ApiErrorKind> {
+        let url = self.url(&["access", "ticket"], &[]);
+        let mut form = Url::parse("https://form.invalid/")
+            .map_err(|e| ApiErrorKind::Transport(e.to_string()))?;
+        form.query_pairs_mut()
+            .append_pair("username", username)
+            .append_pair("password", password.expose());
+        let body = form.query().unwrap_or_default().to_string();
+        let _permit = self
+            .inner
+            .limiter
+            .acquire()
+            .await
+            .map_err(|_| ApiErrorKind::Transport("the run is shutting down".into()))?;
+        let response = self
+            .inner
+            .http
+            .post(url)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|err| self.classify(&err))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|err| self.classify(&err))?;
+        let envelope = interpret(status, &bytes_body::Body(bytes.to_vec()))?;
+        let ticket = envelope
+            .get("data")
+            .and_then(|data| data.get("ticket"))
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| {
+                ApiErrorKind::Unauthorized {
+                    message: "login answered without a ticket (two-factor authentication is not supported; use an API token)".into(),
+                }
+            })?;
+        let name = match self.inner.server.kind {
+            ServerKind::Pve => "PVEAuthCookie",
+            ServerKind::Pbs => "PBSAuthCookie",
+        };
+        let mut value = HeaderValue::from_str(&format!("{name}={ticket}")).map_err(|_| {
+            ApiErrorKind::Decode("the login ticket cannot be sent back as a cookie".into())
+        })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+mod bytes_body {
+    /// A response body, kept as bytes until interpreted.
+    pub struct Body(pub Vec<u8>);
+}
+
+/// `/path/segments?query` as shown in messages (no secrets are ever in paths or queries).
+pub fn endpoint_label(path: &[&str], query: &[(&str, String)]) -> String {
+    let mut label = String::new();
+    for segment in path {
+        label.push('/');
+        label.push_str(segment);
+    }
+    if !query.is_empty() {
+        label.push('?');
+        let pairs: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        label.push_str(&pairs.join("&"));
+    }
+    label
+}
+
+fn quote(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text.chars().count() > QUOTE_LIMIT {
+        let cut: String = text.chars().take(QUOTE_LIMIT).collect();
+        format!("{cut}…")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The error message of a non-2xx answer: PVE sends JSON `{"message": …}`, PBS plain text.
+fn error_message(bytes: &[u8]) -> String {
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        let mut message = value
+            .get("message")
+            .and_then(|m| m.as_str())
+            .map(|m| m.trim().to_string())
+            .unwrap_or_default();
+        if let Some(errors) = value.get("errors").and_then(|e| e.as_object()) {
+            let details: Vec<String> = errors
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default().trim()))
+                .collect();
+            if !details.is_empty() {
+                if !message.is_empty() {
+                    message.push_str(" — ");
+                }
+                message.push_str(&details.join("; "));
+            }
+        }
+        if !message.is_empty() {
+            return message;
+        }
+    }
+    quote(bytes)
+}
+
+fn interpret(
+    status: StatusCode,
+    body: &bytes_body::Body,
+) -> Result<serde_json::Value, ApiErrorKind> {
+    let bytes = &body.0;
+    if !status.is_success() {
+        let message = error_message(bytes);
+        let code = status.as_u16();
+        return Err(match code {
+            401 => ApiErrorKind::Unauthorized { message },
+            403 => ApiErrorKind::Forbidden { message },
+            400..=499 => ApiErrorKind::ClientError {
+                status: code,
+                message,
+            },
+            _ => ApiErrorKind::ServerError {
+                status: code,
+                message,
+            },
+        });
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| {
+        ApiErrorKind::NotJson(format!(
+            "{err}; the body starts with: {}",
+            quote(&bytes[..bytes.len().min(120)])
+        ))
+    })?;
+    if value.get("data").is_none() {
+        return Err(ApiErrorKind::MissingData);
+    }
+    Ok(value)
+}
+
+/// Split an envelope into `data` (decoded) and `total`.
+pub fn decode_answer<T: DeserializeOwned>(
+    mut envelope: serde_json::Value,
+) -> Result<Answer<T>, ApiErrorKind> {
+    let total = envelope.get("total").and_then(|t| {
+        t.as_u64()
+            .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
+    });
+    let data = envelope
+        .get_mut("data")
+        .map(serde_json::Value::take)
+        .ok_or(ApiErrorKind::MissingData)?;
+    let data = serde_json::from_value(data).map_err(|err| ApiErrorKind::Decode(err.to_string()))?;
+    Ok(Answer { data, total })
+}
+
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+/// The rustls reason, if this error came from the TLS handshake.
+fn tls_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref() {
+                if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+                    return Some(tls.to_string());
+                }
+            }
+        }
+        source = cause.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn token_headers_use_the_right_separator() {
+        let secret = Secret::new("s3cr3t");
+        assert_eq!(
+            token_header(ServerKind::Pve, "monitor@pve!report", &secret),
+            "PVEAPIToken=monitor@pve!report=s3cr3t"
+        );
+        assert_eq!(
+            token_header(ServerKind::Pbs, "monitor@pbs!report", &secret),
+            "PBSAPIToken=monitor@pbs!report:s3cr3t"
+        );
+    }
+
+    #[test]
+    fn error_bodies_are_read_in_both_styles() {
+        let pve = br#"{"data":null,"message":"Permission check failed (/, Sys.Audit)\n"}"#;
+        assert_eq!(error_message(pve), "Permission check failed (/, Sys.Audit)");
+        let pve_param = br#"{"data":null,"errors":{"id":"No such job 'x'"},"message":"Parameter verification failed.\n"}"#;
+        assert_eq!(
+            error_message(pve_param),
+            "Parameter verification failed. — id: No such job 'x'"
+        );
+        let pbs = b"permission check failed - missing Datastore.Audit|Datastore.Backup on /datastore/store1";
+        assert_eq!(error_message(pbs), String::from_utf8_lossy(pbs));
+    }
+
+    #[test]
+    fn answers_are_checked_for_json_and_data() {
+        let ok = interpret(
+            StatusCode::OK,
+            &bytes_body::Body(br#"{"data":[1,2],"total":"7"}"#.to_vec()),
+        )
+        .unwrap();
+        let answer: Answer<Vec<u32>> = decode_answer(ok).unwrap();
+        assert_eq!(
+            answer,
+            Answer {
+                data: vec![1, 2],
+                total: Some(7)
+            }
+        );
+        assert!(matches!(
+            interpret(StatusCode::OK, &bytes_body::Body(b"<html>".to_vec())),
+            Err(ApiErrorKind::NotJson(_))
+        ));
+        assert_eq!(
+            interpret(
+                StatusCode::OK,
+                &bytes_body::Body(br#"{"errors":{}}"#.to_vec())
+            ),
+            Err(ApiErrorKind::MissingData)
+        );
+        let shape = decode_answer::<Vec<u32>>(serde_json::json!({"data": {"a": 1}}));
+        assert!(matches!(shape, Err(ApiErrorKind::Decode(_))));
+        assert!(matches!(
+            interpret(
+                StatusCode::from_u16(503).unwrap(),
+                &bytes_body::Body(b"busy".to_vec())
+            ),
+            Err(ApiErrorKind::ServerError { status: 503, .. })
+        ));
+    }
+
+    #[test]
+    fn endpoint_labels_show_path_and_query() {
+        assert_eq!(
+            endpoint_label(
+                &["nodes", "pve1", "tasks"],
+                &[("typefilter", "vzdump".into()), ("start", "50".into())]
+            ),
+            "/nodes/pve1/tasks?typefilter=vzdump&start=50"
+        );
+    }
+}

@@ -1,0 +1,1005 @@
+//! Resolved configuration: every check on user input, done once, before any request is sent.
+//!
+//! [`Config::resolve`] takes the raw command line ([`crate::cli::Cli`], which already merged flags and
+//! environment variables) plus a snapshot of the environment (for the numbered `PBS01_…` blocks) and
+//! either returns a fully validated [`Config`] or a [`ConfigError`] that names the variable and the fix.
+//! Secrets are wrapped in [`Secret`] as soon as they are read.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::cli::Cli;
+use crate::secret::Secret;
+
+/// Default PVE API port.
+pub const PVE_DEFAULT_PORT: u16 = 8006;
+/// Default PBS API port.
+pub const PBS_DEFAULT_PORT: u16 = 8007;
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default number of requests in flight: a real pveproxy has only a few workers.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
+
+/// Which kind of Proxmox server an endpoint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerKind {
+    /// Proxmox VE (port 8006, `PVEAPIToken=id=secret`).
+    Pve,
+    /// Proxmox Backup Server (port 8007, `PBSAPIToken=id:secret`).
+    Pbs,
+}
+
+impl ServerKind {
+    /// `PVE` or `PBS`, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServerKind::Pve => "PVE",
+            ServerKind::Pbs => "PBS",
+        }
+    }
+}
+
+/// An API token id split into its parts: `user@realm!name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenId {
+    /// `user@realm`.
+    pub user: String,
+    /// The token name after `!`.
+    pub name: String,
+}
+
+impl TokenId {
+    /// The full id, `user@realm!name`.
+    pub fn full(&self) -> String {
+        format!("{}!{}", self.user, self.name)
+    }
+}
+
+/// How to authenticate against one server.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// API token (recommended): sent as an `Authorization` header on every request.
+    Token {
+        /// The token id.
+        id: TokenId,
+        /// The token secret.
+        secret: Secret,
+    },
+    /// User and password: one `POST /access/ticket`, then a ticket cookie, renewed before expiry.
+    Password {
+        /// `user@realm`.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
+}
+
+impl Auth {
+    /// A non-secret description: the token id or the user name.
+    pub fn identity(&self) -> String {
+        match self {
+            Auth::Token { id, .. } => id.full(),
+            Auth::Password { username, .. } => username.clone(),
+        }
+    }
+}
+
+/// How the server's TLS certificate is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Verify against the system's root certificates (the default).
+    SystemRoots,
+    /// Verify against the CA certificate(s) in this PEM file.
+    CaFile(PathBuf),
+    /// Accept exactly the certificate with this SHA-256 fingerprint, self-signed included.
+    Fingerprint([u8; 32]),
+    /// Accept any certificate. Only when explicitly asked for (`*_VERIFY_TLS=false`).
+    Insecure,
+}
+
+/// One server to talk to, fully validated.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// PVE or PBS.
+    pub kind: ServerKind,
+    /// Name used in reports: `pve` for the cluster, the `PBS_NAME`/`PBSnn_NAME` or host for a PBS.
+    pub name: String,
+    /// Base URL ending in `/api2/json/`.
+    pub base_url: Url,
+    /// Credentials.
+    pub auth: Auth,
+    /// Certificate check.
+    pub tls: TlsMode,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// The environment-variable prefix this server was configured with (`PVE`, `PBS`, `PBS01`, …),
+    /// so messages can name the exact variable to change.
+    pub env_prefix: String,
+}
+
+impl ServerConfig {
+    /// `host:port` of the server, for messages.
+    pub fn host_port(&self) -> String {
+        host_port(&self.base_url)
+    }
+}
+
+/// `host:port` of a URL (`host_str` keeps IPv6 brackets).
+pub fn host_port(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
+}
+
+/// What the run should do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `--check-api`: endpoint and privilege diagnostics.
+    CheckApi,
+}
+
+/// The resolved configuration of one run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// What to do.
+    pub mode: Mode,
+    /// Print JSON instead of text.
+    pub json: bool,
+    /// The PVE cluster, when configured.
+    pub pve: Option<ServerConfig>,
+    /// Zero or more PBS servers, sorted by name.
+    pub pbs: Vec<ServerConfig>,
+    /// Requests in flight at once over all servers.
+    pub max_concurrency: usize,
+}
+
+/// A configuration problem, named by variable, with the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A value is malformed.
+    #[error("{variable}: {problem}. Fix: {fix}")]
+    Invalid {
+        /// The variable (and flag) that holds the bad value.
+        variable: String,
+        /// What is wrong, without echoing secrets.
+        problem: String,
+        /// How to write it correctly.
+        fix: String,
+    },
+    /// A required value is missing.
+    #[error("{variable} is not set. Fix: {fix}")]
+    Missing {
+        /// The variable that is needed.
+        variable: String,
+        /// How to provide it.
+        fix: String,
+    },
+    /// Two settings contradict each other.
+    #[error("{first} and {second} are both set: {why}. Fix: {fix}")]
+    Conflict {
+        /// One variable.
+        first: String,
+        /// The other variable.
+        second: String,
+        /// Why they cannot be combined.
+        why: String,
+        /// What to do.
+        fix: String,
+    },
+    /// Nothing to talk to.
+    #[error("no server is configured. Fix: set PVE_HOST (and PVE_API_TOKEN_ID / PVE_API_TOKEN_SECRET), or PBS_HOST, in the environment or a .env file; see .env.example")]
+    NothingConfigured,
+}
+
+fn invalid(variable: &str, problem: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        variable: variable.to_string(),
+        problem: problem.into(),
+        fix: fix.into(),
+    }
+}
+
+/// The raw, still unvalidated settings of one server, with the names of the variables they came from.
+#[derive(Debug, Default, Clone)]
+struct RawServer {
+    prefix: String,
+    name: Option<String>,
+    host: Option<String>,
+    token_id: Option<String>,
+    token_secret: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+    verify_tls: Option<String>,
+    ca_cert: Option<PathBuf>,
+    fingerprint: Option<String>,
+}
+
+impl RawServer {
+    fn var(&self, suffix: &str) -> String {
+        format!("{}_{suffix}", self.prefix)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.host.is_none()
+            && self.token_id.is_none()
+            && self.token_secret.is_none()
+            && self.user.is_none()
+            && self.password.is_none()
+    }
+
+    fn from_env(prefix: &str, env: &BTreeMap<String, String>) -> RawServer {
+        let get = |suffix: &str| non_empty(env.get(&format!("{prefix}_{suffix}")).cloned());
+        RawServer {
+            prefix: prefix.to_string(),
+            name: get("NAME"),
+            host: get("HOST"),
+            token_id: get("API_TOKEN_ID"),
+            token_secret: get("API_TOKEN_SECRET"),
+            user: get("USER"),
+            password: get("PASSWORD"),
+            verify_tls: get("VERIFY_TLS"),
+            ca_cert: get("CA_CERT").map(PathBuf::from),
+            fingerprint: get("FINGERPRINT"),
+        }
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Validate the command line and the environment snapshot (used for numbered `PBSnn_…` blocks).
+    pub fn resolve(cli: &Cli, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+        let timeout = match non_empty(cli.timeout.clone()) {
+            None => DEFAULT_TIMEOUT,
+            Some(text) => parse_seconds("PVE_TIMEOUT (--timeout)", &text)?,
+        };
+        let max_concurrency = match non_empty(cli.max_concurrency.clone()) {
+            None => DEFAULT_MAX_CONCURRENCY,
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if (1..=64).contains(&n) => n,
+                _ => {
+                    return Err(invalid(
+                        "PVE_MAX_CONCURRENCY (--max-concurrency)",
+                        format!("'{text}' is not a number from 1 to 64"),
+                        "use a small number such as 4 or 8: pveproxy has only a few workers",
+                    ))
+                }
+            },
+        };
+
+        let pve_raw = RawServer {
+            prefix: "PVE".into(),
+            name: None,
+            host: non_empty(cli.pve_host.clone()),
+            token_id: non_empty(cli.pve_token_id.clone()),
+            token_secret: non_empty(cli.pve_token_secret.clone()),
+            user: non_empty(cli.pve_user.clone()),
+            password: cli.pve_password.clone().filter(|p| !p.is_empty()),
+            verify_tls: non_empty(cli.pve_verify_tls.clone()),
+            ca_cert: cli.pve_ca_cert.clone(),
+            fingerprint: non_empty(cli.pve_fingerprint.clone()),
+        };
+        let pve = if pve_raw.is_empty() {
+            None
+        } else {
+            Some(resolve_server(ServerKind::Pve, &pve_raw, timeout)?)
+        };
+
+        let mut pbs = Vec::new();
+        let first_pbs = RawServer {
+            prefix: "PBS".into(),
+            name: non_empty(cli.pbs_name.clone()),
+            host: non_empty(cli.pbs_host.clone()),
+            token_id: non_empty(cli.pbs_token_id.clone()),
+            token_secret: non_empty(cli.pbs_token_secret.clone()),
+            user: non_empty(cli.pbs_user.clone()),
+            password: cli.pbs_password.clone().filter(|p| !p.is_empty()),
+            verify_tls: non_empty(cli.pbs_verify_tls.clone()),
+            ca_cert: cli.pbs_ca_cert.clone(),
+            fingerprint: non_empty(cli.pbs_fingerprint.clone()),
+        };
+        if !first_pbs.is_empty() {
+            pbs.push(resolve_server(ServerKind::Pbs, &first_pbs, timeout)?);
+        }
+        for prefix in numbered_pbs_prefixes(env) {
+            let raw = RawServer::from_env(&prefix, env);
+            if !raw.is_empty() {
+                pbs.push(resolve_server(ServerKind::Pbs, &raw, timeout)?);
+            }
+        }
+        pbs.sort_by(|a, b| a.name.cmp(&b.name));
+        for pair in pbs.windows(2) {
+            if pair[0].name == pair[1].name {
+                return Err(invalid(
+                    "PBS_NAME / PBSnn_NAME",
+                    format!("two PBS servers are both named '{}'", pair[0].name),
+                    "give each PBS block its own PBSnn_NAME",
+                ));
+            }
+        }
+
+        if pve.is_none() && pbs.is_empty() {
+            return Err(ConfigError::NothingConfigured);
+        }
+        Ok(Config {
+            mode: Mode::CheckApi,
+            json: cli.json,
+            pve,
+            pbs,
+            max_concurrency,
+        })
+    }
+}
+
+/// `PBS01`, `PBS02`, … for every `PBSnn_HOST`-style variable present, sorted.
+fn numbered_pbs_prefixes(env: &BTreeMap<String, String>) -> Vec<String> {
+    let mut prefixes: Vec<String> = env
+        .keys()
+        .filter_map(|key| {
+            let rest = key.strip_prefix("PBS")?;
+            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+            let after = &rest[digits.len()..];
+            (!digits.is_empty() && after.starts_with('_')).then(|| format!("PBS{digits}"))
+        })
+        .collect();
+    prefixes.sort();
+    prefixes.dedup();
+    prefixes
+}
+
+fn parse_seconds(variable: &str, text: &str) -> Result<Duration, ConfigError> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 3600.0 => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err(invalid(
+            variable,
+            format!("'{text}' is not a number of seconds between 0 and 3600"),
+            "write the timeout in seconds, e.g. 30",
+        )),
+    }
+}
+
+fn parse_bool(variable: &str, text: &str) -> Result<bool, ConfigError> {
+    match text.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(invalid(
+            variable,
+            format!("'{text}' is not a boolean"),
+            "write true or false (1/0, yes/no also work)",
+        )),
+    }
+}
+
+fn resolve_server(
+    kind: ServerKind,
+    raw: &RawServer,
+    timeout: Duration,
+) -> Result<ServerConfig, ConfigError> {
+    let host_var = raw.var("HOST");
+    let host = raw.host.as_deref().ok_or_else(|| ConfigError::Missing {
+        variable: host_var.clone(),
+        fix: format!(
+            "set {host_var} to the {} host name, e.g. {}",
+            kind.label(),
+            match kind {
+                ServerKind::Pve => "pve1.example.com or https://pve1.example.com:8006",
+                ServerKind::Pbs => "pbs.example.com or https://pbs.example.com:8007",
+            }
+        ),
+    })?;
+    let default_port = match kind {
+        ServerKind::Pve => PVE_DEFAULT_PORT,
+        ServerKind::Pbs => PBS_DEFAULT_PORT,
+    };
+    let base_url = parse_base_url(&host_var, host, default_port)?;
+    let auth = resolve_auth(kind, raw)?;
+    let tls = resolve_tls(raw)?;
+    let name = match (&raw.name, kind) {
+        (Some(name), _) => name.clone(),
+        (None, ServerKind::Pve) => "pve".to_string(),
+        (None, ServerKind::Pbs) => base_url.host_str().unwrap_or("pbs").to_string(),
+    };
+    Ok(ServerConfig {
+        kind,
+        name,
+        base_url,
+        auth,
+        tls,
+        timeout,
+        env_prefix: raw.prefix.clone(),
+    })
+}
+
+/// Accepts `host`, `host:port`, `[v6]:port`, `https://host[:port][/api2/json[/]]`.
+pub fn parse_base_url(variable: &str, text: &str, default_port: u16) -> Result<Url, ConfigError> {
+    let fix = format!(
+        "write {variable} as host, host:port or https://host:port (default port {default_port})"
+    );
+    let lower = text.to_ascii_lowercase();
+    if lower.starts_with("http://") {
+        return Err(invalid(
+            variable,
+            format!("'{text}' uses plain http"),
+            format!("Proxmox APIs only speak HTTPS: {fix}"),
+        ));
+    }
+    let with_scheme = if lower.starts_with("https://") {
+        text.to_string()
+    } else if text.contains("://") {
+        return Err(invalid(
+            variable,
+            format!("'{text}' has an unsupported scheme"),
+            fix,
+        ));
+    } else {
+        format!("https://{text}")
+    };
+    let mut url = Url::parse(&with_scheme).map_err(|err| {
+        invalid(
+            variable,
+            format!("'{text}' is not a valid URL ({err})"),
+            fix.clone(),
+        )
+    })?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid(variable, format!("'{text}' has no host"), fix));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(invalid(
+            variable,
+            format!("'{text}' carries a query, fragment or user name"),
+            fix,
+        ));
+    }
+    let path = url.path().trim_end_matches('/');
+    if !(path.is_empty() || path == "/api2/json") {
+        return Err(invalid(
+            variable,
+            format!("'{text}' has the path '{}'", url.path()),
+            format!("leave the path out (or use /api2/json): {fix}"),
+        ));
+    }
+    if url.port().is_none() {
+        // `set_port` only fails for URLs that cannot have a port; https URLs always can.
+        let _ = url.set_port(Some(default_port));
+    }
+    url.set_path("/api2/json/");
+    Ok(url)
+}
+
+fn resolve_auth(kind: ServerKind, raw: &RawServer) -> Result<Auth, ConfigError> {
+    let id_var = raw.var("API_TOKEN_ID");
+    let secret_var = raw.var("API_TOKEN_SECRET");
+    let has_token = raw.token_id.is_some() || raw.token_secret.is_some();
+    let has_password = raw.user.is_some() || raw.password.is_some();
+    if has_token && has_password {
+        return Err(ConfigError::Conflict {
+            first: id_var,
+            second: raw.var("USER"),
+            why: "a server is reached either with an API token or with a user and password".into(),
+            fix: "keep the token variables (recommended) and remove the user/password ones".into(),
+        });
+    }
+    if has_password {
+        let user_var = raw.var("USER");
+        let username = raw.user.clone().ok_or_else(|| ConfigError::Missing {
+            variable: user_var.clone(),
+            fix: format!(
+                "set {user_var}=user@realm (e.g. root@pam) next to {}",
+                raw.var("PASSWORD")
+            ),
+        })?;
+        if !username.contains('@') {
+            return Err(invalid(
+                &user_var,
+                format!("'{username}' has no realm"),
+                format!("write it as user@realm, e.g. {username}@pam or {username}@pve"),
+            ));
+        }
+        let password = raw.password.clone().ok_or_else(|| ConfigError::Missing {
+            variable: raw.var("PASSWORD"),
+            fix: format!("set {} for {username}", raw.var("PASSWORD")),
+        })?;
+        return Ok(Auth::Password {
+            username,
+            password: Secret::new(password),
+        });
+    }
+    let id_text = raw.token_id.as_deref().ok_or_else(|| ConfigError::Missing {
+        variable: id_var.clone(),
+        fix: format!(
+            "create a read-only API token and set {id_var}=user@realm!tokenname and {secret_var}=<secret>"
+        ),
+    })?;
+    let id = parse_token_id(kind, &id_var, &secret_var, id_text)?;
+    let secret_text = raw
+        .token_secret
+        .as_deref()
+        .ok_or_else(|| ConfigError::Missing {
+            variable: secret_var.clone(),
+            fix: format!(
+                "set {secret_var} to the secret shown when the token {} was created",
+                id.full()
+            ),
+        })?;
+    let secret = parse_token_secret(kind, &secret_var, secret_text)?;
+    Ok(Auth::Token { id, secret })
+}
+
+fn parse_token_id(
+    kind: ServerKind,
+    id_var: &str,
+    secret_var: &str,
+    text: &str,
+) -> Result<TokenId, ConfigError> {
+    let header = match kind {
+        ServerKind::Pve => "PVEAPIToken=",
+        ServerKind::Pbs => "PBSAPIToken=",
+    };
+    let example = "monitor@pve!report";
+    if text.starts_with("PVEAPIToken") || text.starts_with("PBSAPIToken") {
+        return Err(invalid(
+            id_var,
+            format!("the value starts with a '{header}' header prefix"),
+            format!("set only the token id, e.g. {example}; the tool builds the header itself"),
+        ));
+    }
+    // A whole `id=secret` or `id:secret` pasted into the id variable. Never echo the part after it.
+    for separator in ['=', ':'] {
+        if let Some(idx) = text.find(separator) {
+            let pbs_hint = if kind == ServerKind::Pbs && separator == '=' {
+                " (PBS separates id and secret with ':', PVE with '=' — but here they belong in two variables)"
+            } else {
+                ""
+            };
+            return Err(invalid(
+                id_var,
+                format!(
+                    "'{}…' contains '{separator}': it looks like token id and secret pasted together{pbs_hint}",
+                    &text[..idx]
+                ),
+                format!("set {id_var}={} and put the secret alone in {secret_var}", &text[..idx]),
+            ));
+        }
+    }
+    // A value without '@' may be a secret pasted into the wrong variable: do not echo it.
+    let shown = if text.contains('@') {
+        format!("'{text}'")
+    } else {
+        "the value".to_string()
+    };
+    let prefix = id_var.strip_suffix("_API_TOKEN_ID").unwrap_or(id_var);
+    let Some((user, name)) = text.split_once('!') else {
+        return Err(invalid(
+            id_var,
+            format!("{shown} has no '!tokenname' part"),
+            format!("an API token id is user@realm!tokenname, e.g. {example}; a plain user logs in with {prefix}_USER and {prefix}_PASSWORD instead"),
+        ));
+    };
+    let Some((user_part, realm)) = user.split_once('@') else {
+        return Err(invalid(
+            id_var,
+            format!("{shown} has no '@realm' in the user part"),
+            format!("write user@realm!tokenname, e.g. {example}"),
+        ));
+    };
+    if user_part.is_empty() || realm.is_empty() {
+        return Err(invalid(
+            id_var,
+            format!("'{text}' has an empty user or realm"),
+            format!("write user@realm!tokenname, e.g. {example}"),
+        ));
+    }
+    let mut chars = name.chars();
+    let valid_name = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if !valid_name {
+        return Err(invalid(
+            id_var,
+            format!("the token name '{name}' is not valid"),
+            "a token name starts with a letter and has at least 2 characters from A-Z a-z 0-9 . - _",
+        ));
+    }
+    Ok(TokenId {
+        user: user.to_string(),
+        name: name.to_string(),
+    })
+}
+
+fn parse_token_secret(
+    kind: ServerKind,
+    secret_var: &str,
+    text: &str,
+) -> Result<Secret, ConfigError> {
+    if text.starts_with("PVEAPIToken") || text.starts_with("PBSAPIToken") {
+        return Err(invalid(
+            secret_var,
+            "the value starts with an 'API token' header prefix",
+            "set only the secret (the UUID shown at token creation); the tool builds the header",
+        ));
+    }
+    if text.contains('!') && text.contains('@') {
+        let separator = match kind {
+            ServerKind::Pve => '=',
+            ServerKind::Pbs => ':',
+        };
+        return Err(invalid(
+            secret_var,
+            format!("the value contains a token id (user@realm!name{separator}…)"),
+            format!("put the id in its own variable and only the secret in {secret_var}"),
+        ));
+    }
+    if text.chars().any(char::is_whitespace) {
+        return Err(invalid(
+            secret_var,
+            "the secret contains white space",
+            "copy the secret again without spaces or line breaks",
+        ));
+    }
+    Ok(Secret::new(text))
+}
+
+fn resolve_tls(raw: &RawServer) -> Result<TlsMode, ConfigError> {
+    let verify = match &raw.verify_tls {
+        None => true,
+        Some(text) => parse_bool(&raw.var("VERIFY_TLS"), text)?,
+    };
+    let fingerprint = match &raw.fingerprint {
+        None => None,
+        Some(text) => Some(parse_fingerprint(&raw.var("FINGERPRINT"), text)?),
+    };
+    match (&raw.ca_cert, fingerprint) {
+        (Some(_), Some(_)) => Err(ConfigError::Conflict {
+            first: raw.var("CA_CERT"),
+            second: raw.var("FINGERPRINT"),
+            why: "a certificate is either checked against a CA or pinned by fingerprint".into(),
+            fix: "keep one of the two".into(),
+        }),
+        (Some(path), None) => {
+            if !path.is_file() {
+                return Err(invalid(
+                    &raw.var("CA_CERT"),
+                    format!("'{}' is not a readable file", path.display()),
+                    "point it at a PEM file, e.g. a copy of /etc/pve/pve-root-ca.pem",
+                ));
+            }
+            Ok(TlsMode::CaFile(path.clone()))
+        }
+        (None, Some(pin)) => Ok(TlsMode::Fingerprint(pin)),
+        (None, None) if verify => Ok(TlsMode::SystemRoots),
+        (None, None) => Ok(TlsMode::Insecure),
+    }
+}
+
+/// Parse a SHA-256 fingerprint as Proxmox shows it (`AB:CD:…`, 32 pairs); plain hex is accepted too.
+pub fn parse_fingerprint(variable: &str, text: &str) -> Result<[u8; 32], ConfigError> {
+    let hex: String = text.chars().filter(|c| *c != ':').collect();
+    let fix = "copy the SHA-256 fingerprint as shown by `pvenode cert info` or the PBS dashboard: 32 hex pairs separated by ':'";
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(invalid(
+            variable,
+            format!("'{text}' is not a SHA-256 fingerprint"),
+            fix,
+        ));
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+            .map_err(|_| invalid(variable, format!("'{text}' is not hex"), fix))?;
+    }
+    Ok(out)
+}
+
+/// Render a fingerprint the way Proxmox shows it: uppercase hex pairs joined by `:`.
+pub fn format_fingerprint(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use clap::Parser;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut full = vec!["pve-backup-report"];
+        full.extend_from_slice(args);
+        Cli::try_parse_from(full).unwrap()
+    }
+
+    fn resolve(args: &[&str]) -> Result<Config, ConfigError> {
+        Config::resolve(&cli(args), &BTreeMap::new())
+    }
+
+    const SECRET: &str = "0c1a2b3c-4d5e-6f70-8192-a3b4c5d6e7f8";
+
+    fn pve_token_args(id: &str) -> Vec<String> {
+        vec![
+            "--pve-host".into(),
+            "pve1.example.com".into(),
+            "--pve-token-id".into(),
+            id.into(),
+            "--pve-token-secret".into(),
+            SECRET.into(),
+        ]
+    }
+
+    fn resolve_owned(args: &[String]) -> Result<Config, ConfigError> {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        resolve(&refs)
+    }
+
+    #[test]
+    fn host_forms_all_resolve_to_the_api_base() {
+        for (text, expected) in [
+            ("pve1", "https://pve1:8006/api2/json/"),
+            ("pve1:9006", "https://pve1:9006/api2/json/"),
+            (
+                "https://pve1.example.com",
+                "https://pve1.example.com:8006/api2/json/",
+            ),
+            (
+                "https://pve1:8006/api2/json",
+                "https://pve1:8006/api2/json/",
+            ),
+            (
+                "https://10.0.0.1:8006/api2/json/",
+                "https://10.0.0.1:8006/api2/json/",
+            ),
+            ("[::1]:8006", "https://[::1]:8006/api2/json/"),
+        ] {
+            let url = parse_base_url("PVE_HOST", text, 8006).unwrap();
+            assert_eq!(url.as_str(), expected, "{text}");
+        }
+        assert_eq!(
+            host_port(&parse_base_url("PVE_HOST", "[::1]", 8006).unwrap()),
+            "[::1]:8006"
+        );
+    }
+
+    #[test]
+    fn bad_hosts_name_the_variable_and_the_fix() {
+        for text in [
+            "http://pve1",
+            "ftp://pve1",
+            "https://",
+            "https://pve1/foo",
+            "pve1:notaport",
+            "https://pve1?x=1",
+        ] {
+            let err = parse_base_url("PVE_HOST", text, 8006)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("PVE_HOST: "), "{text}: {err}");
+            assert!(err.contains("Fix:"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn token_id_must_have_user_realm_and_name() {
+        let config = resolve_owned(&pve_token_args("monitor@pve!report")).unwrap();
+        let pve = config.pve.unwrap();
+        match &pve.auth {
+            Auth::Token { id, secret } => {
+                assert_eq!(id.user, "monitor@pve");
+                assert_eq!(id.name, "report");
+                assert_eq!(secret.expose(), SECRET);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(pve.tls, TlsMode::SystemRoots);
+        assert_eq!(pve.name, "pve");
+        for (bad, needle) in [
+            ("monitor@pve", "'!tokenname'"),
+            ("monitor!report", "'@realm'"),
+            ("monitor@pve!1x", "token name"),
+            ("PVEAPIToken=monitor@pve!report", "header prefix"),
+        ] {
+            let err = resolve_owned(&pve_token_args(bad)).unwrap_err().to_string();
+            assert!(err.contains("PVE_API_TOKEN_ID"), "{bad}: {err}");
+            assert!(err.contains(needle), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn id_and_secret_pasted_together_is_explained_without_the_secret() {
+        let err = resolve_owned(&pve_token_args(&format!("monitor@pve!report={SECRET}")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pasted together"), "{err}");
+        assert!(!err.contains(SECRET), "{err}");
+        let err = resolve(&[
+            "--pbs-host",
+            "pbs1",
+            "--pbs-token-id",
+            &format!("monitor@pbs!audit={SECRET}"),
+            "--pbs-token-secret",
+            SECRET,
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("PBS_API_TOKEN_ID"), "{err}");
+        assert!(err.contains("':'"), "{err}");
+        assert!(!err.contains(SECRET), "{err}");
+    }
+
+    #[test]
+    fn a_secret_pasted_into_the_id_variable_is_not_echoed() {
+        let err = resolve_owned(&pve_token_args(SECRET))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains(SECRET), "{err}");
+    }
+
+    #[test]
+    fn secret_with_header_prefix_is_refused() {
+        let mut args = pve_token_args("monitor@pve!report");
+        args[5] = format!("PVEAPIToken=monitor@pve!report={SECRET}");
+        let err = resolve_owned(&args).unwrap_err().to_string();
+        assert!(err.starts_with("PVE_API_TOKEN_SECRET"), "{err}");
+        assert!(!err.contains(SECRET), "{err}");
+    }
+
+    #[test]
+    fn password_login_needs_user_with_realm() {
+        let config = resolve(&[
+            "--pve-host",
+            "pve1",
+            "--pve-user",
+            "root@pam",
+            "--pve-password",
+            "pw",
+        ])
+        .unwrap();
+        assert!(matches!(config.pve.unwrap().auth, Auth::Password { .. }));
+        let err = resolve(&[
+            "--pve-host",
+            "pve1",
+            "--pve-user",
+            "root",
+            "--pve-password",
+            "pw",
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("root@pam"), "{err}");
+        let err = resolve(&["--pve-host", "pve1", "--pve-password", "pw"]).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing { .. }), "{err}");
+        let mut args = pve_token_args("monitor@pve!report");
+        args.extend(["--pve-user".into(), "root@pam".into()]);
+        assert!(matches!(
+            resolve_owned(&args),
+            Err(ConfigError::Conflict { .. })
+        ));
+    }
+
+    #[test]
+    fn tls_modes() {
+        let fp = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+        let mut args = pve_token_args("monitor@pve!report");
+        args.extend(["--pve-fingerprint".into(), fp.into()]);
+        let config = resolve_owned(&args).unwrap();
+        match config.pve.unwrap().tls {
+            TlsMode::Fingerprint(bytes) => assert_eq!(format_fingerprint(&bytes), fp),
+            other => panic!("{other:?}"),
+        }
+        let mut args = pve_token_args("monitor@pve!report");
+        args.extend(["--pve-verify-tls".into(), "false".into()]);
+        assert_eq!(
+            resolve_owned(&args).unwrap().pve.unwrap().tls,
+            TlsMode::Insecure
+        );
+        let mut args = pve_token_args("monitor@pve!report");
+        args.extend(["--pve-verify-tls".into(), "maybe".into()]);
+        assert!(resolve_owned(&args)
+            .unwrap_err()
+            .to_string()
+            .starts_with("PVE_VERIFY_TLS"));
+        let mut args = pve_token_args("monitor@pve!report");
+        args.extend(["--pve-fingerprint".into(), "AB:CD".into()]);
+        assert!(resolve_owned(&args)
+            .unwrap_err()
+            .to_string()
+            .starts_with("PVE_FINGERPRINT"));
+        let mut args = pve_token_args("monitor@pve!report");
+        args.extend(["--pve-ca-cert".into(), "/nonexistent/ca.pem".into()]);
+        assert!(resolve_owned(&args)
+            .unwrap_err()
+            .to_string()
+            .starts_with("PVE_CA_CERT"));
+        assert_eq!(
+            parse_fingerprint("X", &fp.replace(':', "").to_lowercase()).unwrap(),
+            parse_fingerprint("X", fp).unwrap()
+        );
+    }
+
+    #[test]
+    fn numbered_pbs_blocks_are_read_and_sorted_by_name() {
+        let env: BTreeMap<String, String> = [
+            ("PBS02_HOST", "pbs-b.example.com"),
+            ("PBS02_API_TOKEN_ID", "monitor@pbs!audit"),
+            ("PBS02_API_TOKEN_SECRET", SECRET),
+            ("PBS01_HOST", "pbs-a.example.com:8107"),
+            ("PBS01_NAME", "offsite"),
+            ("PBS01_API_TOKEN_ID", "monitor@pbs!audit"),
+            ("PBS01_API_TOKEN_SECRET", SECRET),
+            ("PBS01_VERIFY_TLS", "0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let config = Config::resolve(
+            &cli(&[
+                "--pbs-host",
+                "pbs-main",
+                "--pbs-token-id",
+                "m@pbs!a1",
+                "--pbs-token-secret",
+                SECRET,
+            ]),
+            &env,
+        )
+        .unwrap();
+        let names: Vec<_> = config.pbs.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["offsite", "pbs-b.example.com", "pbs-main"]);
+        assert_eq!(
+            config.pbs[0].base_url.as_str(),
+            "https://pbs-a.example.com:8107/api2/json/"
+        );
+        assert_eq!(config.pbs[0].tls, TlsMode::Insecure);
+        assert_eq!(config.pbs[1].base_url.port(), Some(8007));
+        assert!(config.pve.is_none());
+
+        let mut broken = env.clone();
+        broken.insert("PBS02_API_TOKEN_ID".into(), "monitor@pbs".into());
+        let err = Config::resolve(&cli(&[]), &broken).unwrap_err().to_string();
+        assert!(err.starts_with("PBS02_API_TOKEN_ID"), "{err}");
+    }
+
+    #[test]
+    fn nothing_configured_is_an_error_with_a_fix() {
+        let err = resolve(&[]).unwrap_err();
+        assert_eq!(err, ConfigError::NothingConfigured);
+        assert!(err.to_string().contains(".env.example"));
+    }
+
+    #[test]
+    fn timeout_and_concurrency_are_checked() {
+        let mut args = pve_token_args("monitor@pve!report");
+        args.extend([
+            "--timeout".into(),
+            "2.5".into(),
+            "--max-concurrency".into(),
+            "4".into(),
+        ]);
+        let config = resolve_owned(&args).unwrap();
+        assert_eq!(config.pve.unwrap().timeout, Duration::from_millis(2500));
+        assert_eq!(config.max_concurrency, 4);
+        for bad in [
+            ["--timeout", "0"],
+            ["--timeout", "soon"],
+            ["--max-concurrency", "0"],
+            ["--max-concurrency", "500"],
+        ] {
+            let mut args = pve_token_args("monitor@pve!report");
+            args.extend(bad.iter().map(|s| s.to_string()));
+            assert!(resolve_owned(&args).is_err(), "{bad:?}");
+        }
+    }
+}
