@@ -142,6 +142,8 @@ pub fn host_port(url: &Url) -> String {
 pub enum Mode {
     /// `--check-api`: endpoint and privilege diagnostics.
     CheckApi,
+    /// No mode flag: the nightly report (not built yet: it needs the collectors and coverage engine).
+    Report,
 }
 
 /// The resolved configuration of one run.
@@ -332,7 +334,11 @@ impl Config {
             return Err(ConfigError::NothingConfigured);
         }
         Ok(Config {
-            mode: Mode::CheckApi,
+            mode: if cli.check_api {
+                Mode::CheckApi
+            } else {
+                Mode::Report
+            },
             json: cli.json,
             pve,
             pbs,

@@ -1,2 +1,78 @@
-//! Command-line entry point.
-fn main() {}
+//! Command-line entry point: environment, logging, argument parsing, run, exit code.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use pve_backup_report::cli::{env_file_from_args, Cli};
+use pve_backup_report::config::Config;
+use pve_backup_report::exit::ExitStatus;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    // Existing environment variables win over the file; flags win over both (clap's env fallback).
+    match env_file_from_args(&args) {
+        Some(path) => {
+            if let Err(err) = dotenvy::from_path(&path) {
+                eprintln!("error: cannot read --env-file {}: {err}", path.display());
+                return ExitCode::from(ExitStatus::Unknown.code());
+            }
+        }
+        None => {
+            let _ = dotenvy::dotenv();
+        }
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return match err.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(ExitStatus::Unknown.code()),
+            };
+        }
+    };
+    init_logging(&cli);
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let config = match Config::resolve(&cli, &env) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("configuration error: {err}");
+            return ExitCode::from(ExitStatus::Unknown.code());
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(ExitStatus::Unknown.code());
+        }
+    };
+    let status = runtime.block_on(pve_backup_report::run(config));
+    ExitCode::from(status.code())
+}
+
+fn init_logging(cli: &Cli) {
+    let default = if cli.quiet {
+        "error"
+    } else {
+        match cli.verbose {
+            0 => "warn",
+            1 => "pve_backup_report=debug,warn",
+            _ => "trace",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

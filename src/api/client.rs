@@ -500,8 +500,13 @@ pub fn decode_answer<T: DeserializeOwned>(
     Ok(Answer { data, total })
 }
 
+/// The causes of an error, joined. reqwest's own outer message ("error sending request for url
+/// (…)") repeats the endpoint the caller already names, so it is dropped when a cause follows.
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
+    let mut parts = Vec::new();
+    if err.source().is_none() {
+        parts.push(err.to_string());
+    }
     let mut source = err.source();
     while let Some(cause) = source {
         let text = cause.to_string();
@@ -509,6 +514,11 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
             parts.push(text);
         }
         source = cause.source();
+    }
+    // hyper-util wraps the useful cause in "client error (Connect)": keep only what says something.
+    parts.retain(|p| !p.starts_with("client error ("));
+    if parts.is_empty() {
+        parts.push(err.to_string());
     }
     parts.join(": ")
 }

@@ -1,0 +1,3 @@
+//! Output: everything the user reads is formatted here, from values the earlier stages decided.
+
+pub mod check;
