@@ -8,9 +8,13 @@ pub mod api;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod coverage;
 pub mod exit;
+pub mod model;
 pub mod render;
 pub mod secret;
+pub mod tasklog;
+pub mod upid;
 
 use config::{Config, Mode};
 use exit::ExitStatus;

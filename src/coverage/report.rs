@@ -1,0 +1,383 @@
+//! The coverage report: the one result type the engine produces and every renderer formats.
+//!
+//! Its JSON form is a documented contract (docs/report-schema.md): `schema_version`,
+//! `generated_at`, `guests` (sorted by vmid), `jobs`, `anomalies`, plus the extra sections below.
+//! Field names and enum spellings here ARE the contract: change them only with a schema version bump.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::model::{Anomaly, GuestKind, Vmid};
+
+/// Version of the JSON contract.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything decided about one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Version of this contract.
+    pub schema_version: u32,
+    /// The run's "now" (equals `--now` when given), RFC 3339.
+    pub generated_at: DateTime<Utc>,
+    /// Headline counts.
+    pub summary: Summary,
+    /// One entry per guest, sorted by vmid.
+    pub guests: Vec<GuestReport>,
+    /// One entry per backup job, sorted by id.
+    pub jobs: Vec<JobReport>,
+    /// PBS datastores with usage and job health, sorted by (server, datastore).
+    pub datastores: Vec<DatastoreReport>,
+    /// How far back the evidence reaches, per node, and which sources were incomplete.
+    pub evidence: EvidenceReport,
+    /// Snapshots on PBS whose VMID no longer exists, sorted by (server, datastore, namespace, type, id).
+    pub orphans: Vec<OrphanSnapshot>,
+    /// Every anomaly (collection and assessment), worst first.
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Headline counts. `coverage_percent` is covered+partial over guests whose coverage is known
+/// (exempt guests excluded); None when no guest's coverage is known.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Summary {
+    /// Guests in the report.
+    pub guests: usize,
+    /// Per coverage verdict.
+    pub covered: usize,
+    /// Covered but with volumes excluded from backup.
+    pub partial: usize,
+    /// Selected only by disabled jobs.
+    pub disabled_only: usize,
+    /// Selected by no job.
+    pub not_covered: usize,
+    /// Evidence incomplete.
+    pub indeterminate: usize,
+    /// Per freshness verdict.
+    pub fresh: usize,
+    /// Missed one or more scheduled runs.
+    pub stale: usize,
+    /// Latest attempt failed.
+    pub failed: usize,
+    /// No backup in the history window.
+    pub never: usize,
+    /// Freshness unknown.
+    pub freshness_unknown: usize,
+    /// Guests with a justified, unexpired exemption.
+    pub exempt: usize,
+    /// Latest snapshot not verified or failed verification.
+    pub unverified: usize,
+    /// Percentage (0–100, one decimal) of covered+partial among guests with known coverage.
+    pub coverage_percent: Option<f64>,
+    /// Anomalies by severity.
+    pub critical_anomalies: usize,
+    /// Anomalies of warning level.
+    pub warning_anomalies: usize,
+}
+
+/// Coverage verdict for one guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coverage {
+    /// An enabled job selects it and every volume is backed up.
+    Covered,
+    /// An enabled job selects it, but volumes are excluded from backup.
+    Partial,
+    /// Only disabled jobs select it.
+    DisabledOnly,
+    /// No job selects it.
+    NotCovered,
+    /// The evidence needed to decide is incomplete.
+    Indeterminate,
+}
+
+/// Freshness verdict for one guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Freshness {
+    /// The latest scheduled run that should have finished produced a successful backup (within grace).
+    Ok,
+    /// One or more scheduled runs were missed.
+    Stale,
+    /// The latest attempt failed.
+    Failed,
+    /// No backup in the history window.
+    Never,
+    /// Cannot be told.
+    Unknown,
+}
+
+/// How a job selects a guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectedBy {
+    /// Listed in the job's `vmid`.
+    Vmid,
+    /// The job has `all=1` and the guest is not excluded.
+    All,
+    /// Member of the job's pool.
+    Pool,
+}
+
+/// Where a piece of backup evidence came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceSource {
+    /// A vzdump task log.
+    TaskLog,
+    /// A PBS snapshot listing.
+    Pbs,
+    /// PVE storage content.
+    Storage,
+}
+
+/// Result of a backup attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptStatus {
+    /// Succeeded.
+    Ok,
+    /// Failed.
+    Failed,
+}
+
+/// One backup attempt or archive, as shown in `last_backup` / `last_success`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackupEvent {
+    /// When the backup of this guest started (RFC 3339).
+    pub time: DateTime<Utc>,
+    /// ok or failed.
+    pub status: AttemptStatus,
+    /// Duration in whole seconds, when known.
+    pub duration_s: Option<u64>,
+    /// Where this evidence came from.
+    pub source: EvidenceSource,
+    /// The error line, for failures.
+    pub error: Option<String>,
+    /// The job id, when the run can be attributed to one.
+    pub job: Option<String>,
+    /// Target storage id, when known.
+    pub storage: Option<String>,
+    /// Archive or snapshot name, when known.
+    pub archive: Option<String>,
+    /// Archive size in bytes, when known.
+    pub size_bytes: Option<u64>,
+    /// The task's UPID, for task-log evidence.
+    pub upid: Option<String>,
+}
+
+/// A job that selects a guest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoveringJob {
+    /// Job id.
+    pub id: String,
+    /// Whether the job is enabled.
+    pub enabled: bool,
+    /// How it selects the guest.
+    pub selected_by: SelectedBy,
+    /// Target storage id (None: vzdump's default `local`).
+    pub storage: Option<String>,
+    /// Whether that storage is a PBS storage (None: storage unknown).
+    pub storage_is_pbs: Option<bool>,
+}
+
+/// The latest PBS snapshot of a guest, through its job's storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArchiveEvidence {
+    /// PBS server name (or the PVE storage id for storage-content evidence).
+    pub server: String,
+    /// Datastore.
+    pub datastore: String,
+    /// Namespace ("" = root).
+    pub namespace: String,
+    /// Snapshot time.
+    pub time: DateTime<Utc>,
+    /// Size in bytes.
+    pub size_bytes: Option<u64>,
+    /// `ok`, `failed`, or None when never verified.
+    pub verification: Option<String>,
+    /// Protected from pruning.
+    pub protected: bool,
+    /// Encrypted (None: unknown).
+    pub encrypted: Option<bool>,
+    /// Number of finished snapshots of this guest in that place.
+    pub snapshot_count: usize,
+    /// Where it came from.
+    pub source: EvidenceSource,
+}
+
+/// A justified exemption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exemption {
+    /// Why the guest needs no backup.
+    pub reason: String,
+    /// Until when the exemption holds (None: no expiry).
+    pub until: Option<DateTime<Utc>>,
+    /// Where it was declared: `tag`, `notes`, `config`.
+    pub declared_in: String,
+}
+
+/// Everything decided about one guest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuestReport {
+    /// VMID.
+    pub vmid: Vmid,
+    /// `qemu` or `lxc`.
+    #[serde(rename = "type")]
+    pub kind: GuestKind,
+    /// Name (None when PVE has none).
+    pub name: Option<String>,
+    /// Node.
+    pub node: String,
+    /// Template (false when PVE did not say).
+    pub template: bool,
+    /// Pool.
+    pub pool: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Notes (guest description), when read.
+    pub notes: Option<String>,
+    /// Coverage verdict.
+    pub coverage: Coverage,
+    /// Why this coverage verdict, one sentence (e.g. "excluded from job 'nightly' (all, exclude 105)").
+    pub coverage_reason: String,
+    /// Ids of the jobs that select it, enabled or not, sorted.
+    pub jobs: Vec<String>,
+    /// Those jobs with how they select it.
+    pub covering_jobs: Vec<CoveringJob>,
+    /// Volumes excluded from backup (the reason for `partial`).
+    pub excluded_volumes: Vec<String>,
+    /// Freshness verdict.
+    pub freshness: Freshness,
+    /// Why this freshness verdict, one sentence (e.g. "missed 2 scheduled runs since 2026-11-21T01:00:00Z").
+    pub freshness_reason: String,
+    /// Scheduled runs missed since the last success (stale only).
+    pub missed_runs: Option<u32>,
+    /// The latest attempt (success or failure).
+    pub last_backup: Option<BackupEvent>,
+    /// The latest success.
+    pub last_success: Option<BackupEvent>,
+    /// The latest archive on PBS (or storage) for this guest through its jobs' storages.
+    pub archive: Option<ArchiveEvidence>,
+    /// Exemption, when declared and not expired.
+    pub exempt: Option<Exemption>,
+    /// Short flags for the "needs attention" view: `unverified`, `verify_failed`, `archive_missing`,
+    /// `encrypted`, `not_encrypted`, `vmid_reuse`, `template`, `exemption_expired`, …, sorted.
+    pub flags: Vec<String>,
+}
+
+/// Last run of a job on one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobNodeRun {
+    /// Node.
+    pub node: String,
+    /// Task start.
+    pub start: DateTime<Utc>,
+    /// Task status as PVE reports it (`OK`, `job errors`, …; None: running).
+    pub status: Option<String>,
+    /// The task UPID.
+    pub upid: String,
+}
+
+/// Everything decided about one backup job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobReport {
+    /// Job id.
+    pub id: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// Schedule as written.
+    pub schedule: Option<String>,
+    /// Readable schedule ("daily at 02:00"), None when absent or malformed.
+    pub schedule_readable: Option<String>,
+    /// Next run (PVE's `next-run`, or computed).
+    pub next_run: Option<DateTime<Utc>>,
+    /// How it selects guests, readable ("all except 105, 106", "pool prod", "VMIDs 100, 101").
+    pub selection: String,
+    /// Node restriction.
+    pub node: Option<String>,
+    /// Target storage.
+    pub storage: Option<String>,
+    /// Whether the storage is PBS (None: unknown storage).
+    pub storage_is_pbs: Option<bool>,
+    /// Backup mode.
+    pub mode: Option<String>,
+    /// Comment.
+    pub comment: Option<String>,
+    /// VMIDs it selects (resolved), sorted; None when the selection is indeterminate.
+    pub selected_vmids: Option<Vec<Vmid>>,
+    /// Last run per node, sorted by node.
+    pub last_runs: Vec<JobNodeRun>,
+}
+
+/// A PBS datastore as the report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatastoreReport {
+    /// PBS server name.
+    pub server: String,
+    /// Datastore.
+    pub datastore: String,
+    /// Total bytes.
+    pub total_bytes: Option<u64>,
+    /// Used bytes.
+    pub used_bytes: Option<u64>,
+    /// Used fraction in percent (one decimal).
+    pub used_percent: Option<f64>,
+    /// Estimated full date.
+    pub estimated_full: Option<DateTime<Utc>>,
+    /// Last GC state / end.
+    pub gc_state: Option<String>,
+    /// End of the last GC.
+    pub gc_last_run: Option<DateTime<Utc>>,
+    /// Verify jobs: "id: state" lines.
+    pub verify_jobs: Vec<String>,
+    /// Prune jobs.
+    pub prune_jobs: Vec<String>,
+    /// Sync jobs.
+    pub sync_jobs: Vec<String>,
+    /// Snapshots seen (finished).
+    pub snapshots: usize,
+    /// Namespaces seen.
+    pub namespaces: Vec<String>,
+}
+
+/// The evidence horizon and incomplete sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct EvidenceReport {
+    /// Per node: how far back the task history reaches.
+    pub horizons: Vec<NodeHorizon>,
+    /// Sources that were incomplete, one sentence each, sorted.
+    pub incomplete: Vec<String>,
+}
+
+/// How far back one node's task history reaches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeHorizon {
+    /// Node.
+    pub node: String,
+    /// Asked-for start of the window.
+    pub requested_since: DateTime<Utc>,
+    /// Oldest task seen.
+    pub oldest_seen: Option<DateTime<Utc>>,
+    /// Whether all tasks in the window were seen.
+    pub complete: bool,
+    /// Vzdump tasks read.
+    pub tasks: usize,
+}
+
+/// A PBS snapshot group whose VMID no longer exists in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct OrphanSnapshot {
+    /// PBS server name.
+    pub server: String,
+    /// Datastore.
+    pub datastore: String,
+    /// Namespace.
+    pub namespace: String,
+    /// `vm` / `ct`.
+    pub backup_type: String,
+    /// Backup id.
+    pub backup_id: String,
+    /// Latest snapshot time.
+    pub latest: DateTime<Utc>,
+    /// Finished snapshots in the group.
+    pub snapshots: usize,
+}

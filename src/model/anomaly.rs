@@ -1,0 +1,45 @@
+//! Anomalies: problems met while collecting or assessing, reported instead of aborting the run.
+
+use serde::Serialize;
+
+/// How bad an anomaly is. Orders worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Something is wrong and a verdict may be wrong or missing because of it.
+    Critical,
+    /// Worth a look; verdicts may be less certain.
+    Warning,
+    /// For information (e.g. a disagreement with PVE's own view that explains itself).
+    Info,
+}
+
+/// One problem, with enough context to act on it. Never contains a secret.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Anomaly {
+    /// How bad it is.
+    pub severity: Severity,
+    /// Where: `pve`, `pve/tasks/pve1`, `pbs/<name>/<datastore>`, `job/<id>`, `guest/<vmid>`, …
+    pub component: String,
+    /// What happened, in one sentence.
+    pub message: String,
+    /// Endpoint, status, server message, and the fix, when known.
+    pub details: String,
+}
+
+impl Anomaly {
+    /// Build an anomaly.
+    pub fn new(
+        severity: Severity,
+        component: impl Into<String>,
+        message: impl Into<String>,
+        details: impl Into<String>,
+    ) -> Self {
+        Anomaly {
+            severity,
+            component: component.into(),
+            message: message.into(),
+            details: details.into(),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Domain types for what PBS reports: datastores, usage, namespaces, snapshots, jobs.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{BackupType, Observed};
+
+/// Everything collected from one PBS server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PbsInventory {
+    /// Configured name.
+    pub name: String,
+    /// `host:port`.
+    pub host: String,
+    /// Version (`3.2.4`).
+    pub version: Option<String>,
+    /// Datastores, sorted by name.
+    pub datastores: Observed<Datastore>,
+    /// Verify jobs, sorted by id.
+    pub verify_jobs: Observed<PbsJob>,
+    /// Prune jobs, sorted by id.
+    pub prune_jobs: Observed<PbsJob>,
+    /// Sync jobs, sorted by id.
+    pub sync_jobs: Observed<PbsJob>,
+}
+
+/// One datastore with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Datastore {
+    /// Datastore name.
+    pub name: String,
+    /// Comment.
+    pub comment: Option<String>,
+    /// Usage, when readable.
+    pub usage: Option<DatastoreUsage>,
+    /// Last garbage collection, when readable.
+    pub gc: Option<GcStatus>,
+    /// Namespaces (root = ""), sorted.
+    pub namespaces: Observed<String>,
+    /// Snapshots over all namespaces, sorted by (namespace, type, id, time).
+    pub snapshots: Observed<Snapshot>,
+}
+
+/// Datastore usage from `/status/datastore-usage`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatastoreUsage {
+    /// Total bytes.
+    pub total: Option<u64>,
+    /// Used bytes.
+    pub used: Option<u64>,
+    /// Available bytes.
+    pub avail: Option<u64>,
+    /// Estimated full date (None: unknown or never — see `never_full`).
+    pub estimated_full: Option<DateTime<Utc>>,
+    /// PBS said "never" (`estimated-full-date` 0: usage is flat).
+    pub never_full: bool,
+    /// An error PBS reported for this datastore.
+    pub error: Option<String>,
+}
+
+/// Garbage collection status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GcStatus {
+    /// GC schedule.
+    pub schedule: Option<String>,
+    /// State of the last run (`OK`, error text, …).
+    pub last_run_state: Option<String>,
+    /// End of the last run.
+    pub last_run_end: Option<DateTime<Utc>>,
+    /// Next scheduled run.
+    pub next_run: Option<DateTime<Utc>>,
+    /// Bytes removed by the last run.
+    pub removed_bytes: Option<u64>,
+    /// Bytes pending removal.
+    pub pending_bytes: Option<u64>,
+}
+
+/// Verification state of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyState {
+    /// Verified successfully.
+    Ok,
+    /// Verification failed: the snapshot may be corrupt.
+    Failed,
+    /// A state this version does not know.
+    Other(String),
+}
+
+/// One snapshot, keyed by (datastore, namespace, type, id, time) — never by id alone.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Snapshot {
+    /// Namespace ("" = root).
+    pub namespace: String,
+    /// `vm`, `ct`, `host`.
+    pub backup_type: BackupType,
+    /// Backup id (the VMID for PVE guests).
+    pub backup_id: String,
+    /// Backup time.
+    pub time: DateTime<Utc>,
+    /// Size in bytes; None while the backup is still in progress (or the manifest is unreadable).
+    pub size: Option<u64>,
+    /// Verification (None: never verified).
+    pub verification: Option<VerifyState>,
+    /// Protected from pruning.
+    pub protected: bool,
+    /// Whether the archives are encrypted (None: cannot be told).
+    pub encrypted: Option<bool>,
+    /// Group owner auth id.
+    pub owner: Option<String>,
+    /// Snapshot comment (first line of notes).
+    pub comment: Option<String>,
+}
+
+impl Snapshot {
+    /// A snapshot without a size is still being written (or broken): not a finished backup.
+    pub fn in_progress(&self) -> bool {
+        self.size.is_none()
+    }
+}
+
+/// A verify, prune or sync job with its last result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PbsJob {
+    /// Job id.
+    pub id: String,
+    /// Datastore.
+    pub store: String,
+    /// Namespace, when set.
+    pub namespace: Option<String>,
+    /// Schedule.
+    pub schedule: Option<String>,
+    /// Whether the job is disabled (prune jobs).
+    pub disabled: bool,
+    /// State of the last run (`OK`, `WARNINGS: n`, error text).
+    pub last_run_state: Option<String>,
+    /// End of the last run.
+    pub last_run_end: Option<DateTime<Utc>>,
+    /// Next run.
+    pub next_run: Option<DateTime<Utc>>,
+    /// Remote (sync jobs).
+    pub remote: Option<String>,
+    /// Comment.
+    pub comment: Option<String>,
+}

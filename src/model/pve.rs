@@ -1,0 +1,351 @@
+//! Domain types for what PVE reports: nodes, guests, storages, backup jobs, pools, vzdump tasks.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Observed;
+use crate::tasklog::VzdumpLog;
+
+/// A guest id (VMID).
+pub type Vmid = u32;
+
+/// Everything collected from the PVE cluster.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PveInventory {
+    /// `host:port` the data came from.
+    pub host: String,
+    /// pve-manager version, e.g. `8.2.4`.
+    pub version: Option<String>,
+    /// Cluster nodes, sorted by name.
+    pub nodes: Observed<Node>,
+    /// Guests (VMs and containers), sorted by VMID.
+    pub guests: Observed<Guest>,
+    /// Storages, sorted by id.
+    pub storages: Observed<Storage>,
+    /// Backup jobs, sorted by id.
+    pub jobs: Observed<BackupJob>,
+    /// Pools with their direct members, sorted by id.
+    pub pools: Observed<Pool>,
+    /// vzdump task history per node, sorted by node.
+    pub task_history: Vec<NodeTaskHistory>,
+    /// Backup archives listed through PVE storage content, sorted by (storage, vmid, time).
+    pub storage_backups: Observed<StorageBackup>,
+    /// PVE's own `/cluster/backup-info/not-backed-up` list (VMIDs), for the cross-check.
+    pub not_backed_up: Observed<Vmid>,
+}
+
+/// A cluster node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Node {
+    /// Node name.
+    pub name: String,
+    /// `online`, `offline` or `unknown` as PVE reports it.
+    pub status: String,
+    /// IANA time zone from `/nodes/{node}/time` (None when not readable).
+    pub timezone: Option<String>,
+}
+
+/// VM or container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuestKind {
+    /// QEMU virtual machine (`qemu`; PBS backup type `vm`).
+    Qemu,
+    /// LXC container (`lxc`; PBS backup type `ct`).
+    Lxc,
+}
+
+impl GuestKind {
+    /// `qemu` or `lxc`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuestKind::Qemu => "qemu",
+            GuestKind::Lxc => "lxc",
+        }
+    }
+
+    /// The PBS backup type this guest kind is stored as (`vm` / `ct`).
+    pub fn pbs_type(self) -> BackupType {
+        match self {
+            GuestKind::Qemu => BackupType::Vm,
+            GuestKind::Lxc => BackupType::Ct,
+        }
+    }
+}
+
+/// PBS backup group type.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupType {
+    /// A VM (`vm`).
+    Vm,
+    /// A container (`ct`).
+    Ct,
+    /// A host backup (`host`).
+    Host,
+    /// A type this version does not know.
+    Other(String),
+}
+
+impl BackupType {
+    /// Parse the wire value.
+    pub fn parse(text: &str) -> BackupType {
+        match text {
+            "vm" => BackupType::Vm,
+            "ct" => BackupType::Ct,
+            "host" => BackupType::Host,
+            other => BackupType::Other(other.to_string()),
+        }
+    }
+
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            BackupType::Vm => "vm",
+            BackupType::Ct => "ct",
+            BackupType::Host => "host",
+            BackupType::Other(other) => other,
+        }
+    }
+}
+
+/// A guest as `/cluster/resources` and its config show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Guest {
+    /// VMID.
+    pub vmid: Vmid,
+    /// VM or container.
+    pub kind: GuestKind,
+    /// Name (VM `name` / CT `hostname`); None when PVE has no data yet.
+    pub name: Option<String>,
+    /// Node that owns the guest config.
+    pub node: String,
+    /// `running`, `stopped`, … (None when absent).
+    pub status: Option<String>,
+    /// Whether it is a template (None when PVE did not say).
+    pub template: Option<bool>,
+    /// Pool the guest belongs to (None: no pool, or hidden without Pool.Audit).
+    pub pool: Option<String>,
+    /// Tags, in config order.
+    pub tags: Vec<String>,
+    /// Facts from the guest config, when it could be read.
+    pub config: GuestConfigFacts,
+}
+
+/// What the guest config says about backups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum GuestConfigFacts {
+    /// The config was read.
+    Read {
+        /// Notes (`description`), as written.
+        notes: Option<String>,
+        /// Volumes that vzdump leaves out (`backup=0` disks, CT mount points without `backup=1`).
+        excluded_volumes: Vec<ExcludedVolume>,
+        /// Volumes that are backed up.
+        included_volumes: usize,
+    },
+    /// Not read (privileges or error): disk exclusions are unknown.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A volume vzdump does not back up.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ExcludedVolume {
+    /// Config key (`scsi1`, `mp0`, …).
+    pub key: String,
+    /// Volume id or path.
+    pub volume: String,
+    /// Why it is excluded (`backup=0`, `mount point without backup=1`, `bind mount`, …).
+    pub reason: String,
+}
+
+/// A storage from `/storage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Storage {
+    /// Storage id.
+    pub id: String,
+    /// Storage type (`pbs`, `dir`, `nfs`, `cifs`, …).
+    pub kind: String,
+    /// Content types (`backup`, `images`, …).
+    pub content: Vec<String>,
+    /// False when `disable` is set; PVE treats a missing `disable` as active.
+    pub enabled: bool,
+    /// Nodes the storage is restricted to (None: all nodes).
+    pub nodes: Option<Vec<String>>,
+    /// The PBS target, for `pbs` storages.
+    pub pbs: Option<PbsTarget>,
+}
+
+impl Storage {
+    /// Whether the storage can hold backups.
+    pub fn holds_backups(&self) -> bool {
+        self.content.iter().any(|c| c == "backup")
+    }
+}
+
+/// Where a PVE `pbs` storage writes. Never holds a password (PVE does not return it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PbsTarget {
+    /// PBS host as configured (`server`).
+    pub server: String,
+    /// Port (8007 when not specified, as PVE does).
+    pub port: u16,
+    /// Datastore name.
+    pub datastore: String,
+    /// Namespace (None: root).
+    pub namespace: Option<String>,
+    /// PBS auth id PVE uses (None: not specified, PVE then uses root@pam).
+    pub username: Option<String>,
+    /// Pinned certificate fingerprint (None: not specified).
+    pub fingerprint: Option<String>,
+    /// Whether client-side encryption is configured (`encryption-key` present).
+    pub encrypted: bool,
+}
+
+/// How a backup job selects guests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Selection {
+    /// `vmid=100,101`: exactly these.
+    Vmids {
+        /// The listed VMIDs.
+        vmids: Vec<Vmid>,
+    },
+    /// `all=1`, optionally with `exclude`.
+    All {
+        /// Excluded VMIDs.
+        exclude: Vec<Vmid>,
+    },
+    /// `pool=X`: the pool's direct members.
+    Pool {
+        /// Pool id.
+        pool: String,
+    },
+    /// None of the above (a job PVE would refuse to run).
+    Nothing,
+}
+
+/// A backup job from `/cluster/backup`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackupJob {
+    /// Job id.
+    pub id: String,
+    /// Whether the scheduler runs it (PVE's default when absent: enabled).
+    pub enabled: bool,
+    /// Calendar-event schedule as written (legacy jobs: converted from starttime/dow).
+    pub schedule: Option<String>,
+    /// Target storage (None: vzdump falls back to `local`).
+    pub storage: Option<String>,
+    /// Only run on this node.
+    pub node: Option<String>,
+    /// Which guests.
+    pub selection: Selection,
+    /// Backup mode (`snapshot`, `suspend`, `stop`); None: PVE default (snapshot).
+    pub mode: Option<String>,
+    /// Free-text comment.
+    pub comment: Option<String>,
+    /// Next run as PVE computed it (list endpoint, jobs.cfg jobs only).
+    pub next_run: Option<DateTime<Utc>>,
+    /// Whether it comes from the legacy vzdump.cron.
+    pub legacy: bool,
+    /// Every field as PVE sent it (for the report's job details and debugging).
+    pub raw: BTreeMap<String, serde_json::Value>,
+}
+
+/// A pool and its direct members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pool {
+    /// Pool id (nested pools: `parent/child`).
+    pub id: String,
+    /// Comment.
+    pub comment: Option<String>,
+    /// Guest members (VMIDs), sorted; None when the members could not be read.
+    pub members: Option<Vec<Vmid>>,
+}
+
+/// The vzdump task history of one node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeTaskHistory {
+    /// Node name.
+    pub node: String,
+    /// Whether the list holds every vzdump task in the window (Sys.Audit on the node, all pages read).
+    pub completeness: super::Completeness,
+    /// The oldest task start actually reached (None: no task seen).
+    pub oldest_seen: Option<DateTime<Utc>>,
+    /// The window that was asked for: tasks started at or after this time.
+    pub requested_since: DateTime<Utc>,
+    /// Whether the task cap (`PVE_TASK_HISTORY_LIMIT`) stopped the paging before `requested_since`.
+    pub capped: bool,
+    /// Tasks, newest first by start time, then UPID.
+    pub tasks: Vec<VzdumpTask>,
+}
+
+/// One vzdump task (one node's run of a job, or a manual backup).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VzdumpTask {
+    /// The task's UPID.
+    pub upid: String,
+    /// Node that ran it.
+    pub node: String,
+    /// Start time.
+    pub start: DateTime<Utc>,
+    /// End time (None: still running).
+    pub end: Option<DateTime<Utc>>,
+    /// The task id: the VMID for a single-guest run, empty for a multi-guest run.
+    pub id: String,
+    /// Who started it (`root@pam` for scheduled jobs; `user@realm!token` for token-started ones).
+    pub user: String,
+    /// The task's final status as PVE reports it (`OK`, `WARNINGS: 2`, `job errors`, …; None: running).
+    pub status: Option<String>,
+    /// The parsed log.
+    pub log: TaskLogEvidence,
+}
+
+/// What is known from a task's log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum TaskLogEvidence {
+    /// The log was read (possibly only its first `PVE_TASK_LOG_LIMIT` lines) and parsed.
+    Parsed {
+        /// Per-guest runs and job facts.
+        log: VzdumpLog,
+        /// Whether the log was cut at the line limit.
+        truncated: bool,
+    },
+    /// The log could not be read.
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A backup archive listed through `/nodes/{node}/storage/{id}/content`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct StorageBackup {
+    /// Storage id.
+    pub storage: String,
+    /// Volume id.
+    pub volid: String,
+    /// Guest VMID.
+    pub vmid: Vmid,
+    /// `qemu`/`lxc` when known (`subtype`, or derived from `format`).
+    pub kind: Option<GuestKind>,
+    /// Creation time.
+    pub time: DateTime<Utc>,
+    /// Size in bytes (None when PVE reported the placeholder 1 for an unfinished PBS snapshot).
+    pub size: Option<u64>,
+    /// Verification state (`ok`/`failed`) for PBS-backed volumes.
+    pub verification: Option<String>,
+    /// Protected from pruning.
+    pub protected: bool,
+    /// Encrypted (None: not said).
+    pub encrypted: Option<bool>,
+    /// Notes (first line).
+    pub notes: Option<String>,
+}
