@@ -1,0 +1,1103 @@
+//! Tolerant deserialization helpers for the PVE/PBS wire formats.
+//!
+//! Owns the "Perl typing" tolerance: PVE reads many values from config files as Perl scalars, so a
+//! field the schema calls `integer` or `boolean` may arrive as `1`, `"1"`, `"yes"`, … depending on
+//! the version and code path. Every helper here turns such a value into one Rust type or fails
+//! with an error that names the offending value. It also owns the two PVE text list formats the
+//! other wire modules need: `split_list` lists (`pve-vmid-list`, tag and content lists) and
+//! property strings (`k=v,k=v`, disk and mount point definitions).
+//!
+//! Use the `opt_*` modules as `#[serde(default, with = "crate::api::de::opt_bool")]`: `default`
+//! makes an absent field `None`; JSON `null` is `None` too. Each module also has a `serialize`
+//! that writes the parsed value back in its plain JSON form, so wire types can derive `Serialize`.
+//!
+//! Rule shared by all scalar helpers: an empty string (what Perl's `undef` or false stringify to)
+//! is treated as "no value" (`None`), never as zero or false.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+/// A JSON value did not have the shape or content a wire field needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireValueError {
+    /// A boolean field held a value that is none of the accepted spellings.
+    #[error(
+        "expected a boolean (true/false, 1/0, \"yes\"/\"no\", \"on\"/\"off\"), got {0}; \
+         the server sent a value this tool does not understand"
+    )]
+    NotABool(String),
+    /// A numeric field held something that is not a number or a numeric string.
+    #[error("expected a number or a numeric string, got {0}")]
+    NotANumber(String),
+    /// A numeric value does not fit the field's range (e.g. negative for an unsigned field).
+    #[error("number {value} is out of range for {target}")]
+    OutOfRange {
+        /// The value as received.
+        value: String,
+        /// The Rust type it had to fit.
+        target: &'static str,
+    },
+    /// A field that must be a string or number held another JSON type.
+    #[error("expected a string or a number, got {0}")]
+    NotAStringOrNumber(String),
+    /// An entry of a VMID list is not a VMID.
+    #[error("'{0}' in a VMID list is not a VMID (expected a positive integer such as 100)")]
+    BadVmid(String),
+    /// A list field held a JSON type that cannot be a list.
+    #[error("expected a list (separated string or JSON array), got {0}")]
+    NotAList(String),
+    /// A property string entry could not be parsed.
+    #[error("property string '{input}' is malformed: {detail}")]
+    BadPropertyString {
+        /// The whole property string.
+        input: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A property-string field held a JSON type that is neither a string nor an object.
+    #[error("expected a property string (k=v,…) or a JSON object, got {0}")]
+    NotAPropertyString(String),
+}
+
+/// Short rendering of a JSON value for error messages (long strings are cut).
+fn describe(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 80 {
+        let cut: String = text.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+/// Reads an optional field as a raw JSON value (`null` → `None`).
+fn read_optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Option::<Value>::deserialize(deserializer)
+}
+
+/// Converts a [`WireValueError`] into the deserializer's error type.
+fn to_de_error<E: serde::de::Error>(err: WireValueError) -> E {
+    E::custom(err)
+}
+
+/// Parses a boolean the way PVE/Perl writes it.
+///
+/// Accepted: `true`/`false`, numbers `1`/`0`, and the strings `1`/`0`, `true`/`false`,
+/// `yes`/`no`, `on`/`off` (case-insensitive, surrounding whitespace ignored). `null` and `""`
+/// give `None`. Anything else is an error naming the value.
+pub fn bool_from_value(value: &Value) -> Result<Option<bool>, WireValueError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::Number(n) => {
+            let number = n.as_f64().unwrap_or(f64::NAN);
+            if number == 1.0 {
+                Ok(Some(true))
+            } else if number == 0.0 {
+                Ok(Some(false))
+            } else {
+                Err(WireValueError::NotABool(describe(value)))
+            }
+        }
+        Value::String(s) => {
+            if s.trim().is_empty() {
+                return Ok(None);
+            }
+            parse_bool_str(s)
+                .map(Some)
+                .ok_or_else(|| WireValueError::NotABool(describe(value)))
+        }
+        Value::Array(_) | Value::Object(_) => Err(WireValueError::NotABool(describe(value))),
+    }
+}
+
+/// Parses a boolean word as PVE's schema accepts it in property strings and config files:
+/// `1/0`, `true/false`, `yes/no`, `on/off` (case-insensitive). `None` for anything else.
+pub fn parse_bool_str(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses an unsigned integer from a number or numeric string (`null`/`""` → `None`).
+///
+/// Fractional values (RRD-derived statistics can be averages) are truncated toward zero;
+/// negative values, non-finite numbers and non-numeric strings are errors.
+pub fn u64_from_value(value: &Value) -> Result<Option<u64>, WireValueError> {
+    let Some(number) = number_text(value)? else {
+        return Ok(None);
+    };
+    if let Ok(parsed) = number.parse::<u64>() {
+        return Ok(Some(parsed));
+    }
+    let float = parse_float(&number, value)?;
+    // 2^64 as f64; anything at or above it does not fit.
+    if !(0.0..18_446_744_073_709_551_616.0).contains(&float) {
+        return Err(WireValueError::OutOfRange {
+            value: number,
+            target: "u64",
+        });
+    }
+    // The range check above makes the cast exact up to truncation of the fraction.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(Some(float.trunc() as u64))
+}
+
+/// Parses a signed integer from a number or numeric string (`null`/`""` → `None`).
+///
+/// Fractional values are truncated toward zero; non-finite numbers, values outside `i64` and
+/// non-numeric strings are errors.
+pub fn i64_from_value(value: &Value) -> Result<Option<i64>, WireValueError> {
+    let Some(number) = number_text(value)? else {
+        return Ok(None);
+    };
+    if let Ok(parsed) = number.parse::<i64>() {
+        return Ok(Some(parsed));
+    }
+    let float = parse_float(&number, value)?;
+    // -2^63 is representable, 2^63 is not.
+    if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&float) {
+        return Err(WireValueError::OutOfRange {
+            value: number,
+            target: "i64",
+        });
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(Some(float.trunc() as i64))
+}
+
+/// Parses a floating point number from a number or numeric string (`null`/`""` → `None`).
+pub fn f64_from_value(value: &Value) -> Result<Option<f64>, WireValueError> {
+    let Some(number) = number_text(value)? else {
+        return Ok(None);
+    };
+    parse_float(&number, value).map(Some)
+}
+
+/// Parses an unsigned integer that must fit `u32` (VMIDs).
+pub fn u32_from_value(value: &Value) -> Result<Option<u32>, WireValueError> {
+    match u64_from_value(value)? {
+        None => Ok(None),
+        Some(wide) => u32::try_from(wide)
+            .map(Some)
+            .map_err(|_| WireValueError::OutOfRange {
+                value: wide.to_string(),
+                target: "u32",
+            }),
+    }
+}
+
+/// Parses an unsigned integer that must fit `u16` (ports).
+pub fn u16_from_value(value: &Value) -> Result<Option<u16>, WireValueError> {
+    match u64_from_value(value)? {
+        None => Ok(None),
+        Some(wide) => u16::try_from(wide)
+            .map(Some)
+            .map_err(|_| WireValueError::OutOfRange {
+                value: wide.to_string(),
+                target: "u16",
+            }),
+    }
+}
+
+/// The trimmed textual form of a numeric value, `None` for `null`/`""`.
+fn number_text(value: &Value) -> Result<Option<String>, WireValueError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::String(s) => {
+            let trimmed = s.trim();
+            if trimmed.is_empty() {
+                Ok(None)
+            } else {
+                Ok(Some(trimmed.to_owned()))
+            }
+        }
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+            Err(WireValueError::NotANumber(describe(value)))
+        }
+    }
+}
+
+/// Parses number text as a finite `f64`.
+fn parse_float(number: &str, original: &Value) -> Result<f64, WireValueError> {
+    match number.parse::<f64>() {
+        Ok(float) if float.is_finite() => Ok(float),
+        _ => Err(WireValueError::NotANumber(describe(original))),
+    }
+}
+
+/// A string, or a number rendered as its JSON text (`100`, `1.5`); `null` → `None`.
+///
+/// Unlike the numeric helpers an empty string stays `Some("")`: for ids such as a task's `id`
+/// the empty string is a real value (a multi-guest vzdump task).
+pub fn string_from_value(value: &Value) -> Result<Option<String>, WireValueError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+            Err(WireValueError::NotAStringOrNumber(describe(value)))
+        }
+    }
+}
+
+/// Splits a PVE list string the way `PVE::Tools::split_list` does: on `\0` if present, otherwise
+/// on runs of `,`, `;` and whitespace. Empty items are dropped.
+pub fn split_list(text: &str) -> Vec<String> {
+    let items: Vec<&str> = if text.contains('\0') {
+        text.split('\0').collect()
+    } else {
+        text.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .collect()
+    };
+    items
+        .into_iter()
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Parses a string list: a `split_list` string, a JSON array of strings/numbers, or a single
+/// number. `null` → `None`; `""` → `Some(vec![])` (present but empty). Array elements are taken
+/// as they are (trimmed, empty ones dropped), not split again.
+pub fn string_list_from_value(value: &Value) -> Result<Option<Vec<String>>, WireValueError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(split_list(s))),
+        Value::Number(n) => Ok(Some(vec![n.to_string()])),
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Value::Null => {}
+                    Value::String(s) => {
+                        let trimmed = s.trim();
+                        if !trimmed.is_empty() {
+                            out.push(trimmed.to_owned());
+                        }
+                    }
+                    Value::Number(n) => out.push(n.to_string()),
+                    Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+                        return Err(WireValueError::NotAList(describe(value)))
+                    }
+                }
+            }
+            Ok(Some(out))
+        }
+        Value::Bool(_) | Value::Object(_) => Err(WireValueError::NotAList(describe(value))),
+    }
+}
+
+/// Parses a `pve-vmid-list`: `"100,101 102;103"`, a JSON array of numbers or numeric strings
+/// (strings may themselves be lists), or a single number. `null` → `None`; `""` → `Some(vec![])`.
+/// Leading zeros are accepted (`"0100"` → 100, as PVE normalizes with `int()`).
+pub fn vmid_list_from_value(value: &Value) -> Result<Option<Vec<u32>>, WireValueError> {
+    let tokens: Vec<String> = match value {
+        Value::Null => return Ok(None),
+        Value::Number(n) => vec![n.to_string()],
+        Value::String(s) => split_list(s),
+        Value::Array(items) => {
+            let mut tokens = Vec::new();
+            for item in items {
+                match item {
+                    Value::Number(n) => tokens.push(n.to_string()),
+                    Value::String(s) => tokens.extend(split_list(s)),
+                    Value::Null => {}
+                    Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+                        return Err(WireValueError::BadVmid(describe(item)))
+                    }
+                }
+            }
+            tokens
+        }
+        Value::Bool(_) | Value::Object(_) => return Err(WireValueError::NotAList(describe(value))),
+    };
+    tokens
+        .into_iter()
+        .map(|token| {
+            token
+                .parse::<u32>()
+                .map_err(|_| WireValueError::BadVmid(token.clone()))
+        })
+        .collect::<Result<Vec<u32>, _>>()
+        .map(Some)
+}
+
+/// A parsed PVE property string such as `local-lvm:vm-100-disk-0,backup=0,size=32G`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PropertyString {
+    /// The entry without `key=` (the schema's `default_key`, e.g. the volume of a disk).
+    pub default_value: Option<String>,
+    /// All `key=value` entries; keys as written (PVE keys are lower case).
+    pub entries: BTreeMap<String, String>,
+}
+
+impl PropertyString {
+    /// Parses `value[,key=value…]` with PVE's rules: entries are separated by `,`, an entry
+    /// without `=` is the default-key value (at most one), keys must not repeat. As a tolerance,
+    /// a value may be double-quoted (`key="a,b"`, backslash escapes) and may be empty (`key=`).
+    pub fn parse(input: &str) -> Result<Self, WireValueError> {
+        let malformed = |detail: String| WireValueError::BadPropertyString {
+            input: input.to_owned(),
+            detail,
+        };
+        let mut parsed = PropertyString::default();
+        for part in split_property_entries(input).map_err(malformed)? {
+            let part_trimmed = part.trim();
+            if part_trimmed.is_empty() {
+                continue;
+            }
+            match part_trimmed.split_once('=') {
+                Some((key, raw_value)) => {
+                    let key = key.trim();
+                    if key.is_empty() {
+                        return Err(malformed(format!("entry '{part_trimmed}' has no key")));
+                    }
+                    let value = unquote(raw_value.trim());
+                    if parsed.entries.insert(key.to_owned(), value).is_some() {
+                        return Err(malformed(format!("key '{key}' appears twice")));
+                    }
+                }
+                None => {
+                    if let Some(first) = &parsed.default_value {
+                        return Err(malformed(format!(
+                            "two entries without key: '{first}' and '{part_trimmed}'"
+                        )));
+                    }
+                    parsed.default_value = Some(unquote(part_trimmed));
+                }
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries.get(key).map(String::as_str)
+    }
+}
+
+/// Splits at commas that are not inside a double-quoted value.
+fn split_property_entries(input: &str) -> Result<Vec<String>, String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for c in input.chars() {
+        if escaped {
+            current.push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if in_quotes => {
+                current.push(c);
+                escaped = true;
+            }
+            '"' => {
+                in_quotes = !in_quotes;
+                current.push(c);
+            }
+            ',' if !in_quotes => parts.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    if in_quotes {
+        return Err("a double quote is not closed".to_owned());
+    }
+    parts.push(current);
+    Ok(parts)
+}
+
+/// Removes surrounding double quotes and backslash escapes; other text is returned as is.
+fn unquote(text: &str) -> String {
+    let Some(inner) = text
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut escaped = false;
+    for c in inner.chars() {
+        if escaped {
+            out.push(c);
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses a property-string field that PVE returns either as text (`keep-daily=7,keep-last=3`)
+/// or as a JSON object (`{"keep-daily": 7}`) into one `key → value` map.
+///
+/// Object values are rendered as text: strings as is, numbers as their JSON text, booleans as
+/// `1`/`0` (PVE's spelling), nested arrays/objects as JSON text; `null` members are skipped.
+/// `null` → `None`; `""` → `Some(empty map)`. A text entry without `=` is an error, because
+/// none of these fields has a default key.
+pub fn property_map_from_value(
+    value: &Value,
+) -> Result<Option<BTreeMap<String, String>>, WireValueError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) => {
+            let parsed = PropertyString::parse(text)?;
+            if let Some(bare) = parsed.default_value {
+                return Err(WireValueError::BadPropertyString {
+                    input: text.clone(),
+                    detail: format!("entry '{bare}' has no '=' (expected key=value)"),
+                });
+            }
+            Ok(Some(parsed.entries))
+        }
+        Value::Object(members) => {
+            let mut out = BTreeMap::new();
+            for (key, member) in members {
+                let rendered = match member {
+                    Value::Null => continue,
+                    Value::String(s) => s.clone(),
+                    Value::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Array(_) | Value::Object(_) => member.to_string(),
+                };
+                out.insert(key.clone(), rendered);
+            }
+            Ok(Some(out))
+        }
+        Value::Number(_) | Value::Bool(_) | Value::Array(_) => {
+            Err(WireValueError::NotAPropertyString(describe(value)))
+        }
+    }
+}
+
+/// Reads any scalar as text (for enums that may arrive as numbers, e.g. `compress: 0`).
+///
+/// Strings as is, numbers as their JSON text, booleans as `1`/`0`. Arrays, objects and `null`
+/// are errors (an enum field that is absent is handled by `Option` before this is called).
+pub fn scalar_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    match value {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(if b { "1" } else { "0" }.to_owned()),
+        Value::Null | Value::Array(_) | Value::Object(_) => Err(serde::de::Error::custom(
+            WireValueError::NotAStringOrNumber(describe(&value)),
+        )),
+    }
+}
+
+/// Defines one serde `with` module around a `fn(&Value) -> Result<Option<T>, WireValueError>`.
+macro_rules! optional_field_module {
+    ($(#[$doc:meta])* $module:ident, $target:ty, $convert:path) => {
+        $(#[$doc])*
+        pub mod $module {
+            use super::*;
+
+            /// Deserializes the field; see the module documentation for accepted forms.
+            pub fn deserialize<'de, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Option<$target>, D::Error> {
+                match read_optional(deserializer)? {
+                    None => Ok(None),
+                    Some(value) => $convert(&value).map_err(to_de_error),
+                }
+            }
+
+            /// Serializes the parsed value in its plain JSON form (`null` when `None`).
+            pub fn serialize<S: Serializer>(
+                value: &Option<$target>,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                value.serialize(serializer)
+            }
+        }
+    };
+}
+
+optional_field_module!(
+    /// `Option<bool>` from `true/false`, `1/0`, `"1"/"0"`, `"true"/"false"`, `"yes"/"no"`,
+    /// `"on"/"off"`; `null`, `""` or absent → `None`; any other value is an error naming it.
+    opt_bool,
+    bool,
+    bool_from_value
+);
+optional_field_module!(
+    /// `Option<u64>` from a number or numeric string; `null`, `""` or absent → `None`.
+    opt_u64,
+    u64,
+    u64_from_value
+);
+optional_field_module!(
+    /// `Option<u32>` (VMIDs) from a number or numeric string; `null`, `""` or absent → `None`.
+    opt_u32,
+    u32,
+    u32_from_value
+);
+optional_field_module!(
+    /// `Option<u16>` (ports) from a number or numeric string; `null`, `""` or absent → `None`.
+    opt_u16,
+    u16,
+    u16_from_value
+);
+optional_field_module!(
+    /// `Option<i64>` (epochs, signed counts) from a number or numeric string; `null`, `""` or
+    /// absent → `None`.
+    opt_i64,
+    i64,
+    i64_from_value
+);
+optional_field_module!(
+    /// `Option<f64>` from a number or numeric string; `null`, `""` or absent → `None`.
+    opt_f64,
+    f64,
+    f64_from_value
+);
+optional_field_module!(
+    /// `Option<String>` from a string or a number rendered as text (VMIDs and `id` fields arrive
+    /// as either); `null` or absent → `None`; `""` stays `Some("")`.
+    opt_string_or_number,
+    String,
+    string_from_value
+);
+optional_field_module!(
+    /// `Option<Vec<u32>>` from a `pve-vmid-list` string (`"100,101 102;103"`), a JSON array of
+    /// numbers/strings, or a single number; `null` or absent → `None`.
+    opt_vmid_list,
+    Vec<u32>,
+    vmid_list_from_value
+);
+optional_field_module!(
+    /// `Option<Vec<String>>` from a `,`/`;`/whitespace separated string (content lists, tags
+    /// `a;b`, node lists) or a JSON array; `null` or absent → `None`.
+    opt_string_list,
+    Vec<String>,
+    string_list_from_value
+);
+optional_field_module!(
+    /// `Option<BTreeMap<String, String>>` from a property string `k=v,k=v` or a JSON object
+    /// (`prune-backups`, `fleecing`, `performance`); `null` or absent → `None`.
+    opt_property_string,
+    BTreeMap<String, String>,
+    property_map_from_value
+);
+
+/// A required string field that may arrive as a number (`id`, `backup-id`, log text).
+pub mod string_or_number {
+    use super::*;
+
+    /// Deserializes a string or a number rendered as text; `null` is an error.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        match string_from_value(&value).map_err(to_de_error)? {
+            Some(text) => Ok(text),
+            None => Err(serde::de::Error::custom(
+                "expected a string or a number, got null",
+            )),
+        }
+    }
+
+    /// Serializes as a JSON string.
+    pub fn serialize<S: Serializer>(value: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value)
+    }
+}
+
+/// Defines a required numeric `with` module on top of the optional converter.
+macro_rules! required_field_module {
+    ($(#[$doc:meta])* $module:ident, $target:ty, $convert:path) => {
+        $(#[$doc])*
+        pub mod $module {
+            use super::*;
+
+            /// Deserializes the field; `null` or `""` is an error because the field is required.
+            pub fn deserialize<'de, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<$target, D::Error> {
+                let value = Value::deserialize(deserializer)?;
+                match $convert(&value).map_err(to_de_error)? {
+                    Some(parsed) => Ok(parsed),
+                    None => Err(serde::de::Error::custom(format!(
+                        "expected a number, got {}",
+                        describe(&value)
+                    ))),
+                }
+            }
+
+            /// Serializes as a JSON number.
+            pub fn serialize<S: Serializer>(
+                value: &$target,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                value.serialize(serializer)
+            }
+        }
+    };
+}
+
+required_field_module!(
+    /// A required `u64` from a number or numeric string.
+    req_u64,
+    u64,
+    u64_from_value
+);
+required_field_module!(
+    /// A required `u32` (VMID) from a number or numeric string.
+    req_u32,
+    u32,
+    u32_from_value
+);
+required_field_module!(
+    /// A required `i64` (epoch) from a number or numeric string.
+    req_i64,
+    i64,
+    i64_from_value
+);
+
+/// Defines a string-valued enum coming from the server with a catch-all `Other(String)` variant,
+/// so that a value added by a newer server version never breaks parsing.
+///
+/// Generates `as_str`, `from_wire`, `Display`, `Deserialize` (accepting numbers as text, see
+/// [`scalar_text`]) and `Serialize` (the server's spelling).
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A value this version of the tool does not know, kept verbatim.
+            Other(String),
+        }
+
+        impl $name {
+            /// The value as the server spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( Self::$variant => $text, )+
+                    Self::Other(text) => text.as_str(),
+                }
+            }
+
+            /// Maps the server's spelling to a variant; unknown text becomes `Other`.
+            pub fn from_wire(text: &str) -> Self {
+                match text {
+                    $( $text => Self::$variant, )+
+                    other => Self::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = crate::api::de::scalar_text(deserializer)?;
+                Ok(Self::from_wire(&text))
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use wire_enum;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Probe {
+        #[serde(default, with = "opt_bool")]
+        flag: Option<bool>,
+        #[serde(default, with = "opt_u64")]
+        count: Option<u64>,
+        #[serde(default, with = "opt_i64")]
+        epoch: Option<i64>,
+        #[serde(default, with = "opt_f64")]
+        ratio: Option<f64>,
+        #[serde(default, with = "opt_u32")]
+        vmid: Option<u32>,
+        #[serde(default, with = "opt_u16")]
+        port: Option<u16>,
+        #[serde(default, with = "opt_string_or_number")]
+        id: Option<String>,
+        #[serde(default, with = "opt_vmid_list")]
+        vmids: Option<Vec<u32>>,
+        #[serde(default, with = "opt_string_list")]
+        list: Option<Vec<String>>,
+        #[serde(default, with = "opt_property_string")]
+        props: Option<BTreeMap<String, String>>,
+    }
+
+    fn probe(value: Value) -> Result<Probe, serde_json::Error> {
+        serde_json::from_value(value)
+    }
+
+    #[test]
+    fn opt_bool_accepts_every_documented_spelling() {
+        let cases = [
+            (json!(true), Some(true)),
+            (json!(false), Some(false)),
+            (json!(1), Some(true)),
+            (json!(0), Some(false)),
+            (json!(1.0), Some(true)),
+            (json!("1"), Some(true)),
+            (json!("0"), Some(false)),
+            (json!("true"), Some(true)),
+            (json!("false"), Some(false)),
+            (json!("TRUE"), Some(true)),
+            (json!("yes"), Some(true)),
+            (json!("no"), Some(false)),
+            (json!("on"), Some(true)),
+            (json!("off"), Some(false)),
+            (json!(" On "), Some(true)),
+            (json!(""), None),
+            (json!(null), None),
+        ];
+        for (input, expected) in cases {
+            let parsed = probe(json!({ "flag": input.clone() })).unwrap();
+            assert_eq!(parsed.flag, expected, "input {input}");
+        }
+        assert_eq!(probe(json!({})).unwrap().flag, None);
+    }
+
+    #[test]
+    fn opt_bool_rejects_unknown_values_naming_them() {
+        for bad in [
+            json!("maybe"),
+            json!(2),
+            json!(-1),
+            json!([1]),
+            json!({"a": 1}),
+        ] {
+            let err = probe(json!({ "flag": bad.clone() }))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("expected a boolean"), "{err}");
+            assert!(err.contains(&bad.to_string()), "{err} should name {bad}");
+        }
+    }
+
+    #[test]
+    fn opt_u64_accepts_numbers_and_numeric_strings() {
+        let cases = [
+            (json!(42), Some(42)),
+            (json!("42"), Some(42)),
+            (json!(" 42 "), Some(42)),
+            (json!(34359738368u64), Some(34_359_738_368)),
+            (json!("18446744073709551615"), Some(u64::MAX)),
+            (json!(12.9), Some(12)),
+            (json!("1e3"), Some(1000)),
+            (json!(""), None),
+            (json!(null), None),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                probe(json!({ "count": input.clone() })).unwrap().count,
+                expected,
+                "input {input}"
+            );
+        }
+        assert_eq!(probe(json!({})).unwrap().count, None);
+    }
+
+    #[test]
+    fn opt_u64_rejects_bad_values() {
+        let err = probe(json!({"count": -1})).unwrap_err().to_string();
+        assert!(err.contains("out of range for u64"), "{err}");
+        let err = probe(json!({"count": "abc"})).unwrap_err().to_string();
+        assert!(err.contains("\"abc\""), "{err}");
+        let err = probe(json!({"count": true})).unwrap_err().to_string();
+        assert!(err.contains("expected a number"), "{err}");
+        let err = probe(json!({"count": "1e400"})).unwrap_err().to_string();
+        assert!(err.contains("expected a number"), "{err}");
+    }
+
+    #[test]
+    fn opt_i64_accepts_negative_and_string_forms() {
+        assert_eq!(
+            probe(json!({"epoch": -1})).unwrap().epoch,
+            Some(-1),
+            "PBS ≤ 2.1 error entries use -1"
+        );
+        assert_eq!(
+            probe(json!({"epoch": "1716560564"})).unwrap().epoch,
+            Some(1_716_560_564)
+        );
+        assert_eq!(probe(json!({"epoch": "-5"})).unwrap().epoch, Some(-5));
+        assert_eq!(probe(json!({"epoch": null})).unwrap().epoch, None);
+        let err = probe(json!({"epoch": "9223372036854775808"}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("out of range for i64"), "{err}");
+        let err = probe(json!({"epoch": "soon"})).unwrap_err().to_string();
+        assert!(err.contains("\"soon\""), "{err}");
+    }
+
+    #[test]
+    fn opt_f64_accepts_numbers_and_strings() {
+        assert_eq!(probe(json!({"ratio": 0.01})).unwrap().ratio, Some(0.01));
+        assert_eq!(probe(json!({"ratio": "0.25"})).unwrap().ratio, Some(0.25));
+        assert_eq!(probe(json!({"ratio": 2})).unwrap().ratio, Some(2.0));
+        assert_eq!(probe(json!({"ratio": ""})).unwrap().ratio, None);
+        assert!(probe(json!({"ratio": "NaN"})).is_err());
+        assert!(probe(json!({"ratio": [0.5]})).is_err());
+    }
+
+    #[test]
+    fn narrow_integers_check_their_range() {
+        assert_eq!(probe(json!({"vmid": "100"})).unwrap().vmid, Some(100));
+        let err = probe(json!({"vmid": 4_294_967_296u64}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("out of range for u32"), "{err}");
+        assert_eq!(probe(json!({"port": "8007"})).unwrap().port, Some(8007));
+        let err = probe(json!({"port": 70000})).unwrap_err().to_string();
+        assert!(err.contains("out of range for u16"), "{err}");
+    }
+
+    #[test]
+    fn opt_string_or_number_renders_numbers() {
+        assert_eq!(
+            probe(json!({"id": 100})).unwrap().id.as_deref(),
+            Some("100")
+        );
+        assert_eq!(
+            probe(json!({"id": "qemu/100"})).unwrap().id.as_deref(),
+            Some("qemu/100")
+        );
+        assert_eq!(probe(json!({"id": ""})).unwrap().id.as_deref(), Some(""));
+        assert_eq!(probe(json!({"id": null})).unwrap().id, None);
+        assert_eq!(probe(json!({})).unwrap().id, None);
+        let err = probe(json!({"id": true})).unwrap_err().to_string();
+        assert!(
+            err.contains("expected a string or a number, got true"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn opt_vmid_list_accepts_all_separators_and_shapes() {
+        let cases = [
+            (json!("100,101 102;103"), vec![100, 101, 102, 103]),
+            (json!("100, 101"), vec![100, 101]),
+            (json!("100\u{0}101"), vec![100, 101]),
+            (json!("0100"), vec![100]),
+            (json!(100), vec![100]),
+            (json!([100, "101", "102,103"]), vec![100, 101, 102, 103]),
+            (json!(""), vec![]),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                probe(json!({ "vmids": input.clone() })).unwrap().vmids,
+                Some(expected),
+                "input {input}"
+            );
+        }
+        assert_eq!(probe(json!({"vmids": null})).unwrap().vmids, None);
+        assert_eq!(probe(json!({})).unwrap().vmids, None);
+    }
+
+    #[test]
+    fn opt_vmid_list_rejects_non_vmids() {
+        let err = probe(json!({"vmids": "100,abc"})).unwrap_err().to_string();
+        assert!(err.contains("'abc' in a VMID list is not a VMID"), "{err}");
+        let err = probe(json!({"vmids": "-5"})).unwrap_err().to_string();
+        assert!(err.contains("'-5'"), "{err}");
+        assert!(probe(json!({"vmids": [true]})).is_err());
+        assert!(probe(json!({"vmids": {"a": 1}})).is_err());
+    }
+
+    #[test]
+    fn opt_string_list_splits_strings_and_keeps_array_items() {
+        let cases = [
+            (json!("backup,images"), vec!["backup", "images"]),
+            (json!("critical;web"), vec!["critical", "web"]),
+            (json!("pve1 pve2"), vec!["pve1", "pve2"]),
+            (json!(["a b", " c ", ""]), vec!["a b", "c"]),
+            (json!([1, "x"]), vec!["1", "x"]),
+            (json!(""), vec![]),
+        ];
+        for (input, expected) in cases {
+            let expected: Vec<String> = expected.into_iter().map(str::to_owned).collect();
+            assert_eq!(
+                probe(json!({ "list": input.clone() })).unwrap().list,
+                Some(expected),
+                "input {input}"
+            );
+        }
+        assert_eq!(probe(json!({"list": null})).unwrap().list, None);
+        assert!(probe(json!({"list": {"a": 1}})).is_err());
+        assert!(probe(json!({"list": true})).is_err());
+    }
+
+    #[test]
+    fn opt_property_string_accepts_text_and_object() {
+        let from_text = probe(json!({"props": "keep-daily=7,keep-last=3"}))
+            .unwrap()
+            .props
+            .unwrap();
+        let from_object = probe(json!({"props": {"keep-daily": 7, "keep-last": "3"}}))
+            .unwrap()
+            .props
+            .unwrap();
+        assert_eq!(from_text, from_object);
+        assert_eq!(from_text.get("keep-daily").map(String::as_str), Some("7"));
+
+        let fleecing =
+            probe(json!({"props": {"enabled": true, "storage": "local-lvm", "x": null}}))
+                .unwrap()
+                .props
+                .unwrap();
+        assert_eq!(fleecing.get("enabled").map(String::as_str), Some("1"));
+        assert_eq!(
+            fleecing.get("storage").map(String::as_str),
+            Some("local-lvm")
+        );
+        assert!(!fleecing.contains_key("x"));
+
+        assert_eq!(
+            probe(json!({"props": ""})).unwrap().props,
+            Some(BTreeMap::new())
+        );
+        assert_eq!(probe(json!({"props": null})).unwrap().props, None);
+    }
+
+    #[test]
+    fn opt_property_string_rejects_malformed_input() {
+        let err = probe(json!({"props": "keep-daily"}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("entry 'keep-daily' has no '='"), "{err}");
+        let err = probe(json!({"props": "a=1,a=2"})).unwrap_err().to_string();
+        assert!(err.contains("key 'a' appears twice"), "{err}");
+        let err = probe(json!({"props": "=1"})).unwrap_err().to_string();
+        assert!(err.contains("has no key"), "{err}");
+        let err = probe(json!({"props": 5})).unwrap_err().to_string();
+        assert!(err.contains("expected a property string"), "{err}");
+    }
+
+    #[test]
+    fn property_string_parses_default_key_and_quotes() {
+        let disk = PropertyString::parse("local-lvm:vm-100-disk-0,backup=0,size=32G").unwrap();
+        assert_eq!(
+            disk.default_value.as_deref(),
+            Some("local-lvm:vm-100-disk-0")
+        );
+        assert_eq!(disk.get("backup"), Some("0"));
+        assert_eq!(disk.get("size"), Some("32G"));
+
+        let quoted = PropertyString::parse(r#"a="x,y",b="q\"z",c="#).unwrap();
+        assert_eq!(quoted.get("a"), Some("x,y"));
+        assert_eq!(quoted.get("b"), Some("q\"z"));
+        assert_eq!(quoted.get("c"), Some(""));
+
+        let err = PropertyString::parse("vol1,vol2").unwrap_err().to_string();
+        assert!(err.contains("two entries without key"), "{err}");
+        let err = PropertyString::parse(r#"a="open"#).unwrap_err().to_string();
+        assert!(err.contains("not closed"), "{err}");
+        assert_eq!(
+            PropertyString::parse("").unwrap(),
+            PropertyString::default()
+        );
+    }
+
+    #[test]
+    fn required_helpers_reject_null() {
+        #[derive(Debug, Deserialize)]
+        struct Required {
+            #[serde(with = "string_or_number")]
+            id: String,
+            #[serde(with = "req_u64")]
+            n: u64,
+            #[serde(with = "req_i64")]
+            t: i64,
+            #[serde(with = "req_u32")]
+            vmid: u32,
+        }
+        let ok: Required =
+            serde_json::from_value(json!({"id": 5, "n": "6", "t": "-7", "vmid": "100"})).unwrap();
+        assert_eq!((ok.id.as_str(), ok.n, ok.t, ok.vmid), ("5", 6, -7, 100));
+        let err =
+            serde_json::from_value::<Required>(json!({"id": null, "n": 1, "t": 1, "vmid": 1}))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("got null"), "{err}");
+        let err =
+            serde_json::from_value::<Required>(json!({"id": "a", "n": "", "t": 1, "vmid": 1}))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("expected a number"), "{err}");
+    }
+
+    wire_enum! {
+        /// Test enum.
+        enum Colour {
+            /// Red.
+            Red => "red",
+            /// Zero.
+            Zero => "0",
+        }
+    }
+
+    #[test]
+    fn wire_enum_keeps_unknown_values_and_accepts_numbers() {
+        let parsed: Vec<Colour> = serde_json::from_value(json!(["red", "blue", 0, "0"])).unwrap();
+        assert_eq!(
+            parsed,
+            vec![
+                Colour::Red,
+                Colour::Other("blue".to_owned()),
+                Colour::Zero,
+                Colour::Zero
+            ]
+        );
+        assert_eq!(Colour::Other("blue".to_owned()).to_string(), "blue");
+        assert_eq!(
+            serde_json::to_value(&parsed).unwrap(),
+            json!(["red", "blue", "0", "0"])
+        );
+        assert!(serde_json::from_value::<Colour>(json!(null)).is_err());
+    }
+
+    #[test]
+    fn helpers_round_trip_through_serialize() {
+        #[derive(Debug, Deserialize, Serialize, PartialEq)]
+        struct Both {
+            #[serde(default, with = "opt_bool")]
+            flag: Option<bool>,
+            #[serde(default, with = "opt_vmid_list")]
+            vmids: Option<Vec<u32>>,
+        }
+        let parsed: Both = serde_json::from_value(json!({"flag": "1", "vmids": "1,2"})).unwrap();
+        assert_eq!(
+            serde_json::to_value(&parsed).unwrap(),
+            json!({"flag": true, "vmids": [1, 2]})
+        );
+    }
+}

@@ -1,0 +1,2430 @@
+//! Wire types of the Proxmox VE API: one struct per JSON object the endpoints return.
+//!
+//! Owns the exact JSON shape (field names, optionality, Perl-tolerant typing via
+//! [`crate::api::de`]) and the wire-format rules that are part of that shape: the property
+//! strings of guest disks/mount points and which of them vzdump includes in a backup
+//! (pve-api.md §3.13–§3.15), and the meaning of the `/access/permissions` map. It does not decide
+//! coverage; that is the domain model's job.
+//!
+//! Conventions: a field the server may omit is an `Option` and stays `None` when absent (never a
+//! default); documented server defaults are offered as separate `*_or_default` methods. Enums
+//! have an `Other(String)` variant so a newer server cannot break parsing. Types whose unknown
+//! fields matter keep them in `extra`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::api::de::{self, wire_enum, PropertyString, WireValueError};
+
+/// Unknown JSON members kept verbatim so that nothing the server sent is lost.
+pub type ExtraFields = BTreeMap<String, Value>;
+
+// ---------------------------------------------------------------------------------------------
+// Enums
+// ---------------------------------------------------------------------------------------------
+
+wire_enum! {
+    /// Node state in `/nodes` (`status`).
+    pub enum NodeStatus {
+        /// Online cluster member with RRD data.
+        Online => "online",
+        /// Offline cluster member.
+        Offline => "offline",
+        /// Neither (e.g. no RRD data yet); the server's own `unknown`.
+        Unknown => "unknown",
+    }
+}
+
+wire_enum! {
+    /// The `type` of a `/cluster/resources` item or a pool member.
+    pub enum ClusterResourceKind {
+        /// A cluster node.
+        Node => "node",
+        /// A storage, one entry per node on which it is enabled.
+        Storage => "storage",
+        /// A resource pool.
+        Pool => "pool",
+        /// A QEMU virtual machine.
+        Qemu => "qemu",
+        /// An LXC container.
+        Lxc => "lxc",
+        /// An OpenVZ container (listed in the schema enum; not used by current PVE).
+        Openvz => "openvz",
+        /// An SDN zone or fabric.
+        Sdn => "sdn",
+        /// An SDN network.
+        Network => "network",
+    }
+}
+
+wire_enum! {
+    /// Guest type `qemu`/`lxc` (e.g. `not-backed-up` items, storage content `subtype`).
+    pub enum GuestType {
+        /// A QEMU virtual machine.
+        Qemu => "qemu",
+        /// An LXC container.
+        Lxc => "lxc",
+    }
+}
+
+wire_enum! {
+    /// Guest node `type` in the `included_volumes` tree.
+    pub enum IncludedGuestKind {
+        /// A QEMU virtual machine.
+        Qemu => "qemu",
+        /// An LXC container.
+        Lxc => "lxc",
+        /// The job names this VMID but the guest no longer exists (server spelling `unknown`).
+        Missing => "unknown",
+    }
+}
+
+wire_enum! {
+    /// Storage plugin type (`type` of a `/storage` item).
+    pub enum StorageType {
+        /// BTRFS.
+        Btrfs => "btrfs",
+        /// CephFS.
+        Cephfs => "cephfs",
+        /// CIFS/SMB.
+        Cifs => "cifs",
+        /// Directory.
+        Dir => "dir",
+        /// ESXi import source.
+        Esxi => "esxi",
+        /// iSCSI (kernel).
+        Iscsi => "iscsi",
+        /// iSCSI (user mode).
+        Iscsidirect => "iscsidirect",
+        /// LVM.
+        Lvm => "lvm",
+        /// LVM thin.
+        Lvmthin => "lvmthin",
+        /// NFS.
+        Nfs => "nfs",
+        /// Proxmox Backup Server.
+        Pbs => "pbs",
+        /// Ceph RBD.
+        Rbd => "rbd",
+        /// ZFS over iSCSI.
+        Zfs => "zfs",
+        /// Local ZFS pool.
+        Zfspool => "zfspool",
+    }
+}
+
+wire_enum! {
+    /// vzdump backup `mode`.
+    pub enum BackupMode {
+        /// Live snapshot (default).
+        Snapshot => "snapshot",
+        /// Suspend the guest during the backup.
+        Suspend => "suspend",
+        /// Stop the guest during the backup.
+        Stop => "stop",
+    }
+}
+
+wire_enum! {
+    /// vzdump `compress` (irrelevant for PBS targets; may arrive as number `0`/`1`).
+    pub enum Compress {
+        /// No compression (`0`).
+        Disabled => "0",
+        /// Default compression (`1`).
+        Enabled => "1",
+        /// gzip.
+        Gzip => "gzip",
+        /// LZO.
+        Lzo => "lzo",
+        /// Zstandard.
+        Zstd => "zstd",
+    }
+}
+
+wire_enum! {
+    /// Deprecated `mailnotification` of a backup job.
+    pub enum MailNotification {
+        /// Mail on every run (default).
+        Always => "always",
+        /// Mail on failure only.
+        Failure => "failure",
+    }
+}
+
+wire_enum! {
+    /// `notification-mode` of a backup job.
+    pub enum NotificationMode {
+        /// Let PVE decide (default).
+        Auto => "auto",
+        /// Legacy sendmail to `mailto`.
+        LegacySendmail => "legacy-sendmail",
+        /// The notification system.
+        NotificationSystem => "notification-system",
+    }
+}
+
+wire_enum! {
+    /// `pbs-change-detection-mode` (containers backed up to PBS only).
+    pub enum PbsChangeDetectionMode {
+        /// Single archive, full read.
+        Legacy => "legacy",
+        /// Split archive, full read.
+        Data => "data",
+        /// Split archive, metadata-based change detection.
+        Metadata => "metadata",
+    }
+}
+
+wire_enum! {
+    /// A guest config `lock` (union of the VM and CT lock names).
+    pub enum GuestLock {
+        /// A backup is running.
+        Backup => "backup",
+        /// Being cloned (VM).
+        Clone => "clone",
+        /// Being created.
+        Create => "create",
+        /// Being destroyed (CT).
+        Destroyed => "destroyed",
+        /// Disk operation (CT).
+        Disk => "disk",
+        /// fstrim running (CT).
+        Fstrim => "fstrim",
+        /// Being migrated.
+        Migrate => "migrate",
+        /// Mounted on the host (CT).
+        Mounted => "mounted",
+        /// Snapshot rollback.
+        Rollback => "rollback",
+        /// Snapshot being taken.
+        Snapshot => "snapshot",
+        /// Snapshot being deleted.
+        SnapshotDelete => "snapshot-delete",
+        /// Being suspended to disk (VM).
+        Suspending => "suspending",
+        /// Suspended to disk (VM).
+        Suspended => "suspended",
+    }
+}
+
+wire_enum! {
+    /// VM firmware (`bios`); absent means SeaBIOS.
+    pub enum Bios {
+        /// Legacy BIOS (default).
+        Seabios => "seabios",
+        /// UEFI; only then is `efidisk0` backed up.
+        Ovmf => "ovmf",
+    }
+}
+
+wire_enum! {
+    /// Task `status` in `/nodes/{node}/tasks/{upid}/status`.
+    pub enum TaskState {
+        /// The worker process still exists.
+        Running => "running",
+        /// Finished; see `exitstatus`.
+        Stopped => "stopped",
+    }
+}
+
+wire_enum! {
+    /// Last verification result of a PBS snapshot as PVE reports it.
+    pub enum VerificationState {
+        /// Verified successfully.
+        Ok => "ok",
+        /// Verification found a problem.
+        Failed => "failed",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /version, /nodes, /nodes/{node}/time, /cluster/jobs/schedule-analyze
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /version` (any authenticated caller).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Version {
+    /// pve-manager package version, e.g. `9.2.11`; PVE ≤ 7 used `x.y-z` such as `7.4-3`.
+    #[serde(with = "de::string_or_number")]
+    pub version: String,
+    /// Point release `x.y`, e.g. `8.2` (may arrive as a number).
+    #[serde(with = "de::string_or_number")]
+    pub release: String,
+    /// Git short id (8 or 16 hex characters).
+    #[serde(with = "de::string_or_number")]
+    pub repoid: String,
+    /// Datacenter default console (`applet`, `vv`, `html5`, `xtermjs`); only when configured.
+    #[serde(default)]
+    pub console: Option<String>,
+}
+
+/// One item of `GET /nodes` (any authenticated caller; every node listed).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Node {
+    /// Node name.
+    #[serde(with = "de::string_or_number")]
+    pub node: String,
+    /// `online` only if RRD data exists and the node is an online member.
+    pub status: NodeStatus,
+    /// CPU usage fraction 0..1; absent without `Sys.Audit` on `/nodes/<node>`.
+    #[serde(default, with = "de::opt_f64")]
+    pub cpu: Option<f64>,
+    /// Number of CPUs; absent without `Sys.Audit`.
+    #[serde(default, with = "de::opt_u64")]
+    pub maxcpu: Option<u64>,
+    /// Used memory in bytes; absent without `Sys.Audit`.
+    #[serde(default, with = "de::opt_u64")]
+    pub mem: Option<u64>,
+    /// Total memory in bytes; absent without `Sys.Audit`.
+    #[serde(default, with = "de::opt_u64")]
+    pub maxmem: Option<u64>,
+    /// Used root disk in bytes; absent without `Sys.Audit`.
+    #[serde(default, with = "de::opt_u64")]
+    pub disk: Option<u64>,
+    /// Root disk size in bytes; absent without `Sys.Audit`.
+    #[serde(default, with = "de::opt_u64")]
+    pub maxdisk: Option<u64>,
+    /// Uptime in seconds; absent without `Sys.Audit`.
+    #[serde(default, with = "de::opt_u64")]
+    pub uptime: Option<u64>,
+    /// Subscription level string.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// SHA-256 fingerprint of the node's TLS certificate.
+    #[serde(default)]
+    pub ssl_fingerprint: Option<String>,
+    /// `node/<name>`.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Always `node`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// `GET /nodes/{node}/time`: the node's clock and time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct NodeTime {
+    /// Time zone name, e.g. `Europe/Vienna` (schedules are evaluated in it).
+    #[serde(with = "de::string_or_number")]
+    pub timezone: String,
+    /// Current time, Unix epoch seconds (UTC).
+    #[serde(with = "de::req_i64")]
+    pub time: i64,
+    /// Current local time expressed as seconds (epoch shifted by the UTC offset).
+    #[serde(with = "de::req_i64")]
+    pub localtime: i64,
+}
+
+/// One item of `GET /cluster/jobs/schedule-analyze` (any authenticated caller).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ScheduleAnalyzeItem {
+    /// Next event, Unix epoch seconds, evaluated in the answering node's time zone.
+    #[serde(with = "de::req_i64")]
+    pub timestamp: i64,
+    /// The same instant as a `gmtime` string, e.g. `Fri Jan  2 00:00:00 1970`.
+    pub utc: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// /cluster/resources
+// ---------------------------------------------------------------------------------------------
+
+/// One item of `GET /cluster/resources`, for every `type` (guest, storage, pool, node, sdn…).
+///
+/// Any authenticated caller; items are **silently filtered**: guests need `VM.Audit`, storages
+/// `Datastore.Audit`, pools `Pool.Audit`; a guest's `pool` is removed without `Pool.Audit` on
+/// it; node statistics need `Sys.Audit` on the node. Guest statistics come from RRD and are
+/// absent when there is no RRD data yet.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ClusterResource {
+    /// `qemu/<vmid>`, `lxc/<vmid>`, `storage/<node>/<id>`, `node/<name>`, `/pool/<name>`, …
+    pub id: String,
+    /// Resource type.
+    #[serde(rename = "type")]
+    pub kind: ClusterResourceKind,
+    /// VMID (guests).
+    #[serde(default, with = "de::opt_u32")]
+    pub vmid: Option<u32>,
+    /// Node the guest config lives on / the storage entry is for / the node itself.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Guests: `running`, `stopped`, `unknown` (no RRD data); storages: `available`/`unknown`;
+    /// nodes: `online`/`offline`/`unknown`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Guest name (from RRD; absent without RRD data).
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub name: Option<String>,
+    /// Guest is a template (from RRD; absent without RRD data).
+    #[serde(default, with = "de::opt_bool")]
+    pub template: Option<bool>,
+    /// Pool of the guest, or the pool's name for pool items; nested pools as `parent/child`.
+    /// Removed if the caller lacks `Pool.Audit` on `/pool/<pool>`.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub pool: Option<String>,
+    /// Guest tags, from the `;`-separated config value (PVE ≥ 7.3).
+    #[serde(default, with = "de::opt_string_list")]
+    pub tags: Option<Vec<String>>,
+    /// Current config lock; present only while locked.
+    #[serde(default)]
+    pub lock: Option<GuestLock>,
+    /// HA state (HA-managed guests; node HA status for nodes).
+    #[serde(default)]
+    pub hastate: Option<String>,
+    /// Uptime in seconds.
+    #[serde(default, with = "de::opt_u64")]
+    pub uptime: Option<u64>,
+    /// CPU usage fraction.
+    #[serde(default, with = "de::opt_f64")]
+    pub cpu: Option<f64>,
+    /// Number of CPUs (the schema says number).
+    #[serde(default, with = "de::opt_f64")]
+    pub maxcpu: Option<f64>,
+    /// Used memory in bytes.
+    #[serde(default, with = "de::opt_u64")]
+    pub mem: Option<u64>,
+    /// Host memory used by a VM in bytes (newer versions, qemu only).
+    #[serde(default, with = "de::opt_u64")]
+    pub memhost: Option<u64>,
+    /// Memory size in bytes.
+    #[serde(default, with = "de::opt_u64")]
+    pub maxmem: Option<u64>,
+    /// Used disk/storage in bytes.
+    #[serde(default, with = "de::opt_u64")]
+    pub disk: Option<u64>,
+    /// Disk/storage size in bytes.
+    #[serde(default, with = "de::opt_u64")]
+    pub maxdisk: Option<u64>,
+    /// Network bytes received.
+    #[serde(default, with = "de::opt_u64")]
+    pub netin: Option<u64>,
+    /// Network bytes sent.
+    #[serde(default, with = "de::opt_u64")]
+    pub netout: Option<u64>,
+    /// Disk bytes read.
+    #[serde(default, with = "de::opt_u64")]
+    pub diskread: Option<u64>,
+    /// Disk bytes written.
+    #[serde(default, with = "de::opt_u64")]
+    pub diskwrite: Option<u64>,
+    /// Storage id (storage items).
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub storage: Option<String>,
+    /// Storage plugin type, e.g. `pbs` (storage items).
+    #[serde(default)]
+    pub plugintype: Option<StorageType>,
+    /// Storage is shared (storage items).
+    #[serde(default, with = "de::opt_bool")]
+    pub shared: Option<bool>,
+    /// Allowed content types (storage items), e.g. `["backup"]`.
+    #[serde(default, with = "de::opt_string_list")]
+    pub content: Option<Vec<String>>,
+    /// Subscription level (node items).
+    #[serde(default)]
+    pub level: Option<String>,
+    /// cgroup mode (node items).
+    #[serde(default, with = "de::opt_i64")]
+    pub cgroup_mode: Option<i64>,
+    /// CPU architecture (node items), e.g. `x86_64`.
+    #[serde(default)]
+    pub host_arch: Option<String>,
+    /// SDN zone id (sdn items).
+    #[serde(default)]
+    pub sdn: Option<String>,
+    /// SDN network id (network items).
+    #[serde(default)]
+    pub network: Option<String>,
+    /// SDN network type `fabric`/`zone` (network items).
+    #[serde(default)]
+    pub network_type: Option<String>,
+    /// SDN zone type (sdn items).
+    #[serde(default)]
+    pub zone_type: Option<String>,
+    /// SDN fabric protocol.
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// Members this version does not know.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+impl ClusterResource {
+    /// True for `qemu` and `lxc` items.
+    pub fn is_guest(&self) -> bool {
+        matches!(
+            self.kind,
+            ClusterResourceKind::Qemu | ClusterResourceKind::Lxc
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /storage
+// ---------------------------------------------------------------------------------------------
+
+/// One item of `GET /storage` (or the object of `GET /storage/{storage}`): the full storage
+/// config. The list is silently filtered to storages with `Datastore.Audit` or
+/// `Datastore.AllocateSpace` on `/storage/<id>`; the single-item endpoint needs
+/// `Datastore.Allocate` (403 otherwise). The password is never returned.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct StorageConfig {
+    /// Storage id.
+    #[serde(with = "de::string_or_number")]
+    pub storage: String,
+    /// Plugin type, e.g. `pbs`.
+    #[serde(rename = "type")]
+    pub storage_type: StorageType,
+    /// PBS host/IP.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// PBS port; absent means 8007 (see [`StorageConfig::pbs_port`]).
+    #[serde(default, with = "de::opt_u16")]
+    pub port: Option<u16>,
+    /// PBS datastore name.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub datastore: Option<String>,
+    /// PBS namespace (`/`-separated); absent means the root namespace (PVE ≥ 7.2).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// PBS auth id PVE uses (`user@realm` or token `user@realm!name`); absent means `root@pam`.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// PBS TLS certificate SHA-256 fingerprint (`aa:bb:…`).
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// Content types, re-encoded by the API as a comma list (`backup` for PBS).
+    #[serde(default, with = "de::opt_string_list")]
+    pub content: Option<Vec<String>>,
+    /// Storage disabled (present and 1 when disabled).
+    #[serde(default, with = "de::opt_bool")]
+    pub disable: Option<bool>,
+    /// Nodes the storage is restricted to; absent means all nodes.
+    #[serde(default, with = "de::opt_string_list")]
+    pub nodes: Option<Vec<String>>,
+    /// Shared storage flag.
+    #[serde(default, with = "de::opt_bool")]
+    pub shared: Option<bool>,
+    /// Retention (`keep-*` keys), from a property string or an object.
+    #[serde(default, with = "de::opt_property_string")]
+    pub prune_backups: Option<BTreeMap<String, String>>,
+    /// Maximum protected backups per guest; -1 = unlimited.
+    #[serde(default, with = "de::opt_i64")]
+    pub max_protected_backups: Option<i64>,
+    /// Presence means client-side encryption is configured; the value is the key fingerprint or
+    /// `1` when the key has none. The key itself is never returned.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub encryption_key: Option<String>,
+    /// Presence (value `1`) means a master public key is configured.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub master_pubkey: Option<String>,
+    /// SHA-1 of storage.cfg.
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// Every other config key (path, pool, export, … of other storage types).
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+impl StorageConfig {
+    /// Default PBS port when `port` is absent (PBSPlugin `port // 8007`).
+    pub const DEFAULT_PBS_PORT: u16 = 8007;
+    /// Default PBS user when `username` is absent.
+    pub const DEFAULT_PBS_USERNAME: &'static str = "root@pam";
+
+    /// The PBS port PVE connects to: `port`, or 8007 when absent.
+    pub fn pbs_port(&self) -> u16 {
+        self.port.unwrap_or(Self::DEFAULT_PBS_PORT)
+    }
+
+    /// The PBS auth id PVE uses: `username`, or `root@pam` when absent.
+    pub fn pbs_username(&self) -> &str {
+        self.username
+            .as_deref()
+            .unwrap_or(Self::DEFAULT_PBS_USERNAME)
+    }
+
+    /// Client-side encryption configured (`encryption-key` present).
+    pub fn encryption_configured(&self) -> bool {
+        self.encryption_key.is_some()
+    }
+
+    /// Master public key configured (`master-pubkey` present).
+    pub fn master_pubkey_configured(&self) -> bool {
+        self.master_pubkey.is_some()
+    }
+
+    /// Storage is disabled (`disable` = 1); absent means enabled.
+    pub fn is_disabled(&self) -> bool {
+        self.disable.unwrap_or(false)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /cluster/backup
+// ---------------------------------------------------------------------------------------------
+
+/// One item of `GET /cluster/backup` (or the object of `GET /cluster/backup/{id}`); needs
+/// `Sys.Audit` on `/` (403 otherwise). Legacy vzdump.cron jobs come first and have no `type`;
+/// PVE ≤ 7.0 returned `starttime`/`dow` instead of `schedule`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BackupJob {
+    /// Job id (arbitrary string, e.g. a UUID; legacy: `<sha1 of vzdump.cron>:<n>`).
+    #[serde(with = "de::string_or_number")]
+    pub id: String,
+    /// `vzdump` for jobs.cfg jobs; absent for legacy vzdump.cron jobs.
+    #[serde(default, rename = "type")]
+    pub job_type: Option<String>,
+    /// Scheduler runs the job; absent means enabled. Disabled jobs still count as coverage in
+    /// `not-backed-up`.
+    #[serde(default, with = "de::opt_bool")]
+    pub enabled: Option<bool>,
+    /// Calendar event.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// Legacy (PVE ≤ 7.0) start time `HH:MM`.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub starttime: Option<String>,
+    /// Legacy (PVE ≤ 7.0) days of week, e.g. `mon,tue,wed`.
+    #[serde(default)]
+    pub dow: Option<String>,
+    /// Free-text comment.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Run as soon as possible if a run was missed; absent means 0.
+    #[serde(default, with = "de::opt_bool")]
+    pub repeat_missed: Option<bool>,
+    /// Next run (epoch) after now, in the answering node's time zone; list endpoint and
+    /// jobs.cfg jobs only.
+    #[serde(default, with = "de::opt_i64")]
+    pub next_run: Option<i64>,
+    /// The job only runs on this node.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Explicit VMIDs (conflicts with `all`, `exclude`, `pool`).
+    #[serde(default, with = "de::opt_vmid_list")]
+    pub vmid: Option<Vec<u32>>,
+    /// All guests; absent means 0.
+    #[serde(default, with = "de::opt_bool")]
+    pub all: Option<bool>,
+    /// Excluded VMIDs (implies `all`).
+    #[serde(default, with = "de::opt_vmid_list")]
+    pub exclude: Option<Vec<u32>>,
+    /// All direct members of this pool (not sub-pools).
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub pool: Option<String>,
+    /// Target storage id; absent means vzdump falls back to `local`.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub storage: Option<String>,
+    /// Backup mode; absent means `snapshot`.
+    #[serde(default)]
+    pub mode: Option<BackupMode>,
+    /// Compression (irrelevant for PBS).
+    #[serde(default)]
+    pub compress: Option<Compress>,
+    /// Deprecated mail recipients.
+    #[serde(default)]
+    pub mailto: Option<String>,
+    /// Deprecated mail policy.
+    #[serde(default)]
+    pub mailnotification: Option<MailNotification>,
+    /// Notification mode; absent means `auto`.
+    #[serde(default)]
+    pub notification_mode: Option<NotificationMode>,
+    /// Template for backup notes.
+    #[serde(default)]
+    pub notes_template: Option<String>,
+    /// Mark backups protected.
+    #[serde(default, with = "de::opt_bool")]
+    pub protected: Option<bool>,
+    /// Job retention (`keep-*`), object in GET responses, property string in older ones.
+    #[serde(default, with = "de::opt_property_string")]
+    pub prune_backups: Option<BTreeMap<String, String>>,
+    /// Prune after backup; absent means 1.
+    #[serde(default, with = "de::opt_bool")]
+    pub remove: Option<bool>,
+    /// Fleecing settings (`enabled`, `storage`), object or property string.
+    #[serde(default, with = "de::opt_property_string")]
+    pub fleecing: Option<BTreeMap<String, String>>,
+    /// Performance settings (`max-workers`, `pbs-entries-max`), object or property string.
+    #[serde(default, with = "de::opt_property_string")]
+    pub performance: Option<BTreeMap<String, String>>,
+    /// Container change detection mode for PBS.
+    #[serde(default)]
+    pub pbs_change_detection_mode: Option<PbsChangeDetectionMode>,
+    /// Bandwidth limit in KiB/s.
+    #[serde(default, with = "de::opt_u64")]
+    pub bwlimit: Option<u64>,
+    /// I/O priority 0..8.
+    #[serde(default, with = "de::opt_u64")]
+    pub ionice: Option<u64>,
+    /// Minutes to wait for the guest lock.
+    #[serde(default, with = "de::opt_u64")]
+    pub lockwait: Option<u64>,
+    /// Minutes to wait for a guest to stop.
+    #[serde(default, with = "de::opt_u64")]
+    pub stopwait: Option<u64>,
+    /// pigz threads.
+    #[serde(default, with = "de::opt_u64")]
+    pub pigz: Option<u64>,
+    /// zstd threads.
+    #[serde(default, with = "de::opt_u64")]
+    pub zstd: Option<u64>,
+    /// Temporary directory.
+    #[serde(default)]
+    pub tmpdir: Option<String>,
+    /// Dump directory (overrides storage).
+    #[serde(default)]
+    pub dumpdir: Option<String>,
+    /// Hook script path.
+    #[serde(default)]
+    pub script: Option<String>,
+    /// Excluded paths (containers), normally a JSON array; a plain string is split like other
+    /// PVE lists (on `\0`, or else on `,`/`;`/whitespace — paths with spaces would be cut).
+    #[serde(default, with = "de::opt_string_list")]
+    pub exclude_path: Option<Vec<String>>,
+    /// Exclude temporary files and logs; absent means 1.
+    #[serde(default, with = "de::opt_bool")]
+    pub stdexcludes: Option<bool>,
+    /// Quiet mode.
+    #[serde(default, with = "de::opt_bool")]
+    pub quiet: Option<bool>,
+    /// Stop running backup jobs on this host.
+    #[serde(default, with = "de::opt_bool")]
+    pub stop: Option<bool>,
+    /// Deprecated retention count.
+    #[serde(default, with = "de::opt_u64")]
+    pub maxfiles: Option<u64>,
+    /// Every other job key.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+impl BackupJob {
+    /// `enabled`, or the server default `true` when absent.
+    pub fn enabled_or_default(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
+
+    /// `all`, or the server default `false` when absent.
+    pub fn all_or_default(&self) -> bool {
+        self.all.unwrap_or(false)
+    }
+
+    /// `repeat-missed`, or the server default `false` when absent.
+    pub fn repeat_missed_or_default(&self) -> bool {
+        self.repeat_missed.unwrap_or(false)
+    }
+
+    /// A legacy `/etc/pve/vzdump.cron` job: jobs.cfg jobs carry `type: vzdump`, legacy ones no
+    /// `type` at all.
+    pub fn is_legacy_cron_job(&self) -> bool {
+        self.job_type.is_none()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /cluster/backup/{id}/included_volumes, /cluster/backup-info/not-backed-up
+// ---------------------------------------------------------------------------------------------
+
+/// Root of `GET /cluster/backup/{id}/included_volumes` (`Sys.Audit` on `/`; guests without
+/// `VM.Audit` are silently omitted).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct IncludedVolumes {
+    /// One node per guest selected by the job.
+    pub children: Vec<IncludedGuest>,
+}
+
+/// Guest node of the `included_volumes` tree.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct IncludedGuest {
+    /// VMID.
+    #[serde(with = "de::req_u32")]
+    pub id: u32,
+    /// Guest type; `unknown` (→ [`IncludedGuestKind::Missing`]) if the guest no longer exists.
+    #[serde(rename = "type")]
+    pub kind: IncludedGuestKind,
+    /// VM `name` / CT `hostname`, `""` if unset; absent for missing guests.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub name: Option<String>,
+    /// 1 if the guest has no volumes.
+    #[serde(default, with = "de::opt_bool")]
+    pub leaf: Option<bool>,
+    /// The guest's volumes (CD-ROM and unused drives are not listed by PVE).
+    #[serde(default)]
+    pub children: Option<Vec<IncludedVolume>>,
+}
+
+/// Volume node of the `included_volumes` tree.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct IncludedVolume {
+    /// `<vmid>:<config key>`, e.g. `100:scsi0`.
+    #[serde(with = "de::string_or_number")]
+    pub id: String,
+    /// Volume id or path from the config.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Included in the backup. Trust this, not `reason` (an explicit `backup=1` yields
+    /// `reason: "backup=no"` with `included: 1`).
+    #[serde(default, with = "de::opt_bool")]
+    pub included: Option<bool>,
+    /// `backup=yes`, `backup=no`, `efidisk but no OVMF BIOS`, `rootfs`, `enabled`, `disabled`,
+    /// `not a volume`.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Always 1.
+    #[serde(default, with = "de::opt_bool")]
+    pub leaf: Option<bool>,
+}
+
+impl IncludedVolume {
+    /// The config key part of `id` (`scsi0` of `100:scsi0`).
+    pub fn config_key(&self) -> Option<&str> {
+        self.id.split_once(':').map(|(_, key)| key)
+    }
+}
+
+/// One item of `GET /cluster/backup-info/not-backed-up` (`Sys.Audit` on `/`): a guest no
+/// backup job selects (disabled jobs count as selecting; guests without `VM.Audit` are
+/// silently omitted and so look covered).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct NotBackedUpItem {
+    /// VMID.
+    #[serde(with = "de::req_u32")]
+    pub vmid: u32,
+    /// Guest type.
+    #[serde(rename = "type")]
+    pub kind: GuestType,
+    /// VM name / CT hostname; only if set.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub name: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// /pools
+// ---------------------------------------------------------------------------------------------
+
+/// One item of `GET /pools` without `poolid` (silently filtered to pools with `Pool.Audit`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct PoolListItem {
+    /// Pool id; nested pools contain `/` (e.g. `prod/web`).
+    #[serde(with = "de::string_or_number")]
+    pub poolid: String,
+    /// Comment.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// A pool with members: the single element of `GET /pools?poolid=<id>` (PVE ≥ 8.1, has
+/// `poolid`) or the object of the deprecated `GET /pools/{poolid}` (no `poolid`; needs
+/// `Pool.Audit`, 403 otherwise). Only direct members are listed.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct PoolDetail {
+    /// Pool id; absent in the `/pools/{poolid}` form.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub poolid: Option<String>,
+    /// Comment.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Direct members (guests and storages); sub-pools are not expanded.
+    #[serde(default)]
+    pub members: Option<Vec<PoolMember>>,
+}
+
+/// A pool member (guest or storage).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct PoolMember {
+    /// `qemu/<vmid>`, `lxc/<vmid>` or `storage/<node>/<storeid>`.
+    pub id: String,
+    /// `qemu`, `lxc` or `storage`.
+    #[serde(rename = "type")]
+    pub kind: ClusterResourceKind,
+    /// VMID (guests).
+    #[serde(default, with = "de::opt_u32")]
+    pub vmid: Option<u32>,
+    /// Node of the guest / storage entry.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Storage id (storages).
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub storage: Option<String>,
+    /// Guest name (only with RRD data).
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub name: Option<String>,
+    /// Guest/storage status.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Guest is a template (only with RRD data).
+    #[serde(default, with = "de::opt_bool")]
+    pub template: Option<bool>,
+    /// Statistics and any other member data (`additionalProperties` allowed).
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks
+// ---------------------------------------------------------------------------------------------
+
+/// One item of `GET /nodes/{node}/tasks` (own tasks only unless `Sys.Audit` on
+/// `/nodes/{node}`; silently filtered).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TaskListItem {
+    /// UPID (see upid.md).
+    pub upid: String,
+    /// Node that ran the task.
+    #[serde(with = "de::string_or_number")]
+    pub node: String,
+    /// Worker pid.
+    #[serde(with = "de::req_u64")]
+    pub pid: u64,
+    /// Worker process start (clock ticks since boot).
+    #[serde(with = "de::req_u64")]
+    pub pstart: u64,
+    /// Start time, epoch.
+    #[serde(with = "de::req_i64")]
+    pub starttime: i64,
+    /// Task type, e.g. `vzdump`.
+    #[serde(rename = "type")]
+    pub task_type: String,
+    /// Task object id, e.g. a VMID, or `""` (multi-guest vzdump).
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub id: Option<String>,
+    /// `user@realm`; for token tasks the user part only.
+    pub user: String,
+    /// Token name for token-started tasks.
+    #[serde(default)]
+    pub tokenid: Option<String>,
+    /// End time, epoch (archived tasks).
+    #[serde(default, with = "de::opt_i64")]
+    pub endtime: Option<i64>,
+    /// `OK`, `WARNINGS: <n>`, an error message, `unexpected status`, or `RUNNING`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// One item of `GET /cluster/tasks` (recent tasks of all nodes; own tasks only without
+/// `Sys.Audit` on `/`, so a token caller without it sees none).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ClusterTask {
+    /// UPID.
+    pub upid: String,
+    /// Node that ran the task.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Start time, epoch.
+    #[serde(default, with = "de::opt_i64")]
+    pub starttime: Option<i64>,
+    /// Task type.
+    #[serde(default, rename = "type")]
+    pub task_type: Option<String>,
+    /// Task object id or `""`.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub id: Option<String>,
+    /// `user@realm` (user part for token tasks).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Token name for token-started tasks.
+    #[serde(default)]
+    pub tokenid: Option<String>,
+    /// Archived flag (0/1).
+    #[serde(default, with = "de::opt_bool")]
+    pub saved: Option<bool>,
+    /// End time (finished tasks).
+    #[serde(default, with = "de::opt_i64")]
+    pub endtime: Option<i64>,
+    /// Exit status (finished tasks).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Worker pid (running tasks only).
+    #[serde(default, with = "de::opt_u64")]
+    pub pid: Option<u64>,
+}
+
+/// `GET /nodes/{node}/tasks/{upid}/status` (task owner or `Sys.Audit` on `/nodes/{node}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TaskStatus {
+    /// UPID.
+    pub upid: String,
+    /// Node that ran the task.
+    #[serde(with = "de::string_or_number")]
+    pub node: String,
+    /// Worker pid.
+    #[serde(with = "de::req_u64")]
+    pub pid: u64,
+    /// Worker process start.
+    #[serde(with = "de::req_u64")]
+    pub pstart: u64,
+    /// Start time, epoch.
+    #[serde(with = "de::req_i64")]
+    pub starttime: i64,
+    /// Task type.
+    #[serde(rename = "type")]
+    pub task_type: String,
+    /// Task object id or `""`.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub id: Option<String>,
+    /// `user@realm` (user part for token tasks).
+    pub user: String,
+    /// Token name for token tasks.
+    #[serde(default)]
+    pub tokenid: Option<String>,
+    /// `running` or `stopped`.
+    pub status: TaskState,
+    /// When stopped: `OK`, `WARNINGS: <n>`, the error message, or `unexpected status`.
+    #[serde(default)]
+    pub exitstatus: Option<String>,
+}
+
+/// One line of `GET /nodes/{node}/tasks/{upid}/log` (PBS uses the same shape).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TaskLogLine {
+    /// 1-based line number.
+    #[serde(with = "de::req_u64")]
+    pub n: u64,
+    /// Line text without newline.
+    #[serde(with = "de::string_or_number")]
+    pub t: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// /nodes/{node}/storage/{storage}/content
+// ---------------------------------------------------------------------------------------------
+
+/// One item of `GET /nodes/{node}/storage/{storage}/content` (PBS backups: §3.16).
+///
+/// Needs `Datastore.Audit` or `Datastore.AllocateSpace` on the storage; each backup is then
+/// **silently filtered**: visible only with `Datastore.Allocate` on the storage, or
+/// `Datastore.AllocateSpace` plus `VM.Backup` on the guest (PVEAuditor sees none).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct StorageContentItem {
+    /// `<storeid>:backup/<vm|ct>/<vmid>/<YYYY-MM-DDTHH:MM:SSZ>` for PBS.
+    pub volid: String,
+    /// `backup` (not in the documented schema, returned by the implementation).
+    #[serde(default)]
+    pub content: Option<String>,
+    /// `pbs-vm` / `pbs-ct` for PBS; file formats for other storages.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// `qemu`/`lxc` (libpve-storage-perl ≥ 7.1-2).
+    #[serde(default)]
+    pub subtype: Option<GuestType>,
+    /// Owner VMID.
+    #[serde(default, with = "de::opt_u32")]
+    pub vmid: Option<u32>,
+    /// Creation time, epoch (PBS `backup-time`).
+    #[serde(default, with = "de::opt_i64")]
+    pub ctime: Option<i64>,
+    /// Size in bytes; **1** when PBS reported none (in-progress or broken snapshot).
+    #[serde(default, with = "de::opt_u64")]
+    pub size: Option<u64>,
+    /// First line of the snapshot notes.
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub notes: Option<String>,
+    /// Protected from pruning (present only when protected).
+    #[serde(default, with = "de::opt_bool")]
+    pub protected: Option<bool>,
+    /// Last verification; absent = never verified.
+    #[serde(default)]
+    pub verification: Option<ContentVerification>,
+    /// Key fingerprint, or `"1"` when all archives are encrypted without a reported fingerprint;
+    /// absent = not encrypted (as far as PVE can tell).
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub encrypted: Option<String>,
+    /// Parent volume (linked clones; not PBS).
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// Used bytes (not PBS).
+    #[serde(default, with = "de::opt_u64")]
+    pub used: Option<u64>,
+    /// Approximate size (newer versions).
+    #[serde(default, with = "de::opt_u64")]
+    pub approximate_size: Option<u64>,
+}
+
+/// `verification` object of a storage content item.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ContentVerification {
+    /// `ok` or `failed`.
+    pub state: VerificationState,
+    /// PBS UPID of the verify task.
+    #[serde(default)]
+    pub upid: Option<String>,
+}
+
+impl StorageContentItem {
+    /// PVE's placeholder size for a snapshot PBS reported no size for.
+    pub const PLACEHOLDER_SIZE: u64 = 1;
+
+    /// `encrypted` is present.
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted.is_some()
+    }
+
+    /// The key fingerprint, when `encrypted` carries one (not the bare `"1"`).
+    pub fn encryption_fingerprint(&self) -> Option<&str> {
+        self.encrypted.as_deref().filter(|value| *value != "1")
+    }
+
+    /// `size` is PVE's placeholder `1`: PBS reported no size (in progress or broken).
+    pub fn size_is_placeholder(&self) -> bool {
+        self.size == Some(Self::PLACEHOLDER_SIZE)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /access/permissions
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /access/permissions`: `{ "<acl path>": { "<Privilege>": <propagate> } }`.
+///
+/// Only paths where at least one privilege is set are listed: `/`, `/access`,
+/// `/access/groups`, `/nodes`, `/pool`, `/sdn`, `/storage`, `/vms`, every path of any ACL,
+/// and `/vms/<vmid>` + `/storage/<id>` of pool members. A privilege that only reaches a path by
+/// propagation is **not** shown for unlisted paths — query with `path=<path>` to test one (the
+/// answer is then `{ "<path>": {…} }`, or `{}` meaning nothing is held there). For a token the
+/// map is already the token's effective set. PBS returns the same shape with boolean values.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct PermissionMap(pub BTreeMap<String, BTreeMap<String, Value>>);
+
+impl PermissionMap {
+    /// Whether `privilege` is held on exactly `path`, as far as this map can tell:
+    /// `Some(true)` if the path is listed with the privilege (propagating or not),
+    /// `Some(false)` if the path is listed without it (each listed path carries its complete
+    /// effective set), `None` if the path is not listed (unknown: it may still be held through
+    /// propagation — ask the server with `path=`).
+    pub fn has(&self, path: &str, privilege: &str) -> Option<bool> {
+        self.0
+            .get(path)
+            .map(|privileges| privileges.contains_key(privilege))
+    }
+
+    /// Whether `privilege` on `path` propagates to sub-paths: `Some(true)` for value 1/true,
+    /// `Some(false)` for 0/false, `None` if the path or privilege is not listed or the value is
+    /// not a boolean.
+    pub fn propagates(&self, path: &str, privilege: &str) -> Option<bool> {
+        let value = self.0.get(path)?.get(privilege)?;
+        de::bool_from_value(value).ok().flatten()
+    }
+
+    /// The listed paths, sorted.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guest config
+// ---------------------------------------------------------------------------------------------
+
+/// Which kind of guest a config belongs to (decides which keys are disks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GuestConfigKind {
+    /// `GET /nodes/{node}/qemu/{vmid}/config`.
+    Qemu,
+    /// `GET /nodes/{node}/lxc/{vmid}/config`.
+    Lxc,
+}
+
+/// A config value could not be interpreted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuestConfigError {
+    /// The value of `key` has the wrong type or content.
+    #[error("guest config key '{key}': {source}")]
+    InvalidValue {
+        /// Config key.
+        key: String,
+        /// What is wrong.
+        source: WireValueError,
+    },
+    /// A disk or mount point definition names no volume.
+    #[error("guest config key '{key}' = '{value}' names no volume or path")]
+    MissingVolume {
+        /// Config key.
+        key: String,
+        /// The whole definition.
+        value: String,
+    },
+}
+
+/// `GET /nodes/{node}/{qemu|lxc}/{vmid}/config` (needs `VM.Audit` on `/vms/{vmid}`, 403
+/// otherwise; `proxyto: node`, so call the guest's current node). A flat map of config keys;
+/// the typed accessors below read the keys a backup report needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct GuestConfig {
+    /// Every config key as returned (pending values merged unless `current=1`).
+    pub entries: BTreeMap<String, Value>,
+}
+
+/// A disk, mount point or unused volume of a guest config and whether vzdump backs it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestVolume {
+    /// Config key, e.g. `scsi0`, `rootfs`, `mp1`, `unused0`.
+    pub key: String,
+    /// Volume id (`local-lvm:vm-100-disk-0`) or path (`/mnt/data`, `/dev/sdb`), `none` for an
+    /// empty CD-ROM drive.
+    pub volume: String,
+    /// What kind of volume the key defines.
+    pub kind: VolumeKind,
+    /// Why it is or is not included (see [`InclusionReason::included`]).
+    pub reason: InclusionReason,
+    /// The remaining `key=value` options of the definition (`size`, `backup`, `media`, `mp`…).
+    pub options: BTreeMap<String, String>,
+}
+
+impl GuestVolume {
+    /// vzdump includes this volume in a backup.
+    pub fn included(&self) -> bool {
+        self.reason.included()
+    }
+}
+
+/// Kind of a guest volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum VolumeKind {
+    /// VM disk `ideN`/`sataN`/`scsiN`/`virtioN`.
+    Disk,
+    /// VM drive with `media=cdrom` (CD-ROM or cloud-init).
+    Cdrom,
+    /// VM `efidisk0`.
+    EfiDisk,
+    /// VM `tpmstate0`.
+    TpmState,
+    /// `unusedN` (detached volume).
+    Unused,
+    /// CT `rootfs`.
+    RootFs,
+    /// CT `mpN` backed by a storage volume.
+    MountPointVolume,
+    /// CT `mpN` bind-mounting a host path.
+    BindMount,
+    /// CT `mpN` mounting a host device (`/dev/…`).
+    DeviceMount,
+}
+
+/// Why vzdump includes or skips a volume (pve-api.md §3.7, §3.15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InclusionReason {
+    /// VM disk without `backup` option: included (PVE reason `backup=yes`).
+    BackupDefault,
+    /// VM disk with `backup=1`: included (PVE's reason text is `backup=no`, a known quirk).
+    BackupEnabled,
+    /// VM disk with `backup=0/no/off/false`: excluded (`backup=no`).
+    BackupDisabled,
+    /// `media=cdrom`: never backed up (not listed by PVE).
+    Cdrom,
+    /// `efidisk0` on a VM whose `bios` is not `ovmf`: excluded.
+    EfiDiskWithoutOvmf,
+    /// `unusedN`: never backed up (not listed by PVE).
+    Unused,
+    /// CT `rootfs`: always included.
+    RootFs,
+    /// CT volume mount point with `backup=1`: included (`enabled`).
+    MountPointEnabled,
+    /// CT volume mount point without `backup=1`: excluded (`disabled`, the default).
+    MountPointNotEnabled,
+    /// CT bind or device mount: never backed up (`not a volume`).
+    NotAVolume,
+}
+
+impl InclusionReason {
+    /// Whether the volume is part of the backup.
+    pub fn included(self) -> bool {
+        matches!(
+            self,
+            Self::BackupDefault | Self::BackupEnabled | Self::RootFs | Self::MountPointEnabled
+        )
+    }
+
+    /// The `reason` text `included_volumes` shows for this case; `None` where PVE does not list
+    /// the volume at all (CD-ROM, unused).
+    pub fn pve_reason(self) -> Option<&'static str> {
+        match self {
+            Self::BackupDefault => Some("backup=yes"),
+            Self::BackupEnabled | Self::BackupDisabled => Some("backup=no"),
+            Self::EfiDiskWithoutOvmf => Some("efidisk but no OVMF BIOS"),
+            Self::RootFs => Some("rootfs"),
+            Self::MountPointEnabled => Some("enabled"),
+            Self::MountPointNotEnabled => Some("disabled"),
+            Self::NotAVolume => Some("not a volume"),
+            Self::Cdrom | Self::Unused => None,
+        }
+    }
+}
+
+/// `prefix` followed by one or more ASCII digits → the number.
+fn numbered_key(key: &str, prefix: &str) -> Option<u32> {
+    let digits = key.strip_prefix(prefix)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Sort rank of a volume key, following PVE's iteration order.
+fn volume_key_rank(key: &str) -> (u8, u32) {
+    const PREFIXES: [&str; 9] = [
+        "rootfs", "mp", "ide", "scsi", "virtio", "sata", "efidisk", "tpmstate", "unused",
+    ];
+    for (rank, prefix) in (0u8..).zip(PREFIXES) {
+        if key == prefix {
+            return (rank, 0);
+        }
+        if let Some(number) = numbered_key(key, prefix) {
+            return (rank, number);
+        }
+    }
+    (u8::MAX, 0)
+}
+
+/// What a config key is, for the given guest kind (`None`: not a volume key).
+fn volume_key_class(kind: GuestConfigKind, key: &str) -> Option<VolumeKind> {
+    if numbered_key(key, "unused").is_some() {
+        return Some(VolumeKind::Unused);
+    }
+    match kind {
+        GuestConfigKind::Qemu => {
+            let is_disk = ["ide", "sata", "scsi", "virtio"]
+                .iter()
+                .any(|prefix| numbered_key(key, prefix).is_some());
+            if is_disk {
+                Some(VolumeKind::Disk)
+            } else if numbered_key(key, "efidisk").is_some() {
+                Some(VolumeKind::EfiDisk)
+            } else if numbered_key(key, "tpmstate").is_some() {
+                Some(VolumeKind::TpmState)
+            } else {
+                None
+            }
+        }
+        GuestConfigKind::Lxc => {
+            if key == "rootfs" {
+                Some(VolumeKind::RootFs)
+            } else if numbered_key(key, "mp").is_some() {
+                Some(VolumeKind::MountPointVolume)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+impl GuestConfig {
+    /// The raw value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entries.get(key)
+    }
+
+    /// `key` as text (numbers rendered), `None` if absent or null.
+    pub fn text(&self, key: &str) -> Result<Option<String>, GuestConfigError> {
+        match self.entries.get(key) {
+            None => Ok(None),
+            Some(value) => de::string_from_value(value).map_err(|source| invalid(key, source)),
+        }
+    }
+
+    /// `key` as a boolean (Perl-tolerant), `None` if absent, null or empty.
+    pub fn flag(&self, key: &str) -> Result<Option<bool>, GuestConfigError> {
+        match self.entries.get(key) {
+            None => Ok(None),
+            Some(value) => de::bool_from_value(value).map_err(|source| invalid(key, source)),
+        }
+    }
+
+    /// VM `name`.
+    pub fn name(&self) -> Result<Option<String>, GuestConfigError> {
+        self.text("name")
+    }
+
+    /// CT `hostname`.
+    pub fn hostname(&self) -> Result<Option<String>, GuestConfigError> {
+        self.text("hostname")
+    }
+
+    /// The guest's display name: VM `name`, else CT `hostname`.
+    pub fn display_name(&self) -> Result<Option<String>, GuestConfigError> {
+        match self.name()? {
+            Some(name) => Ok(Some(name)),
+            None => self.hostname(),
+        }
+    }
+
+    /// Free-text description (may be multi-line).
+    pub fn description(&self) -> Result<Option<String>, GuestConfigError> {
+        self.text("description")
+    }
+
+    /// Tags, split from the `;`-separated value.
+    pub fn tags(&self) -> Result<Option<Vec<String>>, GuestConfigError> {
+        match self.entries.get("tags") {
+            None => Ok(None),
+            Some(value) => {
+                de::string_list_from_value(value).map_err(|source| invalid("tags", source))
+            }
+        }
+    }
+
+    /// The guest is a template.
+    pub fn template(&self) -> Result<Option<bool>, GuestConfigError> {
+        self.flag("template")
+    }
+
+    /// Current config lock, if any.
+    pub fn lock(&self) -> Result<Option<GuestLock>, GuestConfigError> {
+        Ok(self
+            .text("lock")?
+            .filter(|text| !text.is_empty())
+            .map(|text| GuestLock::from_wire(&text)))
+    }
+
+    /// VM firmware; absent means SeaBIOS.
+    pub fn bios(&self) -> Result<Option<Bios>, GuestConfigError> {
+        Ok(self
+            .text("bios")?
+            .filter(|text| !text.is_empty())
+            .map(|text| Bios::from_wire(&text)))
+    }
+
+    /// Config digest.
+    pub fn digest(&self) -> Result<Option<String>, GuestConfigError> {
+        self.text("digest")
+    }
+
+    /// Every disk, mount point and unused volume with its backup inclusion, in PVE's order
+    /// (`rootfs`, `mpN`, `ideN`, `scsiN`, `virtioN`, `sataN`, `efidisk0`, `tpmstate0`,
+    /// `unusedN`, numerically within a prefix). Rules (pve-api.md §3.15):
+    ///
+    /// * VM disks are included unless `backup` is false or `media=cdrom`; `efidisk0` only with
+    ///   `bios=ovmf` (this overrides `backup`); `unusedN` never.
+    /// * CT `rootfs` always; `mpN` volume only with `backup=1`; bind (`/path`) and device
+    ///   (`/dev/…`) mounts never; `unusedN` never.
+    ///
+    /// A definition that cannot be parsed yields an `Err` item; the others are still listed.
+    pub fn volumes(
+        &self,
+        kind: GuestConfigKind,
+    ) -> impl Iterator<Item = Result<GuestVolume, GuestConfigError>> {
+        let bios = self.bios();
+        let mut keyed: Vec<(&String, &Value, VolumeKind)> = self
+            .entries
+            .iter()
+            .filter_map(|(key, value)| volume_key_class(kind, key).map(|class| (key, value, class)))
+            .collect();
+        keyed.sort_by_key(|(key, _, _)| (volume_key_rank(key), (*key).clone()));
+        keyed
+            .into_iter()
+            .map(|(key, value, class)| parse_volume(key, value, class, bios.as_ref()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+}
+
+/// Wraps a value error with its key.
+fn invalid(key: &str, source: WireValueError) -> GuestConfigError {
+    GuestConfigError::InvalidValue {
+        key: key.to_owned(),
+        source,
+    }
+}
+
+/// Parses one volume definition and decides its inclusion.
+fn parse_volume(
+    key: &str,
+    value: &Value,
+    class: VolumeKind,
+    bios: Result<&Option<Bios>, &GuestConfigError>,
+) -> Result<GuestVolume, GuestConfigError> {
+    let text = de::string_from_value(value)
+        .map_err(|source| invalid(key, source))?
+        .unwrap_or_default();
+    let mut parsed = PropertyString::parse(&text).map_err(|source| invalid(key, source))?;
+    // The volume is the default key; VMs also accept `file=`/`volume=`, CTs `volume=`.
+    let volume = parsed
+        .default_value
+        .take()
+        .or_else(|| parsed.entries.remove("file"))
+        .or_else(|| parsed.entries.remove("volume"))
+        .filter(|volume| !volume.is_empty())
+        .ok_or_else(|| GuestConfigError::MissingVolume {
+            key: key.to_owned(),
+            value: text.clone(),
+        })?;
+    let backup_option = match parsed.entries.get("backup") {
+        None => None,
+        Some(raw) => Some(de::parse_bool_str(raw).ok_or_else(|| {
+            invalid(
+                key,
+                WireValueError::NotABool(format!("backup={raw} in \"{text}\"")),
+            )
+        })?),
+    };
+
+    let (kind, reason) = match class {
+        VolumeKind::Unused => (VolumeKind::Unused, InclusionReason::Unused),
+        VolumeKind::RootFs => (VolumeKind::RootFs, InclusionReason::RootFs),
+        VolumeKind::MountPointVolume | VolumeKind::BindMount | VolumeKind::DeviceMount => {
+            if volume.starts_with("/dev/") {
+                (VolumeKind::DeviceMount, InclusionReason::NotAVolume)
+            } else if volume.starts_with('/') {
+                (VolumeKind::BindMount, InclusionReason::NotAVolume)
+            } else if backup_option == Some(true) {
+                (
+                    VolumeKind::MountPointVolume,
+                    InclusionReason::MountPointEnabled,
+                )
+            } else {
+                (
+                    VolumeKind::MountPointVolume,
+                    InclusionReason::MountPointNotEnabled,
+                )
+            }
+        }
+        VolumeKind::Disk | VolumeKind::Cdrom | VolumeKind::EfiDisk | VolumeKind::TpmState => {
+            let by_option = match backup_option {
+                None => InclusionReason::BackupDefault,
+                Some(true) => InclusionReason::BackupEnabled,
+                Some(false) => InclusionReason::BackupDisabled,
+            };
+            if parsed.get("media") == Some("cdrom") {
+                (VolumeKind::Cdrom, InclusionReason::Cdrom)
+            } else if class == VolumeKind::EfiDisk {
+                let ovmf = match bios {
+                    Ok(bios) => matches!(bios, Some(Bios::Ovmf)),
+                    Err(err) => return Err(err.clone()),
+                };
+                if ovmf {
+                    (VolumeKind::EfiDisk, by_option)
+                } else {
+                    (VolumeKind::EfiDisk, InclusionReason::EfiDiskWithoutOvmf)
+                }
+            } else {
+                (class, by_option)
+            }
+        }
+    };
+    Ok(GuestVolume {
+        key: key.to_owned(),
+        volume,
+        kind,
+        reason,
+        options: parsed.entries,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse<T: serde::de::DeserializeOwned>(value: Value) -> T {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn version_reference_and_perl_variants() {
+        let v: Version =
+            parse(json!({"version": "9.2.11", "release": "9.2", "repoid": "14a22df35955d97d"}));
+        assert_eq!(v.version, "9.2.11");
+        assert_eq!(v.release, "9.2");
+        assert_eq!(v.repoid, "14a22df35955d97d");
+        assert_eq!(v.console, None);
+        let old: Version = parse(
+            json!({"version": "7.4-3", "release": 7.4, "repoid": "9002ab8a", "console": "xtermjs", "new": 1}),
+        );
+        assert_eq!(old.release, "7.4");
+        assert_eq!(old.console.as_deref(), Some("xtermjs"));
+    }
+
+    #[test]
+    fn node_with_and_without_sys_audit() {
+        let full: Node = parse(
+            json!({"node": "pve1", "status": "online", "cpu": 0.05, "maxcpu": 8,
+            "mem": 1073741824u64, "maxmem": 17179869184u64, "disk": 1, "maxdisk": 2, "uptime": 86400,
+            "level": "c", "ssl_fingerprint": "AB:CD", "id": "node/pve1", "type": "node"}),
+        );
+        assert_eq!(full.status, NodeStatus::Online);
+        assert_eq!(full.maxcpu, Some(8));
+        assert_eq!(full.ssl_fingerprint.as_deref(), Some("AB:CD"));
+        assert_eq!(full.kind.as_deref(), Some("node"));
+        // Without Sys.Audit the stats are omitted; Perl strings and unknown status still parse.
+        let bare: Node = parse(json!({"node": "pve2", "status": "fenced", "uptime": "12", "x": 1}));
+        assert_eq!(bare.status, NodeStatus::Other("fenced".to_owned()));
+        assert_eq!(bare.cpu, None);
+        assert_eq!(bare.uptime, Some(12));
+        let unknown: Node = parse(json!({"node": "pve3", "status": "unknown"}));
+        assert_eq!(unknown.status, NodeStatus::Unknown);
+    }
+
+    #[test]
+    fn node_time_parses_strings_too() {
+        let t: NodeTime = parse(
+            json!({"timezone": "Europe/Vienna", "time": 1716560564, "localtime": 1716567764}),
+        );
+        assert_eq!(
+            (t.timezone.as_str(), t.time, t.localtime),
+            ("Europe/Vienna", 1_716_560_564, 1_716_567_764)
+        );
+        let t: NodeTime = parse(
+            json!({"timezone": "UTC", "time": "1716560564", "localtime": "1716560564", "extra": true}),
+        );
+        assert_eq!(t.time, 1_716_560_564);
+    }
+
+    #[test]
+    fn schedule_analyze_item() {
+        let items: Vec<ScheduleAnalyzeItem> = parse(
+            json!([{"timestamp": 86400, "utc": "Fri Jan  2 00:00:00 1970"}, {"timestamp": "172800", "utc": "Sat Jan  3 00:00:00 1970"}]),
+        );
+        assert_eq!(items[0].timestamp, 86400);
+        assert_eq!(items[1].timestamp, 172_800);
+        assert_eq!(items[0].utc, "Fri Jan  2 00:00:00 1970");
+    }
+
+    #[test]
+    fn cluster_resource_reference_guest_item() {
+        let r: ClusterResource = parse(
+            json!({"id":"qemu/100","type":"qemu","vmid":100,"node":"pve1","name":"web01","status":"running",
+            "template":0,"pool":"prod","tags":"critical;web","hastate":"started","uptime":86400,
+            "maxdisk":34359738368u64,"disk":0,"maxmem":4294967296u64,"mem":1073741824u64,"maxcpu":2,"cpu":0.01}),
+        );
+        assert_eq!(r.kind, ClusterResourceKind::Qemu);
+        assert!(r.is_guest());
+        assert_eq!(r.vmid, Some(100));
+        assert_eq!(r.node.as_deref(), Some("pve1"));
+        assert_eq!(r.name.as_deref(), Some("web01"));
+        assert_eq!(r.template, Some(false));
+        assert_eq!(r.pool.as_deref(), Some("prod"));
+        assert_eq!(r.tags, Some(vec!["critical".to_owned(), "web".to_owned()]));
+        assert_eq!(r.hastate.as_deref(), Some("started"));
+        assert_eq!(r.maxdisk, Some(34_359_738_368));
+        assert_eq!(r.maxcpu, Some(2.0));
+        assert_eq!(r.cpu, Some(0.01));
+        assert!(r.extra.is_empty());
+    }
+
+    #[test]
+    fn cluster_resource_other_kinds_perl_typing_and_unknowns() {
+        let items: Vec<ClusterResource> = parse(json!([
+            {"id": "/pool/prod", "type": "pool", "pool": "prod", "mem": "1024"},
+            {"id": "storage/pve1/pbs1", "type": "storage", "storage": "pbs1", "node": "pve1",
+             "plugintype": "pbs", "status": "available", "shared": "1", "content": "backup",
+             "disk": "100", "maxdisk": 1000},
+            {"id": "node/pve1", "type": "node", "node": "pve1", "status": "online",
+             "cgroup-mode": "2", "host-arch": "x86_64", "level": ""},
+            {"id": "sdn/pve1/localnetwork", "type": "sdn", "sdn": "localnetwork", "zone-type": "simple"},
+            {"id": "lxc/101", "type": "lxc", "vmid": "101", "status": "unknown", "lock": "backup"},
+            {"id": "future/1", "type": "quantum", "brand-new": [1, 2], "template": "1", "lock": "frozen"}
+        ]));
+        assert_eq!(items[0].kind, ClusterResourceKind::Pool);
+        assert_eq!(items[0].mem, Some(1024));
+        assert_eq!(items[1].plugintype, Some(StorageType::Pbs));
+        assert_eq!(items[1].shared, Some(true));
+        assert_eq!(items[1].content, Some(vec!["backup".to_owned()]));
+        assert_eq!(items[1].disk, Some(100));
+        assert_eq!(items[2].cgroup_mode, Some(2));
+        assert_eq!(items[2].host_arch.as_deref(), Some("x86_64"));
+        assert_eq!(items[3].zone_type.as_deref(), Some("simple"));
+        assert_eq!(items[4].vmid, Some(101));
+        assert_eq!(items[4].lock, Some(GuestLock::Backup));
+        assert_eq!(items[4].name, None);
+        assert_eq!(
+            items[5].kind,
+            ClusterResourceKind::Other("quantum".to_owned())
+        );
+        assert_eq!(items[5].template, Some(true));
+        assert_eq!(items[5].lock, Some(GuestLock::Other("frozen".to_owned())));
+        assert_eq!(items[5].extra.get("brand-new"), Some(&json!([1, 2])));
+        assert!(!items[5].is_guest());
+    }
+
+    #[test]
+    fn storage_config_reference_example() {
+        let s: StorageConfig = parse(
+            json!({"storage":"pbs1","type":"pbs","server":"10.0.0.5","datastore":"store1","namespace":"cluster-a",
+            "username":"pve@pbs!backup","fingerprint":"ab:cd:...:ef","content":"backup",
+            "prune-backups":"keep-daily=7,keep-last=3","encryption-key":"12:34:...:9a","digest":"6f1c..."}),
+        );
+        assert_eq!(s.storage, "pbs1");
+        assert_eq!(s.storage_type, StorageType::Pbs);
+        assert_eq!(s.server.as_deref(), Some("10.0.0.5"));
+        assert_eq!(s.datastore.as_deref(), Some("store1"));
+        assert_eq!(s.namespace.as_deref(), Some("cluster-a"));
+        assert_eq!(s.pbs_username(), "pve@pbs!backup");
+        assert_eq!(s.port, None);
+        assert_eq!(s.pbs_port(), 8007);
+        assert_eq!(s.content, Some(vec!["backup".to_owned()]));
+        let prune = s.prune_backups.as_ref().unwrap();
+        assert_eq!(prune.get("keep-daily").map(String::as_str), Some("7"));
+        assert_eq!(prune.get("keep-last").map(String::as_str), Some("3"));
+        assert!(s.encryption_configured());
+        assert!(!s.master_pubkey_configured());
+        assert!(!s.is_disabled());
+        assert_eq!(s.digest.as_deref(), Some("6f1c..."));
+        assert!(s.extra.is_empty());
+    }
+
+    #[test]
+    fn storage_config_perl_typing_and_unknown_fields() {
+        let s: StorageConfig = parse(
+            json!({"storage": "pbs2", "type": "pbs", "server": "pbs.example",
+            "port": "8008", "datastore": "s2", "disable": "1", "nodes": "pve1,pve2",
+            "prune-backups": {"keep-all": 1}, "encryption-key": 1, "master-pubkey": 1,
+            "max-protected-backups": "-1", "future-option": "x"}),
+        );
+        assert_eq!(s.pbs_port(), 8008);
+        assert_eq!(s.pbs_username(), "root@pam");
+        assert!(s.is_disabled());
+        assert_eq!(s.nodes, Some(vec!["pve1".to_owned(), "pve2".to_owned()]));
+        assert_eq!(
+            s.prune_backups
+                .as_ref()
+                .unwrap()
+                .get("keep-all")
+                .map(String::as_str),
+            Some("1")
+        );
+        assert_eq!(s.encryption_key.as_deref(), Some("1"));
+        assert!(s.master_pubkey_configured());
+        assert_eq!(s.max_protected_backups, Some(-1));
+        assert_eq!(s.extra.get("future-option"), Some(&json!("x")));
+
+        let dir: StorageConfig = parse(
+            json!({"storage": "local", "type": "dir", "path": "/var/lib/vz",
+            "content": "iso,vztmpl,backup", "shared": 0}),
+        );
+        assert_eq!(dir.storage_type, StorageType::Dir);
+        assert_eq!(dir.extra.get("path"), Some(&json!("/var/lib/vz")));
+        assert_eq!(dir.content.unwrap().len(), 3);
+        let odd: StorageConfig = parse(json!({"storage": 7, "type": "s3fs"}));
+        assert_eq!(odd.storage, "7");
+        assert_eq!(odd.storage_type, StorageType::Other("s3fs".to_owned()));
+    }
+
+    #[test]
+    fn backup_job_modern_with_every_field() {
+        let j: BackupJob = parse(json!({
+            "id": "backup-6f0a6c1b-1c4e", "type": "vzdump", "enabled": 1, "schedule": "sat 02:00",
+            "comment": "weekly", "repeat-missed": 0, "next-run": 1716600000, "node": "pve1",
+            "all": 0, "pool": "prod", "storage": "pbs1", "mode": "snapshot", "compress": "zstd",
+            "mailto": "root@example.com", "mailnotification": "failure",
+            "notification-mode": "notification-system", "notes-template": "{{guestname}}",
+            "protected": 1, "prune-backups": {"keep-daily": 7, "keep-last": 3}, "remove": 1,
+            "fleecing": {"enabled": 1, "storage": "local-lvm"},
+            "performance": {"max-workers": 16, "pbs-entries-max": 1048576},
+            "pbs-change-detection-mode": "metadata", "bwlimit": 0, "ionice": 7, "lockwait": 180,
+            "stopwait": 10, "pigz": 0, "zstd": 1, "tmpdir": "/tmp", "dumpdir": "/dump",
+            "script": "/hook.pl", "exclude-path": ["/tmp/?*", "/var/cache"], "stdexcludes": 1,
+            "quiet": 1, "stop": 0, "maxfiles": 3
+        }));
+        assert_eq!(j.id, "backup-6f0a6c1b-1c4e");
+        assert_eq!(j.job_type.as_deref(), Some("vzdump"));
+        assert!(!j.is_legacy_cron_job());
+        assert_eq!(j.enabled, Some(true));
+        assert_eq!(j.schedule.as_deref(), Some("sat 02:00"));
+        assert_eq!(j.repeat_missed, Some(false));
+        assert_eq!(j.next_run, Some(1_716_600_000));
+        assert_eq!(j.pool.as_deref(), Some("prod"));
+        assert_eq!(j.mode, Some(BackupMode::Snapshot));
+        assert_eq!(j.compress, Some(Compress::Zstd));
+        assert_eq!(j.mailnotification, Some(MailNotification::Failure));
+        assert_eq!(
+            j.notification_mode,
+            Some(NotificationMode::NotificationSystem)
+        );
+        assert_eq!(
+            j.pbs_change_detection_mode,
+            Some(PbsChangeDetectionMode::Metadata)
+        );
+        assert_eq!(j.protected, Some(true));
+        assert_eq!(
+            j.prune_backups
+                .as_ref()
+                .unwrap()
+                .get("keep-daily")
+                .map(String::as_str),
+            Some("7")
+        );
+        assert_eq!(
+            j.fleecing
+                .as_ref()
+                .unwrap()
+                .get("storage")
+                .map(String::as_str),
+            Some("local-lvm")
+        );
+        assert_eq!(
+            j.performance
+                .as_ref()
+                .unwrap()
+                .get("max-workers")
+                .map(String::as_str),
+            Some("16")
+        );
+        assert_eq!(
+            j.exclude_path,
+            Some(vec!["/tmp/?*".to_owned(), "/var/cache".to_owned()])
+        );
+        assert_eq!(
+            (j.ionice, j.lockwait, j.stopwait, j.maxfiles),
+            (Some(7), Some(180), Some(10), Some(3))
+        );
+        assert_eq!(j.tmpdir.as_deref(), Some("/tmp"));
+        assert_eq!(j.stop, Some(false));
+        assert!(j.extra.is_empty());
+    }
+
+    #[test]
+    fn backup_job_legacy_and_perl_typing() {
+        // PVE ≤ 7.0 vzdump.cron item: starttime/dow, no type, no schedule, numbers as strings.
+        let old: BackupJob = parse(json!({"id": "3f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c:1",
+            "starttime": "02:30", "dow": "mon,tue,wed,thu,fri", "vmid": "100,101 102",
+            "storage": "pbs1", "mode": "stop", "compress": 0, "enabled": "1", "quiet": "1",
+            "prune-backups": "keep-last=3", "mailnotification": "always"}));
+        assert!(old.is_legacy_cron_job());
+        assert_eq!(old.starttime.as_deref(), Some("02:30"));
+        assert_eq!(old.dow.as_deref(), Some("mon,tue,wed,thu,fri"));
+        assert_eq!(old.vmid, Some(vec![100, 101, 102]));
+        assert_eq!(old.compress, Some(Compress::Disabled));
+        assert_eq!(old.enabled, Some(true));
+        assert_eq!(
+            old.prune_backups
+                .as_ref()
+                .unwrap()
+                .get("keep-last")
+                .map(String::as_str),
+            Some("3")
+        );
+        assert_eq!(old.next_run, None);
+        assert!(old.enabled_or_default());
+        assert!(!old.all_or_default());
+
+        let minimal: BackupJob = parse(json!({"id": 42, "all": "1", "exclude": "100;101",
+            "fleecing": "enabled=1,storage=local", "mode": "hibernate",
+            "notification-mode": "carrier-pigeon", "new-key": {"a": 1}}));
+        assert_eq!(minimal.id, "42");
+        assert_eq!(minimal.enabled, None);
+        assert!(minimal.enabled_or_default());
+        assert!(minimal.all_or_default());
+        assert!(!minimal.repeat_missed_or_default());
+        assert_eq!(minimal.exclude, Some(vec![100, 101]));
+        assert_eq!(
+            minimal.fleecing.unwrap().get("enabled").map(String::as_str),
+            Some("1")
+        );
+        assert_eq!(
+            minimal.mode,
+            Some(BackupMode::Other("hibernate".to_owned()))
+        );
+        assert_eq!(
+            minimal.notification_mode,
+            Some(NotificationMode::Other("carrier-pigeon".to_owned()))
+        );
+        assert_eq!(minimal.extra.get("new-key"), Some(&json!({"a": 1})));
+    }
+
+    #[test]
+    fn backup_job_rejects_a_bad_vmid_list_with_a_clear_error() {
+        let err = serde_json::from_value::<BackupJob>(json!({"id": "x", "vmid": "100,web"}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("'web' in a VMID list is not a VMID"), "{err}");
+    }
+
+    #[test]
+    fn included_volumes_reference_tree() {
+        let tree: IncludedVolumes = parse(json!({"children": [
+          {"id": 100, "type": "qemu", "name": "web01", "leaf": 0, "children": [
+             {"id": "100:scsi0", "name": "local-lvm:vm-100-disk-0", "included": 1, "reason": "backup=yes", "leaf": 1},
+             {"id": "100:scsi1", "name": "local-lvm:vm-100-disk-1", "included": 0, "reason": "backup=no",  "leaf": 1}]},
+          {"id": 101, "type": "lxc", "name": "ct01", "leaf": 0, "children": [
+             {"id": "101:rootfs", "name": "local-lvm:vm-101-disk-0", "included": 1, "reason": "rootfs", "leaf": 1},
+             {"id": "101:mp0", "name": "local-lvm:vm-101-disk-1", "included": 0, "reason": "disabled", "leaf": 1}]},
+          {"id": 999, "type": "unknown", "leaf": 1}
+        ]}));
+        assert_eq!(tree.children.len(), 3);
+        let vm = &tree.children[0];
+        assert_eq!(
+            (vm.id, &vm.kind, vm.name.as_deref(), vm.leaf),
+            (100, &IncludedGuestKind::Qemu, Some("web01"), Some(false))
+        );
+        let disks = vm.children.as_ref().unwrap();
+        assert_eq!(disks[0].config_key(), Some("scsi0"));
+        assert_eq!(disks[0].included, Some(true));
+        assert_eq!(disks[1].included, Some(false));
+        assert_eq!(disks[1].reason.as_deref(), Some("backup=no"));
+        let ct = &tree.children[1];
+        assert_eq!(ct.kind, IncludedGuestKind::Lxc);
+        assert_eq!(ct.children.as_ref().unwrap()[1].config_key(), Some("mp0"));
+        let gone = &tree.children[2];
+        assert_eq!(gone.kind, IncludedGuestKind::Missing);
+        assert_eq!(gone.name, None);
+        assert_eq!(gone.children, None);
+    }
+
+    #[test]
+    fn included_volumes_perl_typing_and_unknown_kind() {
+        let tree: IncludedVolumes = parse(json!({"children": [
+            {"id": "102", "type": "openvz", "name": 5, "leaf": "1", "future": 1,
+             "children": [{"id": "102:x", "included": "1", "reason": "new reason", "leaf": "1", "y": 2}]}]}));
+        let guest = &tree.children[0];
+        assert_eq!(guest.id, 102);
+        assert_eq!(guest.kind, IncludedGuestKind::Other("openvz".to_owned()));
+        assert_eq!(guest.name.as_deref(), Some("5"));
+        assert_eq!(guest.children.as_ref().unwrap()[0].included, Some(true));
+    }
+
+    #[test]
+    fn not_backed_up_items() {
+        let items: Vec<NotBackedUpItem> = parse(json!([
+            {"vmid": 100, "type": "qemu", "name": "web01"},
+            {"vmid": "101", "type": "lxc"},
+            {"vmid": 102, "type": "vz", "name": 1234, "new": true}
+        ]));
+        assert_eq!(
+            (items[0].vmid, &items[0].kind, items[0].name.as_deref()),
+            (100, &GuestType::Qemu, Some("web01"))
+        );
+        assert_eq!(
+            (items[1].vmid, &items[1].kind, items[1].name.as_deref()),
+            (101, &GuestType::Lxc, None)
+        );
+        assert_eq!(items[2].kind, GuestType::Other("vz".to_owned()));
+        assert_eq!(items[2].name.as_deref(), Some("1234"));
+    }
+
+    #[test]
+    fn pools_list_and_both_detail_forms() {
+        let list: Vec<PoolListItem> = parse(
+            json!([{"poolid": "prod", "comment": "Production"}, {"poolid": "prod/web"}, {"poolid": 123, "x": 1}]),
+        );
+        assert_eq!(list[0].comment.as_deref(), Some("Production"));
+        assert_eq!(list[1].poolid, "prod/web");
+        assert_eq!(list[2].poolid, "123");
+
+        let by_query: Vec<PoolDetail> = parse(
+            json!([{"poolid": "prod", "comment": "Production", "members": [
+                {"id": "qemu/100", "vmid": 100, "node": "pve1", "type": "qemu", "status": "running",
+                 "name": "web01", "template": 0, "uptime": 10, "maxmem": 4294967296u64},
+                {"id": "lxc/101", "vmid": "101", "node": "pve2", "type": "lxc", "status": "stopped"},
+                {"id": "storage/pve1/pbs1", "storage": "pbs1", "node": "pve1", "type": "storage",
+                 "plugintype": "pbs", "status": "available", "shared": 1, "content": "backup", "disk": 1, "maxdisk": 2}
+            ]}]),
+        );
+        let pool = &by_query[0];
+        assert_eq!(pool.poolid.as_deref(), Some("prod"));
+        let members = pool.members.as_ref().unwrap();
+        assert_eq!(
+            (
+                members[0].kind.clone(),
+                members[0].vmid,
+                members[0].template
+            ),
+            (ClusterResourceKind::Qemu, Some(100), Some(false))
+        );
+        assert_eq!(members[0].extra.get("uptime"), Some(&json!(10)));
+        assert_eq!(members[1].vmid, Some(101));
+        assert_eq!(members[2].kind, ClusterResourceKind::Storage);
+        assert_eq!(members[2].storage.as_deref(), Some("pbs1"));
+        assert_eq!(members[2].extra.get("plugintype"), Some(&json!("pbs")));
+
+        let deprecated: PoolDetail = parse(
+            json!({"comment": "Production", "members": [{"id": "qemu/100", "vmid": 100, "node": "pve1", "type": "qemu"}]}),
+        );
+        assert_eq!(deprecated.poolid, None);
+        assert_eq!(deprecated.members.unwrap().len(), 1);
+        let unknown_member: PoolDetail =
+            parse(json!({"poolid": "p", "members": [{"id": "x/1", "type": "widget"}]}));
+        assert_eq!(
+            unknown_member.members.unwrap()[0].kind,
+            ClusterResourceKind::Other("widget".to_owned())
+        );
+    }
+
+    #[test]
+    fn task_list_items_archived_running_and_token() {
+        let items: Vec<TaskListItem> = parse(json!([
+            {"upid": "UPID:pve1:002D6A3F:0A1B2C3D:6650A2B4:vzdump:100:root@pam:", "node": "pve1",
+             "pid": 2976319, "pstart": 169552957, "starttime": 1716560564, "type": "vzdump",
+             "id": "100", "user": "root@pam", "endtime": 1716560700, "status": "OK"},
+            {"upid": "UPID:pve1:002D6A3F:0A1B2C3D:6650A2B4:vzdump::user@pve!mon:", "node": "pve1",
+             "pid": "2976319", "pstart": "169552957", "starttime": "1716560564", "type": "vzdump",
+             "id": "", "user": "user@pve", "tokenid": "mon", "status": "RUNNING", "saved": "0"},
+            {"upid": "UPID:pve1:0000C346:165A0CE4:68D7279C:hastart:100:root@pam:", "node": "pve1",
+             "pid": 49990, "pstart": 375000292, "starttime": 1758930844, "type": "hastart",
+             "id": 100, "user": "root@pam", "status": "job errors"}
+        ]));
+        assert_eq!(items[0].task_type, "vzdump");
+        assert_eq!(items[0].id.as_deref(), Some("100"));
+        assert_eq!(items[0].endtime, Some(1_716_560_700));
+        assert_eq!(items[0].status.as_deref(), Some("OK"));
+        assert_eq!(items[1].pid, 2_976_319);
+        assert_eq!(items[1].starttime, 1_716_560_564);
+        assert_eq!(items[1].id.as_deref(), Some(""));
+        assert_eq!(items[1].tokenid.as_deref(), Some("mon"));
+        assert_eq!(items[1].endtime, None);
+        assert_eq!(items[2].id.as_deref(), Some("100"));
+    }
+
+    #[test]
+    fn cluster_tasks() {
+        let items: Vec<ClusterTask> = parse(json!([
+            {"upid": "UPID:pve1:002D6A3F:0A1B2C3D:6650A2B4:vzdump:100:root@pam:", "node": "pve1",
+             "starttime": 1716560564, "type": "vzdump", "id": "100", "user": "root@pam", "saved": "1",
+             "endtime": "1716560700", "status": "WARNINGS: 2"},
+            {"upid": "UPID:pve2:00000001:00000002:6650A2B4:qmstart:101:root@pam:", "pid": 1, "saved": 0, "future": 1}
+        ]));
+        assert_eq!(items[0].saved, Some(true));
+        assert_eq!(items[0].endtime, Some(1_716_560_700));
+        assert_eq!(items[0].status.as_deref(), Some("WARNINGS: 2"));
+        assert_eq!(items[1].pid, Some(1));
+        assert_eq!(items[1].saved, Some(false));
+        assert_eq!(items[1].node, None);
+    }
+
+    #[test]
+    fn task_status_running_stopped_and_unknown() {
+        let stopped: TaskStatus = parse(
+            json!({"upid": "UPID:pve1:002D6A3F:0A1B2C3D:6650A2B4:vzdump:100:root@pam:",
+            "node": "pve1", "pid": 2976319, "pstart": 169552957, "starttime": 1716560564,
+            "type": "vzdump", "id": "100", "user": "root@pam", "status": "stopped", "exitstatus": "OK"}),
+        );
+        assert_eq!(stopped.status, TaskState::Stopped);
+        assert_eq!(stopped.exitstatus.as_deref(), Some("OK"));
+        let running: TaskStatus = parse(
+            json!({"upid": "u", "node": "pve1", "pid": "1", "pstart": "2",
+            "starttime": "3", "type": "vzdump", "id": "", "user": "user@pve", "tokenid": "mon", "status": "running"}),
+        );
+        assert_eq!(running.status, TaskState::Running);
+        assert_eq!((running.pid, running.pstart, running.starttime), (1, 2, 3));
+        assert_eq!(running.exitstatus, None);
+        let odd: TaskStatus = parse(
+            json!({"upid": "u", "node": "n", "pid": 1, "pstart": 2, "starttime": 3,
+            "type": "t", "user": "u@pam", "status": "zombie", "new": 1}),
+        );
+        assert_eq!(odd.status, TaskState::Other("zombie".to_owned()));
+        assert_eq!(odd.id, None);
+    }
+
+    #[test]
+    fn task_log_lines() {
+        let lines: Vec<TaskLogLine> = parse(
+            json!([{"n": 1, "t": "INFO: starting new backup job: vzdump 100"}, {"n": "2", "t": 100}, {"n": 3, "t": "TASK OK", "x": 0}]),
+        );
+        assert_eq!(lines[0].n, 1);
+        assert_eq!(lines[0].t, "INFO: starting new backup job: vzdump 100");
+        assert_eq!((lines[1].n, lines[1].t.as_str()), (2, "100"));
+        assert_eq!(lines[2].t, "TASK OK");
+    }
+
+    #[test]
+    fn storage_content_reference_example() {
+        let item: StorageContentItem = parse(
+            json!({"volid":"pbs1:backup/vm/100/2024-05-24T14:22:44Z","content":"backup","format":"pbs-vm",
+            "subtype":"qemu","vmid":100,"ctime":1716560564,"size":34359738368u64,"notes":"web01",
+            "verification":{"state":"ok","upid":"UPID:pbs:0000036B:00000B2A:0000001F:6650B0C0:verificationjob:store1\\x3av\\x2d1a2b:root@pam:"}}),
+        );
+        assert_eq!(item.volid, "pbs1:backup/vm/100/2024-05-24T14:22:44Z");
+        assert_eq!(item.content.as_deref(), Some("backup"));
+        assert_eq!(item.format.as_deref(), Some("pbs-vm"));
+        assert_eq!(item.subtype, Some(GuestType::Qemu));
+        assert_eq!(item.vmid, Some(100));
+        assert_eq!(item.ctime, Some(1_716_560_564));
+        assert_eq!(item.size, Some(34_359_738_368));
+        assert!(!item.size_is_placeholder());
+        assert_eq!(item.notes.as_deref(), Some("web01"));
+        let verification = item.verification.as_ref().unwrap();
+        assert_eq!(verification.state, VerificationState::Ok);
+        assert!(verification
+            .upid
+            .as_deref()
+            .unwrap()
+            .contains("verificationjob:store1\\x3av\\x2d1a2b"));
+        assert_eq!(item.protected, None);
+        assert!(!item.is_encrypted());
+    }
+
+    #[test]
+    fn storage_content_perl_typing_encryption_and_unknown_state() {
+        let items: Vec<StorageContentItem> = parse(json!([
+            {"volid": "pbs1:backup/ct/101/2024-05-24T14:22:44Z", "format": "pbs-ct", "subtype": "lxc",
+             "vmid": "101", "ctime": "1716560564", "size": "1", "protected": 1, "encrypted": "1",
+             "verification": {"state": "failed", "upid": "UPID:x"}},
+            {"volid": "pbs1:backup/vm/102/2024-05-24T14:22:44Z", "format": "pbs-vm", "vmid": 102,
+             "encrypted": "aa:bb:cc", "verification": {"state": "corrupt-ish"}, "new-field": 1},
+            {"volid": "pbs1:backup/vm/103/2024-05-24T14:22:44Z", "format": "pbs-vm", "encrypted": 1, "subtype": "vm"}
+        ]));
+        assert_eq!(items[0].vmid, Some(101));
+        assert!(items[0].size_is_placeholder());
+        assert_eq!(items[0].protected, Some(true));
+        assert!(items[0].is_encrypted());
+        assert_eq!(items[0].encryption_fingerprint(), None);
+        assert_eq!(
+            items[0].verification.as_ref().unwrap().state,
+            VerificationState::Failed
+        );
+        assert_eq!(items[1].encryption_fingerprint(), Some("aa:bb:cc"));
+        assert_eq!(
+            items[1].verification.as_ref().unwrap().state,
+            VerificationState::Other("corrupt-ish".to_owned())
+        );
+        assert_eq!(items[1].verification.as_ref().unwrap().upid, None);
+        assert_eq!(items[2].encrypted.as_deref(), Some("1"));
+        assert_eq!(items[2].subtype, Some(GuestType::Other("vm".to_owned())));
+    }
+
+    #[test]
+    fn permission_map_reference_example_and_semantics() {
+        let map: PermissionMap = parse(
+            json!({"/": {"Sys.Audit": 1, "VM.Audit": 1, "Datastore.Audit": 1, "Pool.Audit": 1},
+            "/vms": {"Sys.Audit": 1, "VM.Audit": 1, "Datastore.Audit": 1, "Pool.Audit": 1},
+            "/storage/pbs1": {"Datastore.Allocate": 0, "Datastore.Audit": "1"},
+            "/pool/prod": {"Pool.Audit": true}}),
+        );
+        assert_eq!(map.has("/", "Sys.Audit"), Some(true));
+        assert_eq!(map.has("/", "VM.Backup"), Some(false));
+        assert_eq!(map.has("/vms/100", "VM.Audit"), None);
+        assert_eq!(map.has("/storage/pbs1", "Datastore.Allocate"), Some(true));
+        assert_eq!(
+            map.propagates("/storage/pbs1", "Datastore.Allocate"),
+            Some(false)
+        );
+        assert_eq!(
+            map.propagates("/storage/pbs1", "Datastore.Audit"),
+            Some(true)
+        );
+        assert_eq!(map.propagates("/pool/prod", "Pool.Audit"), Some(true));
+        assert_eq!(map.propagates("/", "VM.Backup"), None);
+        assert_eq!(
+            map.paths().collect::<Vec<_>>(),
+            vec!["/", "/pool/prod", "/storage/pbs1", "/vms"]
+        );
+        let empty: PermissionMap = parse(json!({}));
+        assert_eq!(empty.has("/vms/100", "VM.Audit"), None);
+    }
+
+    // ----- guest config: every row of the §3.15 table -----
+
+    fn volumes(config: Value, kind: GuestConfigKind) -> Vec<GuestVolume> {
+        let config: GuestConfig = parse(config);
+        config.volumes(kind).collect::<Result<Vec<_>, _>>().unwrap()
+    }
+
+    fn summary(
+        volumes: &[GuestVolume],
+    ) -> Vec<(String, String, VolumeKind, bool, InclusionReason)> {
+        volumes
+            .iter()
+            .map(|v| {
+                (
+                    v.key.clone(),
+                    v.volume.clone(),
+                    v.kind,
+                    v.included(),
+                    v.reason,
+                )
+            })
+            .collect()
+    }
+
+    fn row(
+        key: &str,
+        volume: &str,
+        kind: VolumeKind,
+        included: bool,
+        reason: InclusionReason,
+    ) -> (String, String, VolumeKind, bool, InclusionReason) {
+        (key.to_owned(), volume.to_owned(), kind, included, reason)
+    }
+
+    #[test]
+    fn vm_disks_backup_option_media_and_unused() {
+        let vols = volumes(
+            json!({
+                "name": "web01", "bios": "seabios", "digest": "abc",
+                "scsi0": "local-lvm:vm-100-disk-0,size=32G",
+                "scsi1": "local-lvm:vm-100-disk-1,backup=0,size=100G",
+                "scsi2": "local-lvm:vm-100-disk-2,backup=no",
+                "scsi10": "local-lvm:vm-100-disk-10,backup=off",
+                "virtio0": "ceph:vm-100-disk-3,backup=false,iothread=1",
+                "sata0": "local-lvm:vm-100-disk-4,backup=1",
+                "ide2": "local:iso/debian.iso,media=cdrom,size=600M",
+                "ide0": "local-lvm:vm-100-cloudinit,media=cdrom",
+                "ide1": "none,media=cdrom",
+                "unused0": "local-lvm:vm-100-disk-9",
+                "tpmstate0": "local-lvm:vm-100-disk-5,size=4M,version=v2.0",
+                "scsihw": "virtio-scsi-pci", "virtiofs0": "dirid=share", "net0": "virtio=AA:BB,bridge=vmbr0"
+            }),
+            GuestConfigKind::Qemu,
+        );
+        use InclusionReason as R;
+        use VolumeKind as K;
+        assert_eq!(
+            summary(&vols),
+            vec![
+                row(
+                    "ide0",
+                    "local-lvm:vm-100-cloudinit",
+                    K::Cdrom,
+                    false,
+                    R::Cdrom
+                ),
+                row("ide1", "none", K::Cdrom, false, R::Cdrom),
+                row("ide2", "local:iso/debian.iso", K::Cdrom, false, R::Cdrom),
+                row(
+                    "scsi0",
+                    "local-lvm:vm-100-disk-0",
+                    K::Disk,
+                    true,
+                    R::BackupDefault
+                ),
+                row(
+                    "scsi1",
+                    "local-lvm:vm-100-disk-1",
+                    K::Disk,
+                    false,
+                    R::BackupDisabled
+                ),
+                row(
+                    "scsi2",
+                    "local-lvm:vm-100-disk-2",
+                    K::Disk,
+                    false,
+                    R::BackupDisabled
+                ),
+                row(
+                    "scsi10",
+                    "local-lvm:vm-100-disk-10",
+                    K::Disk,
+                    false,
+                    R::BackupDisabled
+                ),
+                row(
+                    "virtio0",
+                    "ceph:vm-100-disk-3",
+                    K::Disk,
+                    false,
+                    R::BackupDisabled
+                ),
+                row(
+                    "sata0",
+                    "local-lvm:vm-100-disk-4",
+                    K::Disk,
+                    true,
+                    R::BackupEnabled
+                ),
+                row(
+                    "tpmstate0",
+                    "local-lvm:vm-100-disk-5",
+                    K::TpmState,
+                    true,
+                    R::BackupDefault
+                ),
+                row(
+                    "unused0",
+                    "local-lvm:vm-100-disk-9",
+                    K::Unused,
+                    false,
+                    R::Unused
+                ),
+            ]
+        );
+        assert_eq!(vols[3].options.get("size").map(String::as_str), Some("32G"));
+        assert_eq!(R::BackupDefault.pve_reason(), Some("backup=yes"));
+        assert_eq!(R::BackupEnabled.pve_reason(), Some("backup=no"));
+        assert_eq!(R::Cdrom.pve_reason(), None);
+    }
+
+    #[test]
+    fn vm_efidisk_depends_on_ovmf() {
+        let efi = "local-lvm:vm-100-disk-7,efitype=4m,size=4M";
+        let without_bios = volumes(json!({"efidisk0": efi}), GuestConfigKind::Qemu);
+        assert_eq!(
+            summary(&without_bios),
+            vec![row(
+                "efidisk0",
+                "local-lvm:vm-100-disk-7",
+                VolumeKind::EfiDisk,
+                false,
+                InclusionReason::EfiDiskWithoutOvmf
+            )]
+        );
+        assert_eq!(
+            InclusionReason::EfiDiskWithoutOvmf.pve_reason(),
+            Some("efidisk but no OVMF BIOS")
+        );
+        let seabios = volumes(
+            json!({"efidisk0": efi, "bios": "seabios"}),
+            GuestConfigKind::Qemu,
+        );
+        assert!(!seabios[0].included());
+        let ovmf = volumes(
+            json!({"efidisk0": efi, "bios": "ovmf"}),
+            GuestConfigKind::Qemu,
+        );
+        assert_eq!(ovmf[0].reason, InclusionReason::BackupDefault);
+        assert!(ovmf[0].included());
+        let ovmf_off = volumes(
+            json!({"efidisk0": format!("{efi},backup=0"), "bios": "ovmf"}),
+            GuestConfigKind::Qemu,
+        );
+        assert_eq!(ovmf_off[0].reason, InclusionReason::BackupDisabled);
+        // The OVMF check overrides an explicit backup=1, as in qemu-server.
+        let seabios_on = volumes(
+            json!({"efidisk0": format!("{efi},backup=1")}),
+            GuestConfigKind::Qemu,
+        );
+        assert_eq!(seabios_on[0].reason, InclusionReason::EfiDiskWithoutOvmf);
+    }
+
+    #[test]
+    fn ct_rootfs_mount_points_and_unused() {
+        let vols = volumes(
+            json!({
+                "hostname": "ct01", "rootfs": "local-lvm:vm-101-disk-0,size=8G",
+                "mp0": "local-lvm:vm-101-disk-1,mp=/data,size=10G",
+                "mp1": "local-lvm:vm-101-disk-2,mp=/srv,backup=1,size=5G",
+                "mp2": "/mnt/host/share,mp=/share",
+                "mp3": "/dev/sdb1,mp=/raw,backup=1",
+                "mp4": "volume=local-lvm:vm-101-disk-3,mp=/x,backup=0",
+                "mp10": "/mnt/bind,mp=/bind,backup=1",
+                "unused0": "local-lvm:vm-101-disk-8",
+                "dev0": "/dev/ttyUSB0", "net0": "name=eth0,bridge=vmbr0"
+            }),
+            GuestConfigKind::Lxc,
+        );
+        use InclusionReason as R;
+        use VolumeKind as K;
+        assert_eq!(
+            summary(&vols),
+            vec![
+                row(
+                    "rootfs",
+                    "local-lvm:vm-101-disk-0",
+                    K::RootFs,
+                    true,
+                    R::RootFs
+                ),
+                row(
+                    "mp0",
+                    "local-lvm:vm-101-disk-1",
+                    K::MountPointVolume,
+                    false,
+                    R::MountPointNotEnabled
+                ),
+                row(
+                    "mp1",
+                    "local-lvm:vm-101-disk-2",
+                    K::MountPointVolume,
+                    true,
+                    R::MountPointEnabled
+                ),
+                row("mp2", "/mnt/host/share", K::BindMount, false, R::NotAVolume),
+                row("mp3", "/dev/sdb1", K::DeviceMount, false, R::NotAVolume),
+                row(
+                    "mp4",
+                    "local-lvm:vm-101-disk-3",
+                    K::MountPointVolume,
+                    false,
+                    R::MountPointNotEnabled
+                ),
+                row("mp10", "/mnt/bind", K::BindMount, false, R::NotAVolume),
+                row(
+                    "unused0",
+                    "local-lvm:vm-101-disk-8",
+                    K::Unused,
+                    false,
+                    R::Unused
+                ),
+            ]
+        );
+        assert_eq!(vols[1].options.get("mp").map(String::as_str), Some("/data"));
+        assert_eq!(R::MountPointEnabled.pve_reason(), Some("enabled"));
+        assert_eq!(R::MountPointNotEnabled.pve_reason(), Some("disabled"));
+        assert_eq!(R::NotAVolume.pve_reason(), Some("not a volume"));
+        assert_eq!(R::RootFs.pve_reason(), Some("rootfs"));
+    }
+
+    #[test]
+    fn vm_keys_are_not_volumes_of_a_ct_and_vice_versa() {
+        let config = json!({"scsi0": "local:vm-1-disk-0", "rootfs": "local:subvol-1-disk-0", "mp0": "local:x,mp=/x"});
+        let as_vm = volumes(config.clone(), GuestConfigKind::Qemu);
+        assert_eq!(
+            as_vm.iter().map(|v| v.key.as_str()).collect::<Vec<_>>(),
+            vec!["scsi0"]
+        );
+        let as_ct = volumes(config, GuestConfigKind::Lxc);
+        assert_eq!(
+            as_ct.iter().map(|v| v.key.as_str()).collect::<Vec<_>>(),
+            vec!["rootfs", "mp0"]
+        );
+    }
+
+    #[test]
+    fn bad_volume_definitions_are_reported_per_key() {
+        let config: GuestConfig = parse(json!({
+            "scsi0": "local-lvm:vm-100-disk-0,backup=maybe",
+            "scsi1": "size=32G",
+            "scsi2": "local-lvm:vm-100-disk-2",
+        }));
+        let results: Vec<_> = config.volumes(GuestConfigKind::Qemu).collect();
+        let err = results[0].as_ref().unwrap_err().to_string();
+        assert!(
+            err.contains("guest config key 'scsi0'") && err.contains("backup=maybe"),
+            "{err}"
+        );
+        let err = results[1].as_ref().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "guest config key 'scsi1' = 'size=32G' names no volume or path"
+        );
+        assert!(results[2].as_ref().unwrap().included());
+    }
+
+    #[test]
+    fn guest_config_typed_accessors() {
+        let vm: GuestConfig = parse(
+            json!({"name": "web01", "description": "line1\nline2", "tags": "critical;web",
+            "template": "1", "lock": "backup", "bios": "ovmf", "digest": "d1", "future": {"x": 1}}),
+        );
+        assert_eq!(vm.name().unwrap().as_deref(), Some("web01"));
+        assert_eq!(vm.display_name().unwrap().as_deref(), Some("web01"));
+        assert_eq!(vm.description().unwrap().as_deref(), Some("line1\nline2"));
+        assert_eq!(
+            vm.tags().unwrap(),
+            Some(vec!["critical".to_owned(), "web".to_owned()])
+        );
+        assert_eq!(vm.template().unwrap(), Some(true));
+        assert_eq!(vm.lock().unwrap(), Some(GuestLock::Backup));
+        assert_eq!(vm.bios().unwrap(), Some(Bios::Ovmf));
+        assert_eq!(vm.digest().unwrap().as_deref(), Some("d1"));
+        assert_eq!(vm.get("future"), Some(&json!({"x": 1})));
+
+        let ct: GuestConfig =
+            parse(json!({"hostname": 1234, "template": 0, "lock": "mounted-ish"}));
+        assert_eq!(ct.name().unwrap(), None);
+        assert_eq!(ct.display_name().unwrap().as_deref(), Some("1234"));
+        assert_eq!(ct.template().unwrap(), Some(false));
+        assert_eq!(
+            ct.lock().unwrap(),
+            Some(GuestLock::Other("mounted-ish".to_owned()))
+        );
+        assert_eq!(ct.bios().unwrap(), None);
+        assert_eq!(ct.tags().unwrap(), None);
+
+        let broken: GuestConfig = parse(json!({"template": "sometimes", "name": ["x"]}));
+        let err = broken.template().unwrap_err().to_string();
+        assert!(
+            err.contains("guest config key 'template'") && err.contains("sometimes"),
+            "{err}"
+        );
+        assert!(broken.name().is_err());
+    }
+}
