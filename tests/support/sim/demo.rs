@@ -1,0 +1,502 @@
+//! `demo_scenario()`: a small realistic cluster with every interesting case (pools incl. a
+//! nested one, all/pool/vmid/disabled/node-restricted jobs, a deleted VMID, a failed guest, a
+//! `backup=0` disk, PBS namespaces, VM 100 and CT 100, unverified/failed/in-progress/orphan
+//! snapshots) and fixed credentials exported as constants.
+
+use serde_json::json;
+
+use super::scenario::{
+    guest, job, raw, Datastore, FileVolume, Kind, Node, PbsScenario, Pool, Scenario, Snapshot,
+};
+use super::tasks::PbsTask;
+use super::vzdump::{LogGuest, Outcome, Run, Target};
+
+/// Fixed "now" of the demo (2026-01-15T08:00:00Z); PVE answers relative to it.
+pub const DEMO_NOW: i64 = 1_768_464_000;
+/// Secret of `monitor@pve!full` (PVEAuditor on `/`, privsep=1, user also PVEAuditor).
+pub const PVE_FULL_SECRET: &str = "5f1c2a9e-7b3d-4c8e-9a01-2d3e4f5a6b7c";
+/// Secret of `monitor@pve!empty` (privsep=1, no token ACLs: sees nothing).
+pub const PVE_EMPTY_SECRET: &str = "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d";
+/// Secret of `monitor@pve!nosep` (privsep=0: the user's PVEAuditor rights).
+pub const PVE_NOSEP_SECRET: &str = "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f";
+/// Secret of `backup@pve!ops` (PVEDatastoreAdmin on `/storage`, PVEVMUser on `/vms`: sees backups).
+pub const PVE_OPS_SECRET: &str = "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2910";
+/// Password of `auditor@pve` (PVEAuditor on `/`) for ticket login.
+pub const PVE_AUDITOR_PASSWORD: &str = "auditor-demo-password";
+/// Secret of the PBS token `monitor@pbs!audit` (role Audit on `/`).
+pub const PBS_AUDIT_SECRET: &str = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a";
+/// Secret of the PBS token `pve@pbs!backup` (DatastoreBackup on `/datastore/store1`; owner of
+/// the PVE backups; used by PVE's `pbs1` storage).
+pub const PBS_BACKUP_SECRET: &str = "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e";
+/// Secret of the PBS token `monitor@pbs!nothing` (no ACLs).
+pub const PBS_NOTHING_SECRET: &str = "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f";
+/// Password of `monitor@pbs` for PBS ticket login.
+pub const PBS_MONITOR_PASSWORD: &str = "pbs-monitor-password";
+/// Name of the demo PBS.
+pub const DEMO_PBS: &str = "pbs1";
+
+/// UTC offset of Europe/Vienna in January.
+const VIENNA: i64 = 3600;
+
+/// The demo cluster.
+pub fn demo_scenario() -> Scenario {
+    let mut sc = Scenario::builder();
+    sc.pve.cluster_name = Some("democluster".into());
+    sc.pve.settings.now = Some(DEMO_NOW);
+    for (i, n) in ["pve1", "pve2", "pve3"].iter().enumerate() {
+        let mut node = Node::new(n, "Europe/Vienna");
+        node.ip = Some(format!("10.0.0.{}", 11 + i));
+        sc.pve.nodes.push(node);
+    }
+
+    let guests = vec![
+        guest(100, "pve1", Kind::Qemu)
+            .name("web01")
+            .pool("prod")
+            .tags("critical;web")
+            .cfg("scsi1", json!("local-lvm:vm-100-disk-1,backup=0,size=200G"))
+            .cfg("ide2", json!("local:iso/debian-12.iso,media=cdrom"))
+            .cfg("description", json!("Public web server\nOwner: web team")),
+        guest(101, "pve1", Kind::Lxc)
+            .name("dns01")
+            .pool("prod")
+            .cfg("mp0", json!("local-lvm:vm-101-disk-1,mp=/data,size=16G")),
+        guest(102, "pve1", Kind::Qemu).name("db01").pool("prod/db"),
+        guest(103, "pve1", Kind::Lxc)
+            .name("cache01")
+            .status("stopped"),
+        guest(200, "pve2", Kind::Qemu).name("app01").pool("prod"),
+        guest(201, "pve2", Kind::Qemu).name("app02"),
+        guest(202, "pve2", Kind::Lxc)
+            .name("mon01")
+            .cfg(
+                "mp0",
+                json!("local-lvm:vm-202-disk-1,mp=/var/lib/prometheus,backup=1,size=50G"),
+            )
+            .cfg("mp1", json!("/srv/shared,mp=/shared")),
+        guest(203, "pve2", Kind::Qemu)
+            .name("win01")
+            .status("stopped")
+            .cfg("bios", json!("ovmf"))
+            .cfg(
+                "efidisk0",
+                json!("local-lvm:vm-203-disk-1,efitype=4m,size=4M"),
+            ),
+        guest(300, "pve3", Kind::Qemu)
+            .name("tmpl-debian")
+            .template(),
+        guest(301, "pve3", Kind::Lxc).name("build01").lock("backup"),
+        guest(302, "pve3", Kind::Qemu).name("test01"),
+        guest(303, "pve3", Kind::Qemu)
+            .name("scratch")
+            .status("stopped"),
+    ];
+    sc.pve.guests = guests;
+    sc.pve.pools = vec![
+        Pool {
+            poolid: "prod".into(),
+            comment: Some("Production".into()),
+            storages: vec!["pbs1".into()],
+        },
+        Pool {
+            poolid: "prod/db".into(),
+            comment: Some("Databases".into()),
+            storages: Vec::new(),
+        },
+    ];
+    sc.pve.storages = vec![
+        raw(&[
+            ("storage", json!("local")),
+            ("type", json!("dir")),
+            ("path", json!("/var/lib/vz")),
+            ("content", json!("iso,vztmpl,backup")),
+        ]),
+        raw(&[
+            ("storage", json!("local-lvm")),
+            ("type", json!("lvmthin")),
+            ("vgname", json!("pve")),
+            ("thinpool", json!("data")),
+            ("content", json!("images,rootdir")),
+        ]),
+        raw(&[
+            ("storage", json!("pbs1")),
+            ("type", json!("pbs")),
+            ("server", json!(DEMO_PBS)),
+            ("datastore", json!("store1")),
+            ("namespace", json!("pve")),
+            ("username", json!("pve@pbs!backup")),
+            ("content", json!("backup")),
+            ("prune-backups", json!("keep-daily=7,keep-last=3")),
+        ]),
+        raw(&[
+            ("storage", json!("nfs-backup")),
+            ("type", json!("nfs")),
+            ("server", json!("10.0.0.20")),
+            ("export", json!("/backup")),
+            ("path", json!("/mnt/pve/nfs-backup")),
+            ("content", json!("backup")),
+            ("prune-backups", json!("keep-last=4")),
+        ]),
+    ];
+    sc.pve.backup_jobs = vec![
+        job(
+            "backup-all-nightly",
+            &[
+                ("all", json!(1)),
+                ("exclude", json!("303")),
+                ("storage", json!("pbs1")),
+                ("schedule", json!("21:00")),
+                ("mode", json!("snapshot")),
+                ("enabled", json!(1)),
+                ("notes-template", json!("{{guestname}}")),
+                (
+                    "prune-backups",
+                    json!({"keep-daily": "7", "keep-last": "3"}),
+                ),
+                ("comment", json!("everything except scratch")),
+            ],
+        ),
+        job(
+            "backup-prod-pool",
+            &[
+                ("pool", json!("prod")),
+                ("storage", json!("nfs-backup")),
+                ("schedule", json!("sat 02:30")),
+                ("mode", json!("snapshot")),
+                ("enabled", json!(1)),
+            ],
+        ),
+        job(
+            "backup-vmlist",
+            &[
+                ("vmid", json!("100,202,999")),
+                ("storage", json!("pbs1")),
+                ("schedule", json!("mon..fri 12:00")),
+                ("mode", json!("snapshot")),
+                ("enabled", json!(1)),
+            ],
+        ),
+        job(
+            "backup-disabled",
+            &[
+                ("vmid", json!("302")),
+                ("storage", json!("pbs1")),
+                ("schedule", json!("sun 04:00")),
+                ("enabled", json!(0)),
+            ],
+        ),
+        job(
+            "backup-node3",
+            &[
+                ("all", json!(1)),
+                ("exclude", json!("303")),
+                ("node", json!("pve3")),
+                ("storage", json!("nfs-backup")),
+                ("schedule", json!("03:15")),
+                ("mode", json!("stop")),
+                ("enabled", json!(1)),
+                ("repeat-missed", json!(1)),
+            ],
+        ),
+    ];
+
+    // Access control.
+    let a = &mut sc.pve.access;
+    a.user("monitor@pve", None)
+        .user("auditor@pve", Some(PVE_AUDITOR_PASSWORD))
+        .user("backup@pve", None)
+        .token("monitor@pve!full", PVE_FULL_SECRET, true)
+        .token("monitor@pve!empty", PVE_EMPTY_SECRET, true)
+        .token("monitor@pve!nosep", PVE_NOSEP_SECRET, false)
+        .token("backup@pve!ops", PVE_OPS_SECRET, false)
+        .acl("/", "monitor@pve", "PVEAuditor", true)
+        .acl("/", "monitor@pve!full", "PVEAuditor", true)
+        .acl("/", "auditor@pve", "PVEAuditor", true)
+        .acl("/", "backup@pve", "PVEAuditor", true)
+        .acl("/storage", "backup@pve", "PVEDatastoreAdmin", true)
+        .acl("/vms", "backup@pve", "PVEVMUser", true);
+
+    // PBS.
+    let mut pbs = PbsScenario::new(DEMO_PBS);
+    pbs.settings.utc_offset_secs = VIENNA;
+    pbs.access
+        .user("monitor@pbs", Some(PBS_MONITOR_PASSWORD))
+        .user("pve@pbs", None)
+        .user("lab@pbs", None)
+        .token("monitor@pbs!audit", PBS_AUDIT_SECRET, true)
+        .token("monitor@pbs!nothing", PBS_NOTHING_SECRET, true)
+        .token("pve@pbs!backup", PBS_BACKUP_SECRET, true)
+        .acl("/", "monitor@pbs", "Audit", true)
+        .acl("/", "monitor@pbs!audit", "Audit", true)
+        .acl("/datastore/store1", "pve@pbs", "DatastoreBackup", true)
+        .acl(
+            "/datastore/store1",
+            "pve@pbs!backup",
+            "DatastoreBackup",
+            true,
+        );
+    let mut ds = Datastore::new("store1");
+    ds.comment = Some("main backup store".into());
+    ds.namespaces = vec!["pve".into(), "lab".into()];
+    ds.estimated_full_date = Some(DEMO_NOW + 200 * 86400);
+    let gc_upid = PbsTask::new(
+        DEMO_PBS,
+        "garbage_collection",
+        Some("store1"),
+        "root@pam",
+        DEMO_NOW - 7 * 3600,
+        Some(1800),
+        &["starting garbage collection on store store1", "TASK OK"],
+        VIENNA,
+    );
+    ds.gc_status = raw(&[
+        ("upid", json!(gc_upid.upid)),
+        ("last-run-state", json!("OK")),
+        ("last-run-endtime", json!(DEMO_NOW - 7 * 3600 + 1800)),
+        ("duration", json!(1800)),
+        ("index-file-count", json!(120)),
+        ("index-data-bytes", json!(3_221_225_472_000u64)),
+        ("disk-bytes", json!(429_496_729_600u64)),
+        ("disk-chunks", json!(102_400)),
+    ]);
+    let verify_task = PbsTask::new(
+        DEMO_PBS,
+        "verificationjob",
+        Some("store1:v-daily"),
+        "root@pam",
+        DEMO_NOW - 5 * 3600,
+        Some(900),
+        &[
+            "Starting datastore verify job 'store1:v-daily'",
+            "TASK ERROR: verification failed - please check the log for details",
+        ],
+        VIENNA,
+    );
+    let verify_upid = verify_task.upid.clone();
+    pbs.tasks.push(gc_upid);
+    pbs.tasks.push(verify_task);
+
+    // Nightly history: job backup-all-nightly, 5 nights, 20:00 UTC (21:00 Vienna).
+    let day_start = DEMO_NOW - 8 * 3600;
+    let nights: Vec<i64> = (1..=5)
+        .rev()
+        .map(|d| day_start - d * 86400 + 20 * 3600)
+        .collect();
+    let job_args = "--all 1 --exclude 303 --storage pbs1 --mode snapshot --quiet 1 --notes-template '{{guestname}}' --prune-backups 'keep-daily=7,keep-last=3'";
+    let all_guests = sc.pve.guests.clone();
+    let last_night = *nights.last().unwrap_or(&DEMO_NOW);
+    for &night in &nights {
+        for node in ["pve1", "pve2", "pve3"] {
+            let local: Vec<LogGuest> = all_guests
+                .iter()
+                .filter(|g| g.node == node && g.vmid != 303)
+                .map(|g| {
+                    let outcome = if g.vmid == 201 && night == last_night {
+                        Outcome::Failed("VM 201 qmp command 'backup' failed - got timeout".into())
+                    } else if g.vmid == 203 {
+                        Outcome::Warn("efidisk0: EFI disk without 'ms-cert=2023k' option, suggesting to update the EFI certificates".into())
+                    } else {
+                        Outcome::Ok
+                    };
+                    LogGuest::from_guest(g, outcome)
+                })
+                .collect();
+            let external: Vec<u32> = all_guests
+                .iter()
+                .filter(|g| g.node != node && g.vmid != 303)
+                .map(|g| g.vmid)
+                .collect();
+            let run = Run {
+                node: node.into(),
+                utc_offset_secs: VIENNA,
+                start: night,
+                job_args: job_args.into(),
+                skip_external: external,
+                guests: local,
+                target: Target::Pbs {
+                    storage: "pbs1".into(),
+                    repo: "pve@pbs!backup@127.0.0.1:8007:store1".into(),
+                    ns: "pve".into(),
+                },
+                seconds_per_guest: 95,
+                compact: false,
+            };
+            let (task, rendered) = run.task("root@pam");
+            sc.pve.tasks.push(task);
+            for (vmid, kind, time) in rendered.backups {
+                let name = all_guests
+                    .iter()
+                    .find(|g| g.vmid == vmid)
+                    .and_then(|g| g.display_name())
+                    .unwrap_or("")
+                    .to_string();
+                let mut snap =
+                    Snapshot::guest("pve", kind, vmid, time, 34_359_739_500, "pve@pbs!backup");
+                snap.comment = Some(name);
+                if night != last_night || vmid != 200 {
+                    snap = snap.verified("ok", &verify_upid);
+                }
+                if vmid == 202 && night == nights[0] {
+                    snap = snap.verified("failed", &verify_upid);
+                }
+                if vmid == 100 && night == nights[0] {
+                    snap.protected = true;
+                }
+                ds.snapshots.push(snap);
+            }
+        }
+    }
+    // In-progress snapshot of CT 301 (backup running right now).
+    ds.snapshots.push(
+        Snapshot::guest("pve", Kind::Lxc, 301, DEMO_NOW - 600, 1, "pve@pbs!backup").in_progress(),
+    );
+    // Orphan: VM 150 was deleted, its snapshots remain.
+    ds.snapshots.push(
+        Snapshot::guest(
+            "pve",
+            Kind::Qemu,
+            150,
+            nights[0] - 30 * 86400,
+            21_474_837_504,
+            "pve@pbs!backup",
+        )
+        .verified("ok", &verify_upid),
+    );
+    // CT 100 existed before VM 100 reused the id: old ct/100 group next to vm/100.
+    ds.snapshots.push(Snapshot::guest(
+        "pve",
+        Kind::Lxc,
+        100,
+        nights[0] - 60 * 86400,
+        4_294_968_320,
+        "pve@pbs!backup",
+    ));
+    // Another cluster's VM 100 in namespace "lab".
+    ds.snapshots.push(Snapshot::guest(
+        "lab",
+        Kind::Qemu,
+        100,
+        last_night + 3600,
+        10_737_419_264,
+        "lab@pbs",
+    ));
+    // A host backup in the root namespace.
+    let mut host = Snapshot::guest("", Kind::Qemu, 0, last_night, 1_073_741_824, "root@pam");
+    host.backup_type = "host".into();
+    host.backup_id = "pbs1".into();
+    host.files = vec![super::scenario::SnapshotFile {
+        filename: "root.pxar.didx".into(),
+        crypt_mode: Some("none".into()),
+        size: Some(1_073_741_824),
+    }];
+    ds.snapshots.push(host);
+    pbs.datastores.push(ds);
+    pbs.verify_jobs.push(raw(&[
+        ("id", json!("v-daily")),
+        ("store", json!("store1")),
+        ("ns", json!("pve")),
+        ("ignore-verified", json!(true)),
+        ("outdated-after", json!(30)),
+        ("schedule", json!("daily")),
+        ("next-run", json!(DEMO_NOW + 16 * 3600)),
+        (
+            "last-run-state",
+            json!("verification failed - please check the log for details"),
+        ),
+        ("last-run-upid", json!(verify_upid)),
+        ("last-run-endtime", json!(DEMO_NOW - 5 * 3600 + 900)),
+    ]));
+    pbs.prune_jobs.push(raw(&[
+        ("id", json!("p-store1")),
+        ("store", json!("store1")),
+        ("schedule", json!("daily")),
+        ("keep-daily", json!(7)),
+        ("keep-last", json!(3)),
+        ("next-run", json!(DEMO_NOW + 16 * 3600)),
+        ("last-run-state", json!("OK")),
+        ("last-run-endtime", json!(DEMO_NOW - 6 * 3600)),
+    ]));
+    sc.pbs.push(pbs);
+
+    // File backups from backup-node3 (03:15 Vienna = 02:15 UTC) on nfs-backup, last 3 nights.
+    let node3_guests: Vec<_> = all_guests
+        .iter()
+        .filter(|g| g.node == "pve3" && g.vmid != 303)
+        .cloned()
+        .collect();
+    for d in 0..3 {
+        let start = DEMO_NOW - 8 * 3600 + 2 * 3600 + 15 * 60 - d * 86400;
+        let run = Run {
+            node: "pve3".into(),
+            utc_offset_secs: VIENNA,
+            start,
+            job_args:
+                "--all 1 --exclude 303 --node pve3 --storage nfs-backup --mode stop --quiet 1"
+                    .into(),
+            skip_external: all_guests
+                .iter()
+                .filter(|g| g.node != "pve3")
+                .map(|g| g.vmid)
+                .collect(),
+            guests: node3_guests
+                .iter()
+                .map(|g| LogGuest::from_guest(g, Outcome::Ok))
+                .collect(),
+            target: Target::Dir {
+                storage: "nfs-backup".into(),
+                dumpdir: "/mnt/pve/nfs-backup/dump".into(),
+            },
+            seconds_per_guest: 120,
+            compact: false,
+        };
+        let (task, rendered) = run.task("root@pam");
+        sc.pve.tasks.push(task);
+        for (vmid, kind, time) in rendered.backups {
+            sc.pve.backup_volumes.push(FileVolume::vzdump(
+                "nfs-backup",
+                kind,
+                vmid,
+                time,
+                1_288_490_188,
+            ));
+        }
+    }
+    // A manual single-guest run by a token (task id = VMID, user split into user + tokenid).
+    sc.pve.tasks.push(super::tasks::PveTask::vzdump(
+        "pve2",
+        DEMO_NOW - 3 * 3600,
+        Some(140),
+        Some(202),
+        "backup@pve!ops",
+        vec![
+            "INFO: starting new backup job: vzdump 202 --storage pbs1 --mode snapshot --remove 0"
+                .into(),
+            "INFO: Starting Backup of VM 202 (lxc)".into(),
+            "INFO: Finished Backup of VM 202 (00:02:18)".into(),
+            "INFO: Backup job finished successfully".into(),
+            "TASK OK".into(),
+        ],
+    ));
+    // A non-vzdump task and a running task.
+    sc.pve.tasks.push(super::tasks::PveTask::new(
+        "pve1",
+        "qmstart",
+        "100",
+        "root@pam",
+        DEMO_NOW - 2 * 86400,
+        Some(3),
+        vec!["TASK OK".into()],
+    ));
+    sc.pve.tasks.push(super::tasks::PveTask::vzdump(
+        "pve3",
+        DEMO_NOW - 600,
+        None,
+        Some(301),
+        "root@pam",
+        vec![
+            "INFO: starting new backup job: vzdump 301 --storage pbs1 --mode snapshot".into(),
+            "INFO: Starting Backup of VM 301 (lxc)".into(),
+        ],
+    ));
+    sc
+}
