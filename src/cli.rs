@@ -31,9 +31,46 @@ pub struct Cli {
     #[arg(long)]
     pub check_api: bool,
 
+    /// Print the collected inventory (nodes, guests, storages, jobs, pools, task history, PBS
+    /// evidence) and exit.
+    #[arg(long, conflicts_with = "check_api")]
+    pub dump_inventory: bool,
+
     /// Print machine-readable JSON instead of text.
     #[arg(long)]
     pub json: bool,
+
+    /// Use this instant as "now" (RFC 3339, e.g. 2026-11-23T06:00:00Z): reports are reproducible.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+
+    /// Save every API answer of this run (secrets removed) into DIR, for --replay and bug reports.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["replay", "demo"])]
+    pub record: Option<PathBuf>,
+
+    /// With --record: replace host, node and guest names by stable pseudonyms.
+    #[arg(long, requires = "record")]
+    pub redact_names: bool,
+
+    /// Run offline from a folder written by --record (no server is contacted).
+    #[arg(long, value_name = "DIR", conflicts_with = "demo")]
+    pub replay: Option<PathBuf>,
+
+    /// Run offline on the built-in demo recording (a small cluster with every interesting case).
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Read vzdump task history this many days back (default 14).
+    #[arg(long, env = "PVE_TASK_HISTORY_DAYS", value_name = "DAYS")]
+    pub history_days: Option<String>,
+
+    /// Stop paging a node's task list after this many vzdump tasks (default 5000).
+    #[arg(long, env = "PVE_TASK_HISTORY_LIMIT", value_name = "N")]
+    pub task_history_limit: Option<String>,
+
+    /// Read at most this many lines of one task log (default 100000).
+    #[arg(long, env = "PVE_TASK_LOG_LIMIT", value_name = "LINES")]
+    pub task_log_limit: Option<String>,
 
     /// PVE host: `host`, `host:port` or `https://host:port[/api2/json]` (default port 8006).
     #[arg(long, env = "PVE_HOST", value_name = "HOST")]

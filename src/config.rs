@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::Url;
+
+use crate::collect::CollectOptions;
 
 use crate::cli::Cli;
 use crate::secret::Secret;
@@ -139,11 +142,31 @@ pub fn host_port(url: &Url) -> String {
     }
 }
 
+/// Where the API answers come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Ask the configured servers.
+    Live,
+    /// Ask the servers and save every answer into a folder.
+    Record {
+        /// The folder.
+        dir: PathBuf,
+        /// Replace host, node and guest names by pseudonyms.
+        redact_names: bool,
+    },
+    /// Answer from a recording folder.
+    Replay(PathBuf),
+    /// Answer from the recording built into the binary.
+    Demo,
+}
+
 /// What the run should do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// `--check-api`: endpoint and privilege diagnostics.
     CheckApi,
+    /// `--dump-inventory`: print what was collected.
+    DumpInventory,
     /// No mode flag: the nightly report (not built yet: it needs the collectors and coverage engine).
     Report,
 }
@@ -161,6 +184,12 @@ pub struct Config {
     pub pbs: Vec<ServerConfig>,
     /// Requests in flight at once over all servers.
     pub max_concurrency: usize,
+    /// Live, recording, replay or demo.
+    pub input: Input,
+    /// The fixed "now" from `--now` (None: the clock, read once).
+    pub now: Option<DateTime<Utc>>,
+    /// History window and paging limits.
+    pub collect: CollectOptions,
 }
 
 /// A configuration problem, named by variable, with the fix.
@@ -332,12 +361,77 @@ impl Config {
             }
         }
 
-        if pve.is_none() && pbs.is_empty() {
+        let input = if cli.demo {
+            Input::Demo
+        } else if let Some(dir) = &cli.replay {
+            Input::Replay(dir.clone())
+        } else if let Some(dir) = &cli.record {
+            Input::Record {
+                dir: dir.clone(),
+                redact_names: cli.redact_names,
+            }
+        } else {
+            Input::Live
+        };
+        let offline = matches!(input, Input::Demo | Input::Replay(_));
+        if offline && cli.check_api {
+            return Err(invalid(
+                "--check-api",
+                "it probes live servers and cannot run on a recording",
+                "drop --replay/--demo, or drop --check-api",
+            ));
+        }
+        if !offline && pve.is_none() && pbs.is_empty() {
             return Err(ConfigError::NothingConfigured);
         }
+        let now = match non_empty(cli.now.clone()) {
+            None => None,
+            Some(text) => Some(
+                DateTime::parse_from_rfc3339(&text)
+                    .map_err(|err| {
+                        invalid(
+                            "--now",
+                            format!("'{text}' is not an RFC 3339 time ({err})"),
+                            "write it like 2026-11-23T06:00:00Z or 2026-11-23T07:00:00+01:00",
+                        )
+                    })?
+                    .with_timezone(&Utc),
+            ),
+        };
+        let defaults = CollectOptions::default();
+        let history_days = parse_count(
+            "PVE_TASK_HISTORY_DAYS (--history-days)",
+            cli.history_days.as_deref(),
+            defaults.history_days as usize,
+            1..=3660,
+            "a number of days such as 14 (a monthly job needs at least 31)",
+        )?;
+        let collect = CollectOptions {
+            history_days: u32::try_from(history_days).unwrap_or(defaults.history_days),
+            task_history_limit: parse_count(
+                "PVE_TASK_HISTORY_LIMIT (--task-history-limit)",
+                cli.task_history_limit.as_deref(),
+                defaults.task_history_limit,
+                1..=1_000_000,
+                "a number of tasks per node such as 5000",
+            )?,
+            task_log_limit: parse_count(
+                "PVE_TASK_LOG_LIMIT (--task-log-limit)",
+                cli.task_log_limit.as_deref(),
+                defaults.task_log_limit,
+                100..=10_000_000,
+                "a number of lines such as 100000",
+            )?,
+            ..defaults
+        };
         Ok(Config {
+            input,
+            now,
+            collect,
             mode: if cli.check_api {
                 Mode::CheckApi
+            } else if cli.dump_inventory {
+                Mode::DumpInventory
             } else {
                 Mode::Report
             },
@@ -363,6 +457,30 @@ fn numbered_pbs_prefixes(env: &BTreeMap<String, String>) -> Vec<String> {
     prefixes.sort();
     prefixes.dedup();
     prefixes
+}
+
+fn parse_count(
+    variable: &str,
+    text: Option<&str>,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+    fix: &str,
+) -> Result<usize, ConfigError> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(default);
+    };
+    match text.parse::<usize>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(invalid(
+            variable,
+            format!(
+                "'{text}' is not a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+            format!("write {fix}"),
+        )),
+    }
 }
 
 fn parse_seconds(variable: &str, text: &str) -> Result<Duration, ConfigError> {

@@ -539,7 +539,21 @@ fn tls_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
         }
         source = cause.source();
     }
-    None
+    // io::Error hides a wrapped rustls::Error from `source()` in some layers; fall back to the
+    // wording rustls uses for handshake failures.
+    let chain = error_chain(err);
+    const TLS_WORDS: &[&str] = &[
+        "invalid peer certificate",
+        "certificate fingerprint mismatch",
+        "no system root certificates",
+        "received fatal alert",
+        "peer is incompatible",
+        "peer misbehaved",
+    ];
+    TLS_WORDS
+        .iter()
+        .any(|word| chain.contains(word))
+        .then_some(chain)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod de;
 pub mod error;
 pub mod pbs_types;
 pub mod pve_types;
+pub mod redact;
 pub mod source;
 pub mod tls;
 

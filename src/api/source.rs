@@ -228,6 +228,22 @@ pub enum Source {
 }
 
 impl Source {
+    /// Which server this source stands for: kind, configured name, `host:port`.
+    pub fn server(&self) -> RecordedServer {
+        match self {
+            Source::Live(client) | Source::Recording(client, _) => {
+                let server = client.server();
+                RecordedServer {
+                    kind: server.kind,
+                    name: server.name.clone(),
+                    host: server.host_port(),
+                    file: answers_file(server.kind, &server.name),
+                }
+            }
+            Source::Replay(replay) => replay.server.clone(),
+        }
+    }
+
     /// `GET` (or replay) and decode `data` + `total`.
     pub async fn get_answer<T: DeserializeOwned>(
         &self,

@@ -8,8 +8,6 @@
 //! traps (privilege separation hiding data, 403 on /cluster/backup, PBS token separator) are
 //! recognised and explained.
 
-pub mod permissions;
-
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,7 +17,7 @@ use tokio::task::JoinSet;
 
 use crate::api::{ApiClient, ApiError, ApiErrorKind};
 use crate::config::{Config, ServerConfig, ServerKind};
-use permissions::PermissionMap;
+use crate::model::PermissionMap;
 
 /// The outcome of one probe.
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +72,8 @@ pub struct Capability {
     pub detail: String,
     /// What to grant, as a command, when it is not fully visible.
     pub fix: Option<String>,
+    /// Whether the report needs it; an optional source that is not visible is not a problem.
+    pub required: bool,
 }
 
 /// A known configuration trap that was recognised.
@@ -113,7 +113,9 @@ impl ServerCheck {
             + self
                 .capabilities
                 .iter()
-                .filter(|c| !matches!(c.visibility, Visibility::Full | Visibility::NotNeeded))
+                .filter(|c| {
+                    c.required && !matches!(c.visibility, Visibility::Full | Visibility::NotNeeded)
+                })
                 .count()
     }
 }
@@ -249,13 +251,9 @@ async fn run_probes(
 fn count_items(data: &serde_json::Value) -> Option<usize> {
     match data {
         serde_json::Value::Array(items) => Some(items.len()),
+        // `/pools/{id}` carries its list in a member; other objects are single records.
         serde_json::Value::Object(map) => {
-            // `/pools/{id}` and the included-volumes tree carry their list in a member.
-            if let Some(members) = map.get("members").and_then(|m| m.as_array()) {
-                Some(members.len())
-            } else {
-                Some(map.len())
-            }
+            map.get("members").and_then(|m| m.as_array()).map(Vec::len)
         }
         _ => None,
     }
@@ -361,6 +359,12 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
 
     let mut second = Vec::new();
     for node in &nodes {
+        let node_path = format!("/nodes/{node}");
+        second.push(request(
+            &["access", "permissions"],
+            &[("path", node_path.as_str())],
+            "privileges on this node (a NoAccess there is not in the full map)",
+        ));
         second.push(request(
             &["nodes", node, "time"],
             &[],
@@ -420,6 +424,12 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
         .chain(more.iter())
         .map(|(p, _)| p.clone())
         .collect();
+    // Per-node answers of `/access/permissions?path=/nodes/<node>`, in node order.
+    let node_perms: Vec<Option<PermissionMap>> = more
+        .iter()
+        .filter(|(p, _)| p.endpoint.starts_with("/access/permissions?path=/nodes/"))
+        .map(|(_, r)| r.as_ref().ok().map(PermissionMap::from_json))
+        .collect();
 
     let any_probe = |prefix: &str| {
         check
@@ -432,6 +442,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     let Some(perms) = permissions else {
         check.capabilities.push(Capability {
             name: "privileges".into(),
+            required: true,
             visibility: Visibility::Unknown,
             detail:
                 "GET /access/permissions failed, so what the credentials can see cannot be told"
@@ -459,6 +470,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     let guests_cap = if perms.has_everywhere_below("/vms", "VM.Audit") {
         Capability {
             name: "guests".into(),
+            required: true,
             visibility: Visibility::Full,
             detail: format!("VM.Audit on /vms: all {guest_count} guests are listed"),
             fix: None,
@@ -468,6 +480,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
             || perms.has_anywhere_below("/pool", "VM.Audit");
         Capability {
             name: "guests".into(),
+            required: true,
             visibility: if partial { Visibility::Partial } else { Visibility::None },
             detail: format!(
                 "without VM.Audit on /vms, guests are silently left out of /cluster/resources ({guest_count} listed); \
@@ -482,6 +495,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     let jobs_cap = match &jobs_error {
         None if perms.has("/", "Sys.Audit") => Capability {
             name: "backup_jobs".into(),
+            required: true,
             visibility: Visibility::Full,
             detail: "Sys.Audit on /: all backup jobs are listed".into(),
             fix: None,
@@ -495,6 +509,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
             });
             Capability {
                 name: "backup_jobs".into(),
+                required: true,
                 visibility: Visibility::None,
                 detail: format!("403: {}", err.kind),
                 fix: Some(pve_grant(check, "/", "PVEAuditor")),
@@ -502,12 +517,14 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
         }
         Some(err) => Capability {
             name: "backup_jobs".into(),
+            required: true,
             visibility: Visibility::Unknown,
             detail: format!("GET /cluster/backup failed: {}", err.kind),
             fix: err.hint(),
         },
         None => Capability {
             name: "backup_jobs".into(),
+            required: true,
             visibility: Visibility::Unknown,
             detail: "the jobs answered, but Sys.Audit on / is not in the permission list".into(),
             fix: None,
@@ -518,11 +535,20 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     // Task history and node time zones, per node.
     let blind_nodes: Vec<&String> = nodes
         .iter()
-        .filter(|node| !perms.has(&format!("/nodes/{node}"), "Sys.Audit"))
+        .zip(node_perms.iter())
+        .filter(|(node, node_map)| {
+            let path = format!("/nodes/{node}");
+            !node_map.as_ref().map_or_else(
+                || perms.has(&path, "Sys.Audit"),
+                |m| m.has(&path, "Sys.Audit"),
+            )
+        })
+        .map(|(node, _)| node)
         .collect();
     check.capabilities.push(if nodes.is_empty() {
         Capability {
             name: "task_history".into(),
+            required: true,
             visibility: Visibility::Unknown,
             detail: "no node list, so task history could not be checked".into(),
             fix: None,
@@ -530,6 +556,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     } else if blind_nodes.is_empty() {
         Capability {
             name: "task_history".into(),
+            required: true,
             visibility: Visibility::Full,
             detail: format!("Sys.Audit on every node: all vzdump tasks of {} node(s) are listed", nodes.len()),
             fix: None,
@@ -538,6 +565,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
         let names: Vec<&str> = blind_nodes.iter().map(|s| s.as_str()).collect();
         Capability {
             name: "task_history".into(),
+            required: true,
             visibility: if blind_nodes.len() == nodes.len() { Visibility::None } else { Visibility::Partial },
             detail: format!(
                 "without Sys.Audit on /nodes/<node> the task list silently shows only the token's own tasks \
@@ -552,6 +580,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     check.capabilities.push(if perms.has_everywhere_below("/pool", "Pool.Audit") {
         Capability {
             name: "pools".into(),
+            required: true,
             visibility: Visibility::Full,
             detail: format!("Pool.Audit on /pool: all {} pool(s) are listed", pools.len()),
             fix: None,
@@ -559,6 +588,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     } else {
         Capability {
             name: "pools".into(),
+            required: true,
             visibility: if perms.has_anywhere_below("/pool", "Pool.Audit") { Visibility::Partial } else { Visibility::None },
             detail: "without Pool.Audit, pools are silently left out, so a pool-based job's selection cannot be resolved".into(),
             fix: Some(pve_grant(check, "/pool", "PVEAuditor")),
@@ -580,6 +610,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     check.capabilities.push(if backup_storages.is_empty() {
         Capability {
             name: "storage_content".into(),
+            required: true,
             visibility: Visibility::NotNeeded,
             detail: "no enabled backup storage is visible".into(),
             fix: None,
@@ -587,6 +618,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     } else if full_content {
         Capability {
             name: "storage_content".into(),
+            required: true,
             visibility: Visibility::Full,
             detail: "Datastore.Allocate on every backup storage: all archives are listed".into(),
             fix: None,
@@ -594,6 +626,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     } else if pbs_configured {
         Capability {
             name: "storage_content".into(),
+            required: true,
             visibility: Visibility::NotNeeded,
             detail: "archives are read from PBS directly; PVE lists backup volumes only with Datastore.Allocate (not read-only), so this source is skipped".into(),
             fix: None,
@@ -601,11 +634,13 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     } else {
         Capability {
             name: "storage_content".into(),
+            required: false,
             visibility: Visibility::Partial,
             detail: "PVE silently hides backup volumes unless the token has Datastore.Allocate on the storage (or AllocateSpace + VM.Backup); \
                      archive evidence then comes from task logs only"
                 .into(),
             fix: Some("configure a read-only PBS token (PBS_HOST, PBS_API_TOKEN_ID, PBS_API_TOKEN_SECRET with the Audit role on /) instead of granting write privileges".into()),
+            // Task logs still give per-guest results; archives on PBS are a second source.
         }
     });
 }
@@ -715,6 +750,7 @@ async fn check_pbs(client: &ApiClient, check: &mut ServerCheck) {
     let Some(perms) = permissions else {
         check.capabilities.push(Capability {
             name: "privileges".into(),
+            required: true,
             visibility: Visibility::Unknown,
             detail:
                 "GET /access/permissions failed, so what the credentials can see cannot be told"
@@ -744,6 +780,7 @@ async fn check_pbs(client: &ApiClient, check: &mut ServerCheck) {
     check.capabilities.push(if stores.is_empty() {
         Capability {
             name: "datastores".into(),
+            required: true,
             visibility: if perms.has_everywhere_below("/datastore", "Datastore.Audit") { Visibility::Full } else { Visibility::None },
             detail: "no datastore is visible; datastores the credentials have no privilege on are silently left out".into(),
             fix: Some(pbs_grant(check, "/", "Audit")),
@@ -751,6 +788,7 @@ async fn check_pbs(client: &ApiClient, check: &mut ServerCheck) {
     } else if blind.is_empty() {
         Capability {
             name: "datastores".into(),
+            required: true,
             visibility: Visibility::Full,
             detail: format!("Datastore.Audit on all {} datastore(s): every group and snapshot is listed", stores.len()),
             fix: None,
@@ -759,6 +797,7 @@ async fn check_pbs(client: &ApiClient, check: &mut ServerCheck) {
         let names: Vec<&str> = blind.iter().map(|s| s.as_str()).collect();
         Capability {
             name: "datastores".into(),
+            required: true,
             visibility: Visibility::Partial,
             detail: format!(
                 "without Datastore.Audit, snapshot lists are silently shortened{} on: {}",
@@ -771,6 +810,7 @@ async fn check_pbs(client: &ApiClient, check: &mut ServerCheck) {
     check.capabilities.push(if perms.has("/system/tasks", "Sys.Audit") {
         Capability {
             name: "task_history".into(),
+            required: true,
             visibility: Visibility::Full,
             detail: "Sys.Audit on /system/tasks: verify, GC, prune and sync task results are visible".into(),
             fix: None,
@@ -778,6 +818,7 @@ async fn check_pbs(client: &ApiClient, check: &mut ServerCheck) {
     } else {
         Capability {
             name: "task_history".into(),
+            required: true,
             visibility: Visibility::Partial,
             detail: "without Sys.Audit on /system/tasks only the token's own tasks are listed".into(),
             fix: Some(pbs_grant(check, "/system/tasks", "Audit")),

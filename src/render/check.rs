@@ -74,7 +74,19 @@ pub fn text(report: &CheckReport) -> String {
                     out,
                     "    {:<16} {:<12} {}",
                     cap.name,
-                    visibility_label(cap.visibility),
+                    if cap.required
+                        || matches!(
+                            cap.visibility,
+                            crate::check::Visibility::Full | crate::check::Visibility::NotNeeded
+                        )
+                    {
+                        visibility_label(cap.visibility).to_string()
+                    } else {
+                        format!(
+                            "{} (optional)",
+                            visibility_label(cap.visibility).to_lowercase()
+                        )
+                    },
                     cap.detail
                 );
                 if let Some(fix) = &cap.fix {

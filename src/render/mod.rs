@@ -1,3 +1,4 @@
 //! Output: everything the user reads is formatted here, from values the earlier stages decided.
 
 pub mod check;
+pub mod inventory;

@@ -1,0 +1,125 @@
+//! Collection: read everything a verdict needs from PVE and every PBS, and turn it into the
+//! normalized [`Inventory`].
+//!
+//! Independent requests run concurrently; the shared limiter inside each client keeps the number in
+//! flight modest. Every failed or incomplete source becomes an [`Anomaly`] plus a
+//! [`Completeness`] on the list it shortened, and the run goes on. Results are sorted by stable keys,
+//! so the inventory never depends on timing.
+
+mod pbs;
+mod pve;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::source::Source;
+use crate::api::ApiError;
+use crate::model::{Anomaly, Inventory, Severity};
+
+pub use pbs::collect_pbs;
+pub use pve::collect_pve;
+
+/// How far back and how much to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectOptions {
+    /// Read vzdump tasks that started within this many days before `now`.
+    pub history_days: u32,
+    /// Stop paging a node's task list after this many tasks (`PVE_TASK_HISTORY_LIMIT`).
+    pub task_history_limit: usize,
+    /// Read at most this many lines of one task log (`PVE_TASK_LOG_LIMIT`).
+    pub task_log_limit: usize,
+    /// Items per page when paging task lists.
+    pub task_page_size: usize,
+    /// Lines per page when paging a task log.
+    pub log_page_size: usize,
+    /// Read each guest's config (notes, disks excluded from backup): one request per guest.
+    pub guest_configs: bool,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        CollectOptions {
+            history_days: 14,
+            task_history_limit: 5000,
+            task_log_limit: 100_000,
+            task_page_size: 500,
+            log_page_size: 5000,
+            guest_configs: true,
+        }
+    }
+}
+
+/// The servers to read.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// The PVE cluster.
+    pub pve: Option<Source>,
+    /// PBS servers.
+    pub pbs: Vec<Source>,
+}
+
+/// Collect from every configured server. Never fails: problems become anomalies.
+pub async fn collect(sources: &Sources, now: DateTime<Utc>, options: &CollectOptions) -> Inventory {
+    let pbs_hosts: Vec<String> = sources.pbs.iter().map(|s| s.server().host).collect();
+    let pve_future = async {
+        match &sources.pve {
+            Some(source) => Some(collect_pve(source, now, options, &pbs_hosts).await),
+            None => None,
+        }
+    };
+    let pbs_future = async {
+        let mut results = Vec::new();
+        let mut set = tokio::task::JoinSet::new();
+        for (index, source) in sources.pbs.iter().enumerate() {
+            let source = source.clone();
+            set.spawn(async move { (index, collect_pbs(&source).await) });
+        }
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(item) => results.push(item),
+                Err(err) => tracing::error!("a PBS collector task ended abnormally: {err}"),
+            }
+        }
+        results.sort_by_key(|(index, _)| *index);
+        results.into_iter().map(|(_, r)| r).collect::<Vec<_>>()
+    };
+    let (pve, pbs) = tokio::join!(pve_future, pbs_future);
+    let mut anomalies = Vec::new();
+    let pve = pve.map(|(inventory, mut found)| {
+        anomalies.append(&mut found);
+        inventory
+    });
+    let mut pbs_inventories = Vec::new();
+    for (inventory, mut found) in pbs {
+        anomalies.append(&mut found);
+        pbs_inventories.push(inventory);
+    }
+    pbs_inventories.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut inventory = Inventory {
+        collected_at: now,
+        pve,
+        pbs: pbs_inventories,
+        anomalies,
+    };
+    inventory.normalize();
+    inventory
+}
+
+/// An anomaly for a failed request: what could not be read, the error, and the fix.
+pub fn request_anomaly(severity: Severity, component: &str, what: &str, err: &ApiError) -> Anomaly {
+    let mut details = err.to_string();
+    if let Some(hint) = err.hint() {
+        details.push_str(". Fix: ");
+        details.push_str(&hint);
+    }
+    Anomaly::new(
+        severity,
+        component,
+        format!("{what} could not be read ({})", err.short()),
+        details,
+    )
+}
+
+/// Epoch seconds to UTC, None when out of range.
+pub fn epoch(seconds: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(seconds, 0)
+}

@@ -1,0 +1,429 @@
+//! The PBS collector: version, privileges, datastores, usage and GC, namespaces (walked fully),
+//! snapshots per namespace, and verify / prune / sync jobs with their last results.
+
+use std::collections::BTreeMap;
+
+use tokio::task::JoinSet;
+
+use super::{epoch, request_anomaly};
+use crate::api::pbs_types as wire;
+use crate::api::source::Source;
+use crate::model::{
+    Anomaly, BackupType, Completeness, Datastore, DatastoreUsage, GcStatus, Observed, PbsInventory,
+    PbsJob, PermissionMap, Severity, Snapshot, VerifyState,
+};
+
+/// Collect one PBS server.
+pub async fn collect_pbs(source: &Source) -> (PbsInventory, Vec<Anomaly>) {
+    let server = source.server();
+    let name = server.name.clone();
+    let mut anomalies = Vec::new();
+    let component = format!("pbs/{name}");
+    let none: &[(&str, String)] = &[];
+    let (version, permissions, stores, usage, verify, prune, sync) = tokio::join!(
+        source.get::<wire::PbsVersion>(&["version"], none),
+        source.get::<serde_json::Value>(&["access", "permissions"], none),
+        source.get::<Vec<wire::DatastoreListItem>>(&["admin", "datastore"], none),
+        source.get::<Vec<wire::DatastoreUsage>>(&["status", "datastore-usage"], none),
+        source.get::<Vec<wire::VerifyJobStatus>>(&["admin", "verify"], none),
+        source.get::<Vec<wire::PruneJobStatus>>(&["admin", "prune"], none),
+        source.get::<Vec<wire::SyncJobStatus>>(&["admin", "sync"], none),
+    );
+    let version = match version {
+        Ok(v) => Some(format!("{}.{}", v.version, v.release)),
+        Err(err) => {
+            anomalies.push(request_anomaly(
+                Severity::Warning,
+                &component,
+                "the PBS version",
+                &err,
+            ));
+            None
+        }
+    };
+    let perms = match permissions {
+        Ok(data) => Some(PermissionMap::from_json(&data)),
+        Err(err) => {
+            anomalies.push(request_anomaly(
+                Severity::Warning,
+                &component,
+                "the token's own privileges",
+                &err,
+            ));
+            None
+        }
+    };
+    let audit = |path: &str| -> Completeness {
+        match &perms {
+            Some(p) if p.has_everywhere_below(path, "Datastore.Audit") => Completeness::Complete,
+            Some(p) if p.has(path, "Datastore.Backup") => Completeness::Partial {
+                reason: format!("with Datastore.Backup but no Datastore.Audit on {path}, PBS silently lists only the groups this token owns"),
+            },
+            Some(_) => Completeness::Partial {
+                reason: format!("without Datastore.Audit on {path} the list may be silently shortened; grant the Audit role on /"),
+            },
+            None => Completeness::Partial { reason: "the token's privileges could not be read".into() },
+        }
+    };
+
+    let mut usage_by_store: BTreeMap<String, wire::DatastoreUsage> = BTreeMap::new();
+    match usage {
+        Ok(list) => {
+            for item in list {
+                usage_by_store.insert(item.store.clone(), item);
+            }
+        }
+        Err(err) => anomalies.push(request_anomaly(
+            Severity::Warning,
+            &component,
+            "datastore usage",
+            &err,
+        )),
+    }
+
+    let datastores = match stores {
+        Ok(list) => {
+            let mut set = JoinSet::new();
+            for store in list {
+                let source = source.clone();
+                let usage = usage_by_store.remove(&store.store);
+                let completeness_root = audit(&format!("/datastore/{}", store.store));
+                let perms = perms.clone();
+                let component = format!("pbs/{name}/{}", store.store);
+                set.spawn(async move {
+                    read_datastore(&source, store, usage, completeness_root, perms, &component)
+                        .await
+                });
+            }
+            let mut datastores = Vec::new();
+            while let Some(joined) = set.join_next().await {
+                match joined {
+                    Ok((datastore, mut found)) => {
+                        anomalies.append(&mut found);
+                        datastores.push(datastore);
+                    }
+                    Err(err) => tracing::error!("a datastore reader ended abnormally: {err}"),
+                }
+            }
+            datastores.sort_by(|a, b| a.name.cmp(&b.name));
+            let completeness = match &perms {
+                Some(p) if p.has_everywhere_below("/datastore", "Datastore.Audit") => Completeness::Complete,
+                _ => Completeness::Partial {
+                    reason: "datastores on which the token has no privilege are silently left out of /admin/datastore".into(),
+                },
+            };
+            Observed {
+                items: datastores,
+                completeness,
+            }
+        }
+        Err(err) => {
+            anomalies.push(request_anomaly(
+                Severity::Critical,
+                &component,
+                "the datastore list",
+                &err,
+            ));
+            Observed::unavailable(format!("/admin/datastore failed: {}", err.kind))
+        }
+    };
+
+    let job_list = |result: Result<Vec<PbsJob>, crate::api::ApiError>,
+                    what: &str,
+                    anomalies: &mut Vec<Anomaly>| match result {
+        Ok(mut jobs) => {
+            jobs.sort_by(|a, b| a.id.cmp(&b.id));
+            Observed {
+                items: jobs,
+                completeness: match &perms {
+                    Some(p) if p.has_everywhere_below("/datastore", "Datastore.Audit") => {
+                        Completeness::Complete
+                    }
+                    _ => Completeness::Partial {
+                        reason: format!(
+                            "{what} on datastores without Datastore.Audit are silently left out"
+                        ),
+                    },
+                },
+            }
+        }
+        Err(err) => {
+            anomalies.push(request_anomaly(Severity::Warning, &component, what, &err));
+            Observed::unavailable(format!("{what} could not be read: {}", err.kind))
+        }
+    };
+    let verify_jobs = job_list(
+        verify.map(|jobs| {
+            jobs.into_iter()
+                .map(|j| {
+                    job(
+                        j.id, j.store, j.ns, j.schedule, false, &j.status, None, j.comment,
+                    )
+                })
+                .collect()
+        }),
+        "verify jobs",
+        &mut anomalies,
+    );
+    let prune_jobs = job_list(
+        prune.map(|jobs| {
+            jobs.into_iter()
+                .map(|j| {
+                    job(
+                        j.id,
+                        j.store,
+                        j.ns,
+                        j.schedule,
+                        j.disable.unwrap_or(false),
+                        &j.status,
+                        None,
+                        j.comment,
+                    )
+                })
+                .collect()
+        }),
+        "prune jobs",
+        &mut anomalies,
+    );
+    let sync_jobs = job_list(
+        sync.map(|jobs| {
+            jobs.into_iter()
+                .map(|j| {
+                    job(
+                        j.id, j.store, j.ns, j.schedule, false, &j.status, j.remote, j.comment,
+                    )
+                })
+                .collect()
+        }),
+        "sync jobs",
+        &mut anomalies,
+    );
+
+    let inventory = PbsInventory {
+        name,
+        host: server.host,
+        version,
+        datastores,
+        verify_jobs,
+        prune_jobs,
+        sync_jobs,
+    };
+    (inventory, anomalies)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn job(
+    id: String,
+    store: String,
+    ns: Option<String>,
+    schedule: Option<String>,
+    disabled: bool,
+    status: &wire::JobScheduleStatus,
+    remote: Option<String>,
+    comment: Option<String>,
+) -> PbsJob {
+    PbsJob {
+        id,
+        store,
+        namespace: ns.filter(|n| !n.is_empty()),
+        schedule,
+        disabled,
+        last_run_state: status.last_run_state.clone(),
+        last_run_end: status.last_run_endtime.and_then(epoch),
+        next_run: status.next_run.and_then(epoch),
+        remote,
+        comment: comment.filter(|c| !c.is_empty()),
+    }
+}
+
+async fn read_datastore(
+    source: &Source,
+    store: wire::DatastoreListItem,
+    usage: Option<wire::DatastoreUsage>,
+    root_completeness: Completeness,
+    perms: Option<PermissionMap>,
+    component: &str,
+) -> (Datastore, Vec<Anomaly>) {
+    let mut anomalies = Vec::new();
+    let name = store.store.clone();
+    let none: &[(&str, String)] = &[];
+    let namespace_path = ["admin", "datastore", name.as_str(), "namespace"];
+    let gc_path = ["admin", "datastore", name.as_str(), "gc"];
+    let (namespaces, gc) = tokio::join!(
+        source.get::<Vec<wire::NamespaceItem>>(&namespace_path, none),
+        source.get::<wire::GcStatus>(&gc_path, none),
+    );
+    let namespaces: Observed<String> = match namespaces {
+        Ok(items) => {
+            let mut list: Vec<String> = items.into_iter().map(|n| n.ns).collect();
+            if !list.iter().any(String::is_empty) {
+                list.push(String::new());
+            }
+            list.sort();
+            list.dedup();
+            Observed {
+                items: list,
+                completeness: root_completeness.clone(),
+            }
+        }
+        Err(err) if err.status() == Some(403) => {
+            anomalies.push(request_anomaly(
+                Severity::Critical,
+                component,
+                "the namespaces",
+                &err,
+            ));
+            Observed::unavailable(format!("namespaces not readable: {}", err.kind))
+        }
+        Err(err) => {
+            // PBS before 2.2 has no namespaces: the root is all there is.
+            anomalies.push(request_anomaly(
+                Severity::Info,
+                component,
+                "the namespace list (reading the root namespace only)",
+                &err,
+            ));
+            Observed::partial(
+                vec![String::new()],
+                format!(
+                    "namespace list failed ({}); only the root namespace was read",
+                    err.short()
+                ),
+            )
+        }
+    };
+    let gc = match gc {
+        Ok(status) => Some(GcStatus {
+            schedule: status.schedule,
+            last_run_state: status.last_run_state,
+            last_run_end: status.last_run_endtime.and_then(epoch),
+            next_run: status.next_run.and_then(epoch),
+            removed_bytes: status.removed_bytes,
+            pending_bytes: status.pending_bytes,
+        }),
+        Err(err) => {
+            anomalies.push(request_anomaly(
+                Severity::Info,
+                component,
+                "the garbage collection status",
+                &err,
+            ));
+            None
+        }
+    };
+
+    let mut set = JoinSet::new();
+    for ns in &namespaces.items {
+        let source = source.clone();
+        let store = name.clone();
+        let ns = ns.clone();
+        set.spawn(async move {
+            let query: Vec<(&str, String)> = if ns.is_empty() {
+                Vec::new()
+            } else {
+                vec![("ns", ns.clone())]
+            };
+            let result = source
+                .get::<Vec<wire::SnapshotItem>>(
+                    &["admin", "datastore", &store, "snapshots"],
+                    &query,
+                )
+                .await;
+            (ns, result)
+        });
+    }
+    let mut snapshots = Vec::new();
+    let mut reasons: Vec<String> = namespaces
+        .completeness
+        .reason()
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    while let Some(Ok((ns, result))) = set.join_next().await {
+        match result {
+            Ok(items) => {
+                if let Some(perms) = &perms {
+                    let path = if ns.is_empty() {
+                        format!("/datastore/{name}")
+                    } else {
+                        format!("/datastore/{name}/{ns}")
+                    };
+                    if !perms.has_everywhere_below(&path, "Datastore.Audit")
+                        && !perms.has(&path, "Datastore.Audit")
+                    {
+                        reasons.push(format!("snapshots in {path} may be limited to the token's own groups (no Datastore.Audit)"));
+                    }
+                }
+                snapshots.extend(
+                    items
+                        .into_iter()
+                        .filter_map(|item| snapshot_from_wire(&ns, item)),
+                );
+            }
+            Err(err) => {
+                anomalies.push(request_anomaly(
+                    Severity::Critical,
+                    component,
+                    &format!(
+                        "the snapshots of namespace '{}'",
+                        if ns.is_empty() { "(root)" } else { &ns }
+                    ),
+                    &err,
+                ));
+                reasons.push(format!("namespace '{ns}': {}", err.kind));
+            }
+        }
+    }
+    snapshots.sort();
+    reasons.sort();
+    reasons.dedup();
+    let snapshots = if reasons.is_empty() {
+        Observed::complete(snapshots)
+    } else {
+        Observed::partial(snapshots, reasons.join("; "))
+    };
+
+    let usage = usage.map(|u| {
+        let estimated = u.estimated_full();
+        DatastoreUsage {
+            total: u.total_bytes(),
+            used: u.used_bytes(),
+            avail: u.avail_bytes(),
+            estimated_full: match estimated {
+                Some(wire::EstimatedFull::At(at)) => epoch(at),
+                _ => None,
+            },
+            never_full: matches!(estimated, Some(wire::EstimatedFull::Never)),
+            error: u.error.clone(),
+        }
+    });
+    let datastore = Datastore {
+        name,
+        comment: store.comment.filter(|c| !c.is_empty()),
+        usage,
+        gc,
+        namespaces,
+        snapshots,
+    };
+    (datastore, anomalies)
+}
+
+fn snapshot_from_wire(ns: &str, item: wire::SnapshotItem) -> Option<Snapshot> {
+    let encrypted = item.encrypted();
+    Some(Snapshot {
+        namespace: ns.to_string(),
+        backup_type: BackupType::parse(item.backup_type.as_str()),
+        time: epoch(item.backup_time)?,
+        size: item.size,
+        verification: item.verification.as_ref().map(|v| match &v.state {
+            wire::VerifyState::Ok => VerifyState::Ok,
+            wire::VerifyState::Failed => VerifyState::Failed,
+            other => VerifyState::Other(other.as_str().to_string()),
+        }),
+        protected: item.protected.unwrap_or(false),
+        encrypted,
+        owner: item.owner,
+        comment: item.comment.filter(|c| !c.is_empty()),
+        backup_id: item.backup_id,
+    })
+}

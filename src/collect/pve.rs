@@ -1,0 +1,1009 @@
+//! The PVE collector: version, privileges, nodes and their time zones, guests and their configs,
+//! storages, backup jobs, pools, vzdump task history with logs, storage backup content, and PVE's own
+//! not-backed-up list.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use tokio::task::JoinSet;
+
+use super::{epoch, request_anomaly, CollectOptions};
+use crate::api::pve_types as wire;
+use crate::api::source::Source;
+use crate::api::ApiError;
+use crate::model::{
+    Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
+    NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory, Selection, Severity,
+    Storage, StorageBackup, TaskLogEvidence, Vmid, VzdumpTask,
+};
+use crate::schedule::schedule_from_legacy;
+use crate::tasklog::parse_vzdump_log;
+
+/// Collect the PVE side. `pbs_hosts` are the `host:port` of the PBS servers read directly, whose
+/// storages need no second look through PVE.
+pub async fn collect_pve(
+    source: &Source,
+    now: DateTime<Utc>,
+    options: &CollectOptions,
+    pbs_hosts: &[String],
+) -> (PveInventory, Vec<Anomaly>) {
+    let mut anomalies = Vec::new();
+    let host = source.server().host;
+    let no_query: &[(&str, String)] = &[];
+    let vm_query = [("type", "vm".to_string())];
+    let (version, permissions, nodes, resources, storages, jobs, pools, not_backed_up) = tokio::join!(
+        source.get::<wire::Version>(&["version"], no_query),
+        source.get::<serde_json::Value>(&["access", "permissions"], no_query),
+        source.get::<Vec<wire::Node>>(&["nodes"], no_query),
+        source.get::<Vec<wire::ClusterResource>>(&["cluster", "resources"], &vm_query),
+        source.get::<Vec<wire::StorageConfig>>(&["storage"], no_query),
+        source.get::<Vec<wire::BackupJob>>(&["cluster", "backup"], no_query),
+        source.get::<Vec<wire::PoolListItem>>(&["pools"], no_query),
+        source.get::<Vec<wire::NotBackedUpItem>>(
+            &["cluster", "backup-info", "not-backed-up"],
+            no_query
+        ),
+    );
+
+    let version = match version {
+        Ok(v) => Some(v.version),
+        Err(err) => {
+            anomalies.push(request_anomaly(
+                Severity::Warning,
+                "pve",
+                "the PVE version",
+                &err,
+            ));
+            None
+        }
+    };
+    let perms = match permissions {
+        Ok(data) => Some(PermissionMap::from_json(&data)),
+        Err(err) => {
+            anomalies.push(request_anomaly(
+                Severity::Warning,
+                "pve/permissions",
+                "the token's own privileges",
+                &err,
+            ));
+            None
+        }
+    };
+    let visibility = Visibility {
+        perms: perms.as_ref(),
+    };
+
+    // Nodes and their time zones.
+    let mut node_list: Vec<wire::Node> = match nodes {
+        Ok(nodes) => nodes,
+        Err(err) => {
+            anomalies.push(request_anomaly(
+                Severity::Critical,
+                "pve/nodes",
+                "the node list",
+                &err,
+            ));
+            Vec::new()
+        }
+    };
+    node_list.sort_by(|a, b| a.node.cmp(&b.node));
+    let mut time_set = JoinSet::new();
+    for node in &node_list {
+        let source = source.clone();
+        let name = node.node.clone();
+        time_set.spawn(async move {
+            let node_path = format!("/nodes/{name}");
+            let time_path = ["nodes", name.as_str(), "time"];
+            let perms_query = [("path", node_path.clone())];
+            let (time, node_perms) = tokio::join!(
+                source.get::<wire::NodeTime>(&time_path, &[]),
+                // The full permission map omits paths without privileges, so a NoAccess on one
+                // node only shows when that path is asked for.
+                source.get::<serde_json::Value>(&["access", "permissions"], &perms_query),
+            );
+            let sees_all = node_perms
+                .ok()
+                .map(|data| PermissionMap::from_json(&data).has(&node_path, "Sys.Audit"));
+            (name, time, sees_all)
+        });
+    }
+    let mut zones: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut node_sees_all: BTreeMap<String, Option<bool>> = BTreeMap::new();
+    while let Some(Ok((name, result, sees_all))) = time_set.join_next().await {
+        node_sees_all.insert(name.clone(), sees_all);
+        match result {
+            Ok(time) => {
+                zones.insert(name, Some(time.timezone));
+            }
+            Err(err) => {
+                anomalies.push(request_anomaly(
+                    Severity::Warning,
+                    &format!("pve/nodes/{name}"),
+                    &format!(
+                        "the time zone of node {name} (task-log times are read as UTC instead)"
+                    ),
+                    &err,
+                ));
+                zones.insert(name, None);
+            }
+        }
+    }
+    let nodes_observed = Observed::complete(
+        node_list
+            .iter()
+            .map(|n| Node {
+                name: n.node.clone(),
+                status: n.status.as_str().to_string(),
+                timezone: zones.get(&n.node).cloned().flatten(),
+            })
+            .collect(),
+    );
+    let node_names: Vec<String> = node_list.iter().map(|n| n.node.clone()).collect();
+    let time_zones: BTreeMap<String, Tz> = nodes_observed
+        .items
+        .iter()
+        .map(|n| {
+            let tz = n
+                .timezone
+                .as_deref()
+                .and_then(|name| Tz::from_str(name).ok())
+                .unwrap_or(Tz::UTC);
+            (n.name.clone(), tz)
+        })
+        .collect();
+
+    // Guests.
+    let mut guests: Vec<Guest> = Vec::new();
+    let guests_completeness = match resources {
+        Ok(items) => {
+            for item in items.into_iter().filter(wire::ClusterResource::is_guest) {
+                if let Some(guest) = guest_from_resource(item, &mut anomalies) {
+                    guests.push(guest);
+                }
+            }
+            visibility.below(
+                "/vms",
+                "VM.Audit",
+                "guests without VM.Audit are silently left out of /cluster/resources",
+            )
+        }
+        Err(err) => {
+            anomalies.push(request_anomaly(
+                Severity::Critical,
+                "pve/guests",
+                "the guest list",
+                &err,
+            ));
+            Completeness::Unavailable {
+                reason: format!("/cluster/resources failed: {}", err.kind),
+            }
+        }
+    };
+    guests.sort_by_key(|g| g.vmid);
+    if options.guest_configs {
+        read_guest_configs(source, &mut guests, &mut anomalies).await;
+    }
+
+    // Storages.
+    let storages = match storages {
+        Ok(items) => {
+            let mut list: Vec<Storage> = items.into_iter().map(storage_from_wire).collect();
+            list.sort_by(|a, b| a.id.cmp(&b.id));
+            Observed {
+                items: list,
+                completeness: visibility.below(
+                    "/storage",
+                    "Datastore.Audit",
+                    "storages without Datastore.Audit are silently left out of /storage",
+                ),
+            }
+        }
+        Err(err) => {
+            anomalies.push(request_anomaly(
+                Severity::Critical,
+                "pve/storage",
+                "the storage list",
+                &err,
+            ));
+            Observed::unavailable(format!("/storage failed: {}", err.kind))
+        }
+    };
+
+    // Backup jobs.
+    let jobs = match jobs {
+        Ok(items) => {
+            let mut list: Vec<BackupJob> = items
+                .into_iter()
+                .map(|job| job_from_wire(job, &mut anomalies))
+                .collect();
+            list.sort_by(|a, b| a.id.cmp(&b.id));
+            Observed::complete(list)
+        }
+        Err(err) => {
+            let severity = Severity::Critical;
+            anomalies.push(request_anomaly(
+                severity,
+                "pve/jobs",
+                "the backup jobs",
+                &err,
+            ));
+            Observed::unavailable(format!(
+                "/cluster/backup failed ({}): no guest can be called covered or not covered",
+                err.short()
+            ))
+        }
+    };
+
+    // Pools and their members.
+    let pools = match pools {
+        Ok(list) => {
+            let members =
+                read_pool_members(source, version.as_deref(), &list, &mut anomalies).await;
+            let mut pools: Vec<Pool> = list
+                .into_iter()
+                .map(|p| Pool {
+                    members: members.get(&p.poolid).cloned().flatten(),
+                    id: p.poolid,
+                    comment: p.comment.filter(|c| !c.is_empty()),
+                })
+                .collect();
+            pools.sort_by(|a, b| a.id.cmp(&b.id));
+            Observed {
+                items: pools,
+                completeness: visibility.below(
+                    "/pool",
+                    "Pool.Audit",
+                    "pools without Pool.Audit are silently left out of /pools",
+                ),
+            }
+        }
+        Err(err) => {
+            anomalies.push(request_anomaly(
+                Severity::Warning,
+                "pve/pools",
+                "the pool list",
+                &err,
+            ));
+            Observed::unavailable(format!("/pools failed: {}", err.kind))
+        }
+    };
+
+    // PVE's own not-backed-up list.
+    let not_backed_up = match not_backed_up {
+        Ok(items) => {
+            let mut vmids: Vec<Vmid> = items.into_iter().map(|i| i.vmid).collect();
+            vmids.sort_unstable();
+            vmids.dedup();
+            Observed {
+                items: vmids,
+                completeness: visibility.below(
+                    "/vms",
+                    "VM.Audit",
+                    "PVE leaves guests without VM.Audit out of its not-backed-up list",
+                ),
+            }
+        }
+        Err(err) => {
+            anomalies.push(request_anomaly(
+                Severity::Info,
+                "pve/not-backed-up",
+                "PVE's own list of guests without a backup job",
+                &err,
+            ));
+            Observed::unavailable(format!(
+                "/cluster/backup-info/not-backed-up failed: {}",
+                err.kind
+            ))
+        }
+    };
+
+    // Task history and logs, per node.
+    let since = now - Duration::days(i64::from(options.history_days));
+    let mut task_history = Vec::new();
+    let mut history_set = JoinSet::new();
+    for node in &node_names {
+        let source = source.clone();
+        let node = node.clone();
+        let tz = time_zones.get(&node).copied().unwrap_or(Tz::UTC);
+        let options = options.clone();
+        let sees_all = node_sees_all.get(&node).copied().flatten();
+        history_set.spawn(async move {
+            read_task_history(&source, &node, tz, since, &options, sees_all).await
+        });
+    }
+    while let Some(joined) = history_set.join_next().await {
+        match joined {
+            Ok((history, mut found)) => {
+                anomalies.append(&mut found);
+                task_history.push(history);
+            }
+            Err(err) => tracing::error!("a task-history reader ended abnormally: {err}"),
+        }
+    }
+    task_history.sort_by(|a, b| a.node.cmp(&b.node));
+
+    // Backup content of storages not read through a configured PBS.
+    let storage_backups = read_storage_backups(
+        source,
+        &storages.items,
+        &node_names,
+        pbs_hosts,
+        perms.as_ref(),
+        &mut anomalies,
+    )
+    .await;
+
+    let inventory = PveInventory {
+        host,
+        version,
+        nodes: nodes_observed,
+        guests: Observed {
+            items: guests,
+            completeness: guests_completeness,
+        },
+        storages,
+        jobs,
+        pools,
+        task_history,
+        storage_backups,
+        not_backed_up,
+    };
+    (inventory, anomalies)
+}
+
+/// Decides list completeness from the token's effective privileges.
+struct Visibility<'a> {
+    perms: Option<&'a PermissionMap>,
+}
+
+impl Visibility<'_> {
+    fn below(&self, path: &str, privilege: &str, why: &str) -> Completeness {
+        match self.perms {
+            Some(perms) if perms.has_everywhere_below(path, privilege) => Completeness::Complete,
+            Some(_) => Completeness::Partial {
+                reason: format!("{why}; grant {privilege} on {path} (role PVEAuditor on /)"),
+            },
+            None => Completeness::Partial {
+                reason: format!("the token's privileges could not be read, so the list may be shortened ({why})"),
+            },
+        }
+    }
+}
+
+fn guest_from_resource(item: wire::ClusterResource, anomalies: &mut Vec<Anomaly>) -> Option<Guest> {
+    let kind = match item.kind {
+        wire::ClusterResourceKind::Qemu => GuestKind::Qemu,
+        wire::ClusterResourceKind::Lxc => GuestKind::Lxc,
+        _ => return None,
+    };
+    let (Some(vmid), Some(node)) = (item.vmid, item.node.clone()) else {
+        anomalies.push(Anomaly::new(
+            Severity::Warning,
+            "pve/guests",
+            format!(
+                "a guest entry without vmid or node was skipped ({})",
+                item.id
+            ),
+            "GET /cluster/resources returned an incomplete guest item",
+        ));
+        return None;
+    };
+    Some(Guest {
+        vmid,
+        kind,
+        name: item.name.filter(|n| !n.is_empty()),
+        node,
+        status: item.status,
+        template: item.template,
+        pool: item.pool.filter(|p| !p.is_empty()),
+        tags: item.tags.unwrap_or_default(),
+        config: GuestConfigFacts::Unknown {
+            reason: "guest configs were not read (disabled)".into(),
+        },
+    })
+}
+
+async fn read_guest_configs(source: &Source, guests: &mut [Guest], anomalies: &mut Vec<Anomaly>) {
+    let mut set = JoinSet::new();
+    for (index, guest) in guests.iter().enumerate() {
+        let source = source.clone();
+        let node = guest.node.clone();
+        let kind = guest.kind;
+        let vmid = guest.vmid.to_string();
+        set.spawn(async move {
+            let result = source
+                .get::<wire::GuestConfig>(&["nodes", &node, kind.as_str(), &vmid, "config"], &[])
+                .await;
+            (index, result)
+        });
+    }
+    let mut forbidden = 0usize;
+    let mut first_forbidden: Option<ApiError> = None;
+    while let Some(joined) = set.join_next().await {
+        let Ok((index, result)) = joined else {
+            continue;
+        };
+        let Some(guest) = guests.get_mut(index) else {
+            continue;
+        };
+        guest.config = match result {
+            Ok(config) => config_facts(guest.kind, &config, guest.vmid, anomalies),
+            Err(err) => {
+                if err.status() == Some(403) {
+                    forbidden += 1;
+                    first_forbidden.get_or_insert(err.clone());
+                } else {
+                    anomalies.push(request_anomaly(
+                        Severity::Warning,
+                        &format!("guest/{}", guest.vmid),
+                        &format!("the config of guest {}", guest.vmid),
+                        &err,
+                    ));
+                }
+                GuestConfigFacts::Unknown {
+                    reason: format!("config not readable: {}", err.kind),
+                }
+            }
+        };
+    }
+    if let Some(err) = first_forbidden {
+        anomalies.push(request_anomaly(
+            Severity::Warning,
+            "pve/guest-configs",
+            &format!("the configs of {forbidden} guest(s) (notes and disk exclusions unknown)"),
+            &err,
+        ));
+    }
+}
+
+fn config_facts(
+    kind: GuestKind,
+    config: &wire::GuestConfig,
+    vmid: Vmid,
+    anomalies: &mut Vec<Anomaly>,
+) -> GuestConfigFacts {
+    let config_kind = match kind {
+        GuestKind::Qemu => wire::GuestConfigKind::Qemu,
+        GuestKind::Lxc => wire::GuestConfigKind::Lxc,
+    };
+    let mut excluded = Vec::new();
+    let mut included = 0usize;
+    for volume in config.volumes(config_kind) {
+        match volume {
+            Ok(volume) if volume.included() => included += 1,
+            Ok(volume) => {
+                // CD-ROMs and unused volumes are never data the admin expects in a backup.
+                if matches!(volume.kind, wire::VolumeKind::Cdrom | wire::VolumeKind::Unused) {
+                    continue;
+                }
+                excluded.push(ExcludedVolume {
+                    key: volume.key.clone(),
+                    volume: volume.volume.clone(),
+                    reason: exclusion_reason(volume.reason).to_string(),
+                });
+            }
+            Err(err) => anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("guest/{vmid}"),
+                format!("a volume of guest {vmid} could not be parsed, so its backup inclusion is unknown"),
+                err.to_string(),
+            )),
+        }
+    }
+    excluded.sort();
+    GuestConfigFacts::Read {
+        notes: config
+            .description()
+            .ok()
+            .flatten()
+            .filter(|n| !n.trim().is_empty()),
+        excluded_volumes: excluded,
+        included_volumes: included,
+    }
+}
+
+fn exclusion_reason(reason: wire::InclusionReason) -> &'static str {
+    match reason {
+        wire::InclusionReason::BackupDisabled => "backup=0",
+        wire::InclusionReason::EfiDiskWithoutOvmf => "EFI disk without OVMF BIOS",
+        wire::InclusionReason::MountPointNotEnabled => "mount point without backup=1",
+        wire::InclusionReason::NotAVolume => "bind or device mount (never backed up)",
+        wire::InclusionReason::Cdrom => "CD-ROM",
+        wire::InclusionReason::Unused => "unused volume",
+        _ => "excluded",
+    }
+}
+
+fn storage_from_wire(item: wire::StorageConfig) -> Storage {
+    let pbs = (item.storage_type == wire::StorageType::Pbs).then(|| PbsTarget {
+        server: item.server.clone().unwrap_or_default(),
+        port: item.pbs_port(),
+        datastore: item.datastore.clone().unwrap_or_default(),
+        namespace: item.namespace.clone().filter(|n| !n.is_empty()),
+        username: item.username.clone(),
+        fingerprint: item.fingerprint.clone(),
+        encrypted: item.encryption_configured(),
+    });
+    Storage {
+        enabled: !item.is_disabled(),
+        content: item.content.clone().unwrap_or_default(),
+        nodes: item.nodes.clone(),
+        kind: item.storage_type.as_str().to_string(),
+        id: item.storage,
+        pbs,
+    }
+}
+
+fn job_from_wire(job: wire::BackupJob, anomalies: &mut Vec<Anomaly>) -> BackupJob {
+    let legacy = job.is_legacy_cron_job();
+    let schedule = match (&job.schedule, &job.starttime) {
+        (Some(schedule), _) => Some(schedule.clone()),
+        (None, Some(starttime)) => match schedule_from_legacy(starttime, job.dow.as_deref()) {
+            Ok(schedule) => Some(schedule),
+            Err(err) => {
+                anomalies.push(Anomaly::new(
+                    Severity::Warning,
+                    format!("job/{}", job.id),
+                    format!("the legacy schedule of job '{}' could not be read", job.id),
+                    err.to_string(),
+                ));
+                None
+            }
+        },
+        (None, None) => None,
+    };
+    // vzdump's precedence: pool, then vmid, then all (exclude implies all).
+    let selection = if let Some(pool) = job.pool.clone().filter(|p| !p.is_empty()) {
+        Selection::Pool { pool }
+    } else if let Some(vmids) = job.vmid.clone().filter(|v| !v.is_empty()) {
+        Selection::Vmids { vmids }
+    } else if job.all_or_default() || job.exclude.as_ref().is_some_and(|e| !e.is_empty()) {
+        Selection::All {
+            exclude: job.exclude.clone().unwrap_or_default(),
+        }
+    } else {
+        Selection::Nothing
+    };
+    let raw = serde_json::to_value(&job)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default();
+    BackupJob {
+        enabled: job.enabled_or_default(),
+        schedule,
+        storage: job.storage.clone(),
+        node: job.node.clone().filter(|n| !n.is_empty()),
+        selection,
+        mode: job.mode.as_ref().map(|m| m.as_str().to_string()),
+        comment: job.comment.clone().filter(|c| !c.is_empty()),
+        next_run: job.next_run.and_then(epoch),
+        legacy,
+        id: job.id,
+        raw,
+    }
+}
+
+/// PVE ≥ 8.1 answers `/pools?poolid=`; older versions only `/pools/{id}`.
+fn supports_pool_query(version: Option<&str>) -> Option<bool> {
+    let version = version?;
+    let mut parts = version.split(['.', '-']);
+    let major: u32 = parts.next()?.parse().ok()?;
+    let minor: u32 = parts.next()?.parse().ok()?;
+    Some(major > 8 || (major == 8 && minor >= 1))
+}
+
+async fn read_pool_members(
+    source: &Source,
+    version: Option<&str>,
+    pools: &[wire::PoolListItem],
+    anomalies: &mut Vec<Anomaly>,
+) -> BTreeMap<String, Option<Vec<Vmid>>> {
+    let new_form = supports_pool_query(version).unwrap_or(true);
+    let mut set = JoinSet::new();
+    for pool in pools {
+        let source = source.clone();
+        let id = pool.poolid.clone();
+        set.spawn(async move {
+            let result = if new_form {
+                source
+                    .get::<Vec<wire::PoolDetail>>(&["pools"], &[("poolid", id.clone())])
+                    .await
+                    .map(|mut list| list.pop())
+            } else {
+                source
+                    .get::<wire::PoolDetail>(&["pools", &id], &[])
+                    .await
+                    .map(Some)
+            };
+            (id, result)
+        });
+    }
+    let mut members = BTreeMap::new();
+    while let Some(Ok((id, result))) = set.join_next().await {
+        let vmids = match result {
+            Ok(Some(detail)) => {
+                let mut vmids: Vec<Vmid> = detail
+                    .members
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|m| {
+                        matches!(
+                            m.kind,
+                            wire::ClusterResourceKind::Qemu | wire::ClusterResourceKind::Lxc
+                        )
+                    })
+                    .filter_map(|m| m.vmid)
+                    .collect();
+                vmids.sort_unstable();
+                vmids.dedup();
+                Some(vmids)
+            }
+            Ok(None) => {
+                anomalies.push(Anomaly::new(
+                    Severity::Warning,
+                    format!("pool/{id}"),
+                    format!("pool '{id}' answered without members"),
+                    "GET /pools?poolid returned an empty list",
+                ));
+                None
+            }
+            Err(err) => {
+                anomalies.push(request_anomaly(
+                    Severity::Warning,
+                    &format!("pool/{id}"),
+                    &format!("the members of pool '{id}'"),
+                    &err,
+                ));
+                None
+            }
+        };
+        members.insert(id, vmids);
+    }
+    members
+}
+
+async fn read_task_history(
+    source: &Source,
+    node: &str,
+    tz: Tz,
+    since: DateTime<Utc>,
+    options: &CollectOptions,
+    sees_all: Option<bool>,
+) -> (NodeTaskHistory, Vec<Anomaly>) {
+    let mut anomalies = Vec::new();
+    let component = format!("pve/tasks/{node}");
+    let mut items: Vec<wire::TaskListItem> = Vec::new();
+    let mut start = 0usize;
+    let mut capped = false;
+    let mut failure: Option<String> = None;
+    loop {
+        let query = [
+            ("typefilter", "vzdump".to_string()),
+            ("since", since.timestamp().to_string()),
+            ("start", start.to_string()),
+            ("limit", options.task_page_size.to_string()),
+        ];
+        match source
+            .get_answer::<Vec<wire::TaskListItem>>(&["nodes", node, "tasks"], &query)
+            .await
+        {
+            Ok(answer) => {
+                let got = answer.data.len();
+                items.extend(answer.data);
+                start += got;
+                let done_by_total = answer.total.is_some_and(|total| start as u64 >= total);
+                if got < options.task_page_size || done_by_total || got == 0 {
+                    break;
+                }
+                if items.len() >= options.task_history_limit {
+                    capped = true;
+                    break;
+                }
+            }
+            Err(err) => {
+                anomalies.push(request_anomaly(
+                    Severity::Critical,
+                    &component,
+                    &format!("the vzdump task history of node {node} (page at {start})"),
+                    &err,
+                ));
+                failure = Some(format!(
+                    "the task list failed at item {start}: {}",
+                    err.kind
+                ));
+                break;
+            }
+        }
+    }
+    items.retain(|t| t.task_type == "vzdump");
+    items.sort_by(|a, b| {
+        b.starttime
+            .cmp(&a.starttime)
+            .then_with(|| a.upid.cmp(&b.upid))
+    });
+    items.dedup_by(|a, b| a.upid == b.upid);
+    if capped {
+        anomalies.push(Anomaly::new(
+            Severity::Warning,
+            &component,
+            format!(
+                "the task history of node {node} was cut at {} tasks",
+                options.task_history_limit
+            ),
+            "raise PVE_TASK_HISTORY_LIMIT or shorten the history window to see every run in it",
+        ));
+    }
+    let completeness = if let Some(reason) = failure {
+        Completeness::Partial { reason }
+    } else if capped {
+        Completeness::Partial {
+            reason: format!(
+                "cut at PVE_TASK_HISTORY_LIMIT={}",
+                options.task_history_limit
+            ),
+        }
+    } else {
+        match sees_all {
+            Some(true) => Completeness::Complete,
+            Some(false) => {
+                anomalies.push(Anomaly::new(
+                    Severity::Critical,
+                    &component,
+                    format!("incomplete task history on node {node}: the token lacks Sys.Audit on /nodes/{node}"),
+                    "Without Sys.Audit PVE silently lists only the token's own tasks; scheduled backups run as root@pam and are invisible. \
+                     Fix: pveum acl modify /nodes --roles PVEAuditor for the token (and its user, with privilege separation)",
+                ));
+                Completeness::Partial {
+                    reason: format!(
+                        "without Sys.Audit on /nodes/{node} only the token's own tasks are listed"
+                    ),
+                }
+            }
+            None => Completeness::Partial {
+                reason: "the token's privileges could not be read".into(),
+            },
+        }
+    };
+
+    let mut set = JoinSet::new();
+    for (index, item) in items.iter().enumerate() {
+        if item.endtime.is_none() && item.status.is_none() {
+            continue; // still running: no result yet
+        }
+        let source = source.clone();
+        let node = node.to_string();
+        let upid = item.upid.clone();
+        let options = options.clone();
+        set.spawn(async move {
+            (
+                index,
+                read_task_log(&source, &node, &upid, tz, &options).await,
+            )
+        });
+    }
+    let mut logs: BTreeMap<usize, TaskLogEvidence> = BTreeMap::new();
+    let mut log_failures = 0usize;
+    let mut first_failure: Option<ApiError> = None;
+    while let Some(Ok((index, result))) = set.join_next().await {
+        let evidence = match result {
+            Ok(evidence) => evidence,
+            Err(err) => {
+                log_failures += 1;
+                let reason = format!("log not readable: {}", err.kind);
+                first_failure.get_or_insert(err);
+                TaskLogEvidence::Unavailable { reason }
+            }
+        };
+        logs.insert(index, evidence);
+    }
+    if let Some(err) = first_failure {
+        anomalies.push(request_anomaly(
+            Severity::Warning,
+            &component,
+            &format!("{log_failures} vzdump task log(s) on node {node}"),
+            &err,
+        ));
+    }
+    let tasks: Vec<VzdumpTask> = items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, item)| {
+            let start = epoch(item.starttime)?;
+            let user = match &item.tokenid {
+                Some(token) => format!("{}!{token}", item.user),
+                None => item.user.clone(),
+            };
+            Some(VzdumpTask {
+                log: logs.remove(&index).unwrap_or(TaskLogEvidence::Unavailable {
+                    reason: "the task is still running".into(),
+                }),
+                upid: item.upid,
+                node: item.node,
+                start,
+                end: item.endtime.and_then(epoch),
+                id: item.id.unwrap_or_default(),
+                user,
+                status: item.status,
+            })
+        })
+        .collect();
+    let oldest_seen = tasks.iter().map(|t| t.start).min();
+    let history = NodeTaskHistory {
+        node: node.to_string(),
+        completeness,
+        oldest_seen,
+        requested_since: since,
+        capped,
+        tasks,
+    };
+    (history, anomalies)
+}
+
+async fn read_task_log(
+    source: &Source,
+    node: &str,
+    upid: &str,
+    tz: Tz,
+    options: &CollectOptions,
+) -> Result<TaskLogEvidence, ApiError> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut truncated = false;
+    loop {
+        let remaining = options.task_log_limit.saturating_sub(lines.len());
+        if remaining == 0 {
+            truncated = true;
+            break;
+        }
+        let page = remaining.min(options.log_page_size);
+        let query = [
+            ("start", lines.len().to_string()),
+            ("limit", page.to_string()),
+        ];
+        let answer = source
+            .get_answer::<Vec<wire::TaskLogLine>>(&["nodes", node, "tasks", upid, "log"], &query)
+            .await?;
+        let got = answer.data.len();
+        lines.extend(answer.data.into_iter().map(|line| line.t));
+        let total_reached = answer
+            .total
+            .is_some_and(|total| lines.len() as u64 >= total);
+        if got < page || total_reached || got == 0 {
+            break;
+        }
+    }
+    let log = parse_vzdump_log(lines.iter().map(String::as_str), tz);
+    Ok(TaskLogEvidence::Parsed { log, truncated })
+}
+
+async fn read_storage_backups(
+    source: &Source,
+    storages: &[Storage],
+    nodes: &[String],
+    pbs_hosts: &[String],
+    perms: Option<&PermissionMap>,
+    anomalies: &mut Vec<Anomaly>,
+) -> Observed<StorageBackup> {
+    let mut set = JoinSet::new();
+    let mut partial_reasons = Vec::new();
+    for storage in storages.iter().filter(|s| s.enabled && s.holds_backups()) {
+        if let Some(target) = &storage.pbs {
+            let target_host = format!("{}:{}", target.server, target.port);
+            if pbs_hosts
+                .iter()
+                .any(|h| h == &target_host || h.split(':').next() == Some(target.server.as_str()))
+            {
+                continue; // read from PBS directly
+            }
+        }
+        let Some(node) = storage
+            .nodes
+            .as_ref()
+            .and_then(|allowed| allowed.iter().find(|n| nodes.contains(n)).cloned())
+            .or_else(|| nodes.first().cloned())
+        else {
+            continue;
+        };
+        let sees_all =
+            perms.is_some_and(|p| p.has(&format!("/storage/{}", storage.id), "Datastore.Allocate"));
+        if !sees_all {
+            partial_reasons.push(format!(
+                "backups on storage '{}' are listed only with Datastore.Allocate on /storage/{} (or AllocateSpace + VM.Backup per guest); \
+                 configure a read-only PBS token to read PBS evidence directly",
+                storage.id, storage.id
+            ));
+        }
+        let source = source.clone();
+        let id = storage.id.clone();
+        set.spawn(async move {
+            let result = source
+                .get::<Vec<wire::StorageContentItem>>(
+                    &["nodes", &node, "storage", &id, "content"],
+                    &[("content", "backup".to_string())],
+                )
+                .await;
+            (id, result)
+        });
+    }
+    let mut backups = Vec::new();
+    let mut failed = Vec::new();
+    while let Some(Ok((id, result))) = set.join_next().await {
+        match result {
+            Ok(items) => {
+                for item in items {
+                    let (Some(vmid), Some(time)) = (item.vmid, item.ctime.and_then(epoch)) else {
+                        continue;
+                    };
+                    let kind = match (&item.subtype, item.format.as_deref()) {
+                        (Some(wire::GuestType::Qemu), _) => Some(GuestKind::Qemu),
+                        (Some(wire::GuestType::Lxc), _) => Some(GuestKind::Lxc),
+                        (_, Some(f))
+                            if f.contains("vm") || f.starts_with("vma") || f.contains("qemu") =>
+                        {
+                            Some(GuestKind::Qemu)
+                        }
+                        (_, Some(f))
+                            if f.contains("ct") || f.starts_with("tar") || f.contains("lxc") =>
+                        {
+                            Some(GuestKind::Lxc)
+                        }
+                        _ => None,
+                    };
+                    backups.push(StorageBackup {
+                        storage: id.clone(),
+                        kind,
+                        vmid,
+                        time,
+                        size: if item.size_is_placeholder() {
+                            None
+                        } else {
+                            item.size
+                        },
+                        verification: item
+                            .verification
+                            .as_ref()
+                            .map(|v| v.state.as_str().to_string()),
+                        protected: item.protected.unwrap_or(false),
+                        encrypted: item.encrypted.as_ref().map(|_| item.is_encrypted()),
+                        notes: item.notes.clone().filter(|n| !n.is_empty()),
+                        volid: item.volid,
+                    });
+                }
+            }
+            Err(err) => {
+                anomalies.push(request_anomaly(
+                    Severity::Warning,
+                    &format!("storage/{id}"),
+                    &format!("the backups on storage '{id}'"),
+                    &err,
+                ));
+                failed.push(format!("storage '{id}': {}", err.kind));
+            }
+        }
+    }
+    backups.sort();
+    partial_reasons.extend(failed);
+    partial_reasons.sort();
+    if partial_reasons.is_empty() {
+        Observed::complete(backups)
+    } else {
+        Observed::partial(backups, partial_reasons.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_query_form_depends_on_the_version() {
+        assert_eq!(supports_pool_query(Some("8.1.0")), Some(true));
+        assert_eq!(supports_pool_query(Some("9.2.11")), Some(true));
+        assert_eq!(supports_pool_query(Some("8.0.4")), Some(false));
+        assert_eq!(supports_pool_query(Some("7.4-3")), Some(false));
+        assert_eq!(supports_pool_query(Some("garbled")), None);
+        assert_eq!(supports_pool_query(None), None);
+    }
+}
