@@ -1,0 +1,13 @@
+//! Integration tests: the real binary against the project's PVE/PBS simulator on loopback.
+
+// Tests may panic on a broken fixture: that is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../support/sim/mod.rs"]
+mod sim;
+
+mod support;
+
+mod check_api;
+mod collection;
+mod foundation;
