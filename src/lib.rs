@@ -11,6 +11,7 @@ pub mod config;
 pub mod coverage;
 pub mod exit;
 pub mod model;
+pub mod output;
 pub mod render;
 pub mod secret;
 pub mod tasklog;
