@@ -14,6 +14,7 @@ pub mod coverage;
 pub mod demo;
 pub mod exit;
 pub mod model;
+pub mod output;
 pub mod render;
 pub mod schedule;
 pub mod secret;

@@ -5,7 +5,7 @@
 //! Field names and enum spellings here ARE the contract: change them only with a schema version bump.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Anomaly, GuestKind, Vmid};
 
@@ -13,7 +13,7 @@ use crate::model::{Anomaly, GuestKind, Vmid};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything decided about one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Version of this contract.
     pub schema_version: u32,
@@ -37,7 +37,7 @@ pub struct Report {
 
 /// Headline counts. `coverage_percent` is covered+partial over guests whose coverage is known
 /// (exempt guests excluded); None when no guest's coverage is known.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Summary {
     /// Guests in the report.
     pub guests: usize,
@@ -74,7 +74,7 @@ pub struct Summary {
 }
 
 /// Coverage verdict for one guest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Coverage {
     /// An enabled job selects it and every volume is backed up.
@@ -90,7 +90,7 @@ pub enum Coverage {
 }
 
 /// Freshness verdict for one guest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Freshness {
     /// The latest scheduled run that should have finished produced a successful backup (within grace).
@@ -106,7 +106,7 @@ pub enum Freshness {
 }
 
 /// How a job selects a guest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SelectedBy {
     /// Listed in the job's `vmid`.
@@ -118,7 +118,7 @@ pub enum SelectedBy {
 }
 
 /// Where a piece of backup evidence came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceSource {
     /// A vzdump task log.
@@ -130,7 +130,7 @@ pub enum EvidenceSource {
 }
 
 /// Result of a backup attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptStatus {
     /// Succeeded.
@@ -140,7 +140,7 @@ pub enum AttemptStatus {
 }
 
 /// One backup attempt or archive, as shown in `last_backup` / `last_success`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackupEvent {
     /// When the backup of this guest started (RFC 3339).
     pub time: DateTime<Utc>,
@@ -165,7 +165,7 @@ pub struct BackupEvent {
 }
 
 /// A job that selects a guest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoveringJob {
     /// Job id.
     pub id: String,
@@ -180,7 +180,7 @@ pub struct CoveringJob {
 }
 
 /// The latest PBS snapshot of a guest, through its job's storage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveEvidence {
     /// PBS server name (or the PVE storage id for storage-content evidence).
     pub server: String,
@@ -205,7 +205,7 @@ pub struct ArchiveEvidence {
 }
 
 /// A justified exemption.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exemption {
     /// Why the guest needs no backup.
     pub reason: String,
@@ -216,7 +216,7 @@ pub struct Exemption {
 }
 
 /// Everything decided about one guest.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuestReport {
     /// VMID.
     pub vmid: Vmid,
@@ -265,7 +265,7 @@ pub struct GuestReport {
 }
 
 /// Last run of a job on one node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobNodeRun {
     /// Node.
     pub node: String,
@@ -278,7 +278,7 @@ pub struct JobNodeRun {
 }
 
 /// Everything decided about one backup job.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobReport {
     /// Job id.
     pub id: String,
@@ -309,7 +309,7 @@ pub struct JobReport {
 }
 
 /// A PBS datastore as the report shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatastoreReport {
     /// PBS server name.
     pub server: String,
@@ -340,7 +340,7 @@ pub struct DatastoreReport {
 }
 
 /// The evidence horizon and incomplete sources.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct EvidenceReport {
     /// Per node: how far back the task history reaches.
     pub horizons: Vec<NodeHorizon>,
@@ -349,7 +349,7 @@ pub struct EvidenceReport {
 }
 
 /// How far back one node's task history reaches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeHorizon {
     /// Node.
     pub node: String,
@@ -364,7 +364,7 @@ pub struct NodeHorizon {
 }
 
 /// A PBS snapshot group whose VMID no longer exists in the cluster.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct OrphanSnapshot {
     /// PBS server name.
     pub server: String,

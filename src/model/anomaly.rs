@@ -1,9 +1,9 @@
 //! Anomalies: problems met while collecting or assessing, reported instead of aborting the run.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How bad an anomaly is. Orders worst first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Something is wrong and a verdict may be wrong or missing because of it.
@@ -15,7 +15,7 @@ pub enum Severity {
 }
 
 /// One problem, with enough context to act on it. Never contains a secret.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Anomaly {
     /// How bad it is.
     pub severity: Severity,

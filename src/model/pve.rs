@@ -48,7 +48,9 @@ pub struct Node {
 }
 
 /// VM or container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum GuestKind {
     /// QEMU virtual machine (`qemu`; PBS backup type `vm`).

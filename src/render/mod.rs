@@ -1,4 +1,11 @@
 //! Output: everything the user reads is formatted here, from values the earlier stages decided.
+//! Renderers never compute a verdict; they format what the [`Report`](crate::coverage::report::Report)
+//! says. `view` preformats the rows both the HTML and the Markdown templates show.
 
 pub mod check;
+pub mod html;
 pub mod inventory;
+pub mod json;
+pub mod markdown;
+pub mod prometheus;
+pub mod view;

@@ -1,0 +1,510 @@
+//! Report files on disk: `pve-backup-report-YYYY-MM-DD.{html,md,json,prom}` (date of the report's
+//! `generated_at`, UTC) plus a stable `pve-backup-report-latest.<ext>` copy of each, rotation of
+//! older dated files (`--keep N`), and finding the previous JSON report for drift.
+//!
+//! Every write is atomic: the bytes go to a temporary file in the same directory, are flushed to
+//! disk (fsync), and only then renamed over the final name, so a reader (a web server, the
+//! textfile collector, tomorrow's drift) sees either the old complete file or the new complete
+//! file, never half of one, even when the process is killed mid-write. Rotation only ever deletes
+//! files whose names match our dated pattern exactly.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use thiserror::Error;
+
+use crate::coverage::report::{Report, SCHEMA_VERSION};
+
+/// Common prefix of every report file name.
+pub const FILE_PREFIX: &str = "pve-backup-report-";
+
+/// A report format, with its file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    /// `.html`
+    Html,
+    /// `.md`
+    Markdown,
+    /// `.json`
+    Json,
+    /// `.prom` (Prometheus textfile collector)
+    Prometheus,
+}
+
+impl Format {
+    /// Every format.
+    pub const ALL: [Format; 4] = [
+        Format::Html,
+        Format::Markdown,
+        Format::Json,
+        Format::Prometheus,
+    ];
+
+    /// The file extension, without dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Markdown => "md",
+            Format::Json => "json",
+            Format::Prometheus => "prom",
+        }
+    }
+
+    fn from_extension(extension: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|format| format.extension() == extension)
+    }
+}
+
+/// What can go wrong writing or reading report files. Each names the path.
+#[derive(Debug, Error)]
+pub enum OutputError {
+    /// The output directory is missing and could not be created.
+    #[error("cannot create the report directory {path}: {source}; create it or choose another with --output-dir")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Writing a report file failed; the previous file of that name is unchanged.
+    #[error("cannot write {path}: {source}; the previous file of that name is unchanged (check free space and permissions)")]
+    Write {
+        /// The final file name that was being written.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Listing the directory failed.
+    #[error("cannot list the report directory {path}: {source}")]
+    ListDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Removing an old report during rotation failed.
+    #[error(
+        "cannot remove the old report {path}: {source}; remove it by hand or check permissions"
+    )]
+    Remove {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Reading a previous report failed.
+    #[error("cannot read the previous report {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A previous report is not a report of this schema.
+    #[error("{path} is not a readable report (schema version {expected} expected): {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The schema version this build reads.
+        expected: u32,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// The dated file name of one format: `pve-backup-report-2026-11-21.html`.
+pub fn dated_file_name(date: NaiveDate, format: Format) -> String {
+    format!(
+        "{FILE_PREFIX}{}.{}",
+        date.format("%Y-%m-%d"),
+        format.extension()
+    )
+}
+
+/// The stable file name of one format: `pve-backup-report-latest.html`.
+pub fn latest_file_name(format: Format) -> String {
+    format!("{FILE_PREFIX}latest.{}", format.extension())
+}
+
+/// The report date and format of one of our dated file names; None for any other name.
+pub fn parse_dated_file_name(name: &str) -> Option<(NaiveDate, Format)> {
+    let rest = name.strip_prefix(FILE_PREFIX)?;
+    let (date, extension) = rest.split_once('.')?;
+    if date.len() != 10 {
+        return None;
+    }
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    Some((date, Format::from_extension(extension)?))
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Write `contents` to `path` atomically (temporary file in the same directory, fsync, rename).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
+    write_atomic_with(path, |file| file.write_all(contents))
+}
+
+/// Atomic write where `fill` writes the contents; when `fill` fails (or the process dies during
+/// it) the final name is untouched and the temporary file is removed (or, after a crash, left
+/// under a hidden `.…tmp…` name that nothing reads).
+fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<(), OutputError> {
+    let fail = |source: io::Error| OutputError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| fail(io::Error::new(io::ErrorKind::InvalidInput, "no file name")))?;
+    let temp = dir.join(format!(
+        ".{}.tmp-{}-{}",
+        file_name.to_string_lossy(),
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        fill(&mut file)?;
+        file.flush()?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&temp, path)?;
+        // Make the rename itself durable; not every platform can open a directory, so a failure
+        // here does not undo a write that already happened.
+        if let Ok(dir) = File::open(&dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    })();
+    if let Err(source) = result {
+        let _ = fs::remove_file(&temp);
+        return Err(fail(source));
+    }
+    Ok(())
+}
+
+/// Write each rendered format as the dated file and the `latest` copy, then, when `keep` is
+/// given, delete dated reports older than the `keep` newest dates (the current one counts).
+/// Returns the paths written (dated, latest per format, in the given order).
+pub fn write_reports(
+    dir: &Path,
+    generated_at: DateTime<Utc>,
+    rendered: &[(Format, &str)],
+    keep: Option<usize>,
+) -> Result<Vec<PathBuf>, OutputError> {
+    fs::create_dir_all(dir).map_err(|source| OutputError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let date = generated_at.date_naive();
+    let mut written = Vec::new();
+    for (format, contents) in rendered {
+        let dated = dir.join(dated_file_name(date, *format));
+        write_atomic(&dated, contents.as_bytes())?;
+        written.push(dated);
+        let latest = dir.join(latest_file_name(*format));
+        write_atomic(&latest, contents.as_bytes())?;
+        written.push(latest);
+    }
+    if let Some(keep) = keep {
+        rotate(dir, keep)?;
+    }
+    Ok(written)
+}
+
+fn dated_files(dir: &Path) -> Result<Vec<(NaiveDate, Format, PathBuf)>, OutputError> {
+    let entries = fs::read_dir(dir).map_err(|source| OutputError::ListDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| OutputError::ListDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some((date, format)) = parse_dated_file_name(name) else {
+            continue;
+        };
+        if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
+            files.push((date, format, entry.path()));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Keep the dated reports of the `keep` newest dates, delete the older ones (only files named
+/// exactly like ours; `latest` copies are never deleted). `keep` 0 is treated as 1: the report
+/// just written is never deleted. Returns the removed paths, sorted.
+pub fn rotate(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, OutputError> {
+    let files = dated_files(dir)?;
+    let mut dates: Vec<NaiveDate> = files.iter().map(|(date, _, _)| *date).collect();
+    dates.dedup();
+    let keep = keep.max(1);
+    let Some(oldest_kept) = dates.iter().rev().nth(keep - 1).copied() else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for (date, _, path) in files {
+        if date < oldest_kept {
+            fs::remove_file(&path).map_err(|source| OutputError::Remove {
+                path: path.clone(),
+                source,
+            })?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+/// The newest dated JSON report strictly older than `current_date`, for automatic drift.
+pub fn find_previous_json(dir: &Path, current_date: NaiveDate) -> Option<PathBuf> {
+    dated_files(dir)
+        .ok()?
+        .into_iter()
+        .filter(|(date, format, _)| *format == Format::Json && *date < current_date)
+        .map(|(_, _, path)| path)
+        .next_back()
+}
+
+/// Read a previous JSON report (any extra keys such as `drift` are ignored).
+pub fn read_report_json(path: &Path) -> Result<Report, OutputError> {
+    let text = fs::read_to_string(path).map_err(|source| OutputError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parse_error = |message: String| OutputError::Parse {
+        path: path.to_path_buf(),
+        expected: SCHEMA_VERSION,
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|err| parse_error(err.to_string()))?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(version) if version == u64::from(SCHEMA_VERSION) => {}
+        Some(version) => return Err(parse_error(format!("it has schema version {version}"))),
+        None => return Err(parse_error("it has no schema_version".to_string())),
+    }
+    serde_json::from_value(value).map_err(|err| parse_error(err.to_string()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn at(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, day, 23, 30, 0).unwrap()
+    }
+
+    #[test]
+    fn file_names_round_trip_and_reject_strangers() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        assert_eq!(
+            dated_file_name(date, Format::Html),
+            "pve-backup-report-2026-11-21.html"
+        );
+        assert_eq!(
+            latest_file_name(Format::Prometheus),
+            "pve-backup-report-latest.prom"
+        );
+        assert_eq!(
+            parse_dated_file_name("pve-backup-report-2026-11-21.md"),
+            Some((date, Format::Markdown))
+        );
+        for stranger in [
+            "pve-backup-report-latest.html",
+            "pve-backup-report-2026-11-21.html.bak",
+            "pve-backup-report-2026-11-21.txt",
+            "pve-backup-report-2026-1-21.html",
+            "my-pve-backup-report-2026-11-21.html",
+            ".pve-backup-report-2026-11-21.html.tmp-1-0",
+            "notes.md",
+        ] {
+            assert_eq!(parse_dated_file_name(stranger), None, "{stranger}");
+        }
+    }
+
+    #[test]
+    fn writes_dated_and_latest_files_with_utc_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("reports");
+        // 23:30 UTC on the 21st: the date is the UTC date, whatever the local zone.
+        let written = write_reports(
+            &out,
+            at(21),
+            &[(Format::Html, "<html>1</html>"), (Format::Json, "{}")],
+            None,
+        )
+        .unwrap();
+        assert_eq!(written.len(), 4);
+        assert_eq!(
+            names(&out),
+            vec![
+                "pve-backup-report-2026-11-21.html",
+                "pve-backup-report-2026-11-21.json",
+                "pve-backup-report-latest.html",
+                "pve-backup-report-latest.json",
+            ]
+        );
+        assert_eq!(
+            fs::read_to_string(out.join("pve-backup-report-latest.html")).unwrap(),
+            "<html>1</html>"
+        );
+    }
+
+    #[test]
+    fn rotation_keeps_the_newest_dates_and_only_touches_our_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        fs::write(out.join("notes.md"), "mine").unwrap();
+        fs::write(out.join("pve-backup-report-2020-01-01.html.bak"), "mine").unwrap();
+        fs::create_dir(out.join("pve-backup-report-2020-01-02.html")).unwrap();
+        for day in [18, 19, 20, 21] {
+            write_reports(
+                out,
+                at(day),
+                &[(Format::Html, "h"), (Format::Markdown, "m")],
+                Some(2),
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            names(out),
+            vec![
+                "notes.md",
+                "pve-backup-report-2020-01-01.html.bak",
+                "pve-backup-report-2020-01-02.html",
+                "pve-backup-report-2026-11-20.html",
+                "pve-backup-report-2026-11-20.md",
+                "pve-backup-report-2026-11-21.html",
+                "pve-backup-report-2026-11-21.md",
+                "pve-backup-report-latest.html",
+                "pve-backup-report-latest.md",
+            ]
+        );
+        // keep 0 never deletes the report just written.
+        let removed = rotate(out, 0).unwrap();
+        assert_eq!(
+            removed,
+            vec![
+                out.join("pve-backup-report-2026-11-20.html"),
+                out.join("pve-backup-report-2026-11-20.md")
+            ]
+        );
+        assert!(out.join("pve-backup-report-2026-11-21.html").exists());
+    }
+
+    #[test]
+    fn finds_the_newest_older_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        for name in [
+            "pve-backup-report-2026-11-18.json",
+            "pve-backup-report-2026-11-19.json",
+            "pve-backup-report-2026-11-20.html",
+            "pve-backup-report-2026-11-21.json",
+            "pve-backup-report-latest.json",
+        ] {
+            fs::write(out.join(name), "{}").unwrap();
+        }
+        let today = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        assert_eq!(
+            find_previous_json(out, today),
+            Some(out.join("pve-backup-report-2026-11-19.json"))
+        );
+        let first = NaiveDate::from_ymd_opt(2026, 11, 18).unwrap();
+        assert_eq!(find_previous_json(out, first), None);
+        assert_eq!(find_previous_json(&out.join("missing"), today), None);
+    }
+
+    #[test]
+    fn a_crash_mid_write_leaves_the_previous_report_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let latest = dir.path().join(latest_file_name(Format::Html));
+        write_atomic(&latest, b"<html>yesterday, complete</html>").unwrap();
+
+        // The writer dies half-way: some bytes are out, then an error (as a full disk or a kill
+        // between two writes would leave it).
+        let err = write_atomic_with(&latest, |file| {
+            file.write_all(b"<html>today, half")?;
+            Err(io::Error::other("simulated crash half-way"))
+        })
+        .unwrap_err();
+
+        assert!(err.to_string().contains("pve-backup-report-latest.html"));
+        assert!(err.to_string().contains("simulated crash half-way"));
+        assert_eq!(
+            fs::read_to_string(&latest).unwrap(),
+            "<html>yesterday, complete</html>"
+        );
+        // No partial file under the final name or any other name.
+        assert_eq!(names(dir.path()), vec!["pve-backup-report-latest.html"]);
+    }
+
+    #[test]
+    fn a_killed_process_leaves_only_a_hidden_temp_file() {
+        // A kill cannot run cleanup: model it by leaving the temp file behind, then check that
+        // the final name still has the old contents and that our readers ignore the temp file.
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let json = out.join("pve-backup-report-2026-11-20.json");
+        write_atomic(&json, b"{\"old\":true}").unwrap();
+        fs::write(
+            out.join(".pve-backup-report-2026-11-21.json.tmp-999-0"),
+            "{\"half",
+        )
+        .unwrap();
+        assert_eq!(fs::read_to_string(&json).unwrap(), "{\"old\":true}");
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        assert_eq!(find_previous_json(out, today), Some(json));
+        assert!(rotate(out, 1).unwrap().is_empty());
+    }
+
+    #[test]
+    fn write_errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("no-such-dir").join("report.html");
+        let err = write_atomic(&target, b"x").unwrap_err();
+        assert!(err.to_string().contains("no-such-dir"), "{err}");
+    }
+
+    #[test]
+    fn reading_a_report_checks_the_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.json");
+        fs::write(&path, r#"{"schema_version": 99}"#).unwrap();
+        let err = read_report_json(&path).unwrap_err();
+        assert!(err.to_string().contains("schema version 99"), "{err}");
+        assert!(err.to_string().contains("old.json"), "{err}");
+        let err = read_report_json(&dir.path().join("missing.json")).unwrap_err();
+        assert!(err.to_string().contains("missing.json"), "{err}");
+    }
+}

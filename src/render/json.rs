@@ -1,0 +1,23 @@
+//! The JSON report: the documented contract (what `--dump-report-data` prints). The `Report`
+//! fields are written exactly as the contract defines them; a `drift` key is added after them only
+//! when a drift is given, so readers of the contract never see a changed field.
+
+use serde::Serialize;
+
+use crate::coverage::drift::Drift;
+use crate::coverage::report::Report;
+
+#[derive(Serialize)]
+struct WithDrift<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drift: Option<&'a Drift>,
+}
+
+/// Pretty JSON of the report, with `"drift"` appended when given. Ends with a newline.
+pub fn render(report: &Report, drift: Option<&Drift>) -> Result<String, serde_json::Error> {
+    let mut json = serde_json::to_string_pretty(&WithDrift { report, drift })?;
+    json.push('\n');
+    Ok(json)
+}

@@ -1,0 +1,219 @@
+//! The HTML report in a real browser: Debian's headless chromium renders the scenario report and a
+//! generated 5 000-guest report, in light and in dark mode, and the screenshots must exist, carry
+//! real content, and differ between the two colour schemes.
+//!
+//! Without chromium the test is skipped, unless `CI` is set: then it fails, so CI cannot pass
+//! without running it. The screenshots stay in `target/tmp/browser/` for a person to look at.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pve_backup_report::coverage::drift::drift;
+use pve_backup_report::render::html;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Scheme {
+    Light,
+    Dark,
+}
+
+/// Returns false (after saying why) when the browser is not installed and we may skip.
+fn chromium_available() -> bool {
+    if Path::new(CHROMIUM).exists() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "{CHROMIUM} is not installed, and CI is set: install it (apt-get install -y chromium) so the HTML report is checked in a real browser"
+        );
+    }
+    println!("skipped: chromium not installed");
+    false
+}
+
+fn screenshot(html: &Path, png: &Path, scheme: Scheme, work: &Path) {
+    let profile = work.join(format!(
+        "profile-{}-{:?}",
+        png.file_stem().unwrap().to_string_lossy(),
+        scheme
+    ));
+    // Blink's preferredColorScheme: 0 = dark, 1 = light (verified: the page background follows).
+    let scheme_flag = match scheme {
+        Scheme::Light => "--blink-settings=preferredColorScheme=1",
+        Scheme::Dark => "--blink-settings=preferredColorScheme=0",
+    };
+    let mut child = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            scheme_flag,
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--window-size=1280,2000")
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(
+                status.success(),
+                "chromium failed on {}: {status}",
+                html.display()
+            );
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish {} within 180 s", html.display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Image {
+    width: u32,
+    height: u32,
+    rgb: Vec<[u8; 3]>,
+}
+
+impl Image {
+    fn load(path: &Path) -> Image {
+        let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let channels = info.color_type.samples();
+        assert_eq!(info.bit_depth, png::BitDepth::Eight);
+        let rgb = buf[..info.buffer_size()]
+            .chunks(channels)
+            .map(|p| [p[0], p[1], p[2]])
+            .collect();
+        Image {
+            width: info.width,
+            height: info.height,
+            rgb,
+        }
+    }
+
+    fn at(&self, x: u32, y: u32) -> [u8; 3] {
+        self.rgb[(y * self.width + x) as usize]
+    }
+
+    fn luminance(&self, x: u32, y: u32) -> u32 {
+        let [r, g, b] = self.at(x, y);
+        (u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114) / 1000
+    }
+
+    /// How many distinct colours a sample of the image has: a blank or broken page has 1-2.
+    fn distinct_colours(&self) -> usize {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, p) in self.rgb.iter().enumerate() {
+            if i % 7 == 0 {
+                seen.insert(*p);
+            }
+        }
+        seen.len()
+    }
+}
+
+fn check_page(name: &str, html_text: &str, out: &Path) {
+    let page = out.join(format!("{name}.html"));
+    std::fs::write(&page, html_text).unwrap();
+    let mut images = Vec::new();
+    for scheme in [Scheme::Light, Scheme::Dark] {
+        let png = out.join(format!(
+            "{name}-{}.png",
+            format!("{scheme:?}").to_lowercase()
+        ));
+        let _ = std::fs::remove_file(&png);
+        screenshot(&page, &png, scheme, out);
+        let size = std::fs::metadata(&png)
+            .unwrap_or_else(|_| panic!("no screenshot {}", png.display()))
+            .len();
+        assert!(size > 50_000, "{} is only {size} bytes", png.display());
+        let image = Image::load(&png);
+        assert_eq!((image.width, image.height), (1280, 2000));
+        assert!(
+            image.distinct_colours() > 50,
+            "{} looks blank ({} colours)",
+            png.display(),
+            image.distinct_colours()
+        );
+        images.push(image);
+    }
+    let (light, dark) = (&images[0], &images[1]);
+    // The page margin (top left corner) follows the colour scheme.
+    assert!(
+        light.luminance(4, 4) > 200,
+        "light background is {:?}",
+        light.at(4, 4)
+    );
+    assert!(
+        dark.luminance(4, 4) < 60,
+        "dark background is {:?}",
+        dark.at(4, 4)
+    );
+    let differing = light
+        .rgb
+        .iter()
+        .zip(&dark.rgb)
+        .step_by(97)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(
+        differing > light.rgb.len() / 97 / 2,
+        "light and dark screenshots of {name} barely differ ({differing} sampled pixels)"
+    );
+}
+
+fn output_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn scenario_report_renders_in_light_and_dark() {
+    if !chromium_available() {
+        return;
+    }
+    let report = common::report();
+    let d = drift(&common::previous_report(), &report);
+    check_page(
+        "scenario",
+        &html::render(&report, Some(&d)).unwrap(),
+        &output_dir(),
+    );
+}
+
+#[test]
+fn report_of_5000_guests_renders_in_light_and_dark() {
+    if !chromium_available() {
+        return;
+    }
+    let report = common::generated_report(5000);
+    check_page(
+        "guests-5000",
+        &html::render(&report, None).unwrap(),
+        &output_dir(),
+    );
+}

@@ -1,0 +1,441 @@
+//! Renderer tests: pinned HTML and Markdown of a scenario with every verdict and anomaly, hostile
+//! input escaped, the Prometheus exposition checked line by line, the JSON contract round-tripped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pve_backup_report::coverage::drift::drift;
+use pve_backup_report::coverage::report::Report;
+use pve_backup_report::render::{html, json, markdown, prometheus};
+
+fn scenario() -> (Report, pve_backup_report::coverage::drift::Drift) {
+    let current = common::report();
+    let previous = common::previous_report();
+    let d = drift(&previous, &current);
+    (current, d)
+}
+
+#[test]
+fn html_snapshot() {
+    let (report, d) = scenario();
+    insta::assert_snapshot!("report_html", html::render(&report, Some(&d)).unwrap());
+}
+
+#[test]
+fn markdown_snapshot() {
+    let (report, d) = scenario();
+    insta::assert_snapshot!("report_md", markdown::render(&report, Some(&d)).unwrap());
+}
+
+#[test]
+fn scenario_drift_lists_every_kind_of_change() {
+    let (_, d) = scenario();
+    assert_eq!(
+        d.coverage_lost
+            .iter()
+            .map(|c| c.guest.vmid)
+            .collect::<Vec<_>>(),
+        vec![105]
+    );
+    assert_eq!(
+        d.coverage_gained
+            .iter()
+            .map(|c| c.guest.vmid)
+            .collect::<Vec<_>>(),
+        vec![102]
+    );
+    assert_eq!(
+        d.coverage_uncertain
+            .iter()
+            .map(|c| c.guest.vmid)
+            .collect::<Vec<_>>(),
+        vec![120]
+    );
+    assert_eq!(
+        d.freshness_worse
+            .iter()
+            .map(|c| c.guest.vmid)
+            .collect::<Vec<_>>(),
+        vec![103, 105]
+    );
+    assert_eq!(
+        d.verification_failed
+            .iter()
+            .map(|g| g.vmid)
+            .collect::<Vec<_>>(),
+        vec![103]
+    );
+    assert_eq!(d.jobs_disabled, vec!["legacy-disabled"]);
+    assert_eq!(d.jobs_enabled, vec!["weekly-pool"]);
+    assert_eq!(d.jobs_added, vec!["node-limited"]);
+    assert_eq!(d.jobs_removed, vec!["a-old-job"]);
+    assert_eq!(d.jobs_changed.len(), 1);
+    assert_eq!(d.jobs_changed[0].id, "nightly");
+    assert_eq!(
+        d.guests_added.iter().map(|g| g.vmid).collect::<Vec<_>>(),
+        vec![104]
+    );
+    assert_eq!(
+        d.guests_removed.iter().map(|g| g.vmid).collect::<Vec<_>>(),
+        vec![199]
+    );
+}
+
+#[test]
+fn html_shows_attention_first_and_every_section() {
+    let (report, d) = scenario();
+    let page = html::render(&report, Some(&d)).unwrap();
+    let order = [
+        "id=\"summary\"",
+        "id=\"attention\"",
+        "id=\"drift\"",
+        "id=\"guests\"",
+        "id=\"jobs\"",
+        "id=\"datastores\"",
+        "id=\"anomalies\"",
+        "id=\"evidence\"",
+        "id=\"exemptions\"",
+        "id=\"orphans\"",
+    ];
+    let positions: Vec<usize> = order.iter().map(|s| page.find(s).unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    // Not covered (105) is listed before failed (103), before stale (101), before partial (102).
+    let attention = &page[positions[1]..positions[2]];
+    let at = |vmid: &str| {
+        attention
+            .find(&format!("<td class=\"num\">{vmid}</td>"))
+            .unwrap()
+    };
+    assert!(at("105") < at("110"));
+    assert!(at("110") < at("103"));
+    assert!(at("103") < at("104"));
+    assert!(at("104") < at("101"));
+    assert!(at("101") < at("102"));
+    // The exempt guest is not in "needs attention"; healthy ones are not either.
+    assert!(!attention.contains("<td class=\"num\">106</td>"));
+    assert!(!attention.contains("<td class=\"num\">100</td>"));
+    // No network assets.
+    for needle in ["href=\"http", "src=", "<link", "@import", "url("] {
+        assert!(!page.contains(needle), "page contains {needle}");
+    }
+}
+
+#[test]
+fn hostile_input_is_escaped_in_html() {
+    let report = common::hostile_report();
+    let page = html::render(&report, None).unwrap();
+    assert!(!page.contains(common::HOSTILE_SCRIPT));
+    assert!(!page.contains(common::HOSTILE_ATTR));
+    assert!(!page.contains("<img"));
+    assert!(!page.contains("<b>x</b>"));
+    // Only our own script tag.
+    assert_eq!(page.matches("<script").count(), 1);
+    assert!(page.contains("evil|name&#60;script&#62;alert(&#34;pwned&#34;)&#60;/script&#62;"));
+    assert!(page.contains("&#34; onmouseover=&#34;alert(1)"));
+    assert!(page.contains("ERROR: disk|full\n&#60;script&#62;"));
+    assert!(page.contains("pve2&#60;img src=x onerror=alert(1)&#62;"));
+}
+
+/// The cells of a Markdown table row, split on unescaped `|`.
+fn md_cells(line: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut escaped = false;
+    for c in line.chars() {
+        if escaped {
+            cells.last_mut().unwrap().push(c);
+            escaped = false;
+        } else if c == '\\' {
+            cells.last_mut().unwrap().push(c);
+            escaped = true;
+        } else if c == '|' {
+            cells.push(String::new());
+        } else {
+            cells.last_mut().unwrap().push(c);
+        }
+    }
+    cells
+}
+
+#[test]
+fn hostile_input_is_escaped_in_markdown() {
+    let report = common::hostile_report();
+    let md = markdown::render(&report, None).unwrap();
+    assert!(!md.contains("<script"), "raw script tag in markdown");
+    assert!(!md.contains("<img"));
+    assert!(!md.contains("<b>"));
+    assert!(md.contains(r#"| evil\|name&lt;script&gt;alert("pwned")&lt;/script&gt; |"#));
+    assert!(md.contains(r"ERROR: disk\|full<br>&lt;script&gt;"));
+    assert!(md.contains(r"| because\|&lt;script&gt;"));
+    assert!(md.contains(r"line one \| with pipe"));
+    // Every table row has exactly as many cells as its header.
+    let mut width = None;
+    for line in md.lines() {
+        if !line.starts_with('|') {
+            width = None;
+            continue;
+        }
+        let cells = md_cells(line).len();
+        match width {
+            None => width = Some(cells),
+            Some(w) => assert_eq!(cells, w, "row breaks its table: {line}"),
+        }
+    }
+}
+
+#[test]
+fn markdown_has_every_section_and_tables_are_well_formed() {
+    let (report, d) = scenario();
+    let md = markdown::render(&report, Some(&d)).unwrap();
+    for heading in [
+        "## Summary",
+        "## Needs attention",
+        "## Changes since the previous report",
+        "## All guests",
+        "## Backup jobs",
+        "## PBS datastores",
+        "## Anomalies",
+        "## Collection horizon and incomplete evidence",
+        "## Justified exemptions",
+        "## Orphaned snapshots",
+    ] {
+        assert!(md.contains(&format!("\n{heading}\n")), "missing {heading}");
+    }
+    let mut width = None;
+    for line in md.lines() {
+        if !line.starts_with('|') {
+            // A table needs a blank line (or a heading) before it.
+            width = None;
+            continue;
+        }
+        let cells = md_cells(line).len();
+        match width {
+            None => width = Some(cells),
+            Some(w) => assert_eq!(cells, w, "row breaks its table: {line}"),
+        }
+    }
+}
+
+#[test]
+fn json_is_the_contract_and_round_trips() {
+    let (report, d) = scenario();
+    let plain = json::render(&report, None).unwrap();
+    assert_eq!(
+        plain.trim_end(),
+        serde_json::to_string_pretty(&report).unwrap(),
+        "without drift the output is exactly the contract"
+    );
+    let back: Report = serde_json::from_str(&plain).unwrap();
+    assert_eq!(back, report);
+
+    let with = json::render(&report, Some(&d)).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&with).unwrap();
+    assert_eq!(value["drift"]["coverage_lost"][0]["guest"]["vmid"], 105);
+    assert_eq!(value["schema_version"], 1);
+    // A report with drift still reads back as a report (the extra key is ignored).
+    let back: Report = serde_json::from_str(&with).unwrap();
+    assert_eq!(back, report);
+}
+
+#[test]
+fn prometheus_output_is_valid_exposition_format() {
+    let (report, _) = scenario();
+    let text = prometheus::render(&report, Some(std::time::Duration::from_millis(12_345)));
+    let mut helps: BTreeSet<String> = BTreeSet::new();
+    let mut types: BTreeMap<String, String> = BTreeMap::new();
+    let mut families_in_order: Vec<String> = Vec::new();
+    let mut samples: BTreeMap<String, String> = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().unwrap();
+            assert!(helps.insert(name.to_string()), "duplicate HELP {name}");
+            families_in_order.push(name.to_string());
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert_eq!(kind, "gauge");
+            types.insert(name.to_string(), kind.to_string());
+            continue;
+        }
+        assert!(!line.starts_with('#'), "unexpected comment {line}");
+        // name{labels} value
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        value
+            .parse::<f64>()
+            .unwrap_or_else(|_| panic!("bad value in {line}"));
+        let name = series.split('{').next().unwrap();
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{name}"
+        );
+        assert!(helps.contains(name), "sample without HELP: {line}");
+        assert!(types.contains_key(name), "sample without TYPE: {line}");
+        assert_eq!(
+            families_in_order.last().unwrap(),
+            name,
+            "samples of {name} not grouped"
+        );
+        if let Some(labels) = series.strip_prefix(name).and_then(|l| l.strip_prefix('{')) {
+            let labels = labels.strip_suffix('}').unwrap();
+            // Every label value is a quoted string whose quotes and backslashes are escaped.
+            let mut rest = labels;
+            while !rest.is_empty() {
+                let (key, after) = rest.split_once("=\"").unwrap();
+                assert!(
+                    key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                    "{key}"
+                );
+                let mut end = None;
+                let mut escaped = false;
+                for (i, c) in after.char_indices() {
+                    if escaped {
+                        assert!(matches!(c, '\\' | '"' | 'n'), "bad escape in {line}");
+                        escaped = false;
+                    } else if c == '\\' {
+                        escaped = true;
+                    } else if c == '"' {
+                        end = Some(i);
+                        break;
+                    }
+                }
+                let end = end.unwrap();
+                rest = after[end + 1..]
+                    .strip_prefix(',')
+                    .unwrap_or(&after[end + 1..]);
+            }
+        }
+        assert!(
+            samples
+                .insert(series.to_string(), value.to_string())
+                .is_none(),
+            "duplicate {series}"
+        );
+    }
+    let mut sorted = families_in_order.clone();
+    sorted.sort();
+    assert_eq!(families_in_order, sorted, "families are sorted by name");
+
+    let get = |series: &str| samples.get(series).map(String::as_str);
+    assert_eq!(
+        get(
+            r#"pve_backup_guest_last_success_timestamp_seconds{vmid="100",name="web01",node="pve1",type="qemu"}"#
+        ),
+        Some("1795226640")
+    );
+    assert_eq!(
+        get(
+            r#"pve_backup_guest_coverage{vmid="105",name="scratch",node="pve1",type="qemu",coverage="not_covered"}"#
+        ),
+        Some("1")
+    );
+    // One verdict series per guest: the other verdicts are not written as zeros.
+    assert_eq!(
+        get(
+            r#"pve_backup_guest_coverage{vmid="105",name="scratch",node="pve1",type="qemu",coverage="covered"}"#
+        ),
+        None
+    );
+    assert_eq!(
+        samples
+            .keys()
+            .filter(|s| s.starts_with("pve_backup_guest_coverage{"))
+            .count(),
+        report.guests.len()
+    );
+    assert_eq!(
+        get(
+            r#"pve_backup_guest_freshness{vmid="103",name="build",node="pve2",type="qemu",freshness="failed"}"#
+        ),
+        Some("1")
+    );
+    // Unknown is not zero: guest 104 has no success, so it has no timestamp series at all.
+    assert!(!text.contains(r#"pve_backup_guest_last_success_timestamp_seconds{vmid="104""#));
+    // Guest 140 has no name: an empty label value.
+    assert!(text.contains(r#"{vmid="140",name="",node="pve1",type="qemu"}"#));
+    assert_eq!(
+        get(r#"pve_backup_datastore_used_bytes{server="pbs-main",datastore="store1"}"#),
+        Some("6443624169472")
+    );
+    assert_eq!(
+        get(r#"pve_backup_datastore_total_bytes{server="pbs-main",datastore="store1"}"#),
+        Some("8796093022208")
+    );
+    assert!(!text.contains(r#"pve_backup_datastore_used_bytes{server="pbs-offsite""#));
+    assert_eq!(
+        get(r#"pve_backup_report_guests{coverage="not_covered"}"#),
+        Some("3")
+    );
+    assert_eq!(
+        get(r#"pve_backup_report_anomalies{severity="critical"}"#),
+        Some("2")
+    );
+    assert_eq!(
+        get(r#"pve_backup_report_anomalies{severity="info"}"#),
+        Some("2")
+    );
+    assert_eq!(
+        get("pve_backup_report_generated_timestamp_seconds"),
+        Some("1795240800")
+    );
+    assert_eq!(get("pve_backup_report_duration_seconds"), Some("12.345"));
+}
+
+#[test]
+fn prometheus_escapes_hostile_label_values() {
+    let report = common::hostile_report();
+    let text = prometheus::render(&report, None);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("pve_backup_guest_exempt{vmid=\"100\""))
+        .unwrap();
+    assert_eq!(
+        line,
+        r#"pve_backup_guest_exempt{vmid="100",name="evil|name<script>alert(\"pwned\")</script>",node="pve1",type="qemu"} 0"#
+    );
+    // Every line is one sample or one comment: no label value broke a line.
+    for l in text.lines() {
+        assert!(l.starts_with("# ") || l.starts_with("pve_backup_"), "{l}");
+    }
+}
+
+#[test]
+fn generated_report_renders_in_every_format() {
+    let report = common::generated_report(5000);
+    let page = html::render(&report, None).unwrap();
+    let guests_table =
+        &page[page.find("id=\"t-guests\"").unwrap()..page.find("id=\"jobs\"").unwrap()];
+    assert_eq!(guests_table.matches("<tr><td class=\"num\">").count(), 5000);
+    let md = markdown::render(&report, None).unwrap();
+    assert!(md.contains("| 5999 | guest-04999 |"));
+    let prom = prometheus::render(&report, None);
+    assert!(prom.contains(r#"pve_backup_report_guests_total 5000"#));
+}
+
+/// Writes the scenario pages for a person to look at (`cargo test -- --ignored write_sample_pages`).
+#[test]
+#[ignore]
+fn write_sample_pages() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sample-report");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (report, d) = scenario();
+    std::fs::write(
+        dir.join("scenario.html"),
+        html::render(&report, Some(&d)).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("scenario.md"),
+        markdown::render(&report, Some(&d)).unwrap(),
+    )
+    .unwrap();
+    let big = common::generated_report(5000);
+    std::fs::write(dir.join("big.html"), html::render(&big, None).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("hostile.html"),
+        html::render(&common::hostile_report(), None).unwrap(),
+    )
+    .unwrap();
+    println!("{}", dir.display());
+}
