@@ -11,3 +11,4 @@ mod support;
 mod check_api;
 mod collection;
 mod foundation;
+mod simulator;
