@@ -179,15 +179,15 @@ impl ApiClient {
         Ok(self.get_answer(path, query).await?.data)
     }
 
-    /// `GET <path>`, returning `data` and `total`.
+    /// `GET <path>`, returning `data` and `total`, decoded straight from the body: no intermediate
+    /// JSON tree, which for a 70 000-snapshot answer would hold the data twice.
     pub async fn get_answer<T: DeserializeOwned>(
         &self,
         path: &[&str],
         query: &[(&str, String)],
     ) -> Result<Answer<T>, ApiError> {
-        let endpoint = endpoint_label(path, query);
-        let value = self.get_json(path, query).await?;
-        decode_answer(value).map_err(|kind| self.error(&endpoint, kind))
+        let body = self.get_body(path, query).await?;
+        decode_envelope(&body).map_err(|kind| self.error(&endpoint_label(path, query), kind))
     }
 
     /// `GET <path>` and return the whole JSON body (the envelope with `data`, `total`, …), checked to
@@ -197,6 +197,17 @@ impl ApiClient {
         path: &[&str],
         query: &[(&str, String)],
     ) -> Result<serde_json::Value, ApiError> {
+        let body = self.get_body(path, query).await?;
+        parse_envelope(&body).map_err(|kind| self.error(&endpoint_label(path, query), kind))
+    }
+
+    /// `GET <path>` and return the body of a 2xx answer; any other status is an error. Retries
+    /// connection failures and 502/503/504, and logs in again once on a 401 with a ticket.
+    pub async fn get_body(
+        &self,
+        path: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Vec<u8>, ApiError> {
         let endpoint = endpoint_label(path, query);
         let url = self.url(path, query);
         let mut relogged = false;
@@ -219,7 +230,10 @@ impl ApiClient {
                         tokio::time::sleep(BACKOFF * 2u32.pow(attempt - 1)).await;
                         continue;
                     }
-                    return interpret(status, &body).map_err(|kind| self.error(&endpoint, kind));
+                    if !status.is_success() {
+                        return Err(self.error(&endpoint, status_error(status, &body.0)));
+                    }
+                    return Ok(body.0);
                 }
                 Err(kind) => {
                     let retryable = matches!(kind, ApiErrorKind::Connect(_));
@@ -371,7 +385,10 @@ impl ApiClient {
             .map_err(|err| self.classify(&err))?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(|err| self.classify(&err))?;
-        let envelope = interpret(status, &bytes_body::Body(bytes.to_vec()))?;
+        if !status.is_success() {
+            return Err(status_error(status, &bytes));
+        }
+        let envelope = parse_envelope(&bytes)?;
         let ticket = envelope
             .get("data")
             .and_then(|data| data.get("ticket"))
@@ -451,47 +468,78 @@ fn error_message(bytes: &[u8]) -> String {
     quote(bytes)
 }
 
-fn interpret(
-    status: StatusCode,
-    body: &bytes_body::Body,
-) -> Result<serde_json::Value, ApiErrorKind> {
-    let bytes = &body.0;
-    if !status.is_success() {
-        let message = error_message(bytes);
-        let code = status.as_u16();
-        return Err(match code {
-            401 => ApiErrorKind::Unauthorized { message },
-            403 => ApiErrorKind::Forbidden { message },
-            400..=499 => ApiErrorKind::ClientError {
-                status: code,
-                message,
-            },
-            _ => ApiErrorKind::ServerError {
-                status: code,
-                message,
-            },
-        });
+/// The error of a non-2xx answer.
+fn status_error(status: StatusCode, body: &[u8]) -> ApiErrorKind {
+    let message = error_message(body);
+    let code = status.as_u16();
+    match code {
+        401 => ApiErrorKind::Unauthorized { message },
+        403 => ApiErrorKind::Forbidden { message },
+        400..=499 => ApiErrorKind::ClientError {
+            status: code,
+            message,
+        },
+        _ => ApiErrorKind::ServerError {
+            status: code,
+            message,
+        },
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| {
-        ApiErrorKind::NotJson(format!(
-            "{err}; the body starts with: {}",
-            quote(&bytes[..bytes.len().min(120)])
-        ))
-    })?;
+}
+
+fn not_json(err: &serde_json::Error, body: &[u8]) -> ApiErrorKind {
+    ApiErrorKind::NotJson(format!(
+        "{err}; the body starts with: {}",
+        quote(&body[..body.len().min(120)])
+    ))
+}
+
+/// Parse a 2xx body into the JSON envelope, checking it has `data`.
+pub fn parse_envelope(body: &[u8]) -> Result<serde_json::Value, ApiErrorKind> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|err| not_json(&err, body))?;
     if value.get("data").is_none() {
         return Err(ApiErrorKind::MissingData);
     }
     Ok(value)
 }
 
-/// Split an envelope into `data` (decoded) and `total`.
+/// The envelope every Proxmox answer has, decoded without an intermediate JSON tree.
+#[derive(serde::Deserialize)]
+struct Envelope<T> {
+    #[serde(default = "Option::default")]
+    data: Option<T>,
+    #[serde(default)]
+    total: Option<serde_json::Value>,
+}
+
+fn total_of(total: Option<&serde_json::Value>) -> Option<u64> {
+    total.and_then(|t| {
+        t.as_u64()
+            .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
+    })
+}
+
+/// Decode a 2xx body straight into `data` + `total`.
+pub fn decode_envelope<T: DeserializeOwned>(body: &[u8]) -> Result<Answer<T>, ApiErrorKind> {
+    match serde_json::from_slice::<Envelope<T>>(body) {
+        Ok(Envelope {
+            data: Some(data),
+            total,
+        }) => Ok(Answer {
+            data,
+            total: total_of(total.as_ref()),
+        }),
+        Ok(Envelope { data: None, .. }) => Err(ApiErrorKind::MissingData),
+        Err(err) if err.is_data() => Err(ApiErrorKind::Decode(err.to_string())),
+        Err(err) => Err(not_json(&err, body)),
+    }
+}
+
+/// Split an already parsed envelope (a replayed answer) into `data` (decoded) and `total`.
 pub fn decode_answer<T: DeserializeOwned>(
     mut envelope: serde_json::Value,
 ) -> Result<Answer<T>, ApiErrorKind> {
-    let total = envelope.get("total").and_then(|t| {
-        t.as_u64()
-            .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
-    });
+    let total = total_of(envelope.get("total"));
     let data = envelope
         .get_mut("data")
         .map(serde_json::Value::take)
@@ -500,8 +548,6 @@ pub fn decode_answer<T: DeserializeOwned>(
     Ok(Answer { data, total })
 }
 
-/// The causes of an error, joined. reqwest's own outer message ("error sending request for url
-/// (…)") repeats the endpoint the caller already names, so it is dropped when a cause follows.
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();
     if err.source().is_none() {
@@ -589,12 +635,8 @@ mod tests {
 
     #[test]
     fn answers_are_checked_for_json_and_data() {
-        let ok = interpret(
-            StatusCode::OK,
-            &bytes_body::Body(br#"{"data":[1,2],"total":"7"}"#.to_vec()),
-        )
-        .unwrap();
-        let answer: Answer<Vec<u32>> = decode_answer(ok).unwrap();
+        let body = br#"{"data":[1,2],"total":"7"}"#;
+        let answer: Answer<Vec<u32>> = decode_envelope(body).unwrap();
         assert_eq!(
             answer,
             Answer {
@@ -602,25 +644,43 @@ mod tests {
                 total: Some(7)
             }
         );
+        assert_eq!(
+            decode_answer::<Vec<u32>>(parse_envelope(body).unwrap()).unwrap(),
+            answer
+        );
         assert!(matches!(
-            interpret(StatusCode::OK, &bytes_body::Body(b"<html>".to_vec())),
+            decode_envelope::<Vec<u32>>(b"<html>"),
+            Err(ApiErrorKind::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_envelope(b"<html>"),
+            Err(ApiErrorKind::NotJson(_))
+        ));
+        assert!(matches!(
+            decode_envelope::<Vec<u32>>(b"{\"data\":[1,"),
             Err(ApiErrorKind::NotJson(_))
         ));
         assert_eq!(
-            interpret(
-                StatusCode::OK,
-                &bytes_body::Body(br#"{"errors":{}}"#.to_vec())
-            ),
+            decode_envelope::<Vec<u32>>(br#"{"errors":{}}"#),
             Err(ApiErrorKind::MissingData)
         );
+        assert_eq!(
+            parse_envelope(br#"{"errors":{}}"#),
+            Err(ApiErrorKind::MissingData)
+        );
+        assert!(matches!(
+            decode_envelope::<Vec<u32>>(br#"{"data":{"a":1}}"#),
+            Err(ApiErrorKind::Decode(_))
+        ));
         let shape = decode_answer::<Vec<u32>>(serde_json::json!({"data": {"a": 1}}));
         assert!(matches!(shape, Err(ApiErrorKind::Decode(_))));
         assert!(matches!(
-            interpret(
-                StatusCode::from_u16(503).unwrap(),
-                &bytes_body::Body(b"busy".to_vec())
-            ),
-            Err(ApiErrorKind::ServerError { status: 503, .. })
+            status_error(StatusCode::from_u16(503).unwrap(), b"busy"),
+            ApiErrorKind::ServerError { status: 503, .. }
+        ));
+        assert!(matches!(
+            status_error(StatusCode::FORBIDDEN, br#"{"data":null,"message":"Permission check failed (/, Sys.Audit)\n"}"#),
+            ApiErrorKind::Forbidden { message } if message == "Permission check failed (/, Sys.Audit)"
         ));
     }
 

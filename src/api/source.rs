@@ -19,7 +19,9 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::client::{decode_answer, endpoint_label, Answer, ApiClient};
+use super::client::{
+    decode_answer, decode_envelope, endpoint_label, parse_envelope, Answer, ApiClient,
+};
 use super::error::{ApiError, ApiErrorKind};
 use crate::config::ServerKind;
 
@@ -250,8 +252,30 @@ impl Source {
         path: &[&str],
         query: &[(&str, String)],
     ) -> Result<Answer<T>, ApiError> {
-        let envelope = self.get_json(path, query).await?;
-        decode_answer(envelope).map_err(|kind| self.error(path, query, kind))
+        match self {
+            // Live answers decode straight from the body, without a JSON tree in between.
+            Source::Live(client) => client.get_answer(path, query).await,
+            Source::Recording(client, recorder) => {
+                let outcome = client.get_body(path, query).await;
+                let envelope = outcome.and_then(|body| {
+                    let value = parse_envelope(&body).map_err(|kind| self.error(path, query, kind));
+                    value.map(|v| (v, body))
+                });
+                recorder.record(
+                    request_key(path, query),
+                    &envelope
+                        .as_ref()
+                        .map(|(v, _)| v.clone())
+                        .map_err(Clone::clone),
+                );
+                let (_, body) = envelope?;
+                decode_envelope(&body).map_err(|kind| self.error(path, query, kind))
+            }
+            Source::Replay(_) => {
+                let envelope = self.get_json(path, query).await?;
+                decode_answer(envelope).map_err(|kind| self.error(path, query, kind))
+            }
+        }
     }
 
     /// `GET` (or replay) and decode `data`.

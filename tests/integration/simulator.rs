@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use super::sim::demo::{
     DEMO_NOW, PBS_AUDIT_SECRET, PBS_BACKUP_SECRET, PBS_NOTHING_SECRET, PVE_AUDITOR_PASSWORD,
     PVE_EMPTY_SECRET, PVE_FULL_SECRET, PVE_OPS_SECRET,
 };
 use super::sim::{demo_scenario, generator, start, Endpoint, Fault, SimHandle};
+use serde_json::Value;
 
 fn client(ep: &Endpoint) -> reqwest::Client {
     reqwest::Client::builder()
