@@ -256,19 +256,22 @@ impl Source {
             // Live answers decode straight from the body, without a JSON tree in between.
             Source::Live(client) => client.get_answer(path, query).await,
             Source::Recording(client, recorder) => {
-                let outcome = client.get_body(path, query).await;
-                let envelope = outcome.and_then(|body| {
-                    let value = parse_envelope(&body).map_err(|kind| self.error(path, query, kind));
-                    value.map(|v| (v, body))
-                });
-                recorder.record(
-                    request_key(path, query),
-                    &envelope
-                        .as_ref()
-                        .map(|(v, _)| v.clone())
-                        .map_err(Clone::clone),
-                );
-                let (_, body) = envelope?;
+                let key = request_key(path, query);
+                let body = match client.get_body(path, query).await {
+                    Ok(body) => body,
+                    Err(err) => {
+                        recorder.record(key, &Err(err.clone()));
+                        return Err(err);
+                    }
+                };
+                match parse_envelope(&body) {
+                    Ok(envelope) => recorder.record(key, &Ok(envelope)),
+                    Err(kind) => {
+                        let err = self.error(path, query, kind);
+                        recorder.record(key, &Err(err.clone()));
+                        return Err(err);
+                    }
+                }
                 decode_envelope(&body).map_err(|kind| self.error(path, query, kind))
             }
             Source::Replay(_) => {

@@ -86,7 +86,7 @@ fn even_step(values: &[u32], cycle: u32) -> Option<(u32, u32)> {
     let step = second - first;
     let evenly_spaced = values.windows(2).all(|pair| pair[1] - pair[0] == step);
     let last = *values.last()?;
-    (evenly_spaced && cycle % step == 0 && first < step && last + step >= cycle)
+    (evenly_spaced && cycle.is_multiple_of(step) && first < step && last + step >= cycle)
         .then_some((first, step))
 }
 
