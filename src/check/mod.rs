@@ -8,8 +8,6 @@
 //! traps (privilege separation hiding data, 403 on /cluster/backup, PBS token separator) are
 //! recognised and explained.
 
-pub mod permissions;
-
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,7 +17,7 @@ use tokio::task::JoinSet;
 
 use crate::api::{ApiClient, ApiError, ApiErrorKind};
 use crate::config::{Config, ServerConfig, ServerKind};
-use permissions::PermissionMap;
+use crate::model::PermissionMap;
 
 /// The outcome of one probe.
 #[derive(Debug, Clone, Serialize)]

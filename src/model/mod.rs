@@ -9,10 +9,12 @@
 
 mod anomaly;
 mod pbs;
+pub mod permissions;
 mod pve;
 
 pub use anomaly::{Anomaly, Severity};
 pub use pbs::*;
+pub use permissions::PermissionMap;
 pub use pve::*;
 
 use chrono::{DateTime, Utc};
