@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod exit;
 pub mod model;
 pub mod render;
+pub mod schedule;
 pub mod secret;
 pub mod tasklog;
 pub mod upid;
