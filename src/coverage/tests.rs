@@ -1429,3 +1429,44 @@ fn large_inventory_is_fast() {
     assert!(took.as_secs_f64() < limit, "assess took {took:?}");
     eprintln!("assess of 5000 guests took {took:?}");
 }
+
+#[test]
+fn unreadable_config_uses_the_latest_log_for_exclusions() {
+    let mut excluded = run_ok(100, "2026-11-22T01:00:06Z", 60);
+    excluded.excluded_volumes = vec![crate::tasklog::ExcludedVolume {
+        key: "scsi1".into(),
+        volume: "local-lvm:vm-100-disk-1".into(),
+        reason: "backup=no".into(),
+        mount_type: None,
+    }];
+    let unknown = |g: &mut Guest| {
+        g.config = GuestConfigFacts::Unknown {
+            reason: "VM.Audit missing".into(),
+        }
+    };
+    let report = run(&Fx::new()
+        .vm(100, "pve1")
+        .vm(101, "pve1")
+        .guest(100, unknown)
+        .guest(101, unknown)
+        .job("j", "01:00", vmids(&[100, 101]))
+        .task(
+            "pve1",
+            "2026-11-22T01:00:05Z",
+            "100",
+            Some("OK"),
+            Some(cmd_vmids("pbs1", &[100, 101])),
+            vec![excluded],
+        )
+        .build());
+    let g = guest(&report, 100);
+    assert_eq!(g.coverage, Coverage::Partial);
+    assert_eq!(g.excluded_volumes, vec!["scsi1 (backup=no)"]);
+    assert!(g.coverage_reason.contains("latest task log"));
+    let g = guest(&report, 101);
+    assert_eq!(g.coverage, Coverage::Covered);
+    assert!(
+        g.coverage_reason.contains("exclusions")
+            || g.coverage_reason.contains("excluded is unknown")
+    );
+}
