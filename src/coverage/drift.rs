@@ -299,6 +299,7 @@ mod tests {
             archive: None,
             exempt: None,
             flags: vec![],
+            runs: vec![],
         }
     }
 
@@ -314,6 +315,7 @@ mod tests {
             encrypted: None,
             snapshot_count: 1,
             source: EvidenceSource::Pbs,
+            storage: "pbs".into(),
         })
     }
 
@@ -332,6 +334,10 @@ mod tests {
             comment: None,
             selected_vmids: None,
             last_runs: vec![],
+            previous_run: None,
+            timezone: "UTC".into(),
+            timezone_known: true,
+            schedule_error: None,
         }
     }
 

@@ -1,5 +1,432 @@
 //! The coverage and evidence engine: the one place where verdicts are decided. Pure functions: no
 //! I/O, no clock — `now` comes in as an argument.
+//!
+//! [`assess`] resolves every job's selection like vzdump ([`selection`]), extracts per-guest runs
+//! from the parsed task logs and attributes tasks to jobs ([`runs`]), matches guests to PBS
+//! snapshots or PVE storage content ([`evidence`]), decides freshness against each job's schedule
+//! in the node's time zone ([`freshness`]), applies exemptions ([`exemptions`]), cross-checks
+//! PVE's own not-backed-up list ([`crosscheck`]) and counts ([`summary`]). The rules are defined
+//! in docs/coverage-model.md. Unknown is not zero: an incomplete list never turns into a negative
+//! verdict by absence.
 
+mod crosscheck;
 pub mod drift;
+mod evidence;
+mod exemptions;
+mod freshness;
+mod index;
+mod jobs;
+pub mod policy;
 pub mod report;
+mod runs;
+mod selection;
+mod summary;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::model::{Anomaly, Completeness, Guest, Inventory, Pool, Selection, Severity, Vmid};
+
+pub use policy::{ConfigExemption, Policy, PolicyError};
+pub use report::Report;
+
+use evidence::guest_archives;
+use exemptions::exemption_for;
+use freshness::{assess_freshness, FreshnessInput, ScheduledJob};
+use index::Index;
+use jobs::{job_report, parse_schedule, JobCtx};
+use report::{AttemptStatus, BackupEvent, GuestReport, JobNodeRun, SCHEMA_VERSION};
+use runs::{collect_runs, RunRecord, RunStatus};
+use selection::{decide, membership, resolve, storage_is_pbs, JobAnswer, Membership, Resolved};
+
+/// Assess an inventory: every verdict, reason, evidence item and anomaly, as a [`Report`].
+/// Deterministic: the same inventory, policy and `now` always give the same report.
+pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Report {
+    let index = Index::build(inventory);
+    let mut anomalies: Vec<Anomaly> = inventory.anomalies.clone();
+    anomalies.extend(index.anomalies.iter().cloned());
+
+    let no_pve = Completeness::Unavailable {
+        reason: "no PVE cluster configured".to_string(),
+    };
+    let (job_list, jobs_completeness, pools, pools_completeness): (
+        Vec<_>,
+        &Completeness,
+        &[Pool],
+        &Completeness,
+    ) = match &inventory.pve {
+        Some(pve) => (
+            pve.jobs.items.iter().collect(),
+            &pve.jobs.completeness,
+            &pve.pools.items,
+            &pve.pools.completeness,
+        ),
+        None => (Vec::new(), &no_pve, &[], &no_pve),
+    };
+
+    // Jobs, sorted by id.
+    let mut job_ctxs: Vec<JobCtx<'_>> = Vec::new();
+    for job in job_list {
+        let (event, schedule_error, schedule_anomalies) = parse_schedule(job);
+        anomalies.extend(schedule_anomalies);
+        let (resolved, selection_anomalies) = resolve(job, pools, pools_completeness, &index);
+        anomalies.extend(selection_anomalies);
+        if let Resolved::PoolUnknown { reason, .. } = &resolved {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("job/{}", job.id),
+                format!(
+                    "the guests job {} selects cannot be fully determined",
+                    job.id
+                ),
+                format!(
+                    "{reason}; guests without a visible pool are indeterminate unless another \
+                     enabled job covers them"
+                ),
+            ));
+        }
+        if let Some(storage) = &job.storage {
+            if index.storages_complete && !index.storages.contains_key(storage.as_str()) {
+                anomalies.push(Anomaly::new(
+                    Severity::Warning,
+                    format!("job/{}", job.id),
+                    format!(
+                        "job {} writes to storage '{storage}', which does not exist",
+                        job.id
+                    ),
+                    "every run fails; choose an existing storage in Datacenter → Backup",
+                ));
+            }
+        }
+        if let (Some(node), Some(pve)) = (&job.node, &inventory.pve) {
+            if pve.nodes.completeness.is_complete() && !index.nodes.contains_key(node.as_str()) {
+                anomalies.push(Anomaly::new(
+                    Severity::Warning,
+                    format!("job/{}", job.id),
+                    format!(
+                        "job {} runs only on node '{node}', which is not in the cluster",
+                        job.id
+                    ),
+                    "the job never runs; fix or remove its node restriction",
+                ));
+            }
+        }
+        job_ctxs.push(JobCtx {
+            job,
+            event,
+            schedule_error,
+            resolved,
+        });
+    }
+    job_ctxs.sort_by(|a, b| a.job.id.cmp(&b.job.id));
+    let unknown_zones: BTreeSet<&str> = index
+        .nodes
+        .keys()
+        .copied()
+        .filter(|n| !index.node_tz(n).1)
+        .collect();
+    if !unknown_zones.is_empty() && !job_ctxs.is_empty() {
+        anomalies.push(Anomaly::new(
+            Severity::Info,
+            "pve/nodes",
+            format!(
+                "time zone unknown for node {}: schedules there are evaluated in UTC",
+                unknown_zones.iter().copied().collect::<Vec<_>>().join(", ")
+            ),
+            "grant Sys.Audit on /nodes/<node> so GET /nodes/<node>/time can be read; until then \
+             previous/next runs may be off by the zone's offset",
+        ));
+    }
+
+    let tolerance = Duration::minutes(i64::from(policy.attribution_tolerance_minutes));
+    let runs = collect_runs(&index, &job_ctxs, tolerance);
+    let grace = Duration::hours(i64::from(policy.grace_hours));
+
+    let mut selected: Vec<BTreeSet<Vmid>> = vec![BTreeSet::new(); job_ctxs.len()];
+    // Per-job facts every guest's answer repeats, computed once.
+    let job_facts: Vec<(String, Option<bool>)> = job_ctxs
+        .iter()
+        .map(|ctx| {
+            (
+                selection::describe_selection(&ctx.job.selection),
+                storage_is_pbs(&index, ctx.job.storage.as_deref()),
+            )
+        })
+        .collect();
+    let mut guests: Vec<GuestReport> = Vec::with_capacity(index.guests.len());
+    let empty: Vec<RunRecord<'_>> = Vec::new();
+    for guest in index.guests.values().copied() {
+        let guest_runs = runs.by_vmid.get(&guest.vmid).unwrap_or(&empty);
+        let answers: Vec<JobAnswer> = job_ctxs
+            .iter()
+            .enumerate()
+            .map(|(i, ctx)| {
+                let m = membership(ctx.job, &ctx.resolved, guest);
+                if matches!(m, Membership::Selected(_)) {
+                    selected[i].insert(guest.vmid);
+                }
+                JobAnswer {
+                    id: ctx.job.id.as_str(),
+                    enabled: ctx.job.enabled,
+                    membership: m,
+                    storage: ctx.job.storage.as_deref(),
+                    storage_is_pbs: job_facts[i].1,
+                    selection: job_facts[i].0.as_str(),
+                }
+            })
+            .collect();
+        let run_excluded: Vec<String> = guest_runs
+            .iter()
+            .find(|r| r.status != RunStatus::Unknown)
+            .map(|r| r.excluded.clone())
+            .unwrap_or_default();
+        let verdict = decide(guest, &answers, jobs_completeness, &run_excluded);
+        let (report, guest_anomalies) = guest_report(
+            &index, &job_ctxs, guest, &answers, verdict, guest_runs, policy, grace, now,
+        );
+        anomalies.extend(guest_anomalies);
+        guests.push(report);
+    }
+
+    // Job section.
+    let mut last_runs: Vec<BTreeMap<String, JobNodeRun>> = vec![BTreeMap::new(); job_ctxs.len()];
+    if let Some(pve) = &inventory.pve {
+        let position: BTreeMap<&str, usize> = job_ctxs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.job.id.as_str(), i))
+            .collect();
+        for task in pve.task_history.iter().flat_map(|h| h.tasks.iter()) {
+            let Some(Some(job)) = runs.task_jobs.get(task.upid.as_str()) else {
+                continue;
+            };
+            let Some(&i) = position.get(job.as_str()) else {
+                continue;
+            };
+            let newer = last_runs[i]
+                .get(&task.node)
+                .is_none_or(|r| (task.start, &task.upid) > (r.start, &r.upid));
+            if newer {
+                last_runs[i].insert(
+                    task.node.clone(),
+                    JobNodeRun {
+                        node: task.node.clone(),
+                        start: task.start,
+                        status: task.status.clone(),
+                        upid: task.upid.clone(),
+                    },
+                );
+            }
+        }
+    }
+    let jobs = job_ctxs
+        .iter()
+        .zip(selected)
+        .zip(last_runs)
+        .map(|((ctx, mut chosen), last)| {
+            let vmids = match (&ctx.resolved, &ctx.job.selection) {
+                (Resolved::PoolUnknown { .. }, _) => None,
+                (Resolved::Vmids(listed), Selection::Vmids { .. }) => {
+                    // vzdump also tries listed VMIDs that no longer exist.
+                    chosen.extend(listed.iter().filter(|v| !index.guests.contains_key(v)));
+                    Some(chosen.into_iter().collect())
+                }
+                _ => Some(chosen.into_iter().collect()),
+            };
+            job_report(&index, ctx, vmids, last, now)
+        })
+        .collect();
+
+    if let Some(pve) = &inventory.pve {
+        anomalies.extend(crosscheck::cross_check(
+            &guests,
+            &pve.not_backed_up.items,
+            &pve.not_backed_up.completeness,
+            index.guests_complete,
+        ));
+    }
+    let orphans = evidence::orphans(&index);
+    anomalies.sort();
+    anomalies.dedup();
+    let summary = summary::summarize(&guests, &anomalies);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        generated_at: now,
+        summary,
+        guests,
+        jobs,
+        datastores: summary::datastores(inventory),
+        evidence: summary::evidence(inventory),
+        orphans,
+        anomalies,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn guest_report(
+    index: &Index<'_>,
+    job_ctxs: &[JobCtx<'_>],
+    guest: &Guest,
+    answers: &[JobAnswer<'_>],
+    verdict: selection::CoverageVerdict,
+    guest_runs: &[RunRecord<'_>],
+    policy: &Policy,
+    grace: Duration,
+    now: DateTime<Utc>,
+) -> (GuestReport, Vec<Anomaly>) {
+    let mut anomalies = Vec::new();
+    // Storages whose archives may hold this guest: its jobs' and its runs'.
+    let mut storages: BTreeSet<String> = BTreeSet::new();
+    for (ctx, answer) in job_ctxs.iter().zip(answers) {
+        if matches!(answer.membership, Membership::Selected(_)) {
+            storages.insert(ctx.storage_or_default().to_string());
+        }
+    }
+    storages.extend(guest_runs.iter().filter_map(|r| r.storage.clone()));
+    let archives = guest_archives(index, guest, &storages, guest_runs);
+    anomalies.extend(archives.anomalies.iter().cloned());
+
+    let exemption = exemption_for(guest, policy, now);
+    anomalies.extend(exemption.anomalies.iter().cloned());
+
+    let (tz, tz_known) = index.node_tz(&guest.node);
+    let (history_complete, history_since) = index.node_history(&guest.node);
+    let history_reason = history_reason(index, &guest.node);
+    let scheduled: Vec<ScheduledJob<'_>> = job_ctxs
+        .iter()
+        .zip(answers)
+        .filter(|(ctx, answer)| {
+            ctx.job.enabled && matches!(answer.membership, Membership::Selected(_))
+        })
+        .map(|(ctx, _)| ScheduledJob {
+            id: ctx.job.id.as_str(),
+            storage: ctx.storage_or_default(),
+            event: match (&ctx.event, &ctx.schedule_error) {
+                (Some(event), _) => Ok(event),
+                (None, Some(error)) => Err(error.as_str()),
+                (None, None) => Err("no schedule"),
+            },
+        })
+        .collect();
+    let input = FreshnessInput {
+        jobs: scheduled,
+        runs: guest_runs,
+        places: &archives.places,
+        history_complete,
+        history_since,
+        history_reason,
+        tz,
+        tz_known,
+        max_age: policy.max_age_for(&guest.tags, guest.pool.as_deref()),
+        grace,
+        history_days: policy.history_days,
+        now,
+    };
+    let fresh = assess_freshness(&input);
+
+    let run_events: Vec<BackupEvent> = guest_runs.iter().filter_map(RunRecord::event).collect();
+    let archive_event = archives.latest.as_ref().map(|a| BackupEvent {
+        time: a.time,
+        status: AttemptStatus::Ok,
+        duration_s: None,
+        source: a.source,
+        error: None,
+        job: None,
+        storage: Some(a.storage.clone()),
+        archive: None,
+        size_bytes: a.size_bytes,
+        upid: None,
+        end: None,
+        node: None,
+        excluded_volumes: Vec::new(),
+    });
+    // Newest first; at equal times the task log (richer) wins over the archive listing.
+    let pick = |events: Vec<&BackupEvent>| -> Option<BackupEvent> {
+        events
+            .into_iter()
+            .max_by(|a, b| a.time.cmp(&b.time).then_with(|| b.source.cmp(&a.source)))
+            .cloned()
+    };
+    let last_backup = pick(run_events.iter().chain(archive_event.iter()).collect());
+    let last_success = pick(
+        run_events
+            .iter()
+            .filter(|e| e.status == AttemptStatus::Ok)
+            .chain(archive_event.iter())
+            .collect(),
+    );
+
+    let mut flags: BTreeSet<String> = archives.flags.clone();
+    if guest.template == Some(true) {
+        flags.insert("template".to_string());
+    }
+    if !exemption.expired.is_empty() && exemption.active.is_none() {
+        flags.insert("exemption_expired".to_string());
+    }
+    let mut coverage_reason = verdict.reason;
+    if let Some(active) = &exemption.active {
+        coverage_reason.push_str(&format!(
+            "; exempt ({}: {})",
+            active.declared_in, active.reason
+        ));
+    } else if let Some(expired) = exemption.expired.first() {
+        coverage_reason.push_str(&format!(
+            "; its exemption ({}: {}) expired{}",
+            expired.declared_in,
+            expired.reason,
+            expired
+                .until
+                .map(|u| format!(" on {}", u.format("%Y-%m-%d")))
+                .unwrap_or_default()
+        ));
+    }
+    let notes = match &guest.config {
+        crate::model::GuestConfigFacts::Read { notes, .. } => notes.clone(),
+        crate::model::GuestConfigFacts::Unknown { .. } => None,
+    };
+    let report = GuestReport {
+        vmid: guest.vmid,
+        kind: guest.kind,
+        name: guest.name.clone(),
+        node: guest.node.clone(),
+        template: guest.template.unwrap_or(false),
+        pool: guest.pool.clone(),
+        tags: guest.tags.clone(),
+        notes,
+        coverage: verdict.coverage,
+        coverage_reason,
+        jobs: verdict.covering.iter().map(|c| c.id.clone()).collect(),
+        covering_jobs: verdict.covering,
+        excluded_volumes: verdict.excluded_volumes,
+        freshness: fresh.freshness,
+        freshness_reason: fresh.reason,
+        missed_runs: fresh.missed_runs,
+        last_backup,
+        last_success,
+        archive: archives.latest,
+        runs: run_events,
+        exempt: exemption.active,
+        flags: flags.into_iter().collect(),
+    };
+    (report, anomalies)
+}
+
+fn history_reason(index: &Index<'_>, node: &str) -> Option<String> {
+    let pve = index.inventory.pve.as_ref()?;
+    match pve.task_history.iter().find(|h| h.node == node) {
+        None => Some(format!("no task history was collected for node {node}")),
+        Some(h) => match h.completeness.reason() {
+            Some(reason) => Some(reason.to_string()),
+            None if h.capped => Some(format!(
+                "the task cap stopped paging on node {node}; raise PVE_TASK_HISTORY_LIMIT"
+            )),
+            None => None,
+        },
+    }
+}

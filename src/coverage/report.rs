@@ -162,6 +162,12 @@ pub struct BackupEvent {
     pub size_bytes: Option<u64>,
     /// The task's UPID, for task-log evidence.
     pub upid: Option<String>,
+    /// When this guest's backup ended, when known (added in the engine; schema 1 addition).
+    pub end: Option<DateTime<Utc>>,
+    /// Node that ran the task (task-log evidence).
+    pub node: Option<String>,
+    /// Volumes the run left out (`scsi1 (backup=no)`), from the task log.
+    pub excluded_volumes: Vec<String>,
 }
 
 /// A job that selects a guest.
@@ -202,6 +208,8 @@ pub struct ArchiveEvidence {
     pub snapshot_count: usize,
     /// Where it came from.
     pub source: EvidenceSource,
+    /// The PVE storage through which it was found (addition).
+    pub storage: String,
 }
 
 /// A justified exemption.
@@ -257,6 +265,8 @@ pub struct GuestReport {
     pub last_success: Option<BackupEvent>,
     /// The latest archive on PBS (or storage) for this guest through its jobs' storages.
     pub archive: Option<ArchiveEvidence>,
+    /// Every backup attempt of this guest found in the task logs, newest first (addition).
+    pub runs: Vec<BackupEvent>,
     /// Exemption, when declared and not expired.
     pub exempt: Option<Exemption>,
     /// Short flags for the "needs attention" view: `unverified`, `verify_failed`, `archive_missing`,
@@ -290,6 +300,14 @@ pub struct JobReport {
     pub schedule_readable: Option<String>,
     /// Next run (PVE's `next-run`, or computed).
     pub next_run: Option<DateTime<Utc>>,
+    /// Latest scheduled occurrence at or before the report time, computed (addition).
+    pub previous_run: Option<DateTime<Utc>>,
+    /// IANA zone the schedule was evaluated in (`UTC` when the node's zone is unknown) (addition).
+    pub timezone: String,
+    /// False when the zone was assumed (node time zone unknown or nodes disagree) (addition).
+    pub timezone_known: bool,
+    /// Why the schedule could not be used (malformed), None when fine (addition).
+    pub schedule_error: Option<String>,
     /// How it selects guests, readable ("all except 105, 106", "pool prod", "VMIDs 100, 101").
     pub selection: String,
     /// Node restriction.

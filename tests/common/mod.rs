@@ -40,6 +40,9 @@ fn event(time: DateTime<Utc>, ok: bool, job: &str, storage: &str) -> BackupEvent
         archive: Some(format!("vm/xxx/{}", time.format("%Y-%m-%dT%H:%M:%SZ"))),
         size_bytes: if ok { Some(13_207_024_435) } else { None },
         upid: Some("UPID:pve1:0000A1B2:0001C3D4:673E8A00:vzdump::root@pam:".into()),
+        end: Some(time + chrono::Duration::seconds(if ok { 3725 } else { 61 })),
+        node: Some("pve1".into()),
+        excluded_volumes: vec![],
     }
 }
 
@@ -55,6 +58,7 @@ fn archive(time: DateTime<Utc>, verification: Option<&str>) -> ArchiveEvidence {
         encrypted: Some(false),
         snapshot_count: 14,
         source: EvidenceSource::Pbs,
+        storage: "pbs-main".into(),
     }
 }
 
@@ -91,6 +95,7 @@ fn base_guest(vmid: u32, kind: GuestKind, name: &str, node: &str) -> GuestReport
         archive: None,
         exempt: None,
         flags: vec![],
+        runs: vec![],
     }
 }
 
@@ -304,6 +309,10 @@ fn job(
         comment: None,
         selected_vmids: None,
         last_runs: vec![],
+        previous_run: None,
+        timezone: "Europe/Vienna".into(),
+        timezone_known: true,
+        schedule_error: None,
     }
 }
 

@@ -1,0 +1,304 @@
+//! Lookups built once per assessment: guests by VMID, storages by id, node time zones, the link
+//! from a PVE storage to a PBS datastore, PBS snapshot groups and PVE storage-content backups.
+//! Everything is a `BTreeMap` so that iterating it gives a stable order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::model::{
+    Anomaly, Completeness, Datastore, Guest, Inventory, Node, PbsInventory, PbsTarget, Severity,
+    Snapshot, Storage, StorageBackup, Vmid,
+};
+
+/// Key of one PBS snapshot group: (server index, datastore, namespace, type, id).
+pub(crate) type GroupKey<'a> = (usize, &'a str, &'a str, &'a str, &'a str);
+
+/// One PBS snapshot group.
+#[derive(Debug, Default)]
+pub(crate) struct Group<'a> {
+    /// Finished snapshots (size known), oldest first.
+    pub finished: Vec<&'a Snapshot>,
+    /// Snapshots still being written (size None) — never a backup.
+    pub in_progress: usize,
+    /// Latest backup time of any snapshot in the group (finished or not).
+    pub latest_any: Option<DateTime<Utc>>,
+}
+
+/// Where a PVE storage keeps its backups, as far as the inventory tells.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum StorageLink<'a> {
+    /// A `pbs` storage whose server is a configured PBS and whose datastore was listed.
+    Pbs {
+        /// Index into `inventory.pbs`.
+        server: usize,
+        /// The datastore.
+        datastore: &'a Datastore,
+        /// Namespace ("" = root).
+        namespace: String,
+    },
+    /// A `pbs` storage whose server or datastore is not among the collected PBS inventories.
+    PbsUnlinked(&'a PbsTarget),
+    /// Any other storage (archives are files, listed through PVE storage content).
+    Files,
+    /// The storage id is not in the storage list.
+    Unknown,
+}
+
+/// Shared lookups.
+pub(crate) struct Index<'a> {
+    /// The inventory.
+    pub inventory: &'a Inventory,
+    /// Guests by VMID.
+    pub guests: BTreeMap<Vmid, &'a Guest>,
+    /// Whether the guest list is complete.
+    pub guests_complete: bool,
+    /// Storages by id.
+    pub storages: BTreeMap<&'a str, &'a Storage>,
+    /// Whether the storage list is complete.
+    pub storages_complete: bool,
+    /// Nodes by name.
+    pub nodes: BTreeMap<&'a str, &'a Node>,
+    /// Storage id → where its backups are.
+    pub links: BTreeMap<&'a str, StorageLink<'a>>,
+    /// PBS snapshot groups.
+    pub groups: BTreeMap<GroupKey<'a>, Group<'a>>,
+    /// PVE storage-content backups by (storage, vmid), oldest first.
+    pub storage_backups: BTreeMap<(&'a str, Vmid), Vec<&'a StorageBackup>>,
+    /// Whether the storage-content list is complete.
+    pub storage_backups_complete: bool,
+    /// Anomalies found while indexing (unknown time zones, unlinked PBS storages).
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Split `host:port`, `[v6]:port`, `host` into a lowercase host without brackets and a port.
+pub(crate) fn split_host_port(text: &str) -> (String, Option<u16>) {
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix('[') {
+        if let Some((host, tail)) = rest.split_once(']') {
+            let port = tail.strip_prefix(':').and_then(|p| p.parse().ok());
+            return (host.to_ascii_lowercase(), port);
+        }
+    }
+    // A bare IPv6 address has several colons and no port.
+    if text.matches(':').count() == 1 {
+        if let Some((host, port)) = text.rsplit_once(':') {
+            if let Ok(port) = port.parse() {
+                return (host.to_ascii_lowercase(), Some(port));
+            }
+        }
+    }
+    (text.to_ascii_lowercase(), None)
+}
+
+/// The PBS inventory a PVE storage target writes to: `host:port` equal to `server:port`
+/// first, else the first whose host part equals `server` (case-insensitive).
+pub(crate) fn find_pbs(pbs: &[PbsInventory], target: &PbsTarget) -> Option<usize> {
+    let (server, _) = split_host_port(&target.server);
+    let parsed: Vec<(String, Option<u16>)> = pbs.iter().map(|p| split_host_port(&p.host)).collect();
+    parsed
+        .iter()
+        .position(|(host, port)| *host == server && *port == Some(target.port))
+        .or_else(|| parsed.iter().position(|(host, _)| *host == server))
+}
+
+/// Parse a node's IANA zone.
+pub(crate) fn parse_tz(name: &str) -> Option<Tz> {
+    name.parse::<Tz>().ok()
+}
+
+impl<'a> Index<'a> {
+    /// Build every lookup in one pass over the inventory.
+    pub fn build(inventory: &'a Inventory) -> Index<'a> {
+        let mut index = Index {
+            inventory,
+            guests: BTreeMap::new(),
+            guests_complete: false,
+            storages: BTreeMap::new(),
+            storages_complete: false,
+            nodes: BTreeMap::new(),
+            links: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            storage_backups: BTreeMap::new(),
+            storage_backups_complete: false,
+            anomalies: Vec::new(),
+        };
+        for (server, pbs) in inventory.pbs.iter().enumerate() {
+            for datastore in &pbs.datastores.items {
+                for snapshot in &datastore.snapshots.items {
+                    let key = (
+                        server,
+                        datastore.name.as_str(),
+                        snapshot.namespace.as_str(),
+                        snapshot.backup_type.as_str(),
+                        snapshot.backup_id.as_str(),
+                    );
+                    let group = index.groups.entry(key).or_default();
+                    if snapshot.in_progress() {
+                        group.in_progress += 1;
+                    } else {
+                        group.finished.push(snapshot);
+                    }
+                    group.latest_any = group.latest_any.max(Some(snapshot.time));
+                }
+            }
+        }
+        for group in index.groups.values_mut() {
+            group.finished.sort_by_key(|s| s.time);
+        }
+        let Some(pve) = &inventory.pve else {
+            return index;
+        };
+        index.guests = pve.guests.items.iter().map(|g| (g.vmid, g)).collect();
+        index.guests_complete = pve.guests.completeness.is_complete();
+        index.storages = pve
+            .storages
+            .items
+            .iter()
+            .map(|s| (s.id.as_str(), s))
+            .collect();
+        index.storages_complete = pve.storages.completeness.is_complete();
+        index.nodes = pve
+            .nodes
+            .items
+            .iter()
+            .map(|n| (n.name.as_str(), n))
+            .collect();
+        for backup in &pve.storage_backups.items {
+            index
+                .storage_backups
+                .entry((backup.storage.as_str(), backup.vmid))
+                .or_default()
+                .push(backup);
+        }
+        for list in index.storage_backups.values_mut() {
+            list.sort_by_key(|b| b.time);
+        }
+        index.storage_backups_complete = pve.storage_backups.completeness.is_complete();
+
+        for node in &pve.nodes.items {
+            if let Some(zone) = &node.timezone {
+                if parse_tz(zone).is_none() {
+                    index.anomalies.push(Anomaly::new(
+                        Severity::Warning,
+                        format!("pve/nodes/{}", node.name),
+                        format!("node {} reports an unknown time zone '{zone}'", node.name),
+                        "schedules of jobs on this node are evaluated in UTC, so previous/next \
+                         runs and freshness may be off by the zone's offset; check \
+                         `timedatectl` on the node",
+                    ));
+                }
+            }
+        }
+
+        let storages: Vec<&'a Storage> = pve.storages.items.iter().collect();
+        for storage in storages {
+            let link = match &storage.pbs {
+                None => StorageLink::Files,
+                Some(target) => match find_pbs(&inventory.pbs, target) {
+                    None => StorageLink::PbsUnlinked(target),
+                    Some(server) => match inventory.pbs[server]
+                        .datastores
+                        .items
+                        .iter()
+                        .find(|d| d.name == target.datastore)
+                    {
+                        Some(datastore) => StorageLink::Pbs {
+                            server,
+                            datastore,
+                            namespace: target.namespace.clone().unwrap_or_default(),
+                        },
+                        None => StorageLink::PbsUnlinked(target),
+                    },
+                },
+            };
+            index.links.insert(storage.id.as_str(), link);
+        }
+        index
+    }
+
+    /// Where a storage keeps its backups.
+    pub fn link(&self, storage: &str) -> StorageLink<'a> {
+        self.links
+            .get(storage)
+            .cloned()
+            .unwrap_or(StorageLink::Unknown)
+    }
+
+    /// A node's time zone and whether it is known (UTC when not).
+    pub fn node_tz(&self, node: &str) -> (Tz, bool) {
+        match self
+            .nodes
+            .get(node)
+            .and_then(|n| n.timezone.as_deref())
+            .and_then(parse_tz)
+        {
+            Some(tz) => (tz, true),
+            None => (Tz::UTC, false),
+        }
+    }
+
+    /// The task history completeness of a node: (complete, requested_since).
+    pub fn node_history(&self, node: &str) -> (bool, Option<DateTime<Utc>>) {
+        let Some(pve) = &self.inventory.pve else {
+            return (false, None);
+        };
+        match pve.task_history.iter().find(|h| h.node == node) {
+            Some(history) => (
+                history.completeness.is_complete() && !history.capped,
+                Some(history.requested_since),
+            ),
+            None => (false, None),
+        }
+    }
+
+    /// Places `(server, datastore, namespace)` that some PVE storage targets.
+    pub fn targeted_places(&self) -> BTreeSet<(usize, &'a str, String)> {
+        self.links
+            .values()
+            .filter_map(|link| match link {
+                StorageLink::Pbs {
+                    server,
+                    datastore,
+                    namespace,
+                } => Some((*server, datastore.name.as_str(), namespace.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The completeness of a storage's archive listing (PBS datastore snapshots or PVE content).
+pub(crate) fn archive_completeness<'a>(
+    index: &'a Index<'_>,
+    link: &'a StorageLink<'_>,
+) -> &'a Completeness {
+    static COMPLETE: Completeness = Completeness::Complete;
+    match link {
+        StorageLink::Pbs { datastore, .. } => &datastore.snapshots.completeness,
+        _ => match &index.inventory.pve {
+            Some(pve) => &pve.storage_backups.completeness,
+            None => &COMPLETE,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_forms() {
+        let cases = [
+            ("pbs.example.com:8007", ("pbs.example.com", Some(8007))),
+            ("PBS.Example.com", ("pbs.example.com", None)),
+            ("[fd00::1]:8007", ("fd00::1", Some(8007))),
+            ("fd00::1", ("fd00::1", None)),
+            ("10.0.0.5:8443", ("10.0.0.5", Some(8443))),
+        ];
+        for (text, (host, port)) in cases {
+            assert_eq!(split_host_port(text), (host.to_string(), port), "{text}");
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Per-guest backup runs from the vzdump task history, and the attribution of each task to the
+//! backup job that started it (vzdump logs do not name the job, so it is inferred).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::model::{Selection, TaskLogEvidence, Vmid, VzdumpTask};
+use crate::tasklog::{ArchiveTarget, GuestOutcome, GuestRun, JobCommand};
+
+use super::index::Index;
+use super::jobs::JobCtx;
+use super::report::{AttemptStatus, BackupEvent, EvidenceSource};
+use super::selection::Resolved;
+
+/// How one guest's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RunStatus {
+    /// Succeeded.
+    Ok,
+    /// Failed, with the error line.
+    Failed(String),
+    /// Still running, or the log was cut before the end: not a result.
+    Unknown,
+}
+
+/// One guest's backup within one task.
+#[derive(Debug, Clone)]
+pub(crate) struct RunRecord<'a> {
+    /// The task.
+    pub task: &'a VzdumpTask,
+    /// Start of this guest's backup (task start when the log does not say).
+    pub start: DateTime<Utc>,
+    /// End of this guest's backup.
+    pub end: Option<DateTime<Utc>>,
+    /// Elapsed seconds.
+    pub duration_s: Option<u64>,
+    /// Result.
+    pub status: RunStatus,
+    /// `--storage` of the command line (None: not printed or log unavailable).
+    pub storage: Option<String>,
+    /// The archive target.
+    pub archive: Option<&'a ArchiveTarget>,
+    /// Archive size (file storages).
+    pub size: Option<u64>,
+    /// Volumes left out, `key (reason)`.
+    pub excluded: Vec<String>,
+    /// The job the task is attributed to.
+    pub job: Option<String>,
+}
+
+impl RunRecord<'_> {
+    /// The report form.
+    pub fn event(&self) -> Option<BackupEvent> {
+        let (status, error) = match &self.status {
+            RunStatus::Ok => (AttemptStatus::Ok, None),
+            RunStatus::Failed(error) => (AttemptStatus::Failed, Some(error.clone())),
+            RunStatus::Unknown => return None,
+        };
+        Some(BackupEvent {
+            time: self.start,
+            status,
+            duration_s: self.duration_s,
+            source: EvidenceSource::TaskLog,
+            error,
+            job: self.job.clone(),
+            storage: self.storage.clone(),
+            archive: self.archive.map(archive_name),
+            size_bytes: self.size,
+            upid: Some(self.task.upid.clone()),
+            end: self.end,
+            node: Some(self.task.node.clone()),
+            excluded_volumes: self.excluded.clone(),
+        })
+    }
+}
+
+/// `vm/100/2024-05-24T14:22:44Z`, the file name of a file archive, or the raw target.
+pub(crate) fn archive_name(target: &ArchiveTarget) -> String {
+    match target {
+        ArchiveTarget::Pbs {
+            backup_type,
+            backup_id,
+            backup_time,
+        } => format!(
+            "{backup_type}/{backup_id}/{}",
+            backup_time.format("%Y-%m-%dT%H:%M:%SZ")
+        ),
+        ArchiveTarget::File { path } => path.rsplit('/').next().unwrap_or(path).to_string(),
+        ArchiveTarget::Other { target, .. } => target.clone(),
+    }
+}
+
+fn task_ok(status: Option<&str>) -> Option<bool> {
+    status.map(|s| s == "OK" || s.starts_with("WARNINGS"))
+}
+
+/// Whether a task's command line is consistent with a job's selection.
+fn command_matches(command: &JobCommand, job: &JobCtx<'_>) -> bool {
+    if command.storage() != job.job.storage.as_deref() {
+        return false;
+    }
+    match &job.job.selection {
+        Selection::All { exclude } => {
+            let printed: BTreeSet<Vmid> = command.exclude().into_iter().collect();
+            let wanted: BTreeSet<Vmid> = exclude.iter().copied().collect();
+            (command.all() || !printed.is_empty()) && command.pool().is_none() && printed == wanted
+        }
+        Selection::Pool { pool } => command.pool() == Some(pool.as_str()),
+        Selection::Vmids { vmids } => {
+            let printed: BTreeSet<Vmid> = command.vmids.iter().copied().collect();
+            let wanted: BTreeSet<Vmid> = vmids.iter().copied().collect();
+            command.pool().is_none() && printed == wanted
+        }
+        Selection::Nothing => false,
+    }
+}
+
+/// Without a command line: a single-guest task fits a job that may select that guest.
+fn id_matches(task: &VzdumpTask, job: &JobCtx<'_>) -> bool {
+    let Ok(vmid) = task.id.parse::<Vmid>() else {
+        // Multi-guest (or guestless all-job) task: cannot be told apart; accept.
+        return true;
+    };
+    match &job.resolved {
+        Resolved::Vmids(set) | Resolved::Pool(set) => set.contains(&vmid),
+        Resolved::All(exclude) => !exclude.contains(&vmid),
+        Resolved::PoolUnknown { .. } => true,
+        Resolved::Nothing => false,
+    }
+}
+
+/// The job that started a task, when one fits: the task's node runs the job, the task started
+/// within `tolerance` after a scheduled occurrence (node time zone), and the command line (when
+/// known) matches the job's storage and selection. Among several, the closest occurrence wins,
+/// then enabled over disabled, then the smallest id.
+pub(crate) fn attribute(
+    task: &VzdumpTask,
+    command: Option<&JobCommand>,
+    jobs: &[JobCtx<'_>],
+    index: &Index<'_>,
+    tolerance: Duration,
+) -> Option<String> {
+    let (tz, _) = index.node_tz(&task.node);
+    let mut best: Option<(DateTime<Utc>, bool, &str)> = None;
+    for job in jobs {
+        if !job.runs_on(&task.node) {
+            continue;
+        }
+        let consistent = match command {
+            Some(command) => command_matches(command, job),
+            None => id_matches(task, job),
+        };
+        if !consistent {
+            continue;
+        }
+        let Some(event) = &job.event else { continue };
+        let Some(occurrence) = event.previous_before(task.start + Duration::seconds(1), tz) else {
+            continue;
+        };
+        if task.start - occurrence > tolerance {
+            continue;
+        }
+        let candidate = (occurrence, job.job.enabled, job.job.id.as_str());
+        let better = match best {
+            None => true,
+            Some((occ, enabled, id)) => {
+                (candidate.0, candidate.1, std::cmp::Reverse(candidate.2))
+                    > (occ, enabled, std::cmp::Reverse(id))
+            }
+        };
+        if better {
+            best = Some(candidate);
+        }
+    }
+    best.map(|(_, _, id)| id.to_string())
+}
+
+fn guest_status(run: &GuestRun, task: &VzdumpTask, truncated: bool) -> RunStatus {
+    match &run.outcome {
+        GuestOutcome::Ok => RunStatus::Ok,
+        GuestOutcome::Failed { error } => RunStatus::Failed(error.clone()),
+        GuestOutcome::Unknown => match (&task.status, truncated) {
+            (None, _) | (_, true) => RunStatus::Unknown,
+            (Some(status), false) => RunStatus::Failed(format!(
+                "the backup of this guest did not finish (task ended with status '{status}')"
+            )),
+        },
+    }
+}
+
+/// Every run of every guest, by VMID, newest first; and per task its attributed job.
+pub(crate) struct Runs<'a> {
+    /// Runs by VMID, newest first (then by UPID).
+    pub by_vmid: BTreeMap<Vmid, Vec<RunRecord<'a>>>,
+    /// Attributed job per task UPID.
+    pub task_jobs: BTreeMap<&'a str, Option<String>>,
+}
+
+/// Extract the runs from the task history.
+pub(crate) fn collect_runs<'a>(
+    index: &Index<'a>,
+    jobs: &[JobCtx<'_>],
+    tolerance: Duration,
+) -> Runs<'a> {
+    let mut runs = Runs {
+        by_vmid: BTreeMap::new(),
+        task_jobs: BTreeMap::new(),
+    };
+    let Some(pve) = &index.inventory.pve else {
+        return runs;
+    };
+    for history in &pve.task_history {
+        for task in &history.tasks {
+            let single: Option<Vmid> = task.id.parse().ok();
+            let (command, parsed) = match &task.log {
+                TaskLogEvidence::Parsed { log, truncated } => {
+                    (log.command.as_ref(), Some((log, *truncated)))
+                }
+                TaskLogEvidence::Unavailable { .. } => (None, None),
+            };
+            let job = attribute(task, command, jobs, index, tolerance);
+            runs.task_jobs.insert(task.upid.as_str(), job.clone());
+            let storage = command.and_then(|c| c.storage()).map(str::to_string);
+            let task_duration = task
+                .end
+                .and_then(|end| u64::try_from((end - task.start).num_seconds()).ok());
+            match parsed {
+                Some((log, truncated)) if !log.guests.is_empty() => {
+                    for run in &log.guests {
+                        let start = run.started_at.unwrap_or(task.start);
+                        let end = run.finished_at.or(if single == Some(run.vmid) {
+                            task.end
+                        } else {
+                            None
+                        });
+                        let duration_s = run
+                            .duration_s
+                            .or_else(|| {
+                                let (s, e) = (run.started_at?, run.finished_at?);
+                                u64::try_from((e - s).num_seconds()).ok()
+                            })
+                            .or(if single == Some(run.vmid) {
+                                task_duration
+                            } else {
+                                None
+                            });
+                        runs.by_vmid.entry(run.vmid).or_default().push(RunRecord {
+                            task,
+                            start,
+                            end,
+                            duration_s,
+                            status: guest_status(run, task, truncated),
+                            storage: storage.clone(),
+                            archive: run.archive.as_ref(),
+                            size: run.archive_size_bytes,
+                            excluded: run
+                                .excluded_volumes
+                                .iter()
+                                .map(|v| format!("{} ({})", v.key, v.reason))
+                                .collect(),
+                            job: job.clone(),
+                        });
+                    }
+                }
+                _ => {
+                    // No guest block: only a single-guest task tells whose backup it was.
+                    let Some(vmid) = single else { continue };
+                    let status = match (parsed, task_ok(task.status.as_deref())) {
+                        (_, None) => RunStatus::Unknown,
+                        (Some((_, true)), _) => RunStatus::Unknown,
+                        (None, Some(true)) => RunStatus::Ok,
+                        (Some(_), Some(true)) => continue,
+                        (parsed, Some(false)) => RunStatus::Failed(
+                            parsed
+                                .and_then(|(log, _)| log.job_error.clone())
+                                .or_else(|| task.status.clone())
+                                .unwrap_or_default(),
+                        ),
+                    };
+                    runs.by_vmid.entry(vmid).or_default().push(RunRecord {
+                        task,
+                        start: task.start,
+                        end: task.end,
+                        duration_s: task_duration,
+                        status,
+                        storage: storage.clone(),
+                        archive: None,
+                        size: None,
+                        excluded: Vec::new(),
+                        job: job.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for list in runs.by_vmid.values_mut() {
+        list.sort_by(|a, b| {
+            b.start
+                .cmp(&a.start)
+                .then_with(|| a.task.upid.cmp(&b.task.upid))
+        });
+    }
+    runs
+}
