@@ -10,10 +10,11 @@ use clap::Parser;
 
 /// Exit codes, as documented in `--help` and the README.
 const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0  everything needed is reachable and visible
-  2  a problem was found (an endpoint failed, or data the report needs is not visible to the token)
-  3  unknown: configuration or usage error, nothing could be checked";
+Exit codes (the highest that applies; --fail-on raises the threshold, --exit-zero always gives 0):
+  0  every guest covered and fresh (--check-api: everything reachable and visible)
+  1  warnings: stale, partial, covered only by disabled jobs, unverified, warning anomalies
+  2  critical: a guest not covered, failed or never backed up (--check-api: a problem found)
+  3  unknown: collection incomplete or evidence indeterminate, configuration or usage error";
 
 /// Read-only backup coverage report for Proxmox VE and Proxmox Backup Server.
 ///
@@ -36,9 +37,55 @@ pub struct Cli {
     #[arg(long, conflicts_with = "check_api")]
     pub dump_inventory: bool,
 
+    /// Print the per-guest verdicts (one line per guest; the report JSON with --json) and exit.
+    #[arg(long, conflicts_with_all = ["check_api", "dump_inventory"])]
+    pub dump_coverage: bool,
+
+    /// Print the complete report data as JSON (the documented contract) and exit.
+    #[arg(long, conflicts_with_all = ["check_api", "dump_inventory", "dump_coverage"])]
+    pub dump_report_data: bool,
+
     /// Print machine-readable JSON instead of text.
     #[arg(long)]
     pub json: bool,
+
+    /// Directory the report files are written to.
+    #[arg(
+        long,
+        env = "PVE_REPORT_OUTPUT",
+        value_name = "DIR",
+        default_value = "."
+    )]
+    pub output: PathBuf,
+
+    /// Report formats to write, comma-separated: html, md, json, prom.
+    #[arg(
+        long,
+        env = "PVE_REPORT_FORMAT",
+        value_name = "LIST",
+        default_value = "html"
+    )]
+    pub format: String,
+
+    /// Keep only the reports of the N newest dates in the output directory.
+    #[arg(long, env = "PVE_REPORT_KEEP", value_name = "N")]
+    pub keep: Option<String>,
+
+    /// Compare with this earlier report JSON (default: the newest earlier JSON in the output dir).
+    #[arg(long, value_name = "FILE")]
+    pub previous: Option<PathBuf>,
+
+    /// Freshness policy and exemptions (JSON; see docs/coverage-model.md).
+    #[arg(long, env = "PVE_REPORT_POLICY", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// Lowest level that gives a non-zero exit code: warning, critical or unknown.
+    #[arg(long, value_name = "LEVEL", default_value = "warning")]
+    pub fail_on: String,
+
+    /// Always exit 0 after writing the files (usage errors still exit 3).
+    #[arg(long)]
+    pub exit_zero: bool,
 
     /// Use this instant as "now" (RFC 3339, e.g. 2026-11-23T06:00:00Z): reports are reproducible.
     #[arg(long, value_name = "RFC3339")]

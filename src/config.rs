@@ -13,6 +13,9 @@ use chrono::{DateTime, Utc};
 use reqwest::Url;
 
 use crate::collect::CollectOptions;
+use crate::coverage::Policy;
+use crate::exit::ExitStatus;
+use crate::output::Format;
 
 use crate::cli::Cli;
 use crate::secret::Secret;
@@ -167,6 +170,10 @@ pub enum Mode {
     CheckApi,
     /// `--dump-inventory`: print what was collected.
     DumpInventory,
+    /// `--dump-coverage`: print the per-guest verdicts.
+    DumpCoverage,
+    /// `--dump-report-data`: print the report JSON.
+    DumpReportData,
     /// No mode flag: the nightly report (not built yet: it needs the collectors and coverage engine).
     Report,
 }
@@ -190,6 +197,27 @@ pub struct Config {
     pub now: Option<DateTime<Utc>>,
     /// History window and paging limits.
     pub collect: CollectOptions,
+    /// Where and how the report is written, and how the run ends.
+    pub report: ReportOptions,
+}
+
+/// Report output and exit-code settings.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Directory for report files.
+    pub output_dir: PathBuf,
+    /// Formats to write, in a stable order, without duplicates.
+    pub formats: Vec<Format>,
+    /// Keep the reports of this many newest dates.
+    pub keep: Option<usize>,
+    /// An explicit previous report for the drift section.
+    pub previous: Option<PathBuf>,
+    /// Freshness policy and exemptions.
+    pub policy: Policy,
+    /// Lowest level that gives a non-zero exit code.
+    pub fail_on: ExitStatus,
+    /// Always exit 0.
+    pub exit_zero: bool,
 }
 
 /// A configuration problem, named by variable, with the fix.
@@ -424,14 +452,20 @@ impl Config {
             )?,
             ..defaults
         };
+        let report = resolve_report_options(cli, collect.history_days)?;
         Ok(Config {
             input,
             now,
             collect,
+            report,
             mode: if cli.check_api {
                 Mode::CheckApi
             } else if cli.dump_inventory {
                 Mode::DumpInventory
+            } else if cli.dump_coverage {
+                Mode::DumpCoverage
+            } else if cli.dump_report_data {
+                Mode::DumpReportData
             } else {
                 Mode::Report
             },
@@ -457,6 +491,93 @@ fn numbered_pbs_prefixes(env: &BTreeMap<String, String>) -> Vec<String> {
     prefixes.sort();
     prefixes.dedup();
     prefixes
+}
+
+fn resolve_report_options(cli: &Cli, history_days: u32) -> Result<ReportOptions, ConfigError> {
+    let mut formats = Vec::new();
+    for item in cli
+        .format
+        .split(',')
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+    {
+        let format = match item.to_ascii_lowercase().as_str() {
+            "html" => Format::Html,
+            "md" | "markdown" => Format::Markdown,
+            "json" => Format::Json,
+            "prom" | "prometheus" => Format::Prometheus,
+            other => {
+                return Err(invalid(
+                    "PVE_REPORT_FORMAT (--format)",
+                    format!("'{other}' is not a report format"),
+                    "list some of html, md, json, prom separated by commas, e.g. html,json",
+                ))
+            }
+        };
+        if !formats.contains(&format) {
+            formats.push(format);
+        }
+    }
+    if formats.is_empty() {
+        return Err(invalid(
+            "PVE_REPORT_FORMAT (--format)",
+            "no format given",
+            "list some of html, md, json, prom, e.g. html",
+        ));
+    }
+    formats.sort();
+    let keep = match cli.keep.as_deref() {
+        None => None,
+        Some(text) => Some(parse_count(
+            "PVE_REPORT_KEEP (--keep)",
+            Some(text),
+            1,
+            1..=100_000,
+            "the number of report dates to keep, e.g. 30",
+        )?),
+    };
+    let mut policy = match &cli.policy {
+        None => Policy::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|err| {
+                invalid(
+                    "PVE_REPORT_POLICY (--policy)",
+                    format!("cannot read '{}': {err}", path.display()),
+                    "point it at a readable JSON policy file (docs/coverage-model.md)",
+                )
+            })?;
+            Policy::from_json(&text).map_err(|err| {
+                invalid(
+                    "PVE_REPORT_POLICY (--policy)",
+                    format!("'{}': {err}", path.display()),
+                    "fix the JSON; every field is described in docs/coverage-model.md",
+                )
+            })?
+        }
+    };
+    // The engine must know the window the collector used, to say "window shorter than the period".
+    policy.history_days = Some(history_days);
+    let fail_on = match cli.fail_on.to_ascii_lowercase().as_str() {
+        "warning" | "warn" => ExitStatus::Warning,
+        "critical" | "crit" => ExitStatus::Critical,
+        "unknown" => ExitStatus::Unknown,
+        other => {
+            return Err(invalid(
+                "--fail-on",
+                format!("'{other}' is not a level"),
+                "use warning, critical or unknown",
+            ))
+        }
+    };
+    Ok(ReportOptions {
+        output_dir: cli.output.clone(),
+        formats,
+        keep,
+        previous: cli.previous.clone(),
+        policy,
+        fail_on,
+        exit_zero: cli.exit_zero,
+    })
 }
 
 fn parse_count(

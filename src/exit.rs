@@ -19,3 +19,85 @@ impl ExitStatus {
         self as u8
     }
 }
+
+use crate::coverage::report::{Coverage, Freshness, Report};
+use crate::model::Severity;
+
+/// The level a report calls for: unknown when a verdict is indeterminate or unknown, critical for a
+/// guest not covered, failed or never backed up (or a critical anomaly), warning for stale,
+/// partial, disabled-only or unverified guests (or a warning anomaly). Exempt guests count for
+/// nothing. The highest level wins.
+pub fn report_status(report: &Report) -> ExitStatus {
+    let mut level = ExitStatus::Ok;
+    for guest in report.guests.iter().filter(|g| g.exempt.is_none()) {
+        let coverage = match guest.coverage {
+            Coverage::Covered => ExitStatus::Ok,
+            Coverage::Partial | Coverage::DisabledOnly => ExitStatus::Warning,
+            Coverage::NotCovered => ExitStatus::Critical,
+            Coverage::Indeterminate => ExitStatus::Unknown,
+        };
+        // Freshness only means something for a guest a job is supposed to back up.
+        let freshness = match (guest.coverage, guest.freshness) {
+            (Coverage::NotCovered, _) => ExitStatus::Ok,
+            (_, Freshness::Ok) => ExitStatus::Ok,
+            (_, Freshness::Stale) => ExitStatus::Warning,
+            (_, Freshness::Failed | Freshness::Never) => ExitStatus::Critical,
+            (_, Freshness::Unknown) => ExitStatus::Unknown,
+        };
+        let unverified = guest
+            .flags
+            .iter()
+            .any(|f| f == "unverified" || f == "verify_failed");
+        level = level.max(coverage).max(freshness);
+        if unverified {
+            level = level.max(ExitStatus::Warning);
+        }
+    }
+    for anomaly in &report.anomalies {
+        level = level.max(match anomaly.severity {
+            Severity::Critical => ExitStatus::Critical,
+            Severity::Warning => ExitStatus::Warning,
+            Severity::Info => ExitStatus::Ok,
+        });
+    }
+    level
+}
+
+/// Apply `--fail-on` and `--exit-zero`: levels below the threshold end the run with 0.
+pub fn with_threshold(status: ExitStatus, fail_on: ExitStatus, exit_zero: bool) -> ExitStatus {
+    if exit_zero || status < fail_on {
+        ExitStatus::Ok
+    } else {
+        status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds() {
+        assert_eq!(
+            with_threshold(ExitStatus::Warning, ExitStatus::Warning, false),
+            ExitStatus::Warning
+        );
+        assert_eq!(
+            with_threshold(ExitStatus::Warning, ExitStatus::Critical, false),
+            ExitStatus::Ok
+        );
+        assert_eq!(
+            with_threshold(ExitStatus::Unknown, ExitStatus::Critical, false),
+            ExitStatus::Unknown
+        );
+        assert_eq!(
+            with_threshold(ExitStatus::Critical, ExitStatus::Unknown, false),
+            ExitStatus::Ok
+        );
+        assert_eq!(
+            with_threshold(ExitStatus::Critical, ExitStatus::Warning, true),
+            ExitStatus::Ok
+        );
+        assert_eq!(ExitStatus::Unknown.code(), 3);
+    }
+}

@@ -38,24 +38,137 @@ use model::{Inventory, Severity};
 
 /// Run the configured mode, print its output to stdout, and say how it ended.
 pub async fn run(config: Config) -> ExitStatus {
+    let started = std::time::Instant::now();
     match config.mode {
         Mode::CheckApi => run_check(&config).await,
         Mode::DumpInventory => match gather(&config).await {
-            Ok(inventory) => {
-                if config.json {
-                    print_json(&inventory)
-                } else {
-                    print!("{}", render::inventory::text(&inventory));
-                    ExitStatus::Ok
-                }
-                .max(collection_status(&inventory))
+            Ok(inventory) => if config.json {
+                print_json(&inventory)
+            } else {
+                print!("{}", render::inventory::text(&inventory));
+                ExitStatus::Ok
             }
+            .max(collection_status(&inventory)),
             Err(message) => fail(&message),
         },
-        Mode::Report => fail(
-            "the coverage report is not implemented yet in this version; use --dump-inventory or --check-api",
-        ),
+        Mode::DumpCoverage | Mode::DumpReportData | Mode::Report => {
+            let inventory = match gather(&config).await {
+                Ok(inventory) => inventory,
+                Err(message) => return fail(&message),
+            };
+            let report =
+                coverage::assess(&inventory, &config.report.policy, inventory.collected_at);
+            let status = collection_status(&inventory).max(exit::report_status(&report));
+            let printed = match config.mode {
+                Mode::DumpCoverage if !config.json => {
+                    print!("{}", render::coverage_text::text(&report));
+                    ExitStatus::Ok
+                }
+                Mode::DumpCoverage => print_json(&report),
+                Mode::DumpReportData => {
+                    let drift = previous_report(&config, &report)
+                        .map(|previous| coverage::drift::drift(&previous, &report));
+                    match render::json::render(&report, drift.as_ref()) {
+                        Ok(json) => {
+                            println!("{json}");
+                            ExitStatus::Ok
+                        }
+                        Err(err) => fail(&format!("cannot serialize the report: {err}")),
+                    }
+                }
+                _ => write_report_files(&config, &report, started.elapsed()),
+            };
+            if printed == ExitStatus::Unknown {
+                return printed;
+            }
+            exit::with_threshold(status, config.report.fail_on, config.report.exit_zero)
+        }
     }
+}
+
+/// The previous report for the drift section: `--previous`, else the newest earlier JSON report in
+/// the output directory. An unreadable one is reported and skipped: drift is a nicety.
+fn previous_report(config: &Config, report: &coverage::Report) -> Option<coverage::Report> {
+    let path = match &config.report.previous {
+        Some(path) => path.clone(),
+        None => {
+            output::find_previous_json(&config.report.output_dir, report.generated_at.date_naive())?
+        }
+    };
+    match output::read_report_json(&path) {
+        Ok(previous) => Some(previous),
+        Err(err) => {
+            tracing::warn!("no comparison with the previous report: {err}");
+            None
+        }
+    }
+}
+
+/// Render every requested format and write the files atomically; say where they are.
+fn write_report_files(
+    config: &Config,
+    report: &coverage::Report,
+    elapsed: std::time::Duration,
+) -> ExitStatus {
+    use std::io::IsTerminal;
+    let drift =
+        previous_report(config, report).map(|previous| coverage::drift::drift(&previous, report));
+    let mut rendered: Vec<(output::Format, String)> = Vec::new();
+    for format in &config.report.formats {
+        let text = match format {
+            output::Format::Html => {
+                render::html::render(report, drift.as_ref()).map_err(|e| e.to_string())
+            }
+            output::Format::Markdown => {
+                render::markdown::render(report, drift.as_ref()).map_err(|e| e.to_string())
+            }
+            output::Format::Json => {
+                render::json::render(report, drift.as_ref()).map_err(|e| e.to_string())
+            }
+            output::Format::Prometheus => Ok(render::prometheus::render(report, Some(elapsed))),
+        };
+        match text {
+            Ok(text) => rendered.push((*format, text)),
+            Err(err) => {
+                return fail(&format!(
+                    "cannot render the {} report: {err}",
+                    format.extension()
+                ))
+            }
+        }
+    }
+    let borrowed: Vec<(output::Format, &str)> =
+        rendered.iter().map(|(f, t)| (*f, t.as_str())).collect();
+    let written = match output::write_reports(
+        &config.report.output_dir,
+        report.generated_at,
+        &borrowed,
+        config.report.keep,
+    ) {
+        Ok(written) => written,
+        Err(err) => return fail(&err.to_string()),
+    };
+    let s = &report.summary;
+    let headline = format!(
+        "{} guests: {} covered, {} partial, {} disabled-only, {} not covered, {} indeterminate; {} stale, {} failed, {} never",
+        s.guests, s.covered, s.partial, s.disabled_only, s.not_covered, s.indeterminate, s.stale, s.failed, s.never
+    );
+    if std::io::stdout().is_terminal() {
+        println!("{headline}");
+        for path in &written {
+            println!("wrote {}", path.display());
+        }
+    } else if exit::report_status(report) > ExitStatus::Ok {
+        // Under cron only what matters reaches the mail: a line when something needs attention.
+        eprintln!(
+            "pve-backup-report: {headline}; see {}",
+            written
+                .first()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
+    }
+    ExitStatus::Ok
 }
 
 fn fail(message: &str) -> ExitStatus {

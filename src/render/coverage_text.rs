@@ -1,0 +1,86 @@
+//! Text form of `--dump-coverage`: one line per guest (the JSON form is the report itself).
+
+use std::fmt::Write as _;
+
+use crate::coverage::report::{BackupEvent, Coverage, Freshness, Report};
+
+fn coverage_word(coverage: Coverage) -> &'static str {
+    match coverage {
+        Coverage::Covered => "covered",
+        Coverage::Partial => "partial",
+        Coverage::DisabledOnly => "disabled_only",
+        Coverage::NotCovered => "not_covered",
+        Coverage::Indeterminate => "indeterminate",
+    }
+}
+
+fn freshness_word(freshness: Freshness) -> &'static str {
+    match freshness {
+        Freshness::Ok => "ok",
+        Freshness::Stale => "stale",
+        Freshness::Failed => "failed",
+        Freshness::Never => "never",
+        Freshness::Unknown => "unknown",
+    }
+}
+
+fn when(event: Option<&BackupEvent>) -> String {
+    event
+        .map(|e| e.time.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "-".to_string())
+}
+
+/// One line per guest: vmid, name, coverage, freshness, jobs, last success; then the reasons of
+/// anything not fine, then the summary.
+pub fn text(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:>6}  {:<20} {:<14} {:<8} {:<28} {:<16} exempt",
+        "vmid", "name", "coverage", "fresh", "jobs", "last success"
+    );
+    for guest in &report.guests {
+        let _ = writeln!(
+            out,
+            "{:>6}  {:<20} {:<14} {:<8} {:<28} {:<16} {}",
+            guest.vmid,
+            guest.name.as_deref().unwrap_or("-"),
+            coverage_word(guest.coverage),
+            freshness_word(guest.freshness),
+            if guest.jobs.is_empty() {
+                "-".to_string()
+            } else {
+                guest.jobs.join(",")
+            },
+            when(guest.last_success.as_ref()),
+            guest
+                .exempt
+                .as_ref()
+                .map(|e| e.reason.as_str())
+                .unwrap_or("")
+        );
+    }
+    let attention: Vec<_> = report
+        .guests
+        .iter()
+        .filter(|g| g.coverage != Coverage::Covered || g.freshness != Freshness::Ok)
+        .collect();
+    if !attention.is_empty() {
+        let _ = writeln!(out, "\nwhy:");
+        for guest in attention {
+            let _ = writeln!(
+                out,
+                "  {:>6}  coverage: {}",
+                guest.vmid, guest.coverage_reason
+            );
+            let _ = writeln!(out, "  {:>6}  freshness: {}", "", guest.freshness_reason);
+        }
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\n{} guests: {} covered, {} partial, {} disabled-only, {} not covered, {} indeterminate; {} fresh, {} stale, {} failed, {} never, {} unknown; {} exempt; {} anomalies",
+        s.guests, s.covered, s.partial, s.disabled_only, s.not_covered, s.indeterminate, s.fresh, s.stale, s.failed, s.never, s.freshness_unknown, s.exempt, report.anomalies.len()
+    );
+    out
+}
