@@ -347,7 +347,7 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     ];
     let results = run_probes(client, first).await;
     let data = |i: usize| results.get(i).and_then(|(_, r)| r.as_ref().ok());
-    let permissions = data(1).map(PermissionMap::from_json);
+    let mut permissions = data(1).map(PermissionMap::from_json);
     check.version = data(0)
         .and_then(|v| str_field(v, "version"))
         .map(str::to_string);
@@ -358,6 +358,13 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     let jobs_error = results.get(5).and_then(|(_, r)| r.as_ref().err()).cloned();
 
     let mut second = Vec::new();
+    for root in ["/vms", "/pool", "/storage"] {
+        second.push(request(
+            &["access", "permissions"],
+            &[("path", root)],
+            "privileges on this path itself (a NoAccess there is not in the full map)",
+        ));
+    }
     for node in &nodes {
         let node_path = format!("/nodes/{node}");
         second.push(request(
@@ -439,6 +446,18 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
             .cloned()
             .collect::<Vec<_>>()
     };
+    if let Some(map) = permissions.as_mut() {
+        for root in ["/vms", "/pool", "/storage"] {
+            let label = format!("/access/permissions?path={root}");
+            if let Some(Ok(data)) = more
+                .iter()
+                .find(|(p, _)| p.endpoint == label)
+                .map(|(_, r)| r)
+            {
+                map.set_path_answer(root, data);
+            }
+        }
+    }
     let Some(perms) = permissions else {
         check.capabilities.push(Capability {
             name: "privileges".into(),

@@ -59,7 +59,7 @@ pub async fn collect_pve(
             None
         }
     };
-    let perms = match permissions {
+    let mut perms = match permissions {
         Ok(data) => Some(PermissionMap::from_json(&data)),
         Err(err) => {
             anomalies.push(request_anomaly(
@@ -71,6 +71,9 @@ pub async fn collect_pve(
             None
         }
     };
+    if let Some(map) = perms.as_mut() {
+        refine_roots(source, map).await;
+    }
     let visibility = Visibility {
         perms: perms.as_ref(),
     };
@@ -351,6 +354,24 @@ pub async fn collect_pve(
         not_backed_up,
     };
     (inventory, anomalies)
+}
+
+/// Ask for the privileges on `/vms`, `/pool` and `/storage` themselves: a NoAccess there is absent
+/// from the full map. A failed query leaves the map as it was.
+pub(crate) async fn refine_roots(source: &Source, map: &mut PermissionMap) {
+    let roots = ["/vms", "/pool", "/storage"];
+    let queries: Vec<[(&str, String); 1]> =
+        roots.iter().map(|r| [("path", r.to_string())]).collect();
+    let (vms, pool, storage) = tokio::join!(
+        source.get::<serde_json::Value>(&["access", "permissions"], &queries[0]),
+        source.get::<serde_json::Value>(&["access", "permissions"], &queries[1]),
+        source.get::<serde_json::Value>(&["access", "permissions"], &queries[2]),
+    );
+    for (root, answer) in roots.iter().zip([vms, pool, storage]) {
+        if let Ok(data) = answer {
+            map.set_path_answer(root, &data);
+        }
+    }
 }
 
 /// Decides list completeness from the token's effective privileges.

@@ -39,6 +39,15 @@ impl PermissionMap {
         PermissionMap { paths }
     }
 
+    /// Record the answer of `GET /access/permissions?path=<path>`. The full map leaves out paths
+    /// where nothing is granted (e.g. a NoAccess ACL), which would let an ancestor's grant seem to
+    /// reach them; the per-path answer is exact, and an empty one is recorded as "nothing here".
+    pub fn set_path_answer(&mut self, path: &str, data: &serde_json::Value) {
+        let answered = PermissionMap::from_json(data);
+        let privs = answered.paths.get(path).cloned().unwrap_or_default();
+        self.paths.insert(path.to_string(), privs);
+    }
+
     /// No privilege anywhere: what a privilege-separated token without ACLs of its own sees.
     pub fn is_empty(&self) -> bool {
         self.paths.values().all(BTreeMap::is_empty)
@@ -143,6 +152,17 @@ mod tests {
         }));
         assert!(!map.has_everywhere_below("/vms", "VM.Audit"));
         assert!(!map.has("/vms/105", "VM.Audit"));
+    }
+
+    #[test]
+    fn a_per_path_answer_overrides_what_the_full_map_implies() {
+        let mut map = PermissionMap::from_json(&json!({"/": {"Pool.Audit": 1, "VM.Audit": 1}}));
+        assert!(map.has_everywhere_below("/pool", "Pool.Audit"));
+        map.set_path_answer("/pool", &json!({}));
+        assert!(!map.has_everywhere_below("/pool", "Pool.Audit"));
+        assert!(!map.has("/pool/prod", "Pool.Audit"));
+        map.set_path_answer("/vms", &json!({"/vms": {"VM.Audit": 1}}));
+        assert!(map.has_everywhere_below("/vms", "VM.Audit"));
     }
 
     #[test]

@@ -327,6 +327,13 @@ async fn the_demo_runs_with_no_configuration_at_all() {
         .await
         .json();
     assert_eq!(json["collected_at"], "2026-01-15T08:00:00Z");
+    // A request the collector makes but the recording lacks would show up here: regenerate the
+    // demo with `cargo run --example pve-sim -- record-demo src/demo/recording`.
+    assert_eq!(
+        json["anomalies"],
+        serde_json::json!([]),
+        "the built-in demo is out of date"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

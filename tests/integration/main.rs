@@ -11,4 +11,5 @@ mod support;
 mod check_api;
 mod collection;
 mod foundation;
+mod report;
 mod simulator;
