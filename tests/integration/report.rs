@@ -58,7 +58,7 @@ fn verdicts(json: &Value) -> BTreeMap<u64, (String, String)> {
         .collect()
 }
 
-fn guest_json<'a>(json: &'a Value, vmid: u64) -> &'a Value {
+fn guest_json(json: &Value, vmid: u64) -> &Value {
     json["guests"]
         .as_array()
         .and_then(|g| g.iter().find(|g| g["vmid"] == vmid))
