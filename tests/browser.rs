@@ -217,3 +217,24 @@ fn report_of_5000_guests_renders_in_light_and_dark() {
         &output_dir(),
     );
 }
+
+#[test]
+fn demo_report_from_the_real_pipeline_renders_in_light_and_dark() {
+    if !chromium_available() {
+        return;
+    }
+    let out = output_dir();
+    let reports = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_pve-backup-report"))
+        .args(["--demo", "--format", "html", "--exit-zero", "--output"])
+        .arg(reports.path())
+        .env_clear()
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let html_text =
+        std::fs::read_to_string(reports.path().join("pve-backup-report-latest.html")).unwrap();
+    assert!(html_text.contains("scratch"), "the demo's uncovered guest is in the report");
+    check_page("demo", &html_text, &out);
+}
