@@ -107,6 +107,10 @@ pub struct Cli {
     #[arg(long)]
     pub demo: bool,
 
+    /// API path of the backup-job list (default /cluster/backup), for proxies that move it.
+    #[arg(long, env = "PVE_BACKUP_JOBS_ENDPOINT", value_name = "PATH")]
+    pub backup_jobs_endpoint: Option<String>,
+
     /// Read vzdump task history this many days back (default 14).
     #[arg(long, env = "PVE_TASK_HISTORY_DAYS", value_name = "DAYS")]
     pub history_days: Option<String>,

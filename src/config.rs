@@ -450,6 +450,10 @@ impl Config {
                 100..=10_000_000,
                 "a number of lines such as 100000",
             )?,
+            jobs_endpoint: match non_empty(cli.backup_jobs_endpoint.clone()) {
+                None => defaults.jobs_endpoint.clone(),
+                Some(path) => parse_endpoint(&path)?,
+            },
             ..defaults
         };
         let report = resolve_report_options(cli, collect.history_days)?;
@@ -578,6 +582,34 @@ fn resolve_report_options(cli: &Cli, history_days: u32) -> Result<ReportOptions,
         fail_on,
         exit_zero: cli.exit_zero,
     })
+}
+
+/// `/cluster/backup` → `["cluster", "backup"]`; `/api2/json` in front is accepted.
+fn parse_endpoint(text: &str) -> Result<Vec<String>, ConfigError> {
+    let path = text
+        .trim()
+        .strip_prefix("/api2/json")
+        .unwrap_or(text.trim());
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let valid = path.starts_with('/')
+        && !segments.is_empty()
+        && segments.iter().all(|s| {
+            s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        });
+    if valid {
+        Ok(segments)
+    } else {
+        Err(invalid(
+            "PVE_BACKUP_JOBS_ENDPOINT (--backup-jobs-endpoint)",
+            format!("'{text}' is not an API path"),
+            "write the path below /api2/json, e.g. /cluster/backup",
+        ))
+    }
 }
 
 fn parse_count(
@@ -1217,6 +1249,26 @@ mod tests {
         broken.insert("PBS02_API_TOKEN_ID".into(), "monitor@pbs".into());
         let err = Config::resolve(&cli(&[]), &broken).unwrap_err().to_string();
         assert!(err.starts_with("PBS02_API_TOKEN_ID"), "{err}");
+    }
+
+    #[test]
+    fn the_jobs_endpoint_can_be_moved() {
+        assert_eq!(
+            parse_endpoint("/cluster/backup").unwrap(),
+            ["cluster", "backup"]
+        );
+        assert_eq!(
+            parse_endpoint("/api2/json/cluster/backup/").unwrap(),
+            ["cluster", "backup"]
+        );
+        assert!(parse_endpoint("cluster backup").is_err());
+        assert!(parse_endpoint("/").is_err());
+        let mut args = pve_token_args("monitor@pve!report");
+        args.extend(["--backup-jobs-endpoint".into(), "/cluster/backup-v2".into()]);
+        assert_eq!(
+            resolve_owned(&args).unwrap().collect.jobs_endpoint,
+            ["cluster", "backup-v2"]
+        );
     }
 
     #[test]

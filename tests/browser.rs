@@ -235,6 +235,9 @@ fn demo_report_from_the_real_pipeline_renders_in_light_and_dark() {
     assert!(status.success());
     let html_text =
         std::fs::read_to_string(reports.path().join("pve-backup-report-latest.html")).unwrap();
-    assert!(html_text.contains("scratch"), "the demo's uncovered guest is in the report");
+    assert!(
+        html_text.contains("scratch"),
+        "the demo's uncovered guest is in the report"
+    );
     check_page("demo", &html_text, &out);
 }

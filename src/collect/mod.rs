@@ -33,6 +33,8 @@ pub struct CollectOptions {
     pub log_page_size: usize,
     /// Read each guest's config (notes, disks excluded from backup): one request per guest.
     pub guest_configs: bool,
+    /// Path segments of the backup-job list below `/api2/json` (`PVE_BACKUP_JOBS_ENDPOINT`).
+    pub jobs_endpoint: Vec<String>,
 }
 
 impl Default for CollectOptions {
@@ -44,6 +46,7 @@ impl Default for CollectOptions {
             task_page_size: 500,
             log_page_size: 5000,
             guest_configs: true,
+            jobs_endpoint: vec!["cluster".into(), "backup".into()],
         }
     }
 }

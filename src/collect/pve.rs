@@ -33,13 +33,14 @@ pub async fn collect_pve(
     let host = source.server().host;
     let no_query: &[(&str, String)] = &[];
     let vm_query = [("type", "vm".to_string())];
+    let jobs_path: Vec<&str> = options.jobs_endpoint.iter().map(String::as_str).collect();
     let (version, permissions, nodes, resources, storages, jobs, pools, not_backed_up) = tokio::join!(
         source.get::<wire::Version>(&["version"], no_query),
         source.get::<serde_json::Value>(&["access", "permissions"], no_query),
         source.get::<Vec<wire::Node>>(&["nodes"], no_query),
         source.get::<Vec<wire::ClusterResource>>(&["cluster", "resources"], &vm_query),
         source.get::<Vec<wire::StorageConfig>>(&["storage"], no_query),
-        source.get::<Vec<wire::BackupJob>>(&["cluster", "backup"], no_query),
+        source.get::<Vec<wire::BackupJob>>(&jobs_path, no_query),
         source.get::<Vec<wire::PoolListItem>>(&["pools"], no_query),
         source.get::<Vec<wire::NotBackedUpItem>>(
             &["cluster", "backup-info", "not-backed-up"],
