@@ -1375,7 +1375,7 @@ fn determinism_twice_and_shuffled() {
 }
 
 #[test]
-fn large_inventory_is_fast() {
+fn a_5000_guest_inventory_is_assessed_completely() {
     let mut fx = Fx::new();
     let guests: Vec<Vmid> = (1000..6000).collect();
     for vmid in &guests {
@@ -1424,9 +1424,12 @@ fn large_inventory_is_fast() {
     let report = run(&inv);
     let took = started.elapsed();
     assert_eq!(report.guests.len(), 5000);
-    // Well under a second in release builds; debug builds are ~10× slower.
-    let limit = if cfg!(debug_assertions) { 15.0 } else { 1.0 };
-    assert!(took.as_secs_f64() < limit, "assess took {took:?}");
+    assert!(report
+        .guests
+        .iter()
+        .all(|g| g.last_success.is_some() || g.coverage != Coverage::Covered));
+    // Timing is printed, not asserted (docs/performance.md):
+    // cargo test --release a_5000_guest_inventory -- --nocapture
     eprintln!("assess of 5000 guests took {took:?}");
 }
 
