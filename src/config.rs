@@ -199,6 +199,8 @@ pub struct Config {
     pub collect: CollectOptions,
     /// Where and how the report is written, and how the run ends.
     pub report: ReportOptions,
+    /// Draw a live status line on stderr while collecting (set by `main` for a terminal).
+    pub show_progress: bool,
 }
 
 /// Report output and exit-code settings.
@@ -462,6 +464,7 @@ impl Config {
             now,
             collect,
             report,
+            show_progress: false,
             mode: if cli.check_api {
                 Mode::CheckApi
             } else if cli.dump_inventory {

@@ -273,38 +273,53 @@ fn replay_sources(manifest: &Manifest, replays: Vec<Arc<source::Replay>>) -> Sou
 
 /// Collect the inventory from the configured input (live, recording, replay or demo).
 pub async fn gather(config: &Config) -> Result<Inventory, String> {
-    match &config.input {
-        Input::Live => {
-            let (sources, _) = live_sources(config, false)?;
-            let now = config.now.unwrap_or_else(Utc::now);
-            Ok(collect::collect(&sources, now, &config.collect).await)
-        }
-        Input::Record { dir, redact_names } => {
-            let (sources, recorders) = live_sources(config, true)?;
-            let now = config.now.unwrap_or_else(Utc::now);
-            let inventory = collect::collect(&sources, now, &config.collect).await;
-            write_recording(dir, now, &recorders, &inventory, *redact_names)
-                .map_err(|e| e.to_string())?;
-            eprintln!(
-                "recorded {} server(s) into {}",
-                recorders.len(),
-                dir.display()
-            );
-            Ok(inventory)
+    let (sources, recorders, now) = match &config.input {
+        Input::Live | Input::Record { .. } => {
+            let record = matches!(config.input, Input::Record { .. });
+            let (sources, recorders) = live_sources(config, record)?;
+            (sources, recorders, config.now.unwrap_or_else(Utc::now))
         }
         Input::Replay(dir) => {
             let (manifest, replays) = source::read_recording(dir).map_err(|e| e.to_string())?;
             let now = config.now.unwrap_or(manifest.recorded_at);
-            let sources = replay_sources(&manifest, replays);
-            Ok(collect::collect(&sources, now, &config.collect).await)
+            (replay_sources(&manifest, replays), Vec::new(), now)
         }
         Input::Demo => {
             let (manifest, replays) = demo::recording().map_err(|e| e.to_string())?;
             let now = config.now.unwrap_or(manifest.recorded_at);
-            let sources = replay_sources(&manifest, replays);
-            Ok(collect::collect(&sources, now, &config.collect).await)
+            (replay_sources(&manifest, replays), Vec::new(), now)
         }
+    };
+    let progress = collect::Progress::default();
+    let status_line = config
+        .show_progress
+        .then(|| spawn_status_line(progress.clone()));
+    let inventory = collect::collect(&sources, now, &config.collect, &progress).await;
+    if let Some(handle) = status_line {
+        handle.abort();
+        eprint!("\r\x1b[2K");
     }
+    if let Input::Record { dir, redact_names } = &config.input {
+        write_recording(dir, now, &recorders, &inventory, *redact_names)
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "recorded {} server(s) into {}",
+            recorders.len(),
+            dir.display()
+        );
+    }
+    Ok(inventory)
+}
+
+/// Redraw one status line on stderr (a terminal) until aborted.
+fn spawn_status_line(progress: collect::Progress) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+        loop {
+            tick.tick().await;
+            eprint!("\r\x1b[2K{}", progress.snapshot().line());
+        }
+    })
 }
 
 fn write_recording(

@@ -37,13 +37,15 @@ fn main() -> ExitCode {
     };
     init_logging(&cli);
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let config = match Config::resolve(&cli, &env) {
+    let mut config = match Config::resolve(&cli, &env) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("configuration error: {err}");
             return ExitCode::from(ExitStatus::Unknown.code());
         }
     };
+    // A status line only where a person watches; cron gets nothing but what matters.
+    config.show_progress = !cli.quiet && std::io::stderr().is_terminal();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

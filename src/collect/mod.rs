@@ -7,6 +7,7 @@
 //! so the inventory never depends on timing.
 
 mod pbs;
+mod progress;
 mod pve;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +17,7 @@ use crate::api::ApiError;
 use crate::model::{Anomaly, Inventory, Severity};
 
 pub use pbs::collect_pbs;
+pub use progress::{Progress, ProgressSnapshot};
 pub use pve::collect_pve;
 
 /// How far back and how much to read.
@@ -61,11 +63,16 @@ pub struct Sources {
 }
 
 /// Collect from every configured server. Never fails: problems become anomalies.
-pub async fn collect(sources: &Sources, now: DateTime<Utc>, options: &CollectOptions) -> Inventory {
+pub async fn collect(
+    sources: &Sources,
+    now: DateTime<Utc>,
+    options: &CollectOptions,
+    progress: &Progress,
+) -> Inventory {
     let pbs_hosts: Vec<String> = sources.pbs.iter().map(|s| s.server().host).collect();
     let pve_future = async {
         match &sources.pve {
-            Some(source) => Some(collect_pve(source, now, options, &pbs_hosts).await),
+            Some(source) => Some(collect_pve(source, now, options, &pbs_hosts, progress).await),
             None => None,
         }
     };
@@ -74,7 +81,8 @@ pub async fn collect(sources: &Sources, now: DateTime<Utc>, options: &CollectOpt
         let mut set = tokio::task::JoinSet::new();
         for (index, source) in sources.pbs.iter().enumerate() {
             let source = source.clone();
-            set.spawn(async move { (index, collect_pbs(&source).await) });
+            let progress = progress.clone();
+            set.spawn(async move { (index, collect_pbs(&source, &progress).await) });
         }
         while let Some(joined) = set.join_next().await {
             match joined {

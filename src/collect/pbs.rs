@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use tokio::task::JoinSet;
 
-use super::{epoch, request_anomaly};
+use super::{epoch, request_anomaly, Progress};
 use crate::api::pbs_types as wire;
 use crate::api::source::Source;
 use crate::model::{
@@ -14,7 +14,7 @@ use crate::model::{
 };
 
 /// Collect one PBS server.
-pub async fn collect_pbs(source: &Source) -> (PbsInventory, Vec<Anomaly>) {
+pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory, Vec<Anomaly>) {
     let server = source.server();
     let name = server.name.clone();
     let mut anomalies = Vec::new();
@@ -90,9 +90,18 @@ pub async fn collect_pbs(source: &Source) -> (PbsInventory, Vec<Anomaly>) {
                 let completeness_root = audit(&format!("/datastore/{}", store.store));
                 let perms = perms.clone();
                 let component = format!("pbs/{name}/{}", store.store);
+                let progress = progress.clone();
                 set.spawn(async move {
-                    read_datastore(&source, store, usage, completeness_root, perms, &component)
-                        .await
+                    read_datastore(
+                        &source,
+                        store,
+                        usage,
+                        completeness_root,
+                        perms,
+                        &component,
+                        &progress,
+                    )
+                    .await
                 });
             }
             let mut datastores = Vec::new();
@@ -243,6 +252,7 @@ async fn read_datastore(
     root_completeness: Completeness,
     perms: Option<PermissionMap>,
     component: &str,
+    progress: &Progress,
 ) -> (Datastore, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
     let name = store.store.clone();
@@ -354,6 +364,7 @@ async fn read_datastore(
                         reasons.push(format!("snapshots in {path} may be limited to the token's own groups (no Datastore.Audit)"));
                     }
                 }
+                progress.add_snapshots(items.len());
                 snapshots.extend(
                     items
                         .into_iter()

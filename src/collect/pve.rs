@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use tokio::task::JoinSet;
 
-use super::{epoch, request_anomaly, CollectOptions};
+use super::{epoch, request_anomaly, CollectOptions, Progress};
 use crate::api::pve_types as wire;
 use crate::api::source::Source;
 use crate::api::ApiError;
@@ -28,6 +28,7 @@ pub async fn collect_pve(
     now: DateTime<Utc>,
     options: &CollectOptions,
     pbs_hosts: &[String],
+    progress: &Progress,
 ) -> (PveInventory, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
     let host = source.server().host;
@@ -187,7 +188,7 @@ pub async fn collect_pve(
     };
     guests.sort_by_key(|g| g.vmid);
     if options.guest_configs {
-        read_guest_configs(source, &mut guests, &mut anomalies).await;
+        read_guest_configs(source, &mut guests, &mut anomalies, progress).await;
     }
 
     // Storages.
@@ -313,8 +314,9 @@ pub async fn collect_pve(
         let tz = time_zones.get(&node).copied().unwrap_or(Tz::UTC);
         let options = options.clone();
         let sees_all = node_sees_all.get(&node).copied().flatten();
+        let progress = progress.clone();
         history_set.spawn(async move {
-            read_task_history(&source, &node, tz, since, &options, sees_all).await
+            read_task_history(&source, &node, tz, since, &options, sees_all, &progress).await
         });
     }
     while let Some(joined) = history_set.join_next().await {
@@ -427,7 +429,13 @@ fn guest_from_resource(item: wire::ClusterResource, anomalies: &mut Vec<Anomaly>
     })
 }
 
-async fn read_guest_configs(source: &Source, guests: &mut [Guest], anomalies: &mut Vec<Anomaly>) {
+async fn read_guest_configs(
+    source: &Source,
+    guests: &mut [Guest],
+    anomalies: &mut Vec<Anomaly>,
+    progress: &Progress,
+) {
+    progress.add_configs(guests.len());
     let mut set = JoinSet::new();
     for (index, guest) in guests.iter().enumerate() {
         let source = source.clone();
@@ -444,6 +452,7 @@ async fn read_guest_configs(source: &Source, guests: &mut [Guest], anomalies: &m
     let mut forbidden = 0usize;
     let mut first_forbidden: Option<ApiError> = None;
     while let Some(joined) = set.join_next().await {
+        progress.config_done();
         let Ok((index, result)) = joined else {
             continue;
         };
@@ -694,6 +703,7 @@ async fn read_task_history(
     since: DateTime<Utc>,
     options: &CollectOptions,
     sees_all: Option<bool>,
+    progress: &Progress,
 ) -> (NodeTaskHistory, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
     let component = format!("pve/tasks/{node}");
@@ -790,11 +800,13 @@ async fn read_task_history(
         }
     };
 
+    progress.history_done();
     let mut set = JoinSet::new();
     for (index, item) in items.iter().enumerate() {
         if item.endtime.is_none() && item.status.is_none() {
             continue; // still running: no result yet
         }
+        progress.add_logs(1);
         let source = source.clone();
         let node = node.to_string();
         let upid = item.upid.clone();
@@ -810,6 +822,7 @@ async fn read_task_history(
     let mut log_failures = 0usize;
     let mut first_failure: Option<ApiError> = None;
     while let Some(Ok((index, result))) = set.join_next().await {
+        progress.log_done();
         let evidence = match result {
             Ok(evidence) => evidence,
             Err(err) => {

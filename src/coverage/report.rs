@@ -208,7 +208,7 @@ pub struct ArchiveEvidence {
     pub snapshot_count: usize,
     /// Where it came from.
     pub source: EvidenceSource,
-    /// The PVE storage through which it was found (addition).
+    /// The PVE storage through which it was found.
     pub storage: String,
 }
 
@@ -265,7 +265,7 @@ pub struct GuestReport {
     pub last_success: Option<BackupEvent>,
     /// The latest archive on PBS (or storage) for this guest through its jobs' storages.
     pub archive: Option<ArchiveEvidence>,
-    /// Every backup attempt of this guest found in the task logs, newest first (addition).
+    /// Every backup attempt of this guest found in the task logs, newest first.
     pub runs: Vec<BackupEvent>,
     /// Exemption, when declared and not expired.
     pub exempt: Option<Exemption>,
@@ -300,13 +300,13 @@ pub struct JobReport {
     pub schedule_readable: Option<String>,
     /// Next run (PVE's `next-run`, or computed).
     pub next_run: Option<DateTime<Utc>>,
-    /// Latest scheduled occurrence at or before the report time, computed (addition).
+    /// Latest scheduled occurrence at or before the report time, computed.
     pub previous_run: Option<DateTime<Utc>>,
-    /// IANA zone the schedule was evaluated in (`UTC` when the node's zone is unknown) (addition).
+    /// IANA zone the schedule was evaluated in (`UTC` when the node's zone is unknown).
     pub timezone: String,
-    /// False when the zone was assumed (node time zone unknown or nodes disagree) (addition).
+    /// False when the zone was assumed (node time zone unknown or nodes disagree).
     pub timezone_known: bool,
-    /// Why the schedule could not be used (malformed), None when fine (addition).
+    /// Why the schedule could not be used (malformed), None when fine.
     pub schedule_error: Option<String>,
     /// How it selects guests, readable ("all except 105, 106", "pool prod", "VMIDs 100, 101").
     pub selection: String,
