@@ -20,7 +20,8 @@ Exit codes (the highest that applies; --fail-on raises the threshold, --exit-zer
 ///
 /// Configuration comes from flags, then environment variables, then a `.env` file (flags win).
 /// PBS servers beyond the first are configured as numbered blocks `PBS01_HOST`, `PBS01_API_TOKEN_ID`, …
-#[derive(Debug, Parser)]
+// No `Debug`: the raw secrets live here until `config` wraps them, so nothing may print this struct.
+#[derive(Parser)]
 #[command(name = "pve-backup-report", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// Read variables from this file instead of `./.env` (existing environment variables win).
