@@ -20,9 +20,6 @@ pub type ExtraFields = BTreeMap<String, Value>;
 /// `GET /nodes/localhost/tasks/{upid}/log` lines have the same `{n, t}` shape as on PVE.
 pub type PbsTaskLogLine = crate::api::pve_types::TaskLogLine;
 
-/// `GET /access/permissions` has the same shape as on PVE, with boolean propagate values.
-pub type PbsPermissionMap = crate::api::pve_types::PermissionMap;
-
 // ---------------------------------------------------------------------------------------------
 // Enums
 // ---------------------------------------------------------------------------------------------
@@ -1231,19 +1228,5 @@ mod tests {
         );
         assert_eq!(log[1].n, 2);
         assert!(log[1].t.ends_with("TASK OK"));
-    }
-
-    #[test]
-    fn permissions_with_boolean_values() {
-        let map: PbsPermissionMap = parse(
-            json!({"/datastore/store1": {"Datastore.Audit": true, "Datastore.Backup": false}}),
-        );
-        assert_eq!(map.has("/datastore/store1", "Datastore.Audit"), Some(true));
-        assert_eq!(
-            map.propagates("/datastore/store1", "Datastore.Backup"),
-            Some(false)
-        );
-        assert_eq!(map.has("/datastore/store1", "Sys.Audit"), Some(false));
-        assert_eq!(map.has("/system/tasks", "Sys.Audit"), None);
     }
 }

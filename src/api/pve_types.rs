@@ -3,7 +3,7 @@
 //! Owns the exact JSON shape (field names, optionality, Perl-tolerant typing via
 //! [`crate::api::de`]) and the wire-format rules that are part of that shape: the property
 //! strings of guest disks/mount points and which of them vzdump includes in a backup
-//! (pve-api.md §3.13–§3.15), and the meaning of the `/access/permissions` map. It does not decide
+//! (pve-api.md §3.13–§3.15). The `/access/permissions` map is read by `model::permissions`. It does not decide
 //! coverage; that is the domain model's job.
 //!
 //! Conventions: a field the server may omit is an `Option` and stays `None` when absent (never a
@@ -1078,48 +1078,6 @@ impl StorageContentItem {
 }
 
 // ---------------------------------------------------------------------------------------------
-// /access/permissions
-// ---------------------------------------------------------------------------------------------
-
-/// `GET /access/permissions`: `{ "<acl path>": { "<Privilege>": <propagate> } }`.
-///
-/// Only paths where at least one privilege is set are listed: `/`, `/access`,
-/// `/access/groups`, `/nodes`, `/pool`, `/sdn`, `/storage`, `/vms`, every path of any ACL,
-/// and `/vms/<vmid>` + `/storage/<id>` of pool members. A privilege that only reaches a path by
-/// propagation is **not** shown for unlisted paths — query with `path=<path>` to test one (the
-/// answer is then `{ "<path>": {…} }`, or `{}` meaning nothing is held there). For a token the
-/// map is already the token's effective set. PBS returns the same shape with boolean values.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(transparent)]
-pub struct PermissionMap(pub BTreeMap<String, BTreeMap<String, Value>>);
-
-impl PermissionMap {
-    /// Whether `privilege` is held on exactly `path`, as far as this map can tell:
-    /// `Some(true)` if the path is listed with the privilege (propagating or not),
-    /// `Some(false)` if the path is listed without it (each listed path carries its complete
-    /// effective set), `None` if the path is not listed (unknown: it may still be held through
-    /// propagation — ask the server with `path=`).
-    pub fn has(&self, path: &str, privilege: &str) -> Option<bool> {
-        self.0
-            .get(path)
-            .map(|privileges| privileges.contains_key(privilege))
-    }
-
-    /// Whether `privilege` on `path` propagates to sub-paths: `Some(true)` for value 1/true,
-    /// `Some(false)` for 0/false, `None` if the path or privilege is not listed or the value is
-    /// not a boolean.
-    pub fn propagates(&self, path: &str, privilege: &str) -> Option<bool> {
-        let value = self.0.get(path)?.get(privilege)?;
-        de::bool_from_value(value).ok().flatten()
-    }
-
-    /// The listed paths, sorted.
-    pub fn paths(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Guest config
 // ---------------------------------------------------------------------------------------------
 
@@ -2078,36 +2036,6 @@ mod tests {
         assert_eq!(items[1].verification.as_ref().unwrap().upid, None);
         assert_eq!(items[2].encrypted.as_deref(), Some("1"));
         assert_eq!(items[2].subtype, Some(GuestType::Other("vm".to_owned())));
-    }
-
-    #[test]
-    fn permission_map_reference_example_and_semantics() {
-        let map: PermissionMap = parse(
-            json!({"/": {"Sys.Audit": 1, "VM.Audit": 1, "Datastore.Audit": 1, "Pool.Audit": 1},
-            "/vms": {"Sys.Audit": 1, "VM.Audit": 1, "Datastore.Audit": 1, "Pool.Audit": 1},
-            "/storage/pbs1": {"Datastore.Allocate": 0, "Datastore.Audit": "1"},
-            "/pool/prod": {"Pool.Audit": true}}),
-        );
-        assert_eq!(map.has("/", "Sys.Audit"), Some(true));
-        assert_eq!(map.has("/", "VM.Backup"), Some(false));
-        assert_eq!(map.has("/vms/100", "VM.Audit"), None);
-        assert_eq!(map.has("/storage/pbs1", "Datastore.Allocate"), Some(true));
-        assert_eq!(
-            map.propagates("/storage/pbs1", "Datastore.Allocate"),
-            Some(false)
-        );
-        assert_eq!(
-            map.propagates("/storage/pbs1", "Datastore.Audit"),
-            Some(true)
-        );
-        assert_eq!(map.propagates("/pool/prod", "Pool.Audit"), Some(true));
-        assert_eq!(map.propagates("/", "VM.Backup"), None);
-        assert_eq!(
-            map.paths().collect::<Vec<_>>(),
-            vec!["/", "/pool/prod", "/storage/pbs1", "/vms"]
-        );
-        let empty: PermissionMap = parse(json!({}));
-        assert_eq!(empty.has("/vms/100", "VM.Audit"), None);
     }
 
     // ----- guest config: every row of the §3.15 table -----
