@@ -34,24 +34,42 @@ fn when(event: Option<&BackupEvent>) -> String {
 /// anything not fine, then the summary.
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
+    let jobs_of = |jobs: &[String]| {
+        if jobs.is_empty() {
+            "-".to_string()
+        } else {
+            jobs.join(",")
+        }
+    };
+    let name_width = report
+        .guests
+        .iter()
+        .map(|g| g.name.as_deref().unwrap_or("-").chars().count())
+        .chain([4])
+        .max()
+        .unwrap_or(4)
+        .min(40);
+    let jobs_width = report
+        .guests
+        .iter()
+        .map(|g| jobs_of(&g.jobs).chars().count())
+        .chain([4])
+        .max()
+        .unwrap_or(4)
+        .min(80);
     let _ = writeln!(
         out,
-        "{:>6}  {:<20} {:<14} {:<8} {:<28} {:<16} exempt",
+        "{:>6}  {:<name_width$}  {:<13}  {:<7}  {:<jobs_width$}  {:<16}  exempt",
         "vmid", "name", "coverage", "fresh", "jobs", "last success"
     );
     for guest in &report.guests {
-        let _ = writeln!(
-            out,
-            "{:>6}  {:<20} {:<14} {:<8} {:<28} {:<16} {}",
+        let line = format!(
+            "{:>6}  {:<name_width$}  {:<13}  {:<7}  {:<jobs_width$}  {:<16}  {}",
             guest.vmid,
             guest.name.as_deref().unwrap_or("-"),
             coverage_word(guest.coverage),
             freshness_word(guest.freshness),
-            if guest.jobs.is_empty() {
-                "-".to_string()
-            } else {
-                guest.jobs.join(",")
-            },
+            jobs_of(&guest.jobs),
             when(guest.last_success.as_ref()),
             guest
                 .exempt
@@ -59,6 +77,7 @@ pub fn text(report: &Report) -> String {
                 .map(|e| e.reason.as_str())
                 .unwrap_or("")
         );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     let attention: Vec<_> = report
         .guests

@@ -246,7 +246,8 @@ async fn permission_errors_and_silent_filtering() {
     let nfs = get(pve, "/nodes/pve3/storage/nfs-backup/content", &ops())
         .await
         .data();
-    assert_eq!(nfs.as_array().unwrap().len(), 9);
+    // 3 nights of the node-3 job (3 guests) and 2 Saturdays of the pool job (3 guests).
+    assert_eq!(nfs.as_array().unwrap().len(), 15);
     sim.shutdown().await;
 }
 
@@ -257,7 +258,8 @@ async fn task_list_paging_and_filters() {
     let all = get(pve, "/nodes/pve1/tasks?typefilter=vzdump&limit=2", &full())
         .await
         .json();
-    assert_eq!(all["total"], 5);
+    // 5 nightly runs and 2 Saturdays of the pool job on pve1.
+    assert_eq!(all["total"], 7);
     let data = all["data"].as_array().unwrap();
     assert_eq!(data.len(), 2);
     assert!(data[0]["starttime"].as_i64() > data[1]["starttime"].as_i64());
@@ -266,13 +268,13 @@ async fn task_list_paging_and_filters() {
     let page = get(pve, "/nodes/pve1/tasks?typefilter=vzdump&start=4", &full())
         .await
         .json();
-    assert_eq!(page["data"].as_array().unwrap().len(), 1);
-    assert_eq!(page["total"], 5);
+    assert_eq!(page["data"].as_array().unwrap().len(), 3);
+    assert_eq!(page["total"], 7);
     let none = get(pve, "/nodes/pve1/tasks?typefilter=vzdump&limit=0", &full())
         .await
         .json();
     assert_eq!(none["data"], serde_json::json!([]));
-    assert_eq!(none["total"], 5);
+    assert_eq!(none["total"], 7);
     // since/until inclusive on starttime: the last night only.
     let last = data[0]["starttime"].as_i64().unwrap();
     let one = get(

@@ -461,6 +461,50 @@ pub fn demo_scenario() -> Scenario {
             ));
         }
     }
+    // Weekly pool job backup-prod-pool (sat 02:30 Vienna = 01:30 UTC): the last two Saturdays.
+    let pool_members: Vec<_> = all_guests
+        .iter()
+        .filter(|g| [100, 101, 200].contains(&g.vmid))
+        .cloned()
+        .collect();
+    for week in 0..2 {
+        let start = DEMO_NOW - 5 * 86400 - 6 * 3600 - 1800 - week * 7 * 86400;
+        for node in ["pve1", "pve2"] {
+            let run = Run {
+                node: node.into(),
+                utc_offset_secs: VIENNA,
+                start,
+                job_args: "--pool prod --storage nfs-backup --mode snapshot --quiet 1".into(),
+                skip_external: pool_members
+                    .iter()
+                    .filter(|g| g.node != node)
+                    .map(|g| g.vmid)
+                    .collect(),
+                guests: pool_members
+                    .iter()
+                    .filter(|g| g.node == node)
+                    .map(|g| LogGuest::from_guest(g, Outcome::Ok))
+                    .collect(),
+                target: Target::Dir {
+                    storage: "nfs-backup".into(),
+                    dumpdir: "/mnt/pve/nfs-backup/dump".into(),
+                },
+                seconds_per_guest: 300,
+                compact: false,
+            };
+            let (task, rendered) = run.task("root@pam");
+            sc.pve.tasks.push(task);
+            for (vmid, kind, time) in rendered.backups {
+                sc.pve.backup_volumes.push(FileVolume::vzdump(
+                    "nfs-backup",
+                    kind,
+                    vmid,
+                    time,
+                    2_576_980_377,
+                ));
+            }
+        }
+    }
     // A manual single-guest run by a token (task id = VMID, user split into user + tokenid).
     sc.pve.tasks.push(super::tasks::PveTask::vzdump(
         "pve2",
