@@ -208,6 +208,28 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         &mut anomalies,
     );
 
+    // A shortened list must not look complete: say so once per list.
+    if let Completeness::Partial { reason } = &datastores.completeness {
+        anomalies.push(Anomaly::new(
+            Severity::Warning,
+            &component,
+            "the datastore list may be incomplete",
+            format!("{reason}. Check with --check-api"),
+        ));
+    }
+    for store in &datastores.items {
+        if let Completeness::Partial { reason } = &store.snapshots.completeness {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("{component}/{}", store.name),
+                format!(
+                    "the snapshot list of datastore {} may be incomplete",
+                    store.name
+                ),
+                format!("{reason}. Archives missing from it are not reported as missing"),
+            ));
+        }
+    }
     let inventory = PbsInventory {
         name,
         host: server.host,

@@ -186,6 +186,18 @@ pub async fn collect_pve(
             }
         }
     };
+    if let Completeness::Partial { reason } = &guests_completeness {
+        // Hidden guests cannot appear as "not backed up": the run must not look complete.
+        anomalies.push(Anomaly::new(
+            Severity::Critical,
+            "pve/guests",
+            format!(
+                "the guest list may be incomplete ({} visible): guests the token cannot see are not in the report",
+                guests.len()
+            ),
+            format!("{reason}. Check with --check-api"),
+        ));
+    }
     guests.sort_by_key(|g| g.vmid);
     if options.guest_configs {
         read_guest_configs(source, &mut guests, &mut anomalies, progress).await;

@@ -407,4 +407,12 @@ async fn guests_hidden_by_missing_vm_audit_make_the_list_partial() {
         .as_str()
         .unwrap_or_default()
         .contains("VM.Audit"));
+    let anomaly = json["anomalies"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["component"] == "pve/guests"))
+        .expect("anomaly");
+    assert_eq!(anomaly["severity"], "critical");
+    // The two visible guests are fine, but the run must not claim "all covered": exit 3.
+    let run = run_tool(&vars, &["--dump-coverage", "--now", &demo_now()]).await;
+    assert_eq!(run.code, 3, "{}", run.stdout);
 }
