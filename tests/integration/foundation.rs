@@ -428,3 +428,62 @@ async fn secrets_never_appear_in_output_at_trace_level() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pbs_ticket_login_sends_the_pbs_cookie() {
+    let world = World::start(sim::demo_scenario()).await;
+    let vars = vec![
+        (
+            "PBS_HOST".to_string(),
+            world.sim.pbs("pbs1").expect("pbs").url.clone(),
+        ),
+        ("PBS_USER".to_string(), "monitor@pbs".to_string()),
+        (
+            "PBS_PASSWORD".to_string(),
+            sim::demo::PBS_MONITOR_PASSWORD.to_string(),
+        ),
+        ("PBS_CA_CERT".to_string(), world.pbs_ca("pbs1")),
+    ];
+    let run = run_tool(&vars, &["--check-api"]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let requests = world.requests();
+    assert_eq!(requests.iter().filter(|r| r.method == "POST").count(), 1);
+    assert!(requests
+        .iter()
+        .filter(|r| r.method == "GET")
+        .all(|r| header(r, "cookie").is_some_and(|c| c.starts_with("PBSAuthCookie="))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_ticket_is_renewed_and_nothing_is_lost() {
+    let mut scenario = sim::demo_scenario();
+    scenario.pve.settings.ticket_lifetime_secs = 1;
+    // Tickets age by the simulator's clock: use the real one, not the demo's fixed instant.
+    scenario.pve.settings.now = None;
+    let world = World::start(scenario).await;
+    // Slow answers make the run outlive the one-second ticket.
+    world.sim.set_latency("pve", Duration::from_millis(150));
+    let vars = with(
+        without(
+            world.pve_full(),
+            &["PVE_API_TOKEN_ID", "PVE_API_TOKEN_SECRET"],
+        ),
+        &[
+            ("PVE_USER", "auditor@pve"),
+            ("PVE_PASSWORD", sim::demo::PVE_AUDITOR_PASSWORD),
+        ],
+    );
+    let run = run_tool(&vars, &["--dump-inventory", "--json"]).await;
+    assert!(run.code <= 1, "{}", run.stderr);
+    assert_eq!(
+        run.json()["anomalies"],
+        serde_json::json!([]),
+        "every request succeeded in the end"
+    );
+    let logins = world
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert!(logins >= 2, "the ticket was renewed ({logins} logins)");
+}
