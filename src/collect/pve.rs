@@ -937,10 +937,9 @@ async fn read_storage_backups(
     let mut partial_reasons = Vec::new();
     for storage in storages.iter().filter(|s| s.enabled && s.holds_backups()) {
         if let Some(target) = &storage.pbs {
-            let target_host = format!("{}:{}", target.server, target.port);
-            if pbs_hosts
-                .iter()
-                .any(|h| h == &target_host || h.split(':').next() == Some(target.server.as_str()))
+            if target
+                .find_server(pbs_hosts.iter().map(String::as_str))
+                .is_some()
             {
                 continue; // read from PBS directly
             }

@@ -72,35 +72,9 @@ pub(crate) struct Index<'a> {
     pub anomalies: Vec<Anomaly>,
 }
 
-/// Split `host:port`, `[v6]:port`, `host` into a lowercase host without brackets and a port.
-pub(crate) fn split_host_port(text: &str) -> (String, Option<u16>) {
-    let text = text.trim();
-    if let Some(rest) = text.strip_prefix('[') {
-        if let Some((host, tail)) = rest.split_once(']') {
-            let port = tail.strip_prefix(':').and_then(|p| p.parse().ok());
-            return (host.to_ascii_lowercase(), port);
-        }
-    }
-    // A bare IPv6 address has several colons and no port.
-    if text.matches(':').count() == 1 {
-        if let Some((host, port)) = text.rsplit_once(':') {
-            if let Ok(port) = port.parse() {
-                return (host.to_ascii_lowercase(), Some(port));
-            }
-        }
-    }
-    (text.to_ascii_lowercase(), None)
-}
-
-/// The PBS inventory a PVE storage target writes to: `host:port` equal to `server:port`
-/// first, else the first whose host part equals `server` (case-insensitive).
+/// The PBS inventory a PVE storage target writes to (see [`PbsTarget::find_server`]).
 pub(crate) fn find_pbs(pbs: &[PbsInventory], target: &PbsTarget) -> Option<usize> {
-    let (server, _) = split_host_port(&target.server);
-    let parsed: Vec<(String, Option<u16>)> = pbs.iter().map(|p| split_host_port(&p.host)).collect();
-    parsed
-        .iter()
-        .position(|(host, port)| *host == server && *port == Some(target.port))
-        .or_else(|| parsed.iter().position(|(host, _)| *host == server))
+    target.find_server(pbs.iter().map(|p| p.host.as_str()))
 }
 
 /// Parse a node's IANA zone.
@@ -281,24 +255,5 @@ pub(crate) fn archive_completeness<'a>(
             Some(pve) => &pve.storage_backups.completeness,
             None => &COMPLETE,
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_port_forms() {
-        let cases = [
-            ("pbs.example.com:8007", ("pbs.example.com", Some(8007))),
-            ("PBS.Example.com", ("pbs.example.com", None)),
-            ("[fd00::1]:8007", ("fd00::1", Some(8007))),
-            ("fd00::1", ("fd00::1", None)),
-            ("10.0.0.5:8443", ("10.0.0.5", Some(8443))),
-        ];
-        for (text, (host, port)) in cases {
-            assert_eq!(split_host_port(text), (host.to_string(), port), "{text}");
-        }
     }
 }
