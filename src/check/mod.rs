@@ -282,15 +282,6 @@ fn names(data: &serde_json::Value, key: &str) -> Vec<String> {
     names
 }
 
-fn is_true(value: Option<&serde_json::Value>) -> bool {
-    match value {
-        Some(serde_json::Value::Bool(b)) => *b,
-        Some(serde_json::Value::Number(n)) => n.as_u64() == Some(1),
-        Some(serde_json::Value::String(s)) => s == "1" || s == "true",
-        _ => false,
-    }
-}
-
 /// The ACL grant commands for a PVE token (and, with privilege separation, its user).
 fn pve_grant(check: &ServerCheck, path: &str, role: &str) -> String {
     if check.identity.contains('!') {
@@ -401,25 +392,23 @@ async fn check_pve(client: &ApiClient, check: &mut ServerCheck, pbs_configured: 
     if let Some(pool) = pools.first() {
         second.push(request(&["pools"], &[("poolid", pool)], "pool members"));
     }
-    for storage in storages.as_array().into_iter().flatten() {
-        let content = str_field(storage, "content").unwrap_or_default();
-        if !content.split(',').any(|c| c.trim() == "backup") || is_true(storage.get("disable")) {
-            continue;
-        }
-        let Some(id) = str_field(storage, "storage") else {
-            continue;
-        };
-        let node = str_field(storage, "nodes")
-            .and_then(|n| {
-                n.split(',')
-                    .map(str::trim)
-                    .find(|n| nodes.iter().any(|x| x == n))
-            })
-            .map(str::to_string)
-            .or_else(|| nodes.first().cloned());
+    // The same wire type (and its `disable`/content rules) the collector reads storages with.
+    let storage_list: Vec<crate::api::pve_types::StorageConfig> =
+        serde_json::from_value(storages).unwrap_or_default();
+    for storage in storage_list
+        .iter()
+        .filter(|s| !s.is_disabled() && s.content.iter().flatten().any(|c| c == "backup"))
+    {
+        let node = storage
+            .nodes
+            .iter()
+            .flatten()
+            .find(|n| nodes.contains(n))
+            .or_else(|| nodes.first())
+            .cloned();
         if let Some(node) = node {
             second.push(request(
-                &["nodes", &node, "storage", id, "content"],
+                &["nodes", &node, "storage", &storage.storage, "content"],
                 &[("content", "backup")],
                 "backup archives on this storage (second source of evidence)",
             ));
