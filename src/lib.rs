@@ -294,19 +294,29 @@ pub async fn gather(config: &Config) -> Result<Inventory, String> {
     let status_line = config
         .show_progress
         .then(|| spawn_status_line(progress.clone()));
-    let inventory = collect::collect(&sources, now, &config.collect, &progress).await;
+    let mut inventory = collect::collect(&sources, now, &config.collect, &progress).await;
     if let Some(handle) = status_line {
         handle.abort();
         eprint!("\r\x1b[2K");
     }
     if let Input::Record { dir, redact_names } = &config.input {
-        write_recording(dir, now, &recorders, &inventory, *redact_names)
-            .map_err(|e| e.to_string())?;
-        eprintln!(
-            "recorded {} server(s) into {}",
-            recorders.len(),
-            dir.display()
-        );
+        // The recording is a by-product: failing to save it must not cost the report.
+        match write_recording(dir, now, &recorders, &inventory, *redact_names) {
+            Ok(()) => eprintln!(
+                "recorded {} server(s) into {}",
+                recorders.len(),
+                dir.display()
+            ),
+            Err(err) => {
+                inventory.anomalies.push(model::Anomaly::new(
+                    Severity::Warning,
+                    "recording",
+                    "the recording could not be written",
+                    format!("{err}. Fix: give --record a writable directory"),
+                ));
+                inventory.normalize();
+            }
+        }
     }
     Ok(inventory)
 }

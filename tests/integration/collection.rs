@@ -416,3 +416,34 @@ async fn guests_hidden_by_missing_vm_audit_make_the_list_partial() {
     let run = run_tool(&vars, &["--dump-coverage", "--now", &demo_now()]).await;
     assert_eq!(run.code, 3, "{}", run.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recording_that_cannot_be_written_does_not_cost_the_output() {
+    let world = World::start(sim::demo_scenario()).await;
+    let blocker = world.path("not-a-directory");
+    std::fs::write(&blocker, "a file where the recording folder should go").expect("write");
+    let target = blocker.join("rec").display().to_string();
+    let run = run_tool(
+        &world.pve_full(),
+        &[
+            "--dump-inventory",
+            "--json",
+            "--now",
+            &demo_now(),
+            "--record",
+            &target,
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "a warning, not a failure: {}", run.stderr);
+    let json = run.json();
+    assert_eq!(
+        json["pve"]["guests"]["items"].as_array().map(Vec::len),
+        Some(12)
+    );
+    assert!(json["anomalies"]
+        .as_array()
+        .expect("anomalies")
+        .iter()
+        .any(|a| a["component"] == "recording"));
+}
