@@ -188,10 +188,10 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    fn record(&self, key: String, outcome: &Result<serde_json::Value, ApiError>) {
+    /// Keep one answer; takes the envelope by value so the caller decides whether a copy is needed.
+    fn record(&self, key: String, outcome: Result<serde_json::Value, &ApiError>) {
         let entry = match outcome {
-            Ok(envelope) => {
-                let mut envelope = envelope.clone();
+            Ok(mut envelope) => {
                 strip_secrets(&mut envelope);
                 Entry {
                     key: key.clone(),
@@ -260,15 +260,15 @@ impl Source {
                 let body = match client.get_body(path, query).await {
                     Ok(body) => body,
                     Err(err) => {
-                        recorder.record(key, &Err(err.clone()));
+                        recorder.record(key, Err(&err));
                         return Err(err);
                     }
                 };
                 match parse_envelope(&body) {
-                    Ok(envelope) => recorder.record(key, &Ok(envelope)),
+                    Ok(envelope) => recorder.record(key, Ok(envelope)),
                     Err(kind) => {
                         let err = self.error(path, query, kind);
-                        recorder.record(key, &Err(err.clone()));
+                        recorder.record(key, Err(&err));
                         return Err(err);
                     }
                 }
@@ -300,7 +300,7 @@ impl Source {
             Source::Live(client) => client.get_json(path, query).await,
             Source::Recording(client, recorder) => {
                 let outcome = client.get_json(path, query).await;
-                recorder.record(request_key(path, query), &outcome);
+                recorder.record(request_key(path, query), outcome.as_ref().cloned());
                 outcome
             }
             Source::Replay(replay) => {
