@@ -21,7 +21,17 @@ impl ExitStatus {
 }
 
 use crate::coverage::report::{Coverage, Freshness, Report};
-use crate::model::Severity;
+use crate::model::{Inventory, Severity};
+
+/// The level collection calls for: unknown when it met a critical problem (the evidence is
+/// incomplete, so no verdict can be trusted to be whole), warning for warnings.
+pub fn collection_status(inventory: &Inventory) -> ExitStatus {
+    match inventory.anomalies.iter().map(|a| a.severity).min() {
+        Some(Severity::Critical) => ExitStatus::Unknown,
+        Some(Severity::Warning) => ExitStatus::Warning,
+        _ => ExitStatus::Ok,
+    }
+}
 
 /// The level a report calls for: unknown when a verdict is indeterminate or unknown, critical for a
 /// guest not covered, failed or never backed up (or a critical anomaly), warning for stale,
@@ -75,6 +85,28 @@ pub fn with_threshold(status: ExitStatus, fail_on: ExitStatus, exit_zero: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_critical_collection_problem_makes_the_run_unknown() {
+        let mut inventory = Inventory {
+            collected_at: chrono::DateTime::UNIX_EPOCH,
+            pve: None,
+            pbs: Vec::new(),
+            anomalies: Vec::new(),
+        };
+        assert_eq!(collection_status(&inventory), ExitStatus::Ok);
+        inventory
+            .anomalies
+            .push(crate::model::Anomaly::new(Severity::Warning, "x", "y", "z"));
+        assert_eq!(collection_status(&inventory), ExitStatus::Warning);
+        inventory.anomalies.push(crate::model::Anomaly::new(
+            Severity::Critical,
+            "x",
+            "y",
+            "z",
+        ));
+        assert_eq!(collection_status(&inventory), ExitStatus::Unknown);
+    }
 
     #[test]
     fn thresholds() {

@@ -48,7 +48,7 @@ pub async fn run(config: Config) -> ExitStatus {
                 print!("{}", render::inventory::text(&inventory));
                 ExitStatus::Ok
             }
-            .max(collection_status(&inventory)),
+            .max(exit::collection_status(&inventory)),
             Err(message) => fail(&message),
         },
         Mode::DumpCoverage | Mode::DumpReportData | Mode::Report => {
@@ -58,7 +58,7 @@ pub async fn run(config: Config) -> ExitStatus {
             };
             let report =
                 coverage::assess(&inventory, &config.report.policy, inventory.collected_at);
-            let status = collection_status(&inventory).max(exit::report_status(&report));
+            let status = exit::collection_status(&inventory).max(exit::report_status(&report));
             let printed = match config.mode {
                 Mode::DumpCoverage if !config.json => {
                     print!("{}", render::coverage_text::text(&report));
@@ -191,16 +191,6 @@ fn print_json<T: serde::Serialize>(value: &T) -> ExitStatus {
     match written {
         Ok(()) => ExitStatus::Ok,
         Err(err) => fail(&format!("cannot write the output: {err}")),
-    }
-}
-
-/// Unknown when collection met a critical problem, warning for warnings.
-fn collection_status(inventory: &Inventory) -> ExitStatus {
-    let worst = inventory.anomalies.iter().map(|a| a.severity).min();
-    match worst {
-        Some(Severity::Critical) => ExitStatus::Unknown,
-        Some(Severity::Warning) => ExitStatus::Warning,
-        _ => ExitStatus::Ok,
     }
 }
 
