@@ -11,5 +11,6 @@ mod support;
 mod check_api;
 mod collection;
 mod foundation;
+mod golden;
 mod report;
 mod simulator;
