@@ -200,7 +200,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let vars = settings(&handle, &pbs_names, &std::env::temp_dir())?;
             let config = tool_config(&vars, &user_args)?;
             let started = Instant::now();
-            let status = pve_backup_report::run(config).await;
+            let status = match pve_backup_report::run(config).await {
+                Ok(outcome) => outcome.status,
+                Err(err) => {
+                    eprintln!("{} {err}", pve_backup_report::ERROR_PREFIX);
+                    err.status()
+                }
+            };
             eprintln!(
                 "pve-backup-report finished in {:.2?} with exit code {}",
                 started.elapsed(),

@@ -4,6 +4,11 @@
 //! environment variables) plus a snapshot of the environment (for the numbered `PBS01_…` blocks) and
 //! either returns a fully validated [`Config`] or a [`ConfigError`] that names the variable and the fix.
 //! Secrets are wrapped in [`Secret`] as soon as they are read.
+//!
+//! Config is the first stage of the pipeline and imports no later one: it owns plain option data
+//! (server settings, collection limits, report formats, the fail-on level, the policy file's text),
+//! and the later stages build their own types from it (`api` its transport types, `coverage` the
+//! parsed policy, `exit` the threshold).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,11 +16,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::Url;
-
-use crate::collect::CollectOptions;
-use crate::coverage::Policy;
-use crate::exit::ExitStatus;
-use crate::output::Format;
 
 use crate::cli::Cli;
 use crate::secret::Secret;
@@ -29,24 +29,20 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default number of requests in flight: a real pveproxy has only a few workers.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 
-/// Which kind of Proxmox server an endpoint is.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum ServerKind {
-    /// Proxmox VE (port 8006, `PVEAPIToken=id=secret`).
+/// Which product a server block configures: decides default port, token separator and messages.
+/// Private: the transport's own kind (`api::ServerKind`) is built from where a setting sits in
+/// [`Config`] (`pve` or `pbs`), so config needs no type from a later stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Product {
     Pve,
-    /// Proxmox Backup Server (port 8007, `PBSAPIToken=id:secret`).
     Pbs,
 }
 
-impl ServerKind {
-    /// `PVE` or `PBS`, for messages.
-    pub fn label(self) -> &'static str {
+impl Product {
+    fn label(self) -> &'static str {
         match self {
-            ServerKind::Pve => "PVE",
-            ServerKind::Pbs => "PBS",
+            Product::Pve => "PVE",
+            Product::Pbs => "PBS",
         }
     }
 }
@@ -67,9 +63,9 @@ impl TokenId {
     }
 }
 
-/// How to authenticate against one server.
+/// How to authenticate against one server, as configured (plain data; `api::Auth` is built from it).
 #[derive(Debug, Clone)]
-pub enum Auth {
+pub enum Credentials {
     /// API token (recommended): sent as an `Authorization` header on every request.
     Token {
         /// The token id.
@@ -86,19 +82,19 @@ pub enum Auth {
     },
 }
 
-impl Auth {
+impl Credentials {
     /// A non-secret description: the token id or the user name.
     pub fn identity(&self) -> String {
         match self {
-            Auth::Token { id, .. } => id.full(),
-            Auth::Password { username, .. } => username.clone(),
+            Credentials::Token { id, .. } => id.full(),
+            Credentials::Password { username, .. } => username.clone(),
         }
     }
 }
 
-/// How the server's TLS certificate is checked.
+/// How the server's TLS certificate is to be checked, as configured (`api::TlsMode` is built from it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TlsMode {
+pub enum TlsChoice {
     /// Verify against the system's root certificates (the default).
     SystemRoots,
     /// Verify against the CA certificate(s) in this PEM file.
@@ -109,40 +105,22 @@ pub enum TlsMode {
     Insecure,
 }
 
-/// One server to talk to, fully validated.
+/// One server block, fully validated: plain settings the API layer turns into its transport types.
 #[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// PVE or PBS.
-    pub kind: ServerKind,
+pub struct ServerSettings {
     /// Name used in reports: `pve` for the cluster, the `PBS_NAME`/`PBSnn_NAME` or host for a PBS.
     pub name: String,
     /// Base URL ending in `/api2/json/`.
     pub base_url: Url,
     /// Credentials.
-    pub auth: Auth,
+    pub credentials: Credentials,
     /// Certificate check.
-    pub tls: TlsMode,
+    pub tls: TlsChoice,
     /// Per-request timeout.
     pub timeout: Duration,
     /// The environment-variable prefix this server was configured with (`PVE`, `PBS`, `PBS01`, …),
     /// so messages can name the exact variable to change.
     pub env_prefix: String,
-}
-
-impl ServerConfig {
-    /// `host:port` of the server, for messages.
-    pub fn host_port(&self) -> String {
-        host_port(&self.base_url)
-    }
-}
-
-/// `host:port` of a URL (`host_str` keeps IPv6 brackets).
-pub fn host_port(url: &Url) -> String {
-    let host = url.host_str().unwrap_or("?");
-    match url.port_or_known_default() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_string(),
-    }
 }
 
 /// Where the API answers come from.
@@ -186,9 +164,9 @@ pub struct Config {
     /// Print JSON instead of text.
     pub json: bool,
     /// The PVE cluster, when configured.
-    pub pve: Option<ServerConfig>,
+    pub pve: Option<ServerSettings>,
     /// Zero or more PBS servers, sorted by name.
-    pub pbs: Vec<ServerConfig>,
+    pub pbs: Vec<ServerSettings>,
     /// Requests in flight at once over all servers.
     pub max_concurrency: usize,
     /// Live, recording, replay or demo.
@@ -203,6 +181,99 @@ pub struct Config {
     pub show_progress: bool,
 }
 
+/// How far back and how much to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectOptions {
+    /// Read vzdump tasks that started within this many days before `now`.
+    pub history_days: u32,
+    /// Stop paging a node's task list after this many tasks (`PVE_TASK_HISTORY_LIMIT`).
+    pub task_history_limit: usize,
+    /// Read at most this many lines of one task log (`PVE_TASK_LOG_LIMIT`).
+    pub task_log_limit: usize,
+    /// Items per page when paging task lists.
+    pub task_page_size: usize,
+    /// Lines per page when paging a task log.
+    pub log_page_size: usize,
+    /// Read each guest's config (notes, disks excluded from backup): one request per guest.
+    pub guest_configs: bool,
+    /// Path segments of the backup-job list below `/api2/json` (`PVE_BACKUP_JOBS_ENDPOINT`).
+    pub jobs_endpoint: Vec<String>,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        CollectOptions {
+            history_days: 14,
+            task_history_limit: 5000,
+            task_log_limit: 100_000,
+            task_page_size: 500,
+            log_page_size: 5000,
+            guest_configs: true,
+            jobs_endpoint: vec!["cluster".into(), "backup".into()],
+        }
+    }
+}
+
+/// A report format, with its file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    /// `.html`
+    Html,
+    /// `.md`
+    Markdown,
+    /// `.json`
+    Json,
+    /// `.prom` (Prometheus textfile collector)
+    Prometheus,
+}
+
+impl Format {
+    /// Every format.
+    pub const ALL: [Format; 4] = [
+        Format::Html,
+        Format::Markdown,
+        Format::Json,
+        Format::Prometheus,
+    ];
+
+    /// The file extension, without dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Markdown => "md",
+            Format::Json => "json",
+            Format::Prometheus => "prom",
+        }
+    }
+
+    /// The format whose file extension this is.
+    pub fn from_extension(extension: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|format| format.extension() == extension)
+    }
+}
+
+/// The lowest level that gives a non-zero exit code (`--fail-on`); `exit` maps it to its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailOn {
+    /// Warnings and above.
+    Warning,
+    /// Critical and unknown only.
+    Critical,
+    /// Unknown only.
+    Unknown,
+}
+
+/// A policy file as read: its path (for messages) and its text, parsed by `coverage` at run start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The JSON text.
+    pub text: String,
+}
+
 /// Report output and exit-code settings.
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
@@ -214,10 +285,10 @@ pub struct ReportOptions {
     pub keep: Option<usize>,
     /// An explicit previous report for the drift section.
     pub previous: Option<PathBuf>,
-    /// Freshness policy and exemptions.
-    pub policy: Policy,
+    /// The freshness policy file (None: the defaults).
+    pub policy: Option<PolicyFile>,
     /// Lowest level that gives a non-zero exit code.
-    pub fail_on: ExitStatus,
+    pub fail_on: FailOn,
     /// Always exit 0.
     pub exit_zero: bool,
 }
@@ -259,6 +330,19 @@ pub enum ConfigError {
     #[error("no server is configured. Fix: set PVE_HOST (and PVE_API_TOKEN_ID / PVE_API_TOKEN_SECRET), or PBS_HOST, in the environment or a .env file; see .env.example")]
     NothingConfigured,
 }
+
+impl ConfigError {
+    /// The policy file named by `--policy` does not parse; found when `coverage` reads it.
+    pub fn bad_policy(file: &PolicyFile, problem: impl std::fmt::Display) -> ConfigError {
+        invalid(
+            POLICY_VARIABLE,
+            format!("'{}': {problem}", file.path.display()),
+            "fix the JSON; every field is described in docs/coverage-model.md",
+        )
+    }
+}
+
+const POLICY_VARIABLE: &str = "PVE_REPORT_POLICY (--policy)";
 
 fn invalid(variable: &str, problem: impl Into<String>, fix: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -355,7 +439,7 @@ impl Config {
         let pve = if pve_raw.is_empty() {
             None
         } else {
-            Some(resolve_server(ServerKind::Pve, &pve_raw, timeout)?)
+            Some(resolve_server(Product::Pve, &pve_raw, timeout)?)
         };
 
         let mut pbs = Vec::new();
@@ -372,12 +456,12 @@ impl Config {
             fingerprint: non_empty(cli.pbs_fingerprint.clone()),
         };
         if !first_pbs.is_empty() {
-            pbs.push(resolve_server(ServerKind::Pbs, &first_pbs, timeout)?);
+            pbs.push(resolve_server(Product::Pbs, &first_pbs, timeout)?);
         }
         for prefix in numbered_pbs_prefixes(env) {
             let raw = RawServer::from_env(&prefix, env);
             if !raw.is_empty() {
-                pbs.push(resolve_server(ServerKind::Pbs, &raw, timeout)?);
+                pbs.push(resolve_server(Product::Pbs, &raw, timeout)?);
             }
         }
         pbs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -458,7 +542,7 @@ impl Config {
             },
             ..defaults
         };
-        let report = resolve_report_options(cli, collect.history_days)?;
+        let report = resolve_report_options(cli)?;
         Ok(Config {
             input,
             now,
@@ -500,7 +584,7 @@ fn numbered_pbs_prefixes(env: &BTreeMap<String, String>) -> Vec<String> {
     prefixes
 }
 
-fn resolve_report_options(cli: &Cli, history_days: u32) -> Result<ReportOptions, ConfigError> {
+fn resolve_report_options(cli: &Cli) -> Result<ReportOptions, ConfigError> {
     let mut formats = Vec::new();
     for item in cli
         .format
@@ -543,31 +627,24 @@ fn resolve_report_options(cli: &Cli, history_days: u32) -> Result<ReportOptions,
             "the number of report dates to keep, e.g. 30",
         )?),
     };
-    let mut policy = match &cli.policy {
-        None => Policy::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|err| {
+    // Only read here, so a missing file is named before any request; `coverage` parses the text.
+    let policy = match &cli.policy {
+        None => None,
+        Some(path) => Some(PolicyFile {
+            path: path.clone(),
+            text: std::fs::read_to_string(path).map_err(|err| {
                 invalid(
-                    "PVE_REPORT_POLICY (--policy)",
+                    POLICY_VARIABLE,
                     format!("cannot read '{}': {err}", path.display()),
                     "point it at a readable JSON policy file (docs/coverage-model.md)",
                 )
-            })?;
-            Policy::from_json(&text).map_err(|err| {
-                invalid(
-                    "PVE_REPORT_POLICY (--policy)",
-                    format!("'{}': {err}", path.display()),
-                    "fix the JSON; every field is described in docs/coverage-model.md",
-                )
-            })?
-        }
+            })?,
+        }),
     };
-    // The engine must know the window the collector used, to say "window shorter than the period".
-    policy.history_days = Some(history_days);
     let fail_on = match cli.fail_on.to_ascii_lowercase().as_str() {
-        "warning" | "warn" => ExitStatus::Warning,
-        "critical" | "crit" => ExitStatus::Critical,
-        "unknown" => ExitStatus::Unknown,
+        "warning" | "warn" => FailOn::Warning,
+        "critical" | "crit" => FailOn::Critical,
+        "unknown" => FailOn::Unknown,
         other => {
             return Err(invalid(
                 "--fail-on",
@@ -665,10 +742,10 @@ fn parse_bool(variable: &str, text: &str) -> Result<bool, ConfigError> {
 }
 
 fn resolve_server(
-    kind: ServerKind,
+    kind: Product,
     raw: &RawServer,
     timeout: Duration,
-) -> Result<ServerConfig, ConfigError> {
+) -> Result<ServerSettings, ConfigError> {
     let host_var = raw.var("HOST");
     let host = raw.host.as_deref().ok_or_else(|| ConfigError::Missing {
         variable: host_var.clone(),
@@ -676,28 +753,27 @@ fn resolve_server(
             "set {host_var} to the {} host name, e.g. {}",
             kind.label(),
             match kind {
-                ServerKind::Pve => "pve1.example.com or https://pve1.example.com:8006",
-                ServerKind::Pbs => "pbs.example.com or https://pbs.example.com:8007",
+                Product::Pve => "pve1.example.com or https://pve1.example.com:8006",
+                Product::Pbs => "pbs.example.com or https://pbs.example.com:8007",
             }
         ),
     })?;
     let default_port = match kind {
-        ServerKind::Pve => PVE_DEFAULT_PORT,
-        ServerKind::Pbs => PBS_DEFAULT_PORT,
+        Product::Pve => PVE_DEFAULT_PORT,
+        Product::Pbs => PBS_DEFAULT_PORT,
     };
     let base_url = parse_base_url(&host_var, host, default_port)?;
-    let auth = resolve_auth(kind, raw)?;
+    let credentials = resolve_auth(kind, raw)?;
     let tls = resolve_tls(raw)?;
     let name = match (&raw.name, kind) {
         (Some(name), _) => name.clone(),
-        (None, ServerKind::Pve) => "pve".to_string(),
-        (None, ServerKind::Pbs) => base_url.host_str().unwrap_or("pbs").to_string(),
+        (None, Product::Pve) => "pve".to_string(),
+        (None, Product::Pbs) => base_url.host_str().unwrap_or("pbs").to_string(),
     };
-    Ok(ServerConfig {
-        kind,
+    Ok(ServerSettings {
         name,
         base_url,
-        auth,
+        credentials,
         tls,
         timeout,
         env_prefix: raw.prefix.clone(),
@@ -761,7 +837,7 @@ pub fn parse_base_url(variable: &str, text: &str, default_port: u16) -> Result<U
     Ok(url)
 }
 
-fn resolve_auth(kind: ServerKind, raw: &RawServer) -> Result<Auth, ConfigError> {
+fn resolve_auth(kind: Product, raw: &RawServer) -> Result<Credentials, ConfigError> {
     let id_var = raw.var("API_TOKEN_ID");
     let secret_var = raw.var("API_TOKEN_SECRET");
     let has_token = raw.token_id.is_some() || raw.token_secret.is_some();
@@ -794,7 +870,7 @@ fn resolve_auth(kind: ServerKind, raw: &RawServer) -> Result<Auth, ConfigError> 
             variable: raw.var("PASSWORD"),
             fix: format!("set {} for {username}", raw.var("PASSWORD")),
         })?;
-        return Ok(Auth::Password {
+        return Ok(Credentials::Password {
             username,
             password: Secret::new(password),
         });
@@ -817,18 +893,18 @@ fn resolve_auth(kind: ServerKind, raw: &RawServer) -> Result<Auth, ConfigError> 
             ),
         })?;
     let secret = parse_token_secret(kind, &secret_var, secret_text)?;
-    Ok(Auth::Token { id, secret })
+    Ok(Credentials::Token { id, secret })
 }
 
 fn parse_token_id(
-    kind: ServerKind,
+    kind: Product,
     id_var: &str,
     secret_var: &str,
     text: &str,
 ) -> Result<TokenId, ConfigError> {
     let header = match kind {
-        ServerKind::Pve => "PVEAPIToken=",
-        ServerKind::Pbs => "PBSAPIToken=",
+        Product::Pve => "PVEAPIToken=",
+        Product::Pbs => "PBSAPIToken=",
     };
     let example = "monitor@pve!report";
     if text.starts_with("PVEAPIToken") || text.starts_with("PBSAPIToken") {
@@ -841,7 +917,7 @@ fn parse_token_id(
     // A whole `id=secret` or `id:secret` pasted into the id variable. Never echo the part after it.
     for separator in ['=', ':'] {
         if let Some(idx) = text.find(separator) {
-            let pbs_hint = if kind == ServerKind::Pbs && separator == '=' {
+            let pbs_hint = if kind == Product::Pbs && separator == '=' {
                 " (PBS separates id and secret with ':', PVE with '=' — but here they belong in two variables)"
             } else {
                 ""
@@ -901,11 +977,7 @@ fn parse_token_id(
     })
 }
 
-fn parse_token_secret(
-    kind: ServerKind,
-    secret_var: &str,
-    text: &str,
-) -> Result<Secret, ConfigError> {
+fn parse_token_secret(kind: Product, secret_var: &str, text: &str) -> Result<Secret, ConfigError> {
     if text.starts_with("PVEAPIToken") || text.starts_with("PBSAPIToken") {
         return Err(invalid(
             secret_var,
@@ -915,8 +987,8 @@ fn parse_token_secret(
     }
     if text.contains('!') && text.contains('@') {
         let separator = match kind {
-            ServerKind::Pve => '=',
-            ServerKind::Pbs => ':',
+            Product::Pve => '=',
+            Product::Pbs => ':',
         };
         return Err(invalid(
             secret_var,
@@ -934,7 +1006,7 @@ fn parse_token_secret(
     Ok(Secret::new(text))
 }
 
-fn resolve_tls(raw: &RawServer) -> Result<TlsMode, ConfigError> {
+fn resolve_tls(raw: &RawServer) -> Result<TlsChoice, ConfigError> {
     let verify = match &raw.verify_tls {
         None => true,
         Some(text) => parse_bool(&raw.var("VERIFY_TLS"), text)?,
@@ -958,11 +1030,11 @@ fn resolve_tls(raw: &RawServer) -> Result<TlsMode, ConfigError> {
                     "point it at a PEM file, e.g. a copy of /etc/pve/pve-root-ca.pem",
                 ));
             }
-            Ok(TlsMode::CaFile(path.clone()))
+            Ok(TlsChoice::CaFile(path.clone()))
         }
-        (None, Some(pin)) => Ok(TlsMode::Fingerprint(pin)),
-        (None, None) if verify => Ok(TlsMode::SystemRoots),
-        (None, None) => Ok(TlsMode::Insecure),
+        (None, Some(pin)) => Ok(TlsChoice::Fingerprint(pin)),
+        (None, None) if verify => Ok(TlsChoice::SystemRoots),
+        (None, None) => Ok(TlsChoice::Insecure),
     }
 }
 
@@ -1050,10 +1122,8 @@ mod tests {
             let url = parse_base_url("PVE_HOST", text, 8006).unwrap();
             assert_eq!(url.as_str(), expected, "{text}");
         }
-        assert_eq!(
-            host_port(&parse_base_url("PVE_HOST", "[::1]", 8006).unwrap()),
-            "[::1]:8006"
-        );
+        let v6 = parse_base_url("PVE_HOST", "[::1]", 8006).unwrap();
+        assert_eq!((v6.host_str(), v6.port()), (Some("[::1]"), Some(8006)));
     }
 
     #[test]
@@ -1078,15 +1148,15 @@ mod tests {
     fn token_id_must_have_user_realm_and_name() {
         let config = resolve_owned(&pve_token_args("monitor@pve!report")).unwrap();
         let pve = config.pve.unwrap();
-        match &pve.auth {
-            Auth::Token { id, secret } => {
+        match &pve.credentials {
+            Credentials::Token { id, secret } => {
                 assert_eq!(id.user, "monitor@pve");
                 assert_eq!(id.name, "report");
                 assert_eq!(secret.expose(), SECRET);
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(pve.tls, TlsMode::SystemRoots);
+        assert_eq!(pve.tls, TlsChoice::SystemRoots);
         assert_eq!(pve.name, "pve");
         for (bad, needle) in [
             ("monitor@pve", "'!tokenname'"),
@@ -1150,7 +1220,10 @@ mod tests {
             "pw",
         ])
         .unwrap();
-        assert!(matches!(config.pve.unwrap().auth, Auth::Password { .. }));
+        assert!(matches!(
+            config.pve.unwrap().credentials,
+            Credentials::Password { .. }
+        ));
         let err = resolve(&[
             "--pve-host",
             "pve1",
@@ -1178,14 +1251,14 @@ mod tests {
         args.extend(["--pve-fingerprint".into(), fp.into()]);
         let config = resolve_owned(&args).unwrap();
         match config.pve.unwrap().tls {
-            TlsMode::Fingerprint(bytes) => assert_eq!(format_fingerprint(&bytes), fp),
+            TlsChoice::Fingerprint(bytes) => assert_eq!(format_fingerprint(&bytes), fp),
             other => panic!("{other:?}"),
         }
         let mut args = pve_token_args("monitor@pve!report");
         args.extend(["--pve-verify-tls".into(), "false".into()]);
         assert_eq!(
             resolve_owned(&args).unwrap().pve.unwrap().tls,
-            TlsMode::Insecure
+            TlsChoice::Insecure
         );
         let mut args = pve_token_args("monitor@pve!report");
         args.extend(["--pve-verify-tls".into(), "maybe".into()]);
@@ -1244,7 +1317,7 @@ mod tests {
             config.pbs[0].base_url.as_str(),
             "https://pbs-a.example.com:8107/api2/json/"
         );
-        assert_eq!(config.pbs[0].tls, TlsMode::Insecure);
+        assert_eq!(config.pbs[0].tls, TlsChoice::Insecure);
         assert_eq!(config.pbs[1].base_url.port(), Some(8007));
         assert!(config.pve.is_none());
 

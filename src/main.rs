@@ -1,4 +1,6 @@
 //! Command-line entry point: environment, logging, argument parsing, run, exit code.
+//!
+//! Every error line starts with [`ERROR_PREFIX`], whichever stage it comes from.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -8,6 +10,7 @@ use clap::Parser;
 use pve_backup_report::cli::{env_file_from_args, Cli};
 use pve_backup_report::config::Config;
 use pve_backup_report::exit::ExitStatus;
+use pve_backup_report::{RunError, ERROR_PREFIX};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -15,8 +18,7 @@ fn main() -> ExitCode {
     match env_file_from_args(&args) {
         Some(path) => {
             if let Err(err) = dotenvy::from_path(&path) {
-                eprintln!("error: cannot read --env-file {}: {err}", path.display());
-                return ExitCode::from(ExitStatus::Unknown.code());
+                return fail(&format!("cannot read --env-file {}: {err}", path.display()));
             }
         }
         None => {
@@ -39,10 +41,7 @@ fn main() -> ExitCode {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let mut config = match Config::resolve(&cli, &env) {
         Ok(config) => config,
-        Err(err) => {
-            eprintln!("configuration error: {err}");
-            return ExitCode::from(ExitStatus::Unknown.code());
-        }
+        Err(err) => return fail(&RunError::from(err)),
     };
     // A status line only where a person watches; cron gets nothing but what matters.
     config.show_progress = !cli.quiet && std::io::stderr().is_terminal();
@@ -51,13 +50,21 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::from(ExitStatus::Unknown.code());
-        }
+        Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
     };
-    let status = runtime.block_on(pve_backup_report::run(config));
-    ExitCode::from(status.code())
+    match runtime.block_on(pve_backup_report::run(config)) {
+        Ok(outcome) => ExitCode::from(outcome.status.code()),
+        Err(err) => {
+            eprintln!("{ERROR_PREFIX} {err}");
+            ExitCode::from(err.status().code())
+        }
+    }
+}
+
+/// Print an error that stops the run before it starts, and exit "unknown".
+fn fail(message: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("{ERROR_PREFIX} {message}");
+    ExitCode::from(ExitStatus::Unknown.code())
 }
 
 fn init_logging(cli: &Cli) {

@@ -1,6 +1,8 @@
-//! Report files on disk: `pve-backup-report-YYYY-MM-DD.{html,md,json,prom}` (date of the report's
-//! `generated_at`, UTC) plus a stable `pve-backup-report-latest.<ext>` copy of each, rotation of
-//! older dated files (`--keep N`), and finding the previous JSON report for drift.
+//! Report files on disk and what the run says about them: rendering every requested format,
+//! `pve-backup-report-YYYY-MM-DD.{html,md,json,prom}` (date of the report's `generated_at`, UTC)
+//! plus a stable `pve-backup-report-latest.<ext>` of each, rotation of older dated files
+//! (`--keep N`), finding the previous JSON report for drift, and the summary a terminal or cron
+//! gets.
 //!
 //! Every write is atomic: the bytes go to a temporary file in the same directory, are flushed to
 //! disk (fsync), and only then renamed over the final name, so a reader (a web server, the
@@ -12,57 +14,32 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use thiserror::Error;
 
+pub use crate::config::Format;
+use crate::config::ReportOptions;
+use crate::coverage::drift::{drift, Drift};
 use crate::coverage::report::{Report, SCHEMA_VERSION};
+use crate::exit::{self, ExitStatus};
+use crate::render;
 
 /// Common prefix of every report file name.
 pub const FILE_PREFIX: &str = "pve-backup-report-";
 
-/// A report format, with its file extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Format {
-    /// `.html`
-    Html,
-    /// `.md`
-    Markdown,
-    /// `.json`
-    Json,
-    /// `.prom` (Prometheus textfile collector)
-    Prometheus,
-}
-
-impl Format {
-    /// Every format.
-    pub const ALL: [Format; 4] = [
-        Format::Html,
-        Format::Markdown,
-        Format::Json,
-        Format::Prometheus,
-    ];
-
-    /// The file extension, without dot.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Html => "html",
-            Format::Markdown => "md",
-            Format::Json => "json",
-            Format::Prometheus => "prom",
-        }
-    }
-
-    fn from_extension(extension: &str) -> Option<Format> {
-        Format::ALL
-            .into_iter()
-            .find(|format| format.extension() == extension)
-    }
-}
-
-/// What can go wrong writing or reading report files. Each names the path.
+/// What can go wrong rendering, writing or reading report files. Each names the format or path.
 #[derive(Debug, Error)]
 pub enum OutputError {
+    /// A format could not be rendered (a template or serialization bug, not a user error).
+    #[error("cannot render the {format} report: {detail}")]
+    Render {
+        /// The file extension of the format.
+        format: &'static str,
+        /// What failed.
+        detail: String,
+    },
     /// The output directory is missing and could not be created.
     #[error("cannot create the report directory {path}: {source}; create it or choose another with --output-dir")]
     CreateDir {
@@ -144,6 +121,34 @@ pub fn parse_dated_file_name(name: &str) -> Option<(NaiveDate, Format)> {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A fresh hidden temporary name beside `path`: `.<name>.tmp-<pid>-<n>`.
+fn temp_path(path: &Path) -> io::Result<PathBuf> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    Ok(parent_dir(path).join(format!(
+        ".{}.tmp-{}-{}",
+        file_name.to_string_lossy(),
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    )))
+}
+
+/// Make renames in `dir` durable; not every platform can open a directory, so a failure here
+/// does not undo a write that already happened.
+fn sync_dir(dir: &Path) {
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+}
+
 /// Write `contents` to `path` atomically (temporary file in the same directory, fsync, rename).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
     write_atomic_with(path, |file| file.write_all(contents))
@@ -160,19 +165,7 @@ fn write_atomic_with(
         path: path.to_path_buf(),
         source,
     };
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| fail(io::Error::new(io::ErrorKind::InvalidInput, "no file name")))?;
-    let temp = dir.join(format!(
-        ".{}.tmp-{}-{}",
-        file_name.to_string_lossy(),
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let temp = temp_path(path).map_err(fail)?;
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
@@ -183,11 +176,7 @@ fn write_atomic_with(
         file.sync_all()?;
         drop(file);
         fs::rename(&temp, path)?;
-        // Make the rename itself durable; not every platform can open a directory, so a failure
-        // here does not undo a write that already happened.
-        if let Ok(dir) = File::open(&dir) {
-            let _ = dir.sync_all();
-        }
+        sync_dir(&parent_dir(path));
         Ok(())
     })();
     if let Err(source) = result {
@@ -303,6 +292,114 @@ pub fn read_report_json(path: &Path) -> Result<Report, OutputError> {
         None => return Err(parse_error("it has no schema_version".to_string())),
     }
     serde_json::from_value(value).map_err(|err| parse_error(err.to_string()))
+}
+
+/// The previous report for the drift section: `--previous`, else the newest earlier JSON report in
+/// the output directory. An unreadable one is reported and skipped: drift is a nicety.
+pub fn previous_report(options: &ReportOptions, report: &Report) -> Option<Report> {
+    let path = match &options.previous {
+        Some(path) => path.clone(),
+        None => find_previous_json(&options.output_dir, report.generated_at.date_naive())?,
+    };
+    match read_report_json(&path) {
+        Ok(previous) => Some(previous),
+        Err(err) => {
+            tracing::warn!("no comparison with the previous report: {err}");
+            None
+        }
+    }
+}
+
+/// The drift against the previous report, when there is one.
+pub fn drift_since_previous(options: &ReportOptions, report: &Report) -> Option<Drift> {
+    previous_report(options, report).map(|previous| drift(&previous, report))
+}
+
+/// Render one format.
+pub fn render_format(
+    format: Format,
+    report: &Report,
+    drift: Option<&Drift>,
+    elapsed: Duration,
+) -> Result<String, OutputError> {
+    let failed = |detail: String| OutputError::Render {
+        format: format.extension(),
+        detail,
+    };
+    match format {
+        Format::Html => render::html::render(report, drift).map_err(|e| failed(e.to_string())),
+        Format::Markdown => {
+            render::markdown::render(report, drift).map_err(|e| failed(e.to_string()))
+        }
+        Format::Json => render::json::render(report, drift).map_err(|e| failed(e.to_string())),
+        Format::Prometheus => Ok(render::prometheus::render(report, Some(elapsed))),
+    }
+}
+
+/// Render every requested format (against the previous report for drift) and write the files;
+/// nothing is written when any format fails to render. Returns the paths written.
+pub fn write_report_files(
+    options: &ReportOptions,
+    report: &Report,
+    elapsed: Duration,
+) -> Result<Vec<PathBuf>, OutputError> {
+    let drift = drift_since_previous(options, report);
+    let rendered = options
+        .formats
+        .iter()
+        .map(|format| {
+            Ok((
+                *format,
+                render_format(*format, report, drift.as_ref(), elapsed)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, OutputError>>()?;
+    let borrowed: Vec<(Format, &str)> = rendered.iter().map(|(f, t)| (*f, t.as_str())).collect();
+    write_reports(
+        &options.output_dir,
+        report.generated_at,
+        &borrowed,
+        options.keep,
+    )
+}
+
+/// What a report run tells its reader: lines for a terminal's stdout, or at most one line for
+/// cron's stderr (mailed), and only when something needs attention.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Announcement {
+    /// Lines for stdout (a person at a terminal).
+    pub stdout: Vec<String>,
+    /// The line for stderr (cron), if any.
+    pub stderr: Option<String>,
+}
+
+/// What to say after writing `written`: at a terminal the headline and every path; under cron
+/// (not a terminal) one line when the report calls for attention.
+pub fn announce(report: &Report, written: &[PathBuf], terminal: bool) -> Announcement {
+    let s = &report.summary;
+    let headline = format!(
+        "{} guests: {} covered, {} partial, {} disabled-only, {} not covered, {} indeterminate; {} stale, {} failed, {} never",
+        s.guests, s.covered, s.partial, s.disabled_only, s.not_covered, s.indeterminate, s.stale, s.failed, s.never
+    );
+    if terminal {
+        let mut stdout = vec![headline];
+        stdout.extend(written.iter().map(|p| format!("wrote {}", p.display())));
+        return Announcement {
+            stdout,
+            stderr: None,
+        };
+    }
+    if exit::report_status(report) == ExitStatus::Ok {
+        return Announcement::default();
+    }
+    let path = written
+        .first()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    Announcement {
+        stdout: Vec::new(),
+        stderr: Some(format!("pve-backup-report: {headline}; see {path}")),
+    }
 }
 
 #[cfg(test)]

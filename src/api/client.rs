@@ -17,8 +17,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::error::{ApiError, ApiErrorKind};
+use super::server::{host_port, Auth, ServerConfig, ServerKind};
 use super::tls::{client_config, SeenCertificate, TlsSetupError};
-use crate::config::{host_port, Auth, ServerConfig, ServerKind};
 use crate::secret::Secret;
 
 /// Retries after the first attempt, for connection errors and 502/503/504.

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::config::ServerKind;
+use super::server::ServerKind;
 
 /// What went wrong with one request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -10,8 +10,10 @@ pub mod error;
 pub mod pbs_types;
 pub mod pve_types;
 pub mod redact;
+pub mod server;
 pub mod source;
 pub mod tls;
 
 pub use client::{Answer, ApiClient};
 pub use error::{ApiError, ApiErrorKind};
+pub use server::{Auth, ServerConfig, ServerKind, TlsMode};

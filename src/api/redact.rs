@@ -1,7 +1,23 @@
 //! Pseudonyms for `--record --redact-names`: host, node and guest names replaced consistently in every
 //! recorded answer and request key, so a recording can be shared without naming the infrastructure.
+//!
+//! This module decides which names are hidden and how; the collector hands it the names it found
+//! ([`NamesToHide`]) so the API layer needs no knowledge of the inventory.
 
 use std::collections::BTreeMap;
+
+use super::server::host_of;
+
+/// The names a `--redact-names` recording hides, as the collector found them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamesToHide {
+    /// Cluster node names.
+    pub nodes: Vec<String>,
+    /// Guest names.
+    pub guests: Vec<String>,
+    /// Server addresses: `host:port` (the port is not a name and stays) or bare host names.
+    pub hosts: Vec<String>,
+}
 
 /// A consistent name → pseudonym mapping.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +43,18 @@ impl Pseudonyms {
         pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         pairs.dedup_by(|a, b| a.0 == b.0);
         Pseudonyms { pairs }
+    }
+
+    /// The pseudonyms of a recording: `node1…`, `guest1…`, `host1…`, numbered in name order.
+    pub fn for_names(names: &NamesToHide) -> Pseudonyms {
+        let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        grouped.insert("node".into(), names.nodes.clone());
+        grouped.insert("guest".into(), names.guests.clone());
+        grouped.insert(
+            "host".into(),
+            names.hosts.iter().map(|h| host_of(h).to_string()).collect(),
+        );
+        Pseudonyms::new(&grouped)
     }
 
     /// Replace every whole-word occurrence of a known name.
@@ -75,5 +103,19 @@ mod tests {
         assert_eq!(p.apply("UPID:pve1:0001:x"), "UPID:node1:0001:x");
         assert_eq!(p.apply("INFO: VM Name: web01"), "INFO: VM Name: guest1");
         assert_eq!(p.apply("web012 pve1x"), "web012 pve1x");
+    }
+
+    #[test]
+    fn hosts_lose_their_port_before_they_are_hidden() {
+        let p = Pseudonyms::for_names(&NamesToHide {
+            nodes: vec!["pve1".into()],
+            guests: Vec::new(),
+            hosts: vec!["pbs.example.com:8007".into(), "[fd00::2]:8006".into()],
+        });
+        assert_eq!(
+            p.apply("https://pbs.example.com:8007/ on pve1"),
+            "https://host2:8007/ on node1"
+        );
+        assert_eq!(p.apply("[fd00::2]:8006"), "[host1]:8006");
     }
 }

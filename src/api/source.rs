@@ -23,7 +23,7 @@ use super::client::{
     decode_answer, decode_envelope, endpoint_label, parse_envelope, Answer, ApiClient,
 };
 use super::error::{ApiError, ApiErrorKind};
-use crate::config::ServerKind;
+use super::server::ServerKind;
 
 /// Version of the recording folder format.
 pub const RECORDING_FORMAT: u32 = 1;

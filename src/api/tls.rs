@@ -16,7 +16,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use sha2::{Digest, Sha256};
 
-use crate::config::{format_fingerprint, TlsMode};
+use super::server::TlsMode;
+use crate::config::format_fingerprint;
 
 /// Why a TLS configuration could not be built.
 #[derive(Debug, thiserror::Error)]

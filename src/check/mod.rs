@@ -16,7 +16,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::api::{ApiClient, ApiError, ApiErrorKind};
-use crate::config::{Config, ServerConfig, ServerKind};
+use crate::api::{ServerConfig, ServerKind};
+use crate::config::Config;
 use crate::model::PermissionMap;
 
 /// The outcome of one probe.
@@ -134,11 +135,8 @@ pub async fn run(config: &Config) -> CheckReport {
     let limiter = Arc::new(Semaphore::new(config.max_concurrency));
     let mut servers = Vec::new();
     let pbs_configured = !config.pbs.is_empty();
-    if let Some(pve) = &config.pve {
-        servers.push(check_server(pve, &limiter, pbs_configured).await);
-    }
-    for pbs in &config.pbs {
-        servers.push(check_server(pbs, &limiter, pbs_configured).await);
+    for server in ServerConfig::all(config) {
+        servers.push(check_server(&server, &limiter, pbs_configured).await);
     }
     let problems = servers.iter().map(ServerCheck::problem_count).sum();
     CheckReport { servers, problems }

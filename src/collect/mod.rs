@@ -9,6 +9,7 @@
 mod pbs;
 mod progress;
 mod pve;
+mod sources;
 
 use chrono::{DateTime, Utc};
 
@@ -16,42 +17,11 @@ use crate::api::source::Source;
 use crate::api::ApiError;
 use crate::model::{Anomaly, Inventory, Severity};
 
+pub use crate::config::CollectOptions;
 pub use pbs::collect_pbs;
 pub use progress::{Progress, ProgressSnapshot};
 pub use pve::collect_pve;
-
-/// How far back and how much to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CollectOptions {
-    /// Read vzdump tasks that started within this many days before `now`.
-    pub history_days: u32,
-    /// Stop paging a node's task list after this many tasks (`PVE_TASK_HISTORY_LIMIT`).
-    pub task_history_limit: usize,
-    /// Read at most this many lines of one task log (`PVE_TASK_LOG_LIMIT`).
-    pub task_log_limit: usize,
-    /// Items per page when paging task lists.
-    pub task_page_size: usize,
-    /// Lines per page when paging a task log.
-    pub log_page_size: usize,
-    /// Read each guest's config (notes, disks excluded from backup): one request per guest.
-    pub guest_configs: bool,
-    /// Path segments of the backup-job list below `/api2/json` (`PVE_BACKUP_JOBS_ENDPOINT`).
-    pub jobs_endpoint: Vec<String>,
-}
-
-impl Default for CollectOptions {
-    fn default() -> Self {
-        CollectOptions {
-            history_days: 14,
-            task_history_limit: 5000,
-            task_log_limit: 100_000,
-            task_page_size: 500,
-            log_page_size: 5000,
-            guest_configs: true,
-            jobs_endpoint: vec!["cluster".into(), "backup".into()],
-        }
-    }
-}
+pub use sources::{gather, SourceError};
 
 /// The servers to read.
 #[derive(Debug, Clone, Default)]
