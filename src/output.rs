@@ -7,14 +7,17 @@
 //! Every write is atomic: the bytes go to a temporary file in the same directory, are flushed to
 //! disk (fsync), and only then renamed over the final name, so a reader (a web server, the
 //! textfile collector, tomorrow's drift) sees either the old complete file or the new complete
-//! file, never half of one, even when the process is killed mid-write. Rotation only ever deletes
-//! files whose names match our dated pattern exactly.
+//! file, never half of one, even when the process is killed mid-write. The files of one night
+//! appear together: every dated file is written first, and only then are all `latest` names
+//! switched, one rename each, so the `latest` set mixes two nights at most for the length of that
+//! last loop. A killed run's temporary files are removed by the next run. Rotation and clean-up
+//! only ever delete files whose names match our patterns exactly.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use thiserror::Error;
@@ -186,8 +189,9 @@ fn write_atomic_with(
     Ok(())
 }
 
-/// Write each rendered format as the dated file and the `latest` copy, then, when `keep` is
-/// given, delete dated reports older than the `keep` newest dates (the current one counts).
+/// Write each rendered format as its dated file, then switch every `latest` name to it, then,
+/// when `keep` is given, delete dated reports older than the `keep` newest dates (the current one
+/// counts). Temporary files a killed run left behind are removed first.
 /// Returns the paths written (dated, latest per format, in the given order).
 pub fn write_reports(
     dir: &Path,
@@ -199,20 +203,150 @@ pub fn write_reports(
         path: dir.to_path_buf(),
         source,
     })?;
+    remove_stale_temp_files(dir, SystemTime::now());
     let date = generated_at.date_naive();
-    let mut written = Vec::new();
+    let mut dated = Vec::new();
     for (format, contents) in rendered {
-        let dated = dir.join(dated_file_name(date, *format));
-        write_atomic(&dated, contents.as_bytes())?;
-        written.push(dated);
+        let path = dir.join(dated_file_name(date, *format));
+        write_atomic(&path, contents.as_bytes())?;
+        dated.push((*format, path));
+    }
+    // Every `latest` is prepared before any is switched, so only the renames remain to be done
+    // when the first `latest` changes.
+    let mut prepared = Vec::new();
+    for ((format, contents), (_, dated_path)) in rendered.iter().zip(&dated) {
         let latest = dir.join(latest_file_name(*format));
-        write_atomic(&latest, contents.as_bytes())?;
+        match prepare_latest(dated_path, &latest, contents.as_bytes()) {
+            Ok(temp) => prepared.push((temp, latest)),
+            Err(err) => {
+                for (temp, _) in &prepared {
+                    let _ = fs::remove_file(temp);
+                }
+                return Err(err);
+            }
+        }
+    }
+    let mut switched = Vec::new();
+    let mut failure = None;
+    for (temp, latest) in &prepared {
+        if failure.is_some() {
+            let _ = fs::remove_file(temp);
+            continue;
+        }
+        match fs::rename(temp, latest) {
+            Ok(()) => switched.push(latest.clone()),
+            Err(source) => {
+                let _ = fs::remove_file(temp);
+                failure = Some(OutputError::Write {
+                    path: latest.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    sync_dir(dir);
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    let mut written = Vec::new();
+    for ((_, dated_path), latest) in dated.into_iter().zip(switched) {
+        written.push(dated_path);
         written.push(latest);
     }
     if let Some(keep) = keep {
         rotate(dir, keep)?;
     }
     Ok(written)
+}
+
+/// A new `latest` under a temporary name, ready to be renamed over `latest`: a hard link to the
+/// dated file (no second copy of the bytes), or a durable copy where links are not possible.
+fn prepare_latest(dated: &Path, latest: &Path, contents: &[u8]) -> Result<PathBuf, OutputError> {
+    let temp = temp_path(latest).map_err(|source| OutputError::Write {
+        path: latest.to_path_buf(),
+        source,
+    })?;
+    if fs::hard_link(dated, &temp).is_ok() {
+        return Ok(temp);
+    }
+    // Some file systems (FAT, some network shares) have no hard links: copy instead.
+    let copied = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(contents)?;
+        file.sync_all()
+    })();
+    match copied {
+        Ok(()) => Ok(temp),
+        Err(source) => {
+            let _ = fs::remove_file(&temp);
+            Err(OutputError::Write {
+                path: latest.to_path_buf(),
+                source,
+            })
+        }
+    }
+}
+
+/// How long a temporary file of ours must have been left untouched before the next run removes
+/// it. A live writer fills and renames its file within seconds, so an hour-old one belongs to a
+/// run that was killed.
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
+
+/// Whether `name` is one of our temporary names: `.pve-backup-report-….tmp-<pid>-<n>`.
+fn is_our_temp_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.') else {
+        return false;
+    };
+    if !rest.starts_with(FILE_PREFIX) {
+        return false;
+    }
+    let Some((_, suffix)) = rest.rsplit_once(".tmp-") else {
+        return false;
+    };
+    let mut parts = suffix.split('-');
+    let numeric = |part: Option<&str>| {
+        part.is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    };
+    numeric(parts.next()) && numeric(parts.next()) && parts.next().is_none()
+}
+
+/// Remove temporary files of ours that a killed run left behind: only regular files named like
+/// ours, last modified at least [`STALE_TEMP_AGE`] before `now`. Best effort: a file that cannot
+/// be removed is only logged, as it harms no reader. Returns the removed paths, sorted.
+pub fn remove_stale_temp_files(dir: &Path, now: SystemTime) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(is_our_temp_name) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        let stale = meta.is_file()
+            && meta
+                .modified()
+                .ok()
+                .and_then(|modified| now.duration_since(modified).ok())
+                .is_some_and(|age| age >= STALE_TEMP_AGE);
+        if !stale {
+            continue;
+        }
+        let path = entry.path();
+        match fs::remove_file(&path) {
+            Ok(()) => removed.push(path),
+            Err(err) => tracing::warn!(
+                "cannot remove the stale temporary file {}: {err}",
+                path.display()
+            ),
+        }
+    }
+    removed.sort();
+    removed
 }
 
 fn dated_files(dir: &Path) -> Result<Vec<(NaiveDate, Format, PathBuf)>, OutputError> {
@@ -583,6 +717,86 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         assert_eq!(find_previous_json(out, today), Some(json));
         assert!(rotate(out, 1).unwrap().is_empty());
+    }
+
+    /// Leave a file as a killed run would, last touched `age` ago.
+    fn leave(path: &Path, age: Duration) {
+        fs::write(path, "half").unwrap();
+        let file = File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - age).unwrap();
+    }
+
+    #[test]
+    fn the_next_run_removes_stale_temp_files_of_ours_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let old = STALE_TEMP_AGE + Duration::from_secs(60);
+        let stale = [
+            ".pve-backup-report-2026-11-21.json.tmp-999-0",
+            ".pve-backup-report-latest.html.tmp-12-7",
+        ];
+        for name in stale {
+            leave(&out.join(name), old);
+        }
+        // Foreign names, a fresh temp file (a writer may still be busy) and a directory of our
+        // pattern are never touched.
+        let kept = [
+            ".pve-backup-report-2026-11-22.html.tmp-1000-0",
+            ".other-tool.tmp-999-0",
+            ".pve-backup-report-2026-11-21.json.tmp-999-0.keep",
+            "pve-backup-report-2026-11-21.json.tmp-999-0",
+            ".pve-backup-report-notes.tmp-x-1",
+            "notes.md",
+        ];
+        leave(&out.join(kept[0]), Duration::from_secs(5));
+        for name in &kept[1..] {
+            leave(&out.join(name), old);
+        }
+        fs::create_dir(out.join(".pve-backup-report-dir.tmp-1-1")).unwrap();
+        write_reports(out, at(22), &[(Format::Html, "h")], None).unwrap();
+        let mut expected: Vec<String> = kept.iter().map(|s| s.to_string()).collect();
+        expected.extend([
+            ".pve-backup-report-dir.tmp-1-1".to_string(),
+            "pve-backup-report-2026-11-22.html".to_string(),
+            "pve-backup-report-latest.html".to_string(),
+        ]);
+        expected.sort();
+        assert_eq!(names(out), expected);
+    }
+
+    #[test]
+    fn a_failed_night_leaves_the_previous_latest_set_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let formats = [Format::Html, Format::Json, Format::Prometheus];
+        let night = |text: &'static str| -> Vec<(Format, &'static str)> {
+            formats.iter().map(|f| (*f, text)).collect()
+        };
+        write_reports(out, at(21), &night("night 21"), None).unwrap();
+        // The 22nd's JSON cannot be written (a directory holds its name): the HTML was already
+        // written, but no `latest` may move to the 22nd while another stays on the 21st.
+        fs::create_dir(out.join("pve-backup-report-2026-11-22.json")).unwrap();
+        assert!(write_reports(out, at(22), &night("night 22"), None).is_err());
+        for format in formats {
+            let latest = fs::read_to_string(out.join(latest_file_name(format))).unwrap();
+            assert_eq!(latest, "night 21", "{format:?}");
+        }
+        assert!(
+            !names(out).iter().any(|n| n.contains(".tmp-")),
+            "{:?}",
+            names(out)
+        );
+        // The next good night switches the whole set.
+        fs::remove_dir(out.join("pve-backup-report-2026-11-22.json")).unwrap();
+        write_reports(out, at(22), &night("night 22"), None).unwrap();
+        for format in formats {
+            let latest = fs::read_to_string(out.join(latest_file_name(format))).unwrap();
+            assert_eq!(latest, "night 22", "{format:?}");
+        }
+        // Rotation of the dated files leaves every `latest` readable.
+        rotate(out, 1).unwrap();
+        let latest = fs::read_to_string(out.join(latest_file_name(Format::Json))).unwrap();
+        assert_eq!(latest, "night 22");
     }
 
     #[test]
