@@ -387,7 +387,7 @@ impl RawServer {
             name: get("NAME"),
             host: get("HOST"),
             token_id: get("API_TOKEN_ID"),
-            token_secret: get("API_TOKEN_SECRET"),
+            token_secret: present(env.get(&format!("{prefix}_API_TOKEN_SECRET")).cloned()),
             user: get("USER"),
             password: get("PASSWORD"),
             verify_tls: get("VERIFY_TLS"),
@@ -395,6 +395,12 @@ impl RawServer {
             fingerprint: get("FINGERPRINT"),
         }
     }
+}
+
+/// A set value exactly as given: a secret is not trimmed, so a pasted space is refused by name
+/// instead of being silently repaired into a different secret.
+fn present(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -429,7 +435,7 @@ impl Config {
             name: None,
             host: non_empty(cli.pve_host.clone()),
             token_id: non_empty(cli.pve_token_id.clone()),
-            token_secret: non_empty(cli.pve_token_secret.clone()),
+            token_secret: present(cli.pve_token_secret.clone()),
             user: non_empty(cli.pve_user.clone()),
             password: cli.pve_password.clone().filter(|p| !p.is_empty()),
             verify_tls: non_empty(cli.pve_verify_tls.clone()),
@@ -448,7 +454,7 @@ impl Config {
             name: non_empty(cli.pbs_name.clone()),
             host: non_empty(cli.pbs_host.clone()),
             token_id: non_empty(cli.pbs_token_id.clone()),
-            token_secret: non_empty(cli.pbs_token_secret.clone()),
+            token_secret: present(cli.pbs_token_secret.clone()),
             user: non_empty(cli.pbs_user.clone()),
             password: cli.pbs_password.clone().filter(|p| !p.is_empty()),
             verify_tls: non_empty(cli.pbs_verify_tls.clone()),
@@ -978,12 +984,33 @@ fn parse_token_id(
 }
 
 fn parse_token_secret(kind: Product, secret_var: &str, text: &str) -> Result<Secret, ConfigError> {
-    if text.starts_with("PVEAPIToken") || text.starts_with("PBSAPIToken") {
-        return Err(invalid(
-            secret_var,
+    // Each shape below is a paste accident that would otherwise reach the server as a wrong
+    // header (`PBSAPIToken=id:=…`) and come back as a bare 401. Messages never echo the value.
+    let refuse = |problem: &str, fix: &str| Err(invalid(secret_var, problem, fix));
+    let lower = text.trim().to_ascii_lowercase();
+    if lower.starts_with("pveapitoken") || lower.starts_with("pbsapitoken") {
+        return refuse(
             "the value starts with an 'API token' header prefix",
             "set only the secret (the UUID shown at token creation); the tool builds the header",
-        ));
+        );
+    }
+    if text != text.trim() {
+        return refuse(
+            "the value starts or ends with white space",
+            "copy the secret again without leading or trailing spaces or line breaks",
+        );
+    }
+    if text.starts_with(['"', '\'']) || text.ends_with(['"', '\'']) {
+        return refuse(
+            "the value starts or ends with a quote that is part of the value",
+            "remove the inner quotes: in a .env file write NAME=secret or NAME=\"secret\", once",
+        );
+    }
+    if let Some(first) = text.chars().next().filter(|c| matches!(c, '=' | ':')) {
+        return refuse(
+            &format!("the value starts with '{first}', the separator between token id and secret"),
+            "set only the part after the separator (the UUID shown at token creation)",
+        );
     }
     if text.contains('!') && text.contains('@') {
         let separator = match kind {
@@ -1207,6 +1234,78 @@ mod tests {
         let err = resolve_owned(&args).unwrap_err().to_string();
         assert!(err.starts_with("PVE_API_TOKEN_SECRET"), "{err}");
         assert!(!err.contains(SECRET), "{err}");
+    }
+
+    /// Resolve a PBS block given by environment variables only, with this token secret.
+    fn resolve_pbs_secret(prefix: &str, secret: &str) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = [
+            (format!("{prefix}_HOST"), "pbs1.example.com".to_string()),
+            (
+                format!("{prefix}_API_TOKEN_ID"),
+                "monitor@pbs!audit".to_string(),
+            ),
+            (format!("{prefix}_API_TOKEN_SECRET"), secret.to_string()),
+        ]
+        .into_iter()
+        .collect();
+        // `PBS_…` reaches config through clap's env fallback, numbered blocks through `env`.
+        if prefix == "PBS" {
+            Config::resolve(
+                &cli(&[
+                    "--pbs-host",
+                    "pbs1.example.com",
+                    "--pbs-token-id",
+                    "monitor@pbs!audit",
+                    "--pbs-token-secret",
+                    secret,
+                ]),
+                &BTreeMap::new(),
+            )
+        } else {
+            Config::resolve(&cli(&[]), &env)
+        }
+    }
+
+    #[test]
+    fn pasted_secret_shapes_are_refused_by_variable_without_echo() {
+        let shapes = [
+            (format!("={SECRET}"), "starts with '='"),
+            (format!(":{SECRET}"), "starts with ':'"),
+            (format!("\"{SECRET}\""), "quote"),
+            (format!("'{SECRET}'"), "quote"),
+            (format!("\"{SECRET}"), "quote"),
+            (format!(" {SECRET}"), "white space"),
+            (format!("{SECRET} "), "white space"),
+            (format!("{SECRET}\n"), "white space"),
+            (format!("PVEAPIToken={SECRET}"), "header prefix"),
+            (format!("PBSAPIToken={SECRET}"), "header prefix"),
+            (format!("pbsapitoken={SECRET}"), "header prefix"),
+        ];
+        for (shape, needle) in &shapes {
+            let mut args = pve_token_args("monitor@pve!report");
+            args[5] = shape.clone();
+            let err = resolve_owned(&args).unwrap_err().to_string();
+            assert!(err.starts_with("PVE_API_TOKEN_SECRET"), "{shape:?}: {err}");
+            assert!(err.contains(needle), "{shape:?}: {err}");
+            assert!(!err.contains(SECRET), "{shape:?}: {err}");
+            for prefix in ["PBS", "PBS01", "PBS07"] {
+                let err = resolve_pbs_secret(prefix, shape).unwrap_err().to_string();
+                assert!(
+                    err.starts_with(&format!("{prefix}_API_TOKEN_SECRET")),
+                    "{prefix} {shape:?}: {err}"
+                );
+                assert!(err.contains(needle), "{prefix} {shape:?}: {err}");
+                assert!(!err.contains(SECRET), "{prefix} {shape:?}: {err}");
+            }
+        }
+        // The plain secret is accepted for every block.
+        for prefix in ["PBS", "PBS01"] {
+            let config = resolve_pbs_secret(prefix, SECRET).unwrap();
+            match &config.pbs[0].credentials {
+                Credentials::Token { secret, .. } => assert_eq!(secret.expose(), SECRET),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]
