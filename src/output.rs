@@ -27,6 +27,7 @@ use crate::config::ReportOptions;
 use crate::coverage::drift::{drift, Drift};
 use crate::coverage::report::{Report, SCHEMA_VERSION};
 use crate::exit::{self, ExitStatus};
+use crate::model::Severity;
 use crate::render;
 
 /// Common prefix of every report file name.
@@ -507,8 +508,12 @@ pub struct Announcement {
     pub stderr: Option<String>,
 }
 
+/// How many critical anomaly titles the cron line names before "(+N more)".
+const CRON_TITLES: usize = 2;
+
 /// What to say after writing `written`: at a terminal the headline and every path; under cron
-/// (not a terminal) one line when the report calls for attention.
+/// (not a terminal) one line when the report calls for attention, leading with the cause when the
+/// collection failed or was incomplete, since the counts alone would read as an empty cluster.
 pub fn announce(report: &Report, written: &[PathBuf], terminal: bool) -> Announcement {
     let s = &report.summary;
     let headline = format!(
@@ -526,14 +531,43 @@ pub fn announce(report: &Report, written: &[PathBuf], terminal: bool) -> Announc
     if exit::report_status(report) == ExitStatus::Ok {
         return Announcement::default();
     }
+    let cause = collection_cause(report)
+        .map(|cause| format!("{cause}; run --check-api. "))
+        .unwrap_or_default();
     let path = written
         .first()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     Announcement {
         stdout: Vec::new(),
-        stderr: Some(format!("pve-backup-report: {headline}; see {path}")),
+        stderr: Some(format!("pve-backup-report: {cause}{headline}; see {path}")),
     }
+}
+
+/// "collection failed: …" (nothing to judge) or "collection incomplete: …" with the first critical
+/// anomaly titles; None when collection met no critical problem.
+// A shared "did collection fail" helper is planned in `render`; until it lands this private one
+// decides from the same facts: critical anomalies, and whether any guest was seen at all.
+fn collection_cause(report: &Report) -> Option<String> {
+    let critical: Vec<&str> = report
+        .anomalies
+        .iter()
+        .filter(|a| a.severity == Severity::Critical)
+        .map(|a| a.message.as_str())
+        .collect();
+    if critical.is_empty() {
+        return None;
+    }
+    let word = if report.summary.guests == 0 {
+        "failed"
+    } else {
+        "incomplete"
+    };
+    let mut titles = critical[..critical.len().min(CRON_TITLES)].join("; ");
+    if critical.len() > CRON_TITLES {
+        titles.push_str(&format!(" (+{} more)", critical.len() - CRON_TITLES));
+    }
+    Some(format!("collection {word}: {titles}"))
 }
 
 #[cfg(test)]
@@ -797,6 +831,49 @@ mod tests {
         rotate(out, 1).unwrap();
         let latest = fs::read_to_string(out.join(latest_file_name(Format::Json))).unwrap();
         assert_eq!(latest, "night 22");
+    }
+
+    fn report_with(guests: usize, critical: &[&str]) -> Report {
+        let inventory = crate::model::Inventory {
+            collected_at: at(21),
+            pve: None,
+            pbs: Vec::new(),
+            anomalies: Vec::new(),
+        };
+        let mut report =
+            crate::coverage::assess(&inventory, &crate::coverage::Policy::default(), at(21));
+        report.summary.guests = guests;
+        report.anomalies = critical
+            .iter()
+            .map(|message| {
+                crate::model::Anomaly::new(Severity::Critical, "pve", *message, "details")
+            })
+            .collect();
+        report
+    }
+
+    #[test]
+    fn the_cron_line_leads_with_a_failed_or_incomplete_collection() {
+        let written = vec![PathBuf::from("/r/pve-backup-report-2026-11-21.html")];
+        let failed = announce(&report_with(0, &["a", "b", "c"]), &written, false);
+        let line = failed.stderr.unwrap();
+        assert!(
+            line.starts_with(
+                "pve-backup-report: collection failed: a; b (+1 more); run --check-api. 0 guests:"
+            ),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("; see /r/pve-backup-report-2026-11-21.html"),
+            "{line}"
+        );
+        let incomplete = announce(&report_with(3, &["a"]), &written, false);
+        assert!(incomplete.stderr.unwrap().starts_with(
+            "pve-backup-report: collection incomplete: a; run --check-api. 3 guests:"
+        ),);
+        let at_terminal = announce(&report_with(0, &["a"]), &written, true);
+        assert_eq!(at_terminal.stderr, None);
+        assert_eq!(at_terminal.stdout.len(), 2);
     }
 
     #[test]
