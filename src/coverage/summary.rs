@@ -3,7 +3,8 @@
 use crate::model::{Anomaly, Completeness, Inventory, PbsJob, Severity};
 
 use super::report::{
-    Coverage, DatastoreReport, EvidenceReport, Freshness, GuestReport, NodeHorizon, Summary,
+    Coverage, DatastoreReport, EvidenceReport, Freshness, GuestFlag, GuestReport, NodeHorizon,
+    Summary,
 };
 
 /// Count verdicts. Exempt guests are counted under `exempt` only, so the verdict counts plus
@@ -33,11 +34,7 @@ pub(crate) fn summarize(guests: &[GuestReport], anomalies: &[Anomaly]) -> Summar
             Freshness::Never => s.never += 1,
             Freshness::Unknown => s.freshness_unknown += 1,
         }
-        if guest
-            .flags
-            .iter()
-            .any(|f| f == "unverified" || f == "verify_failed")
-        {
+        if guest.flags.iter().any(GuestFlag::is_unverified) {
             s.unverified += 1;
         }
     }

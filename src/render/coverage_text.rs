@@ -4,26 +4,6 @@ use std::fmt::Write as _;
 
 use crate::coverage::report::{BackupEvent, Coverage, Freshness, Report};
 
-fn coverage_word(coverage: Coverage) -> &'static str {
-    match coverage {
-        Coverage::Covered => "covered",
-        Coverage::Partial => "partial",
-        Coverage::DisabledOnly => "disabled_only",
-        Coverage::NotCovered => "not_covered",
-        Coverage::Indeterminate => "indeterminate",
-    }
-}
-
-fn freshness_word(freshness: Freshness) -> &'static str {
-    match freshness {
-        Freshness::Ok => "ok",
-        Freshness::Stale => "stale",
-        Freshness::Failed => "failed",
-        Freshness::Never => "never",
-        Freshness::Unknown => "unknown",
-    }
-}
-
 fn when(event: Option<&BackupEvent>) -> String {
     event
         .map(|e| e.time.format("%Y-%m-%d %H:%M").to_string())
@@ -67,8 +47,8 @@ pub fn text(report: &Report) -> String {
             "{:>6}  {:<name_width$}  {:<13}  {:<7}  {:<jobs_width$}  {:<16}  {}",
             guest.vmid,
             guest.name.as_deref().unwrap_or("-"),
-            coverage_word(guest.coverage),
-            freshness_word(guest.freshness),
+            guest.coverage.as_str(),
+            guest.freshness.as_str(),
             jobs_of(&guest.jobs),
             when(guest.last_success.as_ref()),
             guest

@@ -20,28 +20,6 @@ use std::time::Duration;
 use crate::coverage::report::{Coverage, Freshness, GuestReport, Report};
 use crate::model::Severity;
 
-/// The contract's spelling of a coverage verdict (as in the JSON report).
-pub fn coverage_label(coverage: Coverage) -> &'static str {
-    match coverage {
-        Coverage::Covered => "covered",
-        Coverage::Partial => "partial",
-        Coverage::DisabledOnly => "disabled_only",
-        Coverage::NotCovered => "not_covered",
-        Coverage::Indeterminate => "indeterminate",
-    }
-}
-
-/// The contract's spelling of a freshness verdict (as in the JSON report).
-pub fn freshness_label(freshness: Freshness) -> &'static str {
-    match freshness {
-        Freshness::Ok => "ok",
-        Freshness::Stale => "stale",
-        Freshness::Failed => "failed",
-        Freshness::Never => "never",
-        Freshness::Unknown => "unknown",
-    }
-}
-
 /// Escape a label value per the exposition format: backslash, double quote and line feed.
 pub fn escape_label_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -143,14 +121,8 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
     );
     for guest in &report.guests {
         let base = guest_labels(guest);
-        coverage.push(
-            &with(&base, &[("coverage", coverage_label(guest.coverage))]),
-            1,
-        );
-        freshness.push(
-            &with(&base, &[("freshness", freshness_label(guest.freshness))]),
-            1,
-        );
+        coverage.push(&with(&base, &[("coverage", guest.coverage.as_str())]), 1);
+        freshness.push(&with(&base, &[("freshness", guest.freshness.as_str())]), 1);
         let labels = with(&base, &[]);
         exempt.push(&labels, u8::from(guest.exempt.is_some()));
         if let Some(event) = &guest.last_success {
@@ -227,7 +199,7 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         (Coverage::NotCovered, summary.not_covered),
         (Coverage::Indeterminate, summary.indeterminate),
     ] {
-        guests.push(&[("coverage", coverage_label(verdict))], count);
+        guests.push(&[("coverage", verdict.as_str())], count);
     }
     let mut by_freshness = Family::new(
         "pve_backup_report_guests_by_freshness",
@@ -240,7 +212,7 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         (Freshness::Never, summary.never),
         (Freshness::Unknown, summary.freshness_unknown),
     ] {
-        by_freshness.push(&[("freshness", freshness_label(verdict))], count);
+        by_freshness.push(&[("freshness", verdict.as_str())], count);
     }
     let mut guests_total = Family::new("pve_backup_report_guests_total", "Guests in the report.");
     guests_total.push(&[], summary.guests);

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::coverage::drift::{CoverageChange, Drift, FreshnessChange, GuestRef};
 use crate::coverage::report::{
-    AttemptStatus, BackupEvent, Coverage, Freshness, GuestReport, Report, SelectedBy,
+    AttemptStatus, BackupEvent, Coverage, Freshness, GuestFlag, GuestReport, Report,
 };
 use crate::model::{GuestKind, Severity};
 
@@ -746,36 +746,40 @@ fn problems_of(guest: &GuestReport) -> Vec<(u8, Badge, String)> {
         _ => {}
     }
     for flag in &guest.flags {
-        let problem = match flag.as_str() {
-            "verify_failed" => (
+        let problem = match flag {
+            GuestFlag::VerifyFailed => (
                 5,
                 Badge::new("verification failed", "bad", ""),
                 "The latest snapshot failed verification: check the datastore and take a new backup."
                     .to_string(),
             ),
-            "unverified" => (
+            GuestFlag::Unverified => (
                 5,
                 Badge::new("unverified", "warn", ""),
                 "Schedule a PBS verify job for this datastore.".to_string(),
             ),
-            "archive_missing" => (
+            GuestFlag::ArchiveMissing => (
                 2,
                 Badge::new("archive missing", "bad", ""),
                 "The task says it succeeded but no archive was found: check the target storage."
                     .to_string(),
             ),
-            "exemption_expired" => (
+            GuestFlag::ExemptionExpired => (
                 4,
                 Badge::new("exemption expired", "warn", ""),
                 "Renew the exemption with a new date, or back the guest up.".to_string(),
             ),
-            "vmid_reuse" => (
+            GuestFlag::VmidReuse => (
                 5,
                 Badge::new("VMID reused", "warn", ""),
                 "Old backups of this VMID belong to another guest: do not restore them blindly."
                     .to_string(),
             ),
-            _ => continue,
+            // Said elsewhere (template, encryption: the guest row) or unknown to this version.
+            GuestFlag::Encrypted
+            | GuestFlag::NotEncrypted
+            | GuestFlag::Template
+            | GuestFlag::Other(_) => continue,
         };
         problems.push(problem);
     }
@@ -835,12 +839,9 @@ fn failed_error(event: Option<&BackupEvent>) -> Option<&str> {
     }
 }
 
-fn selected_by_word(selected_by: SelectedBy) -> &'static str {
-    match selected_by {
-        SelectedBy::Vmid => "vmid",
-        SelectedBy::All => "all",
-        SelectedBy::Pool => "pool",
-    }
+/// A flag for people: its spelling with spaces (`verify failed`).
+fn flag_word(flag: &GuestFlag) -> String {
+    flag.as_str().replace('_', " ")
 }
 
 fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
@@ -848,7 +849,7 @@ fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
         .covering_jobs
         .iter()
         .map(|job| {
-            let how = selected_by_word(job.selected_by);
+            let how = job.selected_by.as_str();
             JobUse {
                 id: job.id.clone(),
                 how,
@@ -899,7 +900,7 @@ fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
         Some(AttemptStatus::Failed) => Badge::new("failed", "bad", ""),
         None => Badge::new(NONE, "muted", ""),
     };
-    let mut flags: Vec<String> = g.flags.iter().map(|f| f.replace('_', " ")).collect();
+    let mut flags: Vec<String> = g.flags.iter().map(flag_word).collect();
     if g.exempt.is_some() {
         flags.push("exempt".into());
     }
