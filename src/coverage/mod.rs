@@ -20,7 +20,7 @@ pub mod policy;
 pub mod report;
 mod runs;
 mod selection;
-mod summary;
+pub(crate) mod summary;
 
 #[cfg(test)]
 mod fixtures;

@@ -1,7 +1,10 @@
-//! Text form of `--dump-coverage`: one line per guest (the JSON form is the report itself).
+//! Text form of `--dump-coverage`: one line per guest, the reasons, the anomalies and the counts
+//! (the JSON form is the report itself). A failed or incomplete collection is said first.
 
 use std::fmt::Write as _;
 
+use super::collection;
+use super::view::words::severity_word;
 use crate::coverage::report::{BackupEvent, Coverage, Freshness, Report};
 
 fn when(event: Option<&BackupEvent>) -> String {
@@ -11,9 +14,17 @@ fn when(event: Option<&BackupEvent>) -> String {
 }
 
 /// One line per guest: vmid, name, coverage, freshness, jobs, last success; then the reasons of
-/// anything not fine, then the summary.
+/// anything not fine, the anomalies, and the summary. Opens with the collection line when the
+/// collection failed or was incomplete.
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
+    if let Some(line) = collection::assess(report).line() {
+        let _ = writeln!(
+            out,
+            "{line}
+"
+        );
+    }
     let jobs_of = |jobs: &[String]| {
         if jobs.is_empty() {
             "-".to_string()
@@ -73,6 +84,21 @@ pub fn text(report: &Report) -> String {
                 guest.vmid, guest.coverage_reason
             );
             let _ = writeln!(out, "  {:>6}  freshness: {}", "", guest.freshness_reason);
+        }
+    }
+    if !report.anomalies.is_empty() {
+        let _ = writeln!(out, "\nanomalies:");
+        for anomaly in &report.anomalies {
+            let _ = writeln!(
+                out,
+                "  {:<8}  {}  {}",
+                severity_word(anomaly.severity),
+                anomaly.component,
+                anomaly.message
+            );
+            if !anomaly.details.is_empty() {
+                let _ = writeln!(out, "  {:<8}  {}", "", anomaly.details);
+            }
         }
     }
     let s = &report.summary;

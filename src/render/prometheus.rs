@@ -13,10 +13,17 @@
 //! verdicts are not written: with thousands of guests they would multiply the series count by
 //! five for no information. Alert on `pve_backup_guest_coverage{coverage="not_covered"} == 1`, count
 //! with `count by (coverage) (pve_backup_guest_coverage)`.
+//!
+//! A failed or incomplete collection is visible without reading the anomalies:
+//! `pve_backup_report_collection_complete` is 0 and `pve_backup_report_collection_failed` is 1
+//! when nothing usable was read (same decision as the HTML and Markdown banners); alert on
+//! `pve_backup_report_collection_complete == 0`.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use super::collection::{self, CollectionState};
+use super::view::words::severity_word;
 use crate::coverage::report::{Coverage, Freshness, GuestReport, Report};
 use crate::model::Severity;
 
@@ -237,18 +244,27 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         "pve_backup_report_anomalies",
         "Anomalies met while collecting and assessing, by severity.",
     );
-    for (severity, label) in [
-        (Severity::Critical, "critical"),
-        (Severity::Warning, "warning"),
-        (Severity::Info, "info"),
-    ] {
+    for severity in [Severity::Critical, Severity::Warning, Severity::Info] {
         let count = report
             .anomalies
             .iter()
             .filter(|a| a.severity == severity)
             .count();
-        anomalies.push(&[("severity", label)], count);
+        anomalies.push(&[("severity", severity_word(severity))], count);
     }
+    let mut complete = Family::new(
+        "pve_backup_report_collection_complete",
+        "1 when the collection was complete, 0 when it failed or was incomplete (a critical anomaly, \
+         or a required list unavailable): the other series then cannot be trusted to be whole.",
+    );
+    let collection = collection::assess(report);
+    complete.push(&[], u8::from(collection.state == CollectionState::Complete));
+    let mut failed = Family::new(
+        "pve_backup_report_collection_failed",
+        "1 when the collection failed: no guest could be read, or the nodes, guests or backup jobs \
+         could not be listed.",
+    );
+    failed.push(&[], u8::from(collection.state == CollectionState::Failed));
     let mut generated = Family::new(
         "pve_backup_report_generated_timestamp_seconds",
         "When the report was generated (its \"now\"), Unix seconds.",
@@ -283,6 +299,8 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         guests_unverified,
         percent,
         anomalies,
+        complete,
+        failed,
         generated,
         duration,
     ];

@@ -668,3 +668,74 @@ pub fn generated_report(count: u32) -> Report {
         anomalies,
     }
 }
+
+/// A night whose collection failed: the PVE host did not answer, so no guest, job or node was
+/// read and every required list is unavailable.
+pub fn failed_report() -> Report {
+    let anomalies = vec![
+        Anomaly::new(
+            Severity::Critical,
+            "pve",
+            "PVE 'pve' is unreachable",
+            "GET https://pve.example:8006/api2/json/version: connection refused; check PVE_URL and the firewall",
+        ),
+        Anomaly::new(
+            Severity::Warning,
+            "pbs/pbs-main",
+            "PBS pbs-main answered slowly",
+            "",
+        ),
+    ];
+    Report {
+        schema_version: SCHEMA_VERSION,
+        generated_at: now(),
+        summary: summary_of(&[], &anomalies),
+        guests: Vec::new(),
+        jobs: Vec::new(),
+        datastores: Vec::new(),
+        evidence: EvidenceReport {
+            horizons: Vec::new(),
+            incomplete: vec![
+                "PVE backup jobs unavailable: /cluster/backup failed: connection refused".into(),
+                "PVE guests unavailable: /cluster/resources failed: connection refused".into(),
+                "PVE nodes unavailable: /nodes failed: connection refused".into(),
+            ],
+        },
+        orphans: Vec::new(),
+        anomalies,
+    }
+}
+
+/// A night whose collection was incomplete: every guest that was read looks fine, but a PBS
+/// server did not answer, so its evidence is missing.
+pub fn incomplete_report() -> Report {
+    let guests = vec![
+        ok_guest(100, GuestKind::Qemu, "web01", "pve1"),
+        ok_guest(101, GuestKind::Lxc, "dns01", "pve2"),
+    ];
+    let anomalies = vec![Anomaly::new(
+        Severity::Critical,
+        "pbs/pbs-offsite",
+        "PBS server pbs-offsite is unreachable",
+        "GET https://pbs-offsite:8007/api2/json/version: connection refused",
+    )];
+    Report {
+        schema_version: SCHEMA_VERSION,
+        generated_at: now(),
+        summary: summary_of(&guests, &anomalies),
+        guests,
+        jobs: Vec::new(),
+        datastores: Vec::new(),
+        evidence: EvidenceReport::default(),
+        orphans: Vec::new(),
+        anomalies,
+    }
+}
+
+/// The same guests as [`incomplete_report`], after a complete collection.
+pub fn healthy_report() -> Report {
+    let mut report = incomplete_report();
+    report.anomalies.clear();
+    report.summary = summary_of(&report.guests, &report.anomalies);
+    report
+}

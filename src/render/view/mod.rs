@@ -21,6 +21,7 @@ pub mod words;
 
 use crate::coverage::drift::Drift;
 use crate::coverage::report::Report;
+use crate::render::collection;
 
 pub use datastores::{DatastoreRow, OrphanRow};
 pub use drift::{DriftGroup, DriftLine, DriftView};
@@ -28,7 +29,7 @@ pub use evidence::{AnomalyRow, HorizonRow};
 pub use format::{format_duration, format_relative, format_size, format_time, When, NONE};
 pub use guests::{AttentionRow, ExemptionRow, GuestRow, JobUse};
 pub use jobs::{JobRow, JobRunView};
-pub use summary::Card;
+pub use summary::{Card, CollectionBanner};
 pub use words::{coverage_word, freshness_word};
 
 use format::Formatter;
@@ -67,6 +68,8 @@ pub struct ReportView {
     pub generated_at_rfc3339: String,
     /// Contract version.
     pub schema_version: u32,
+    /// Said first, in the critical style, when the collection failed or was incomplete.
+    pub collection: Option<CollectionBanner>,
     /// The one-line answer: is anything wrong?
     pub headline: Badge,
     /// Guests and coverage counts.
@@ -77,6 +80,9 @@ pub struct ReportView {
     pub other_cards: Vec<Card>,
     /// Guests that need attention, worst first.
     pub attention: Vec<AttentionRow>,
+    /// What the attention section says when no guest is in it: the all-clear only after a
+    /// complete collection that read guests.
+    pub nothing_to_attend: Badge,
     /// Every guest, by VMID.
     pub guests: Vec<GuestRow>,
     /// Every job.
@@ -102,16 +108,19 @@ pub fn build(report: &Report, drift: Option<&Drift>) -> ReportView {
     let fmt = Formatter {
         now: report.generated_at,
     };
+    let collection = collection::assess(report);
     let attention = guests::attention_rows(report, &fmt);
-    let headline = summary::headline(&report.summary, &attention);
+    let headline = summary::headline(&report.summary, &attention, &collection);
     ReportView {
         generated_at: fmt.when(Some(report.generated_at)),
         generated_at_rfc3339: report.generated_at.to_rfc3339(),
         schema_version: report.schema_version,
+        collection: summary::collection_banner(&collection),
         headline,
         coverage_cards: summary::coverage_cards(&report.summary),
         freshness_cards: summary::freshness_cards(&report.summary),
         other_cards: summary::other_cards(&report.summary),
+        nothing_to_attend: summary::nothing_to_attend(&collection),
         attention,
         guests: report
             .guests

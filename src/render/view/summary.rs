@@ -1,6 +1,8 @@
-//! The top of the report: the one-line headline and the count cards.
+//! The top of the report: the collection banner, the one-line headline, the count cards, and
+//! what the attention section says when it is empty.
 
 use crate::coverage::report::Summary;
+use crate::render::collection::{Collection, CollectionState, CHECK_HINT};
 
 use super::format::NONE;
 use super::{AttentionRow, Badge};
@@ -26,9 +28,13 @@ pub(crate) fn count_card(value: usize, label: &str, trouble_class: &'static str)
 }
 
 /// The one-line answer: is anything wrong?
-pub(crate) fn headline(summary: &Summary, attention: &[AttentionRow]) -> Badge {
+pub(crate) fn headline(
+    summary: &Summary,
+    attention: &[AttentionRow],
+    collection: &Collection,
+) -> Badge {
     let bad_guests = attention.iter().filter(|row| row.rank <= 2).count();
-    if attention.is_empty() && summary.critical_anomalies == 0 {
+    if attention.is_empty() && summary.critical_anomalies == 0 && collection.allows_all_clear() {
         let exempt = if summary.exempt > 0 {
             format!(" ({} exempt)", summary.exempt)
         } else {
@@ -43,11 +49,15 @@ pub(crate) fn headline(summary: &Summary, attention: &[AttentionRow]) -> Badge {
             "",
         )
     } else {
-        let mut parts = vec![format!(
-            "{} of {} guests need attention",
-            attention.len(),
-            summary.guests
-        )];
+        let mut parts = vec![if collection.guests_read {
+            format!(
+                "{} of {} guests need attention",
+                attention.len(),
+                summary.guests
+            )
+        } else {
+            "No guest was read".to_string()
+        }];
         if summary.critical_anomalies > 0 {
             parts.push(format!(
                 "{} critical anomal{}",
@@ -59,12 +69,68 @@ pub(crate) fn headline(summary: &Summary, attention: &[AttentionRow]) -> Badge {
                 }
             ));
         }
-        let class = if bad_guests > 0 || summary.critical_anomalies > 0 {
+        let class = if bad_guests > 0
+            || summary.critical_anomalies > 0
+            || collection.state == CollectionState::Failed
+        {
             "bad"
         } else {
             "warn"
         };
         Badge::new(format!("{}.", parts.join(" · ")), class, "")
+    }
+}
+
+/// The collection banner: what failed or is missing and where to look, None when complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionBanner {
+    /// `Collection failed` / `Collection was incomplete`.
+    pub title: &'static str,
+    /// What that means for the verdicts, one sentence.
+    pub meaning: &'static str,
+    /// The causes (anomaly titles, unavailable sources), at most a few, then `and N more`.
+    pub causes: Vec<String>,
+    /// Which command tells more.
+    pub hint: &'static str,
+}
+
+/// The banner for a failed or incomplete collection.
+pub(crate) fn collection_banner(collection: &Collection) -> Option<CollectionBanner> {
+    Some(CollectionBanner {
+        title: collection.title()?,
+        meaning: collection.meaning().unwrap_or_default(),
+        causes: collection.shown_causes(),
+        hint: CHECK_HINT,
+    })
+}
+
+/// What the attention section says when no guest needs attention: the all-clear only when the
+/// collection allows one.
+pub(crate) fn nothing_to_attend(collection: &Collection) -> Badge {
+    if collection.allows_all_clear() {
+        return Badge::new(
+            "Nothing needs attention: every guest that is not exempt is covered, fresh and verified.",
+            "ok",
+            "",
+        );
+    }
+    match (collection.state, collection.guests_read) {
+        (CollectionState::Complete, _) => Badge::new(
+            "No guest was read: the cluster reported none, so there is nothing to assess.",
+            "warn",
+            "",
+        ),
+        (_, false) => Badge::new(
+            "No guest could be read, so nothing can be said about the backups: see the anomalies.",
+            "bad",
+            "",
+        ),
+        (_, true) => Badge::new(
+            "No guest shows a problem in what could be read, but the collection was not complete: \
+             see the anomalies before trusting this.",
+            "bad",
+            "",
+        ),
     }
 }
 
