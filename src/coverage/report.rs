@@ -366,6 +366,35 @@ pub struct ArchiveEvidence {
     pub storage: String,
 }
 
+/// Where an exemption was declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclaredIn {
+    /// A guest tag listed in the exempt tags.
+    Tag,
+    /// A marked line in the guest's notes.
+    Notes,
+    /// The tool's configuration.
+    Config,
+}
+
+impl DeclaredIn {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeclaredIn::Tag => "tag",
+            DeclaredIn::Notes => "notes",
+            DeclaredIn::Config => "config",
+        }
+    }
+}
+
+impl std::fmt::Display for DeclaredIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A justified exemption.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exemption {
@@ -373,8 +402,8 @@ pub struct Exemption {
     pub reason: String,
     /// Until when the exemption holds (None: no expiry).
     pub until: Option<DateTime<Utc>>,
-    /// Where it was declared: `tag`, `notes`, `config`.
-    pub declared_in: String,
+    /// Where it was declared.
+    pub declared_in: DeclaredIn,
 }
 
 /// Everything decided about one guest.
@@ -578,6 +607,9 @@ mod tests {
             EvidenceSource::Pbs,
             EvidenceSource::Storage,
         ] {
+            assert_eq!(json(&v), format!("\"{}\"", v.as_str()));
+        }
+        for v in [DeclaredIn::Tag, DeclaredIn::Notes, DeclaredIn::Config] {
             assert_eq!(json(&v), format!("\"{}\"", v.as_str()));
         }
         for v in [AttemptStatus::Ok, AttemptStatus::Failed] {

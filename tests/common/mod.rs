@@ -176,7 +176,7 @@ pub fn guests() -> Vec<GuestReport> {
     g.exempt = Some(Exemption {
         reason: "scratch container, rebuilt from Ansible".into(),
         until: Some(t(2027, 1, 1, 0, 0)),
-        declared_in: "tag".into(),
+        declared_in: DeclaredIn::Tag,
     });
     v.push(g);
 

@@ -425,7 +425,7 @@ pub(crate) fn exemption_rows(report: &Report, fmt: &Formatter) -> Vec<ExemptionR
                         key: String::new(),
                     },
                 },
-                declared_in: exempt.declared_in.clone(),
+                declared_in: exempt.declared_in.as_str().to_string(),
                 coverage: Badge::new(
                     coverage_word(g.coverage),
                     coverage_class(g.coverage),
