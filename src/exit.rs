@@ -20,7 +20,7 @@ impl ExitStatus {
     }
 }
 
-use crate::coverage::report::{Coverage, Freshness, Report};
+use crate::coverage::report::{Coverage, Freshness, GuestFlag, Report};
 use crate::model::{Inventory, Severity};
 
 /// The level collection calls for: unknown when it met a critical problem (the evidence is
@@ -54,10 +54,7 @@ pub fn report_status(report: &Report) -> ExitStatus {
             (_, Freshness::Failed | Freshness::Never) => ExitStatus::Critical,
             (_, Freshness::Unknown) => ExitStatus::Unknown,
         };
-        let unverified = guest
-            .flags
-            .iter()
-            .any(|f| f == "unverified" || f == "verify_failed");
+        let unverified = guest.flags.iter().any(GuestFlag::is_unverified);
         level = level.max(coverage).max(freshness);
         if unverified {
             level = level.max(ExitStatus::Warning);

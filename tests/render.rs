@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use pve_backup_report::coverage::drift::drift;
 use pve_backup_report::coverage::report::Report;
-use pve_backup_report::render::{html, json, markdown, prometheus};
+use pve_backup_report::render::{coverage_text, html, json, markdown, prometheus};
 
 fn scenario() -> (Report, pve_backup_report::coverage::drift::Drift) {
     let current = common::report();
@@ -438,4 +438,126 @@ fn write_sample_pages() {
     )
     .unwrap();
     println!("{}", dir.display());
+}
+
+const ALL_CLEAR: &str = "Nothing needs attention";
+
+#[test]
+fn a_failed_collection_opens_every_report_loudly_and_never_gives_the_all_clear() {
+    let report = common::failed_report();
+    let md = markdown::render(&report, None).unwrap();
+    let html = html::render(&report, None).unwrap();
+    let text = coverage_text::text(&report);
+    let prom = prometheus::render(&report, None);
+
+    let body = md.split_once('\n').unwrap().1.trim_start();
+    assert!(body.starts_with("> **Collection failed**"), "{md}");
+    assert!(md.contains("> - PVE 'pve' is unreachable"), "{md}");
+    assert!(md.contains("--check-api"), "{md}");
+    assert!(
+        md.contains("**No guest was read · 1 critical anomaly.**"),
+        "{md}"
+    );
+    assert!(!md.contains(ALL_CLEAR), "{md}");
+    assert!(!md.contains("guests are backed up and fresh"), "{md}");
+
+    let header = &html[html.find("<header>").unwrap()..html.find("<nav>").unwrap()];
+    assert!(
+        header.contains(r#"<div class="headline bad collection" role="alert"><strong>Collection failed</strong>"#),
+        "{header}"
+    );
+    assert!(
+        header.contains("<li>PVE &#39;pve&#39; is unreachable</li>")
+            || header.contains("<li>PVE &#x27;pve&#x27; is unreachable</li>"),
+        "{header}"
+    );
+    assert!(header.find("Collection failed").unwrap() < header.find("role=\"status\"").unwrap());
+    assert!(!html.contains(ALL_CLEAR));
+    assert!(html.contains(r#"<p class="empty bad">No guest could be read"#));
+
+    assert!(text.starts_with("Collection failed: "), "{text}");
+    assert!(text.contains("Causes: PVE 'pve' is unreachable."), "{text}");
+    assert!(
+        text.contains("\nanomalies:\n  critical  pve  PVE 'pve' is unreachable\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  warning   pbs/pbs-main  PBS pbs-main answered slowly\n"),
+        "{text}"
+    );
+
+    assert!(
+        prom.contains("\npve_backup_report_collection_complete 0\n"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("\npve_backup_report_collection_failed 1\n"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("\npve_backup_report_anomalies{severity=\"critical\"} 1\n"),
+        "{prom}"
+    );
+
+    insta::assert_snapshot!("failed_collection_md", md);
+}
+
+#[test]
+fn an_incomplete_collection_is_said_first_and_hides_the_all_clear() {
+    let report = common::incomplete_report();
+    let md = markdown::render(&report, None).unwrap();
+    let html = html::render(&report, None).unwrap();
+    let text = coverage_text::text(&report);
+    let prom = prometheus::render(&report, None);
+
+    let body = md.split_once('\n').unwrap().1.trim_start();
+    assert!(body.starts_with("> **Collection was incomplete**"), "{md}");
+    assert!(
+        md.contains("> - PBS server pbs-offsite is unreachable"),
+        "{md}"
+    );
+    assert!(!md.contains(ALL_CLEAR), "{md}");
+    assert!(
+        md.contains("No guest shows a problem in what could be read"),
+        "{md}"
+    );
+    assert!(html.contains("<strong>Collection was incomplete</strong>"));
+    assert!(!html.contains(ALL_CLEAR));
+    assert!(text.starts_with("Collection was incomplete: "), "{text}");
+    assert!(
+        prom.contains("\npve_backup_report_collection_complete 0\n"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("\npve_backup_report_collection_failed 0\n"),
+        "{prom}"
+    );
+
+    insta::assert_snapshot!("incomplete_collection_md", md);
+}
+
+#[test]
+fn a_complete_collection_gives_the_all_clear_and_no_banner() {
+    let report = common::healthy_report();
+    let md = markdown::render(&report, None).unwrap();
+    let html = html::render(&report, None).unwrap();
+    let text = coverage_text::text(&report);
+    let prom = prometheus::render(&report, None);
+    assert!(md.contains(ALL_CLEAR), "{md}");
+    assert!(
+        md.contains("**All 2 guests are backed up and fresh.**"),
+        "{md}"
+    );
+    assert!(!md.contains("Collection failed"), "{md}");
+    assert!(!md.contains("Collection was incomplete"), "{md}");
+    assert!(html.contains(ALL_CLEAR));
+    assert!(!html.contains("role=\"alert\""));
+    assert!(
+        !text.contains("Collection") && !text.contains("anomalies:"),
+        "{text}"
+    );
+    assert!(
+        prom.contains("\npve_backup_report_collection_complete 1\n"),
+        "{prom}"
+    );
 }

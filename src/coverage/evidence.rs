@@ -8,7 +8,7 @@ use crate::model::{Anomaly, BackupType, Guest, Severity, Snapshot, StorageBackup
 use crate::tasklog::ArchiveTarget;
 
 use super::index::{archive_completeness, Index, StorageLink};
-use super::report::{ArchiveEvidence, EvidenceSource, OrphanSnapshot};
+use super::report::{ArchiveEvidence, EvidenceSource, GuestFlag, OrphanSnapshot};
 use super::runs::{RunRecord, RunStatus};
 
 /// What one storage tells about one guest's archives.
@@ -30,7 +30,7 @@ pub(crate) struct GuestArchives {
     /// The latest archive over all places.
     pub latest: Option<ArchiveEvidence>,
     /// Flags (`unverified`, `verify_failed`, `archive_missing`, `vmid_reuse`, `encrypted`, …).
-    pub flags: BTreeSet<String>,
+    pub flags: BTreeSet<GuestFlag>,
     /// Anomalies about this guest's archives.
     pub anomalies: Vec<Anomaly>,
 }
@@ -144,7 +144,7 @@ pub(crate) fn guest_archives(
                             if !comment.is_empty()
                                 && !comment.to_lowercase().contains(&name.to_lowercase())
                             {
-                                out.flags.insert("vmid_reuse".to_string());
+                                out.flags.insert(GuestFlag::VmidReuse);
                                 out.anomalies.push(Anomaly::new(
                                     Severity::Info,
                                     component.clone(),
@@ -176,7 +176,7 @@ pub(crate) fn guest_archives(
                     .get(&other)
                     .is_some_and(|g| !g.finished.is_empty())
                 {
-                    out.flags.insert("vmid_reuse".to_string());
+                    out.flags.insert(GuestFlag::VmidReuse);
                     out.anomalies.push(Anomaly::new(
                         Severity::Info,
                         component.clone(),
@@ -194,7 +194,7 @@ pub(crate) fn guest_archives(
                     ));
                 }
                 if let Some(missing) = missing_pbs_archive(index, storage, &link, runs) {
-                    out.flags.insert("archive_missing".to_string());
+                    out.flags.insert(GuestFlag::ArchiveMissing);
                     out.anomalies.push(Anomaly::new(
                         Severity::Warning,
                         component.clone(),
@@ -224,7 +224,7 @@ pub(crate) fn guest_archives(
                     place.latest = Some(from_content(index, storage, latest, entries.len()));
                 }
                 if let Some(missing) = missing_file_archive(index, storage, runs, guest.vmid) {
-                    out.flags.insert("archive_missing".to_string());
+                    out.flags.insert(GuestFlag::ArchiveMissing);
                     out.anomalies.push(Anomaly::new(
                         Severity::Warning,
                         component.clone(),
@@ -253,20 +253,20 @@ pub(crate) fn guest_archives(
         if verifiable {
             match latest.verification.as_deref() {
                 None => {
-                    out.flags.insert("unverified".to_string());
+                    out.flags.insert(GuestFlag::Unverified);
                 }
                 Some("ok") => {}
                 Some("failed") => {
-                    out.flags.insert("verify_failed".to_string());
+                    out.flags.insert(GuestFlag::VerifyFailed);
                 }
                 Some(_) => {
-                    out.flags.insert("unverified".to_string());
+                    out.flags.insert(GuestFlag::Unverified);
                 }
             }
         }
         match latest.encrypted {
-            Some(true) => out.flags.insert("encrypted".to_string()),
-            Some(false) => out.flags.insert("not_encrypted".to_string()),
+            Some(true) => out.flags.insert(GuestFlag::Encrypted),
+            Some(false) => out.flags.insert(GuestFlag::NotEncrypted),
             None => false,
         };
     }

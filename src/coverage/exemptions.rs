@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use crate::model::{Anomaly, Guest, GuestConfigFacts, Severity};
 
 use super::policy::Policy;
-use super::report::Exemption;
+use super::report::{DeclaredIn, Exemption};
 
 /// The exemptions found for one guest.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -72,7 +72,7 @@ pub(crate) fn exemption_for(guest: &Guest, policy: &Policy, now: DateTime<Utc>) 
         declared.push(Exemption {
             reason: entry.reason.clone(),
             until: entry.until.map(end_of_day),
-            declared_in: "config".to_string(),
+            declared_in: DeclaredIn::Config,
         });
     }
     if let GuestConfigFacts::Read {
@@ -85,7 +85,7 @@ pub(crate) fn exemption_for(guest: &Guest, policy: &Policy, now: DateTime<Utc>) 
                 Some(Ok((reason, until))) => declared.push(Exemption {
                     reason,
                     until: until.map(end_of_day),
-                    declared_in: "notes".to_string(),
+                    declared_in: DeclaredIn::Notes,
                 }),
                 Some(Err(bad)) => state.anomalies.push(Anomaly::new(
                     Severity::Warning,
@@ -111,7 +111,7 @@ pub(crate) fn exemption_for(guest: &Guest, policy: &Policy, now: DateTime<Utc>) 
             declared.push(Exemption {
                 reason: format!("tagged '{tag}'"),
                 until: None,
-                declared_in: "tag".to_string(),
+                declared_in: DeclaredIn::Tag,
             });
         }
     }

@@ -20,7 +20,7 @@ pub mod policy;
 pub mod report;
 mod runs;
 mod selection;
-mod summary;
+pub(crate) mod summary;
 
 #[cfg(test)]
 mod fixtures;
@@ -41,7 +41,7 @@ use exemptions::exemption_for;
 use freshness::{assess_freshness, FreshnessInput, ScheduledJob};
 use index::Index;
 use jobs::{job_report, parse_schedule, JobCtx};
-use report::{AttemptStatus, BackupEvent, GuestReport, JobNodeRun, SCHEMA_VERSION};
+use report::{AttemptStatus, BackupEvent, GuestFlag, GuestReport, JobNodeRun, SCHEMA_VERSION};
 use runs::{collect_runs, RunRecord, RunStatus};
 use selection::{decide, membership, resolve, storage_is_pbs, JobAnswer, Membership, Resolved};
 
@@ -362,12 +362,12 @@ fn guest_report(
             .collect(),
     );
 
-    let mut flags: BTreeSet<String> = archives.flags.clone();
+    let mut flags: BTreeSet<GuestFlag> = archives.flags.clone();
     if guest.template == Some(true) {
-        flags.insert("template".to_string());
+        flags.insert(GuestFlag::Template);
     }
     if !exemption.expired.is_empty() && exemption.active.is_none() {
-        flags.insert("exemption_expired".to_string());
+        flags.insert(GuestFlag::ExemptionExpired);
     }
     let mut coverage_reason = verdict.reason;
     if let Some(active) = &exemption.active {

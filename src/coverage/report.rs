@@ -89,6 +89,28 @@ pub enum Coverage {
     Indeterminate,
 }
 
+impl Coverage {
+    /// Every verdict, in declaration order (the order counts and metrics list them in).
+    pub const ALL: [Coverage; 5] = [
+        Coverage::Covered,
+        Coverage::Partial,
+        Coverage::DisabledOnly,
+        Coverage::NotCovered,
+        Coverage::Indeterminate,
+    ];
+
+    /// The contract's spelling (as in the JSON report and the metric labels).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Coverage::Covered => "covered",
+            Coverage::Partial => "partial",
+            Coverage::DisabledOnly => "disabled_only",
+            Coverage::NotCovered => "not_covered",
+            Coverage::Indeterminate => "indeterminate",
+        }
+    }
+}
+
 /// Freshness verdict for one guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,6 +127,28 @@ pub enum Freshness {
     Unknown,
 }
 
+impl Freshness {
+    /// Every verdict, in declaration order (the order counts and metrics list them in).
+    pub const ALL: [Freshness; 5] = [
+        Freshness::Ok,
+        Freshness::Stale,
+        Freshness::Failed,
+        Freshness::Never,
+        Freshness::Unknown,
+    ];
+
+    /// The contract's spelling (as in the JSON report and the metric labels).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Freshness::Ok => "ok",
+            Freshness::Stale => "stale",
+            Freshness::Failed => "failed",
+            Freshness::Never => "never",
+            Freshness::Unknown => "unknown",
+        }
+    }
+}
+
 /// How a job selects a guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -115,6 +159,17 @@ pub enum SelectedBy {
     All,
     /// Member of the job's pool.
     Pool,
+}
+
+impl SelectedBy {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelectedBy::Vmid => "vmid",
+            SelectedBy::All => "all",
+            SelectedBy::Pool => "pool",
+        }
+    }
 }
 
 /// Where a piece of backup evidence came from.
@@ -129,6 +184,17 @@ pub enum EvidenceSource {
     Storage,
 }
 
+impl EvidenceSource {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceSource::TaskLog => "task_log",
+            EvidenceSource::Pbs => "pbs",
+            EvidenceSource::Storage => "storage",
+        }
+    }
+}
+
 /// Result of a backup attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -137,6 +203,94 @@ pub enum AttemptStatus {
     Ok,
     /// Failed.
     Failed,
+}
+
+impl AttemptStatus {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptStatus::Ok => "ok",
+            AttemptStatus::Failed => "failed",
+        }
+    }
+}
+
+/// A short word on a guest that the verdicts do not carry by themselves. Spelled in snake_case in
+/// the contract. Equality, ordering and hashing follow the spelling, so a list of flags sorts as
+/// its JSON strings do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuestFlag {
+    /// The task log says the backup succeeded, but its archive is not where it should be.
+    ArchiveMissing,
+    /// The latest archive is encrypted.
+    Encrypted,
+    /// The guest's exemption expired and no other one holds.
+    ExemptionExpired,
+    /// The latest archive is not encrypted.
+    NotEncrypted,
+    /// The guest is a template.
+    Template,
+    /// The latest archive on PBS was never verified (or in a state this version does not know).
+    Unverified,
+    /// The latest archive on PBS failed verification.
+    VerifyFailed,
+    /// The VMID was reused: older backups under it belong to another guest.
+    VmidReuse,
+    /// A flag this version does not know, read back from a report another version wrote. Kept
+    /// (rather than refused) so that an older or newer report stays readable for the drift; the
+    /// engine never produces it.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl GuestFlag {
+    /// The contract's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            GuestFlag::ArchiveMissing => "archive_missing",
+            GuestFlag::Encrypted => "encrypted",
+            GuestFlag::ExemptionExpired => "exemption_expired",
+            GuestFlag::NotEncrypted => "not_encrypted",
+            GuestFlag::Template => "template",
+            GuestFlag::Unverified => "unverified",
+            GuestFlag::VerifyFailed => "verify_failed",
+            GuestFlag::VmidReuse => "vmid_reuse",
+            GuestFlag::Other(other) => other,
+        }
+    }
+
+    /// Whether the flag says the latest archive is not known to be sound (never verified, or
+    /// verification failed): such a guest counts as unverified and warrants a warning.
+    pub fn is_unverified(&self) -> bool {
+        matches!(self, GuestFlag::Unverified | GuestFlag::VerifyFailed)
+    }
+}
+
+impl PartialEq for GuestFlag {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for GuestFlag {}
+
+impl PartialOrd for GuestFlag {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for GuestFlag {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for GuestFlag {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
 }
 
 /// One backup attempt or archive, as shown in `last_backup` / `last_success`.
@@ -212,6 +366,35 @@ pub struct ArchiveEvidence {
     pub storage: String,
 }
 
+/// Where an exemption was declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclaredIn {
+    /// A guest tag listed in the exempt tags.
+    Tag,
+    /// A marked line in the guest's notes.
+    Notes,
+    /// The tool's configuration.
+    Config,
+}
+
+impl DeclaredIn {
+    /// The contract's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeclaredIn::Tag => "tag",
+            DeclaredIn::Notes => "notes",
+            DeclaredIn::Config => "config",
+        }
+    }
+}
+
+impl std::fmt::Display for DeclaredIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A justified exemption.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exemption {
@@ -219,8 +402,8 @@ pub struct Exemption {
     pub reason: String,
     /// Until when the exemption holds (None: no expiry).
     pub until: Option<DateTime<Utc>>,
-    /// Where it was declared: `tag`, `notes`, `config`.
-    pub declared_in: String,
+    /// Where it was declared.
+    pub declared_in: DeclaredIn,
 }
 
 /// Everything decided about one guest.
@@ -269,9 +452,8 @@ pub struct GuestReport {
     pub runs: Vec<BackupEvent>,
     /// Exemption, when declared and not expired.
     pub exempt: Option<Exemption>,
-    /// Short flags for the "needs attention" view: `unverified`, `verify_failed`, `archive_missing`,
-    /// `encrypted`, `not_encrypted`, `vmid_reuse`, `template`, `exemption_expired`, …, sorted.
-    pub flags: Vec<String>,
+    /// Short flags for the "needs attention" view, sorted by their spelling.
+    pub flags: Vec<GuestFlag>,
 }
 
 /// Last run of a job on one node.
@@ -398,4 +580,75 @@ pub struct OrphanSnapshot {
     pub latest: DateTime<Utc>,
     /// Finished snapshots in the group.
     pub snapshots: usize,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap()
+    }
+
+    #[test]
+    fn as_str_is_the_contract_spelling() {
+        for v in Coverage::ALL {
+            assert_eq!(json(&v), format!("\"{}\"", v.as_str()));
+        }
+        for v in Freshness::ALL {
+            assert_eq!(json(&v), format!("\"{}\"", v.as_str()));
+        }
+        for v in [SelectedBy::Vmid, SelectedBy::All, SelectedBy::Pool] {
+            assert_eq!(json(&v), format!("\"{}\"", v.as_str()));
+        }
+        for v in [
+            EvidenceSource::TaskLog,
+            EvidenceSource::Pbs,
+            EvidenceSource::Storage,
+        ] {
+            assert_eq!(json(&v), format!("\"{}\"", v.as_str()));
+        }
+        for v in [DeclaredIn::Tag, DeclaredIn::Notes, DeclaredIn::Config] {
+            assert_eq!(json(&v), format!("\"{}\"", v.as_str()));
+        }
+        for v in [AttemptStatus::Ok, AttemptStatus::Failed] {
+            assert_eq!(json(&v), format!("\"{}\"", v.as_str()));
+        }
+    }
+
+    #[test]
+    fn flags_round_trip_and_an_unknown_flag_stays_readable() {
+        let known = [
+            GuestFlag::ArchiveMissing,
+            GuestFlag::Encrypted,
+            GuestFlag::ExemptionExpired,
+            GuestFlag::NotEncrypted,
+            GuestFlag::Template,
+            GuestFlag::Unverified,
+            GuestFlag::VerifyFailed,
+            GuestFlag::VmidReuse,
+        ];
+        for flag in &known {
+            let text = json(flag);
+            assert_eq!(text, format!("\"{}\"", flag.as_str()));
+            let back: GuestFlag = serde_json::from_str(&text).unwrap();
+            assert!(!matches!(back, GuestFlag::Other(_)), "{text} read as Other");
+            assert_eq!(&back, flag);
+        }
+        // The declaration order is the spelling order, so derived and spelled orders agree.
+        let mut sorted = known.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, known.to_vec());
+
+        let old: Vec<GuestFlag> = serde_json::from_str(r#"["future_flag","unverified"]"#).unwrap();
+        assert_eq!(
+            old,
+            vec![
+                GuestFlag::Other("future_flag".into()),
+                GuestFlag::Unverified
+            ]
+        );
+        assert_eq!(json(&old), r#"["future_flag","unverified"]"#);
+    }
 }

@@ -3,7 +3,8 @@
 use crate::model::{Anomaly, Completeness, Inventory, PbsJob, Severity};
 
 use super::report::{
-    Coverage, DatastoreReport, EvidenceReport, Freshness, GuestReport, NodeHorizon, Summary,
+    Coverage, DatastoreReport, EvidenceReport, Freshness, GuestFlag, GuestReport, NodeHorizon,
+    Summary,
 };
 
 /// Count verdicts. Exempt guests are counted under `exempt` only, so the verdict counts plus
@@ -33,11 +34,7 @@ pub(crate) fn summarize(guests: &[GuestReport], anomalies: &[Anomaly]) -> Summar
             Freshness::Never => s.never += 1,
             Freshness::Unknown => s.freshness_unknown += 1,
         }
-        if guest
-            .flags
-            .iter()
-            .any(|f| f == "unverified" || f == "verify_failed")
-        {
+        if guest.flags.iter().any(GuestFlag::is_unverified) {
             s.unverified += 1;
         }
     }
@@ -111,6 +108,25 @@ pub(crate) fn datastores(inventory: &Inventory) -> Vec<DatastoreReport> {
     out
 }
 
+/// The sources without which no verdict stands: the node list (task history is read per node),
+/// the guest list and the backup jobs. Their "unavailable" sentence in `evidence.incomplete` means
+/// the collection failed.
+const REQUIRED_SOURCES: [&str; 3] = ["PVE nodes", "PVE guests", "PVE backup jobs"];
+
+/// The sentences of `evidence.incomplete` saying that a required source could not be read at all.
+pub(crate) fn required_unavailable(evidence: &EvidenceReport) -> Vec<&str> {
+    evidence
+        .incomplete
+        .iter()
+        .filter(|line| {
+            REQUIRED_SOURCES
+                .iter()
+                .any(|source| line.starts_with(&format!("{source} unavailable:")))
+        })
+        .map(String::as_str)
+        .collect()
+}
+
 /// Task-history horizons per node and one sentence per incomplete source.
 pub(crate) fn evidence(inventory: &Inventory) -> EvidenceReport {
     let mut report = EvidenceReport::default();
@@ -124,10 +140,11 @@ pub(crate) fn evidence(inventory: &Inventory) -> EvidenceReport {
         }
     };
     if let Some(pve) = &inventory.pve {
-        note("PVE nodes", &pve.nodes.completeness);
-        note("PVE guests", &pve.guests.completeness);
+        let [nodes, guests, jobs] = REQUIRED_SOURCES;
+        note(nodes, &pve.nodes.completeness);
+        note(guests, &pve.guests.completeness);
         note("PVE storages", &pve.storages.completeness);
-        note("PVE backup jobs", &pve.jobs.completeness);
+        note(jobs, &pve.jobs.completeness);
         note("PVE pools", &pve.pools.completeness);
         note("PVE storage content", &pve.storage_backups.completeness);
         note("PVE not-backed-up list", &pve.not_backed_up.completeness);

@@ -6,7 +6,7 @@
 use chrono::{Duration, NaiveDate};
 
 use super::fixtures::*;
-use super::report::{Coverage, Freshness, GuestReport, Report, SelectedBy};
+use super::report::{Coverage, Freshness, GuestFlag, GuestReport, Report, SelectedBy};
 use super::selection::{membership, resolve, Membership, Resolved};
 use super::*;
 use crate::model::*;
@@ -291,7 +291,7 @@ fn coverage_outcomes_table() {
         assert_eq!(&g.jobs, jobs, "{vmid}");
     }
     let g105 = guest(&report, 105);
-    assert!(g105.template && g105.flags.contains(&"template".to_string()));
+    assert!(g105.template && g105.flags.contains(&GuestFlag::Template));
     let g106 = guest(&report, 106);
     let pool_job = g106
         .covering_jobs
@@ -956,7 +956,7 @@ fn exemptions_table() {
             .map(|e| (e.declared_in.as_str(), e.reason.as_str()));
         assert_eq!(got, *expected, "{vmid}");
         assert_eq!(
-            g.flags.contains(&"exemption_expired".to_string()),
+            g.flags.contains(&GuestFlag::ExemptionExpired),
             *expired,
             "{vmid}"
         );
@@ -996,7 +996,7 @@ fn vm_and_ct_with_the_same_id_stay_distinct() {
     assert_eq!(archive.time, t("2026-11-20T01:00:00Z"));
     assert_eq!(archive.snapshot_count, 1);
     assert_eq!(g.freshness, Freshness::Stale);
-    assert!(g.flags.contains(&"vmid_reuse".to_string()));
+    assert!(g.flags.contains(&GuestFlag::VmidReuse));
     assert!(has_anomaly(&report, "also holds group ct/100"));
 }
 
@@ -1063,10 +1063,11 @@ fn verification_states_table() {
             )
             .build());
         let g = guest(&report, 100);
-        let mut expected: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
-        expected.push("encrypted".into());
+        let mut expected: Vec<&str> = flags.to_vec();
+        expected.push("encrypted");
         expected.sort();
-        assert_eq!(g.flags, expected);
+        let got: Vec<&str> = g.flags.iter().map(GuestFlag::as_str).collect();
+        assert_eq!(got, expected);
         assert!(g.archive.as_ref().unwrap().protected);
         let unverified = usize::from(!flags.is_empty());
         assert_eq!(report.summary.unverified, unverified);
@@ -1089,7 +1090,7 @@ fn missing_archive_after_successful_task_is_flagged() {
         .build());
     let g = guest(&report, 100);
     assert!(
-        g.flags.contains(&"archive_missing".to_string()),
+        g.flags.contains(&GuestFlag::ArchiveMissing),
         "{:?}",
         g.flags
     );
@@ -1178,9 +1179,7 @@ fn vmid_reuse_by_snapshot_comment() {
             |s| s.comment = Some("old-db".into()),
         )
         .build());
-    assert!(guest(&report, 100)
-        .flags
-        .contains(&"vmid_reuse".to_string()));
+    assert!(guest(&report, 100).flags.contains(&GuestFlag::VmidReuse));
     let report = run(&Fx::new()
         .vm(100, "pve1")
         .job("nightly", "01:00", vmids(&[100]))
@@ -1193,9 +1192,7 @@ fn vmid_reuse_by_snapshot_comment() {
             |s| s.comment = Some("guest100".into()),
         )
         .build());
-    assert!(!guest(&report, 100)
-        .flags
-        .contains(&"vmid_reuse".to_string()));
+    assert!(!guest(&report, 100).flags.contains(&GuestFlag::VmidReuse));
 }
 
 #[test]
@@ -1227,7 +1224,7 @@ fn storage_content_is_the_fallback() {
     assert_eq!(archive.source, report::EvidenceSource::Storage);
     assert_eq!(archive.time, t("2026-11-22T01:00:10Z"));
     assert_eq!(g.freshness, Freshness::Ok);
-    assert!(!g.flags.contains(&"unverified".to_string()));
+    assert!(!g.flags.contains(&GuestFlag::Unverified));
     // An unlinked PBS storage with incomplete content: no verdict by absence.
     let mut fx = daily(Fx::new());
     fx.inv.pbs.clear();

@@ -1,28 +1,11 @@
-//! Text form of `--dump-coverage`: one line per guest (the JSON form is the report itself).
+//! Text form of `--dump-coverage`: one line per guest, the reasons, the anomalies and the counts
+//! (the JSON form is the report itself). A failed or incomplete collection is said first.
 
 use std::fmt::Write as _;
 
+use super::collection;
+use super::view::words::severity_word;
 use crate::coverage::report::{BackupEvent, Coverage, Freshness, Report};
-
-fn coverage_word(coverage: Coverage) -> &'static str {
-    match coverage {
-        Coverage::Covered => "covered",
-        Coverage::Partial => "partial",
-        Coverage::DisabledOnly => "disabled_only",
-        Coverage::NotCovered => "not_covered",
-        Coverage::Indeterminate => "indeterminate",
-    }
-}
-
-fn freshness_word(freshness: Freshness) -> &'static str {
-    match freshness {
-        Freshness::Ok => "ok",
-        Freshness::Stale => "stale",
-        Freshness::Failed => "failed",
-        Freshness::Never => "never",
-        Freshness::Unknown => "unknown",
-    }
-}
 
 fn when(event: Option<&BackupEvent>) -> String {
     event
@@ -31,9 +14,17 @@ fn when(event: Option<&BackupEvent>) -> String {
 }
 
 /// One line per guest: vmid, name, coverage, freshness, jobs, last success; then the reasons of
-/// anything not fine, then the summary.
+/// anything not fine, the anomalies, and the summary. Opens with the collection line when the
+/// collection failed or was incomplete.
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
+    if let Some(line) = collection::assess(report).line() {
+        let _ = writeln!(
+            out,
+            "{line}
+"
+        );
+    }
     let jobs_of = |jobs: &[String]| {
         if jobs.is_empty() {
             "-".to_string()
@@ -67,8 +58,8 @@ pub fn text(report: &Report) -> String {
             "{:>6}  {:<name_width$}  {:<13}  {:<7}  {:<jobs_width$}  {:<16}  {}",
             guest.vmid,
             guest.name.as_deref().unwrap_or("-"),
-            coverage_word(guest.coverage),
-            freshness_word(guest.freshness),
+            guest.coverage.as_str(),
+            guest.freshness.as_str(),
             jobs_of(&guest.jobs),
             when(guest.last_success.as_ref()),
             guest
@@ -93,6 +84,21 @@ pub fn text(report: &Report) -> String {
                 guest.vmid, guest.coverage_reason
             );
             let _ = writeln!(out, "  {:>6}  freshness: {}", "", guest.freshness_reason);
+        }
+    }
+    if !report.anomalies.is_empty() {
+        let _ = writeln!(out, "\nanomalies:");
+        for anomaly in &report.anomalies {
+            let _ = writeln!(
+                out,
+                "  {:<8}  {}  {}",
+                severity_word(anomaly.severity),
+                anomaly.component,
+                anomaly.message
+            );
+            if !anomaly.details.is_empty() {
+                let _ = writeln!(out, "  {:<8}  {}", "", anomaly.details);
+            }
         }
     }
     let s = &report.summary;

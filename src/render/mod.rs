@@ -3,6 +3,7 @@
 //! says. `view` preformats the rows both the HTML and the Markdown templates show.
 
 pub mod check;
+pub(crate) mod collection;
 pub mod coverage_text;
 pub mod html;
 pub mod inventory;

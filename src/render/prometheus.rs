@@ -13,34 +13,19 @@
 //! verdicts are not written: with thousands of guests they would multiply the series count by
 //! five for no information. Alert on `pve_backup_guest_coverage{coverage="not_covered"} == 1`, count
 //! with `count by (coverage) (pve_backup_guest_coverage)`.
+//!
+//! A failed or incomplete collection is visible without reading the anomalies:
+//! `pve_backup_report_collection_complete` is 0 and `pve_backup_report_collection_failed` is 1
+//! when nothing usable was read (same decision as the HTML and Markdown banners); alert on
+//! `pve_backup_report_collection_complete == 0`.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use super::collection::{self, CollectionState};
+use super::view::words::severity_word;
 use crate::coverage::report::{Coverage, Freshness, GuestReport, Report};
 use crate::model::Severity;
-
-/// The contract's spelling of a coverage verdict (as in the JSON report).
-pub fn coverage_label(coverage: Coverage) -> &'static str {
-    match coverage {
-        Coverage::Covered => "covered",
-        Coverage::Partial => "partial",
-        Coverage::DisabledOnly => "disabled_only",
-        Coverage::NotCovered => "not_covered",
-        Coverage::Indeterminate => "indeterminate",
-    }
-}
-
-/// The contract's spelling of a freshness verdict (as in the JSON report).
-pub fn freshness_label(freshness: Freshness) -> &'static str {
-    match freshness {
-        Freshness::Ok => "ok",
-        Freshness::Stale => "stale",
-        Freshness::Failed => "failed",
-        Freshness::Never => "never",
-        Freshness::Unknown => "unknown",
-    }
-}
 
 /// Escape a label value per the exposition format: backslash, double quote and line feed.
 pub fn escape_label_value(value: &str) -> String {
@@ -143,14 +128,8 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
     );
     for guest in &report.guests {
         let base = guest_labels(guest);
-        coverage.push(
-            &with(&base, &[("coverage", coverage_label(guest.coverage))]),
-            1,
-        );
-        freshness.push(
-            &with(&base, &[("freshness", freshness_label(guest.freshness))]),
-            1,
-        );
+        coverage.push(&with(&base, &[("coverage", guest.coverage.as_str())]), 1);
+        freshness.push(&with(&base, &[("freshness", guest.freshness.as_str())]), 1);
         let labels = with(&base, &[]);
         exempt.push(&labels, u8::from(guest.exempt.is_some()));
         if let Some(event) = &guest.last_success {
@@ -227,7 +206,7 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         (Coverage::NotCovered, summary.not_covered),
         (Coverage::Indeterminate, summary.indeterminate),
     ] {
-        guests.push(&[("coverage", coverage_label(verdict))], count);
+        guests.push(&[("coverage", verdict.as_str())], count);
     }
     let mut by_freshness = Family::new(
         "pve_backup_report_guests_by_freshness",
@@ -240,7 +219,7 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         (Freshness::Never, summary.never),
         (Freshness::Unknown, summary.freshness_unknown),
     ] {
-        by_freshness.push(&[("freshness", freshness_label(verdict))], count);
+        by_freshness.push(&[("freshness", verdict.as_str())], count);
     }
     let mut guests_total = Family::new("pve_backup_report_guests_total", "Guests in the report.");
     guests_total.push(&[], summary.guests);
@@ -265,18 +244,27 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         "pve_backup_report_anomalies",
         "Anomalies met while collecting and assessing, by severity.",
     );
-    for (severity, label) in [
-        (Severity::Critical, "critical"),
-        (Severity::Warning, "warning"),
-        (Severity::Info, "info"),
-    ] {
+    for severity in [Severity::Critical, Severity::Warning, Severity::Info] {
         let count = report
             .anomalies
             .iter()
             .filter(|a| a.severity == severity)
             .count();
-        anomalies.push(&[("severity", label)], count);
+        anomalies.push(&[("severity", severity_word(severity))], count);
     }
+    let mut complete = Family::new(
+        "pve_backup_report_collection_complete",
+        "1 when the collection was complete, 0 when it failed or was incomplete (a critical anomaly, \
+         or a required list unavailable): the other series then cannot be trusted to be whole.",
+    );
+    let collection = collection::assess(report);
+    complete.push(&[], u8::from(collection.state == CollectionState::Complete));
+    let mut failed = Family::new(
+        "pve_backup_report_collection_failed",
+        "1 when the collection failed: no guest could be read, or the nodes, guests or backup jobs \
+         could not be listed.",
+    );
+    failed.push(&[], u8::from(collection.state == CollectionState::Failed));
     let mut generated = Family::new(
         "pve_backup_report_generated_timestamp_seconds",
         "When the report was generated (its \"now\"), Unix seconds.",
@@ -311,6 +299,8 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         guests_unverified,
         percent,
         anomalies,
+        complete,
+        failed,
         generated,
         duration,
     ];

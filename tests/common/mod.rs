@@ -133,7 +133,7 @@ pub fn guests() -> Vec<GuestReport> {
     g.last_backup = Some(e.clone());
     g.last_success = Some(e);
     g.archive = Some(archive(t(2026, 11, 18, 2, 10), None));
-    g.flags = vec!["unverified".into()];
+    g.flags = vec![GuestFlag::Unverified];
     v.push(g);
 
     let mut g = ok_guest(102, GuestKind::Lxc, "mail", "pve2");
@@ -148,7 +148,7 @@ pub fn guests() -> Vec<GuestReport> {
     g.last_backup = Some(event(t(2026, 11, 21, 2, 30), false, "nightly", "pbs-main"));
     g.last_success = Some(event(t(2026, 11, 20, 2, 31), true, "nightly", "pbs-main"));
     g.archive = Some(archive(t(2026, 11, 20, 2, 31), Some("failed")));
-    g.flags = vec!["verify_failed".into()];
+    g.flags = vec![GuestFlag::VerifyFailed];
     v.push(g);
 
     let mut g = base_guest(104, GuestKind::Qemu, "new-vm", "pve1");
@@ -176,7 +176,7 @@ pub fn guests() -> Vec<GuestReport> {
     g.exempt = Some(Exemption {
         reason: "scratch container, rebuilt from Ansible".into(),
         until: Some(t(2027, 1, 1, 0, 0)),
-        declared_in: "tag".into(),
+        declared_in: DeclaredIn::Tag,
     });
     v.push(g);
 
@@ -213,11 +213,11 @@ pub fn guests() -> Vec<GuestReport> {
 
     let mut g = ok_guest(121, GuestKind::Qemu, "debian-12-template", "pve3");
     g.template = true;
-    g.flags = vec!["template".into()];
+    g.flags = vec![GuestFlag::Template];
     v.push(g);
 
     let mut g = ok_guest(130, GuestKind::Lxc, "vault", "pve1");
-    g.flags = vec!["encrypted".into()];
+    g.flags = vec![GuestFlag::Encrypted];
     g.archive.as_mut().unwrap().encrypted = Some(true);
     g.archive.as_mut().unwrap().namespace = "secure".into();
     g.notes = Some(
@@ -228,7 +228,7 @@ pub fn guests() -> Vec<GuestReport> {
 
     let mut g = ok_guest(140, GuestKind::Qemu, "x", "pve1");
     g.name = None;
-    g.flags = vec!["vmid_reuse".into()];
+    g.flags = vec![GuestFlag::VmidReuse];
     v.push(g);
 
     let mut g = ok_guest(141, GuestKind::Qemu, "old-exempt", "pve1");
@@ -242,7 +242,7 @@ pub fn guests() -> Vec<GuestReport> {
     g.last_backup = Some(e.clone());
     g.last_success = Some(e);
     g.archive = Some(archive(t(2026, 9, 30, 2, 0), Some("ok")));
-    g.flags = vec!["exemption_expired".into()];
+    g.flags = vec![GuestFlag::ExemptionExpired];
     v.push(g);
 
     v
@@ -267,11 +267,7 @@ pub fn summary_of(guests: &[GuestReport], anomalies: &[Anomaly]) -> Summary {
         never: count(&|g| g.freshness == Freshness::Never),
         freshness_unknown: count(&|g| g.freshness == Freshness::Unknown),
         exempt: count(&|g| g.exempt.is_some()),
-        unverified: count(&|g| {
-            g.flags
-                .iter()
-                .any(|f| f == "unverified" || f == "verify_failed")
-        }),
+        unverified: count(&|g| g.flags.iter().any(GuestFlag::is_unverified)),
         coverage_percent: if known == 0 {
             None
         } else {
@@ -671,4 +667,75 @@ pub fn generated_report(count: u32) -> Report {
         orphans: report().orphans,
         anomalies,
     }
+}
+
+/// A night whose collection failed: the PVE host did not answer, so no guest, job or node was
+/// read and every required list is unavailable.
+pub fn failed_report() -> Report {
+    let anomalies = vec![
+        Anomaly::new(
+            Severity::Critical,
+            "pve",
+            "PVE 'pve' is unreachable",
+            "GET https://pve.example:8006/api2/json/version: connection refused; check PVE_URL and the firewall",
+        ),
+        Anomaly::new(
+            Severity::Warning,
+            "pbs/pbs-main",
+            "PBS pbs-main answered slowly",
+            "",
+        ),
+    ];
+    Report {
+        schema_version: SCHEMA_VERSION,
+        generated_at: now(),
+        summary: summary_of(&[], &anomalies),
+        guests: Vec::new(),
+        jobs: Vec::new(),
+        datastores: Vec::new(),
+        evidence: EvidenceReport {
+            horizons: Vec::new(),
+            incomplete: vec![
+                "PVE backup jobs unavailable: /cluster/backup failed: connection refused".into(),
+                "PVE guests unavailable: /cluster/resources failed: connection refused".into(),
+                "PVE nodes unavailable: /nodes failed: connection refused".into(),
+            ],
+        },
+        orphans: Vec::new(),
+        anomalies,
+    }
+}
+
+/// A night whose collection was incomplete: every guest that was read looks fine, but a PBS
+/// server did not answer, so its evidence is missing.
+pub fn incomplete_report() -> Report {
+    let guests = vec![
+        ok_guest(100, GuestKind::Qemu, "web01", "pve1"),
+        ok_guest(101, GuestKind::Lxc, "dns01", "pve2"),
+    ];
+    let anomalies = vec![Anomaly::new(
+        Severity::Critical,
+        "pbs/pbs-offsite",
+        "PBS server pbs-offsite is unreachable",
+        "GET https://pbs-offsite:8007/api2/json/version: connection refused",
+    )];
+    Report {
+        schema_version: SCHEMA_VERSION,
+        generated_at: now(),
+        summary: summary_of(&guests, &anomalies),
+        guests,
+        jobs: Vec::new(),
+        datastores: Vec::new(),
+        evidence: EvidenceReport::default(),
+        orphans: Vec::new(),
+        anomalies,
+    }
+}
+
+/// The same guests as [`incomplete_report`], after a complete collection.
+pub fn healthy_report() -> Report {
+    let mut report = incomplete_report();
+    report.anomalies.clear();
+    report.summary = summary_of(&report.guests, &report.anomalies);
+    report
 }

@@ -1,0 +1,437 @@
+//! Guest rows: the "needs attention" table (problems ranked worst first, with what to do), the
+//! all-guests table and the exemptions table.
+
+use crate::coverage::report::{
+    AttemptStatus, BackupEvent, Coverage, Freshness, GuestFlag, GuestReport, Report,
+};
+
+use super::format::{format_duration, format_size, or_none, Formatter, When, NONE};
+use super::words::{
+    coverage_class, coverage_word, flag_word, freshness_class, freshness_word, kind_word,
+};
+use super::Badge;
+
+/// One job as it selects a guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobUse {
+    /// Job id.
+    pub id: String,
+    /// `all`, `pool` or `vmid`.
+    pub how: &'static str,
+    /// Whether the job is enabled.
+    pub enabled: bool,
+    /// `nightly (all)` / `weekly (pool, disabled)`.
+    pub text: String,
+}
+
+/// A row of the "needs attention" table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttentionRow {
+    /// VMID.
+    pub vmid: u32,
+    /// Name or `—`.
+    pub name: String,
+    /// Node.
+    pub node: String,
+    /// `qemu` / `lxc`.
+    pub kind: &'static str,
+    /// The problems, worst first.
+    pub problems: Vec<Badge>,
+    /// The report's reasons, one sentence each.
+    pub why: Vec<String>,
+    /// What to do about it, one sentence per problem.
+    pub actions: Vec<String>,
+    /// Last success.
+    pub last_success: When,
+    /// Sort key: the worst problem's rank.
+    pub rank: u8,
+}
+
+/// A row of the all-guests table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestRow {
+    /// VMID.
+    pub vmid: u32,
+    /// Name or `—`.
+    pub name: String,
+    /// Node.
+    pub node: String,
+    /// `qemu` / `lxc`.
+    pub kind: &'static str,
+    /// Pool or `—`.
+    pub pool: String,
+    /// Coverage verdict (title: the reason).
+    pub coverage: Badge,
+    /// Freshness verdict (title: the reason).
+    pub freshness: Badge,
+    /// Jobs that select it.
+    pub jobs: Vec<JobUse>,
+    /// Jobs as one line (Markdown).
+    pub jobs_text: String,
+    /// Last success.
+    pub last_success: When,
+    /// Last attempt.
+    pub last_attempt: When,
+    /// Status of the last attempt.
+    pub last_attempt_status: Badge,
+    /// Error line of a failed last attempt (empty otherwise).
+    pub last_error: String,
+    /// Duration of the last success, `1h 02m` or `—`.
+    pub duration: String,
+    /// Seconds, for sorting (empty: unknown).
+    pub duration_key: String,
+    /// Size of the last success (or latest archive), `12.3 GiB` or `—`.
+    pub size: String,
+    /// Bytes, for sorting (empty: unknown).
+    pub size_key: String,
+    /// Where the latest backup is: `pbs1 · store` / storage id / `—`.
+    pub target: String,
+    /// Verification state of the latest archive.
+    pub verification: Badge,
+    /// Report flags, plus exemption and excluded volumes, as short words.
+    pub flags: Vec<String>,
+    /// The guest's PVE tags.
+    pub tags: Vec<String>,
+    /// Tags, flags and the first line of the notes as one line (Markdown).
+    pub notes_text: String,
+    /// First line of the guest's notes, shortened (empty: none).
+    pub notes_short: String,
+    /// The whole notes text (empty: none).
+    pub notes: String,
+}
+
+/// A row of the exemptions table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExemptionRow {
+    /// VMID.
+    pub vmid: u32,
+    /// Name or `—`.
+    pub name: String,
+    /// Node.
+    pub node: String,
+    /// Why it needs no backup.
+    pub reason: String,
+    /// Until when (`no expiry`).
+    pub until: When,
+    /// Where declared.
+    pub declared_in: String,
+    /// The coverage it has anyway.
+    pub coverage: Badge,
+}
+
+/// One problem of a guest: its rank (lower is worse), badge and advice.
+fn problems_of(guest: &GuestReport) -> Vec<(u8, Badge, String)> {
+    let mut problems = Vec::new();
+    match guest.coverage {
+        Coverage::NotCovered => problems.push((
+            0,
+            Badge::new("not covered", "bad", ""),
+            "Add it to an enabled backup job, or declare a justified exemption.".to_string(),
+        )),
+        Coverage::DisabledOnly => problems.push((
+            0,
+            Badge::new("disabled only", "bad", ""),
+            format!(
+                "Enable job {} or add the guest to an enabled job.",
+                guest.jobs.join(", ")
+            ),
+        )),
+        Coverage::Partial => problems.push((
+            4,
+            Badge::new("partial", "warn", ""),
+            format!(
+                "Volumes not backed up: {}. Confirm they need no backup, or set backup=1.",
+                guest.excluded_volumes.join(", ")
+            ),
+        )),
+        Coverage::Indeterminate => problems.push((
+            6,
+            Badge::new("indeterminate", "unknown", ""),
+            "Evidence was incomplete: see the collection horizon section and grant the missing privilege.".to_string(),
+        )),
+        Coverage::Covered => {}
+    }
+    // Freshness of a guest no job selects adds nothing the coverage problem does not say.
+    let selected = matches!(guest.coverage, Coverage::Covered | Coverage::Partial);
+    match guest.freshness {
+        Freshness::Failed => problems.push((
+            1,
+            Badge::new("failed", "bad", ""),
+            "Read the error line and the task log, fix the cause, and run the job again."
+                .to_string(),
+        )),
+        Freshness::Never if selected => problems.push((
+            2,
+            Badge::new("never backed up", "bad", ""),
+            format!(
+                "Check that the job runs on node {} and includes this guest; run it once by hand.",
+                guest.node
+            ),
+        )),
+        Freshness::Stale => problems.push((
+            3,
+            Badge::new("stale", "warn", ""),
+            format!(
+                "Scheduled runs were missed: check that the job ran on node {} and finished.",
+                guest.node
+            ),
+        )),
+        Freshness::Unknown if guest.coverage != Coverage::Indeterminate && selected => problems
+            .push((
+                6,
+                Badge::new("freshness unknown", "unknown", ""),
+                "The task history does not reach far enough: see the collection horizon section."
+                    .to_string(),
+            )),
+        _ => {}
+    }
+    for flag in &guest.flags {
+        let problem = match flag {
+            GuestFlag::VerifyFailed => (
+                5,
+                Badge::new("verification failed", "bad", ""),
+                "The latest snapshot failed verification: check the datastore and take a new backup."
+                    .to_string(),
+            ),
+            GuestFlag::Unverified => (
+                5,
+                Badge::new("unverified", "warn", ""),
+                "Schedule a PBS verify job for this datastore.".to_string(),
+            ),
+            GuestFlag::ArchiveMissing => (
+                2,
+                Badge::new("archive missing", "bad", ""),
+                "The task says it succeeded but no archive was found: check the target storage."
+                    .to_string(),
+            ),
+            GuestFlag::ExemptionExpired => (
+                4,
+                Badge::new("exemption expired", "warn", ""),
+                "Renew the exemption with a new date, or back the guest up.".to_string(),
+            ),
+            GuestFlag::VmidReuse => (
+                5,
+                Badge::new("VMID reused", "warn", ""),
+                "Old backups of this VMID belong to another guest: do not restore them blindly."
+                    .to_string(),
+            ),
+            // Said elsewhere (template, encryption: the guest row) or unknown to this version.
+            GuestFlag::Encrypted
+            | GuestFlag::NotEncrypted
+            | GuestFlag::Template
+            | GuestFlag::Other(_) => continue,
+        };
+        problems.push(problem);
+    }
+    problems.sort_by_key(|(rank, _, _)| *rank);
+    problems
+}
+
+/// Guests that need attention, worst first.
+pub(crate) fn attention_rows(report: &Report, fmt: &Formatter) -> Vec<AttentionRow> {
+    let mut rows: Vec<AttentionRow> = report
+        .guests
+        .iter()
+        .filter(|g| g.exempt.is_none())
+        .filter_map(|g| {
+            let problems = problems_of(g);
+            let rank = problems.first()?.0;
+            let mut why = Vec::new();
+            if g.coverage != Coverage::Covered && !g.coverage_reason.is_empty() {
+                why.push(g.coverage_reason.clone());
+            }
+            if g.freshness != Freshness::Ok && !g.freshness_reason.is_empty() {
+                why.push(g.freshness_reason.clone());
+            }
+            if let Some(error) = failed_error(g.last_backup.as_ref()) {
+                why.push(error.to_string());
+            }
+            let mut actions: Vec<String> = Vec::new();
+            let mut badges = Vec::new();
+            for (_, badge, action) in problems {
+                if !actions.contains(&action) {
+                    actions.push(action);
+                }
+                badges.push(badge);
+            }
+            Some(AttentionRow {
+                vmid: g.vmid,
+                name: or_none(g.name.as_deref()),
+                node: g.node.clone(),
+                kind: kind_word(g.kind),
+                problems: badges,
+                why,
+                actions,
+                last_success: fmt.when(g.last_success.as_ref().map(|e| e.time)),
+                rank,
+            })
+        })
+        .collect();
+    rows.sort_by_key(|row| (row.rank, row.vmid));
+    rows
+}
+
+fn failed_error(event: Option<&BackupEvent>) -> Option<&str> {
+    let event = event?;
+    if event.status == AttemptStatus::Failed {
+        event.error.as_deref()
+    } else {
+        None
+    }
+}
+
+/// One row of the all-guests table.
+pub(crate) fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
+    let jobs: Vec<JobUse> = g
+        .covering_jobs
+        .iter()
+        .map(|job| {
+            let how = job.selected_by.as_str();
+            JobUse {
+                id: job.id.clone(),
+                how,
+                enabled: job.enabled,
+                text: if job.enabled {
+                    format!("{} ({how})", job.id)
+                } else {
+                    format!("{} ({how}, disabled)", job.id)
+                },
+            }
+        })
+        .collect();
+    let jobs_text = if jobs.is_empty() {
+        NONE.to_string()
+    } else {
+        jobs.iter()
+            .map(|j| j.text.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let success = g.last_success.as_ref();
+    let duration_s = success.and_then(|e| e.duration_s);
+    let size_bytes = success
+        .and_then(|e| e.size_bytes)
+        .or_else(|| g.archive.as_ref().and_then(|a| a.size_bytes));
+    let target = match (&g.archive, success.and_then(|e| e.storage.as_deref())) {
+        (Some(archive), _) if archive.namespace.is_empty() => {
+            format!("{} · {}", archive.server, archive.datastore)
+        }
+        (Some(archive), _) => format!(
+            "{} · {} · {}",
+            archive.server, archive.datastore, archive.namespace
+        ),
+        (None, Some(storage)) => storage.to_string(),
+        (None, None) => NONE.to_string(),
+    };
+    let verification = match &g.archive {
+        None => Badge::new(NONE, "muted", "no archive seen"),
+        Some(archive) => match archive.verification.as_deref() {
+            Some("ok") => Badge::new("ok", "ok", ""),
+            Some("failed") => Badge::new("failed", "bad", ""),
+            Some(other) => Badge::new(other, "warn", ""),
+            None => Badge::new("not verified", "warn", ""),
+        },
+    };
+    let last_attempt_status = match g.last_backup.as_ref().map(|e| e.status) {
+        Some(AttemptStatus::Ok) => Badge::new("ok", "ok", ""),
+        Some(AttemptStatus::Failed) => Badge::new("failed", "bad", ""),
+        None => Badge::new(NONE, "muted", ""),
+    };
+    let mut flags: Vec<String> = g.flags.iter().map(flag_word).collect();
+    if g.exempt.is_some() {
+        flags.push("exempt".into());
+    }
+    if g.template {
+        flags.retain(|f| f != "template");
+        flags.push("template".into());
+    }
+    if !g.excluded_volumes.is_empty() {
+        flags.push(format!("excluded: {}", g.excluded_volumes.join(", ")));
+    }
+    let notes = g.notes.clone().unwrap_or_default();
+    let first_line = notes.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let notes_short = if first_line.chars().count() > 80 {
+        format!("{}…", first_line.chars().take(79).collect::<String>())
+    } else {
+        first_line.to_string()
+    };
+    let mut notes_parts = Vec::new();
+    if !g.tags.is_empty() {
+        notes_parts.push(format!("tags: {}", g.tags.join(", ")));
+    }
+    if !flags.is_empty() {
+        notes_parts.push(flags.join(", "));
+    }
+    if !notes_short.is_empty() {
+        notes_parts.push(notes_short.clone());
+    }
+    GuestRow {
+        vmid: g.vmid,
+        name: or_none(g.name.as_deref()),
+        node: g.node.clone(),
+        kind: kind_word(g.kind),
+        pool: or_none(g.pool.as_deref()),
+        coverage: Badge::new(
+            coverage_word(g.coverage),
+            coverage_class(g.coverage),
+            g.coverage_reason.clone(),
+        ),
+        freshness: Badge::new(
+            freshness_word(g.freshness),
+            freshness_class(g.freshness),
+            g.freshness_reason.clone(),
+        ),
+        jobs,
+        jobs_text,
+        last_success: fmt.when(success.map(|e| e.time)),
+        last_attempt: fmt.when(g.last_backup.as_ref().map(|e| e.time)),
+        last_attempt_status,
+        last_error: failed_error(g.last_backup.as_ref())
+            .unwrap_or_default()
+            .to_string(),
+        duration: duration_s
+            .map(format_duration)
+            .unwrap_or_else(|| NONE.into()),
+        duration_key: duration_s.map(|d| d.to_string()).unwrap_or_default(),
+        size: size_bytes.map(format_size).unwrap_or_else(|| NONE.into()),
+        size_key: size_bytes.map(|s| s.to_string()).unwrap_or_default(),
+        target,
+        verification,
+        flags,
+        tags: g.tags.clone(),
+        notes_text: notes_parts.join("; "),
+        notes_short,
+        notes,
+    }
+}
+
+/// Justified exemptions, by VMID.
+pub(crate) fn exemption_rows(report: &Report, fmt: &Formatter) -> Vec<ExemptionRow> {
+    report
+        .guests
+        .iter()
+        .filter_map(|g| {
+            let exempt = g.exempt.as_ref()?;
+            Some(ExemptionRow {
+                vmid: g.vmid,
+                name: or_none(g.name.as_deref()),
+                node: g.node.clone(),
+                reason: exempt.reason.clone(),
+                until: match exempt.until {
+                    Some(until) => fmt.when(Some(until)),
+                    None => When {
+                        text: "no expiry".into(),
+                        relative: String::new(),
+                        key: String::new(),
+                    },
+                },
+                declared_in: exempt.declared_in.as_str().to_string(),
+                coverage: Badge::new(
+                    coverage_word(g.coverage),
+                    coverage_class(g.coverage),
+                    g.coverage_reason.clone(),
+                ),
+            })
+        })
+        .collect()
+}
