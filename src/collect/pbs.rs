@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use tokio::task::JoinSet;
 
 use super::{epoch, request_anomaly, Progress};
+use crate::api::pbs::PbsApi;
 use crate::api::pbs_types as wire;
 use crate::api::source::Source;
+use crate::model::permissions::Need;
 use crate::model::{
     Anomaly, BackupType, Completeness, Datastore, DatastoreUsage, GcStatus, Observed, PbsInventory,
     PbsJob, PermissionMap, Severity, Snapshot, VerifyState,
@@ -19,15 +21,15 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
     let name = server.name.clone();
     let mut anomalies = Vec::new();
     let component = format!("pbs/{name}");
-    let none: &[(&str, String)] = &[];
+    let api = PbsApi::new(source.clone());
     let (version, permissions, stores, usage, verify, prune, sync) = tokio::join!(
-        source.get::<wire::PbsVersion>(&["version"], none),
-        source.get::<serde_json::Value>(&["access", "permissions"], none),
-        source.get::<Vec<wire::DatastoreListItem>>(&["admin", "datastore"], none),
-        source.get::<Vec<wire::DatastoreUsage>>(&["status", "datastore-usage"], none),
-        source.get::<Vec<wire::VerifyJobStatus>>(&["admin", "verify"], none),
-        source.get::<Vec<wire::PruneJobStatus>>(&["admin", "prune"], none),
-        source.get::<Vec<wire::SyncJobStatus>>(&["admin", "sync"], none),
+        api.version(),
+        api.permissions(),
+        api.datastores(),
+        api.datastore_usage(),
+        api.verify_jobs(),
+        api.prune_jobs(),
+        api.sync_jobs(),
     );
     let version = match version {
         Ok(v) => Some(format!("{}.{}", v.version, v.release)),
@@ -42,7 +44,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         }
     };
     let perms = match permissions {
-        Ok(data) => Some(PermissionMap::from_json(&data)),
+        Ok(answer) => Some(PermissionMap::from_wire(answer)),
         Err(err) => {
             anomalies.push(request_anomaly(
                 Severity::Warning,
@@ -55,7 +57,9 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
     };
     let audit = |path: &str| -> Completeness {
         match &perms {
-            Some(p) if p.has_everywhere_below(path, "Datastore.Audit") => Completeness::Complete,
+            Some(p) if p.has_everywhere_below(path, Need::PbsSnapshots.requirement().privilege) => {
+                Completeness::Complete
+            }
             Some(p) if p.has(path, "Datastore.Backup") => Completeness::Partial {
                 reason: format!("with Datastore.Backup but no Datastore.Audit on {path}, PBS silently lists only the groups this token owns"),
             },
@@ -85,7 +89,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         Ok(list) => {
             let mut set = JoinSet::new();
             for store in list {
-                let source = source.clone();
+                let api = api.clone();
                 let usage = usage_by_store.remove(&store.store);
                 let completeness_root = audit(&format!("/datastore/{}", store.store));
                 let perms = perms.clone();
@@ -93,7 +97,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
                 let progress = progress.clone();
                 set.spawn(async move {
                     read_datastore(
-                        &source,
+                        &api,
                         store,
                         usage,
                         completeness_root,
@@ -115,10 +119,13 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
                 }
             }
             datastores.sort_by(|a, b| a.name.cmp(&b.name));
+            let needs = Need::PbsDatastores.requirement();
             let completeness = match &perms {
-                Some(p) if p.has_everywhere_below("/datastore", "Datastore.Audit") => Completeness::Complete,
+                Some(p) if p.has_everywhere_below(needs.acl_path, needs.privilege) => {
+                    Completeness::Complete
+                }
                 _ => Completeness::Partial {
-                    reason: "datastores on which the token has no privilege are silently left out of /admin/datastore".into(),
+                    reason: needs.effect.to_string(),
                 },
             };
             Observed {
@@ -145,9 +152,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
             Observed {
                 items: jobs,
                 completeness: match &perms {
-                    Some(p) if p.has_everywhere_below("/datastore", "Datastore.Audit") => {
-                        Completeness::Complete
-                    }
+                    Some(p) if has_everywhere(p, Need::PbsJobs) => Completeness::Complete,
                     _ => Completeness::Partial {
                         reason: format!(
                             "{what} on datastores without Datastore.Audit are silently left out"
@@ -242,6 +247,11 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
     (inventory, anomalies)
 }
 
+fn has_everywhere(perms: &PermissionMap, need: Need) -> bool {
+    let needs = need.requirement();
+    perms.has_everywhere_below(needs.acl_path, needs.privilege)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn job(
     id: String,
@@ -268,7 +278,7 @@ fn job(
 }
 
 async fn read_datastore(
-    source: &Source,
+    api: &PbsApi,
     store: wire::DatastoreListItem,
     usage: Option<wire::DatastoreUsage>,
     root_completeness: Completeness,
@@ -278,13 +288,7 @@ async fn read_datastore(
 ) -> (Datastore, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
     let name = store.store.clone();
-    let none: &[(&str, String)] = &[];
-    let namespace_path = ["admin", "datastore", name.as_str(), "namespace"];
-    let gc_path = ["admin", "datastore", name.as_str(), "gc"];
-    let (namespaces, gc) = tokio::join!(
-        source.get::<Vec<wire::NamespaceItem>>(&namespace_path, none),
-        source.get::<wire::GcStatus>(&gc_path, none),
-    );
+    let (namespaces, gc) = tokio::join!(api.namespaces(&name), api.gc(&name));
     let namespaces: Observed<String> = match namespaces {
         Ok(items) => {
             let mut list: Vec<String> = items.into_iter().map(|n| n.ns).collect();
@@ -346,21 +350,11 @@ async fn read_datastore(
 
     let mut set = JoinSet::new();
     for ns in &namespaces.items {
-        let source = source.clone();
+        let api = api.clone();
         let store = name.clone();
         let ns = ns.clone();
         set.spawn(async move {
-            let query: Vec<(&str, String)> = if ns.is_empty() {
-                Vec::new()
-            } else {
-                vec![("ns", ns.clone())]
-            };
-            let result = source
-                .get::<Vec<wire::SnapshotItem>>(
-                    &["admin", "datastore", &store, "snapshots"],
-                    &query,
-                )
-                .await;
+            let result = api.snapshots(&store, &ns).await;
             (ns, result)
         });
     }

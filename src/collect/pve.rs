@@ -10,9 +10,11 @@ use chrono_tz::Tz;
 use tokio::task::JoinSet;
 
 use super::{epoch, request_anomaly, CollectOptions, Progress};
+use crate::api::pve::PveApi;
 use crate::api::pve_types as wire;
 use crate::api::source::Source;
 use crate::api::ApiError;
+use crate::model::permissions::{Need, Requirement};
 use crate::model::{
     Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
     NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory, Selection, Severity,
@@ -32,21 +34,17 @@ pub async fn collect_pve(
 ) -> (PveInventory, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
     let host = source.server().host;
-    let no_query: &[(&str, String)] = &[];
-    let vm_query = [("type", "vm".to_string())];
-    let jobs_path: Vec<&str> = options.jobs_endpoint.iter().map(String::as_str).collect();
+    let api = PveApi::new(source.clone(), options.jobs_endpoint.clone());
+    let api = &api;
     let (version, permissions, nodes, resources, storages, jobs, pools, not_backed_up) = tokio::join!(
-        source.get::<wire::Version>(&["version"], no_query),
-        source.get::<serde_json::Value>(&["access", "permissions"], no_query),
-        source.get::<Vec<wire::Node>>(&["nodes"], no_query),
-        source.get::<Vec<wire::ClusterResource>>(&["cluster", "resources"], &vm_query),
-        source.get::<Vec<wire::StorageConfig>>(&["storage"], no_query),
-        source.get::<Vec<wire::BackupJob>>(&jobs_path, no_query),
-        source.get::<Vec<wire::PoolListItem>>(&["pools"], no_query),
-        source.get::<Vec<wire::NotBackedUpItem>>(
-            &["cluster", "backup-info", "not-backed-up"],
-            no_query
-        ),
+        api.version(),
+        api.permissions(),
+        api.nodes(),
+        api.guests(),
+        api.storages(),
+        api.backup_jobs(),
+        api.pools(),
+        api.not_backed_up(),
     );
 
     let version = match version {
@@ -62,7 +60,7 @@ pub async fn collect_pve(
         }
     };
     let mut perms = match permissions {
-        Ok(data) => Some(PermissionMap::from_json(&data)),
+        Ok(answer) => Some(PermissionMap::from_wire(answer)),
         Err(err) => {
             anomalies.push(request_anomaly(
                 Severity::Warning,
@@ -74,7 +72,7 @@ pub async fn collect_pve(
         }
     };
     if let Some(map) = perms.as_mut() {
-        refine_roots(source, map).await;
+        refine_roots(api, map).await;
     }
     let visibility = Visibility {
         perms: perms.as_ref(),
@@ -96,21 +94,20 @@ pub async fn collect_pve(
     node_list.sort_by(|a, b| a.node.cmp(&b.node));
     let mut time_set = JoinSet::new();
     for node in &node_list {
-        let source = source.clone();
+        let api = api.clone();
         let name = node.node.clone();
         time_set.spawn(async move {
-            let node_path = format!("/nodes/{name}");
-            let time_path = ["nodes", name.as_str(), "time"];
-            let perms_query = [("path", node_path.clone())];
+            let needs = Need::TaskHistory.requirement();
+            let node_path = needs.acl_path_for(&name);
             let (time, node_perms) = tokio::join!(
-                source.get::<wire::NodeTime>(&time_path, &[]),
+                api.node_time(&name),
                 // The full permission map omits paths without privileges, so a NoAccess on one
                 // node only shows when that path is asked for.
-                source.get::<serde_json::Value>(&["access", "permissions"], &perms_query),
+                api.permissions_on(&node_path),
             );
             let sees_all = node_perms
                 .ok()
-                .map(|data| PermissionMap::from_json(&data).has(&node_path, "Sys.Audit"));
+                .map(|answer| PermissionMap::from_wire(answer).has(&node_path, needs.privilege));
             (name, time, sees_all)
         });
     }
@@ -168,11 +165,7 @@ pub async fn collect_pve(
                     guests.push(guest);
                 }
             }
-            visibility.below(
-                "/vms",
-                "VM.Audit",
-                "guests without VM.Audit are silently left out of /cluster/resources",
-            )
+            visibility.below(Need::Guests)
         }
         Err(err) => {
             anomalies.push(request_anomaly(
@@ -200,7 +193,7 @@ pub async fn collect_pve(
     }
     guests.sort_by_key(|g| g.vmid);
     if options.guest_configs {
-        read_guest_configs(source, &mut guests, &mut anomalies, progress).await;
+        read_guest_configs(api, &mut guests, &mut anomalies, progress).await;
     }
 
     // Storages.
@@ -210,11 +203,7 @@ pub async fn collect_pve(
             list.sort_by(|a, b| a.id.cmp(&b.id));
             Observed {
                 items: list,
-                completeness: visibility.below(
-                    "/storage",
-                    "Datastore.Audit",
-                    "storages without Datastore.Audit are silently left out of /storage",
-                ),
+                completeness: visibility.below(Need::Storages),
             }
         }
         Err(err) => {
@@ -256,8 +245,7 @@ pub async fn collect_pve(
     // Pools and their members.
     let pools = match pools {
         Ok(list) => {
-            let members =
-                read_pool_members(source, version.as_deref(), &list, &mut anomalies).await;
+            let members = read_pool_members(api, version.as_deref(), &list, &mut anomalies).await;
             let mut pools: Vec<Pool> = list
                 .into_iter()
                 .map(|p| Pool {
@@ -269,11 +257,7 @@ pub async fn collect_pve(
             pools.sort_by(|a, b| a.id.cmp(&b.id));
             Observed {
                 items: pools,
-                completeness: visibility.below(
-                    "/pool",
-                    "Pool.Audit",
-                    "pools without Pool.Audit are silently left out of /pools",
-                ),
+                completeness: visibility.below(Need::Pools),
             }
         }
         Err(err) => {
@@ -295,11 +279,7 @@ pub async fn collect_pve(
             vmids.dedup();
             Observed {
                 items: vmids,
-                completeness: visibility.below(
-                    "/vms",
-                    "VM.Audit",
-                    "PVE leaves guests without VM.Audit out of its not-backed-up list",
-                ),
+                completeness: visibility.below(Need::NotBackedUp),
             }
         }
         Err(err) => {
@@ -321,14 +301,14 @@ pub async fn collect_pve(
     let mut task_history = Vec::new();
     let mut history_set = JoinSet::new();
     for node in &node_names {
-        let source = source.clone();
+        let api = api.clone();
         let node = node.clone();
         let tz = time_zones.get(&node).copied().unwrap_or(Tz::UTC);
         let options = options.clone();
         let sees_all = node_sees_all.get(&node).copied().flatten();
         let progress = progress.clone();
         history_set.spawn(async move {
-            read_task_history(&source, &node, tz, since, &options, sees_all, &progress).await
+            read_task_history(&api, &node, tz, since, &options, sees_all, &progress).await
         });
     }
     while let Some(joined) = history_set.join_next().await {
@@ -344,7 +324,7 @@ pub async fn collect_pve(
 
     // Backup content of storages not read through a configured PBS.
     let storage_backups = read_storage_backups(
-        source,
+        api,
         &storages.items,
         &node_names,
         pbs_hosts,
@@ -373,18 +353,16 @@ pub async fn collect_pve(
 
 /// Ask for the privileges on `/vms`, `/pool` and `/storage` themselves: a NoAccess there is absent
 /// from the full map. A failed query leaves the map as it was.
-pub(crate) async fn refine_roots(source: &Source, map: &mut PermissionMap) {
+async fn refine_roots(api: &PveApi, map: &mut PermissionMap) {
     let roots = ["/vms", "/pool", "/storage"];
-    let queries: Vec<[(&str, String); 1]> =
-        roots.iter().map(|r| [("path", r.to_string())]).collect();
     let (vms, pool, storage) = tokio::join!(
-        source.get::<serde_json::Value>(&["access", "permissions"], &queries[0]),
-        source.get::<serde_json::Value>(&["access", "permissions"], &queries[1]),
-        source.get::<serde_json::Value>(&["access", "permissions"], &queries[2]),
+        api.permissions_on(roots[0]),
+        api.permissions_on(roots[1]),
+        api.permissions_on(roots[2]),
     );
     for (root, answer) in roots.iter().zip([vms, pool, storage]) {
-        if let Ok(data) = answer {
-            map.set_path_answer(root, &data);
+        if let Ok(answer) = answer {
+            map.set_path_permissions(root, answer);
         }
     }
 }
@@ -395,7 +373,13 @@ struct Visibility<'a> {
 }
 
 impl Visibility<'_> {
-    fn below(&self, path: &str, privilege: &str, why: &str) -> Completeness {
+    fn below(&self, need: Need) -> Completeness {
+        let Requirement {
+            acl_path: path,
+            privilege,
+            effect: why,
+            ..
+        } = need.requirement();
         match self.perms {
             Some(perms) if perms.has_everywhere_below(path, privilege) => Completeness::Complete,
             Some(_) => Completeness::Partial {
@@ -442,7 +426,7 @@ fn guest_from_resource(item: wire::ClusterResource, anomalies: &mut Vec<Anomaly>
 }
 
 async fn read_guest_configs(
-    source: &Source,
+    api: &PveApi,
     guests: &mut [Guest],
     anomalies: &mut Vec<Anomaly>,
     progress: &Progress,
@@ -450,14 +434,12 @@ async fn read_guest_configs(
     progress.add_configs(guests.len());
     let mut set = JoinSet::new();
     for (index, guest) in guests.iter().enumerate() {
-        let source = source.clone();
+        let api = api.clone();
         let node = guest.node.clone();
-        let kind = guest.kind;
-        let vmid = guest.vmid.to_string();
+        let kind = config_kind(guest.kind);
+        let vmid = guest.vmid;
         set.spawn(async move {
-            let result = source
-                .get::<wire::GuestConfig>(&["nodes", &node, kind.as_str(), &vmid, "config"], &[])
-                .await;
+            let result = api.guest_config(&node, kind, vmid).await;
             (index, result)
         });
     }
@@ -507,10 +489,7 @@ fn config_facts(
     vmid: Vmid,
     anomalies: &mut Vec<Anomaly>,
 ) -> GuestConfigFacts {
-    let config_kind = match kind {
-        GuestKind::Qemu => wire::GuestConfigKind::Qemu,
-        GuestKind::Lxc => wire::GuestConfigKind::Lxc,
-    };
+    let config_kind = config_kind(kind);
     let mut excluded = Vec::new();
     let mut included = 0usize;
     for volume in config.volumes(config_kind) {
@@ -544,6 +523,13 @@ fn config_facts(
             .filter(|n| !n.trim().is_empty()),
         excluded_volumes: excluded,
         included_volumes: included,
+    }
+}
+
+fn config_kind(kind: GuestKind) -> wire::GuestConfigKind {
+    match kind {
+        GuestKind::Qemu => wire::GuestConfigKind::Qemu,
+        GuestKind::Lxc => wire::GuestConfigKind::Lxc,
     }
 }
 
@@ -639,7 +625,7 @@ fn supports_pool_query(version: Option<&str>) -> Option<bool> {
 }
 
 async fn read_pool_members(
-    source: &Source,
+    api: &PveApi,
     version: Option<&str>,
     pools: &[wire::PoolListItem],
     anomalies: &mut Vec<Anomaly>,
@@ -647,19 +633,13 @@ async fn read_pool_members(
     let new_form = supports_pool_query(version).unwrap_or(true);
     let mut set = JoinSet::new();
     for pool in pools {
-        let source = source.clone();
+        let api = api.clone();
         let id = pool.poolid.clone();
         set.spawn(async move {
             let result = if new_form {
-                source
-                    .get::<Vec<wire::PoolDetail>>(&["pools"], &[("poolid", id.clone())])
-                    .await
-                    .map(|mut list| list.pop())
+                api.pool(&id).await
             } else {
-                source
-                    .get::<wire::PoolDetail>(&["pools", &id], &[])
-                    .await
-                    .map(Some)
+                api.pool_legacy(&id).await.map(Some)
             };
             (id, result)
         });
@@ -709,7 +689,7 @@ async fn read_pool_members(
 }
 
 async fn read_task_history(
-    source: &Source,
+    api: &PveApi,
     node: &str,
     tz: Tz,
     since: DateTime<Utc>,
@@ -719,49 +699,29 @@ async fn read_task_history(
 ) -> (NodeTaskHistory, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
     let component = format!("pve/tasks/{node}");
-    let mut items: Vec<wire::TaskListItem> = Vec::new();
-    let mut start = 0usize;
-    let mut capped = false;
-    let mut failure: Option<String> = None;
-    loop {
-        let query = [
-            ("typefilter", "vzdump".to_string()),
-            ("since", since.timestamp().to_string()),
-            ("start", start.to_string()),
-            ("limit", options.task_page_size.to_string()),
-        ];
-        match source
-            .get_answer::<Vec<wire::TaskListItem>>(&["nodes", node, "tasks"], &query)
-            .await
-        {
-            Ok(answer) => {
-                let got = answer.data.len();
-                items.extend(answer.data);
-                start += got;
-                let done_by_total = answer.total.is_some_and(|total| start as u64 >= total);
-                if got < options.task_page_size || done_by_total || got == 0 {
-                    break;
-                }
-                if items.len() >= options.task_history_limit {
-                    capped = true;
-                    break;
-                }
-            }
-            Err(err) => {
-                anomalies.push(request_anomaly(
-                    Severity::Critical,
-                    &component,
-                    &format!("the vzdump task history of node {node} (page at {start})"),
-                    &err,
-                ));
-                failure = Some(format!(
-                    "the task list failed at item {start}: {}",
-                    err.kind
-                ));
-                break;
-            }
-        }
-    }
+    let paged = api
+        .vzdump_tasks(
+            node,
+            since.timestamp(),
+            options.task_page_size,
+            options.task_history_limit,
+        )
+        .await;
+    let mut items = paged.items;
+    let capped = paged.capped;
+    let failure = paged.failure.map(|failure| {
+        let start = failure.start;
+        anomalies.push(request_anomaly(
+            Severity::Critical,
+            &component,
+            &format!("the vzdump task history of node {node} (page at {start})"),
+            &failure.error,
+        ));
+        format!(
+            "the task list failed at item {start}: {}",
+            failure.error.kind
+        )
+    });
     items.retain(|t| t.task_type == "vzdump");
     items.sort_by(|a, b| {
         b.starttime
@@ -793,16 +753,26 @@ async fn read_task_history(
         match sees_all {
             Some(true) => Completeness::Complete,
             Some(false) => {
+                let needs = Need::TaskHistory.requirement();
+                let (privilege, path) = (needs.privilege, needs.acl_path_for(node));
+                let fix = needs
+                    .grant
+                    .map(|grant| {
+                        format!(
+                            " Fix: pveum acl modify {} --roles {} for the token (and its user, with privilege separation)",
+                            grant.path, grant.role
+                        )
+                    })
+                    .unwrap_or_default();
                 anomalies.push(Anomaly::new(
                     Severity::Critical,
                     &component,
-                    format!("incomplete task history on node {node}: the token lacks Sys.Audit on /nodes/{node}"),
-                    "Without Sys.Audit PVE silently lists only the token's own tasks; scheduled backups run as root@pam and are invisible. \
-                     Fix: pveum acl modify /nodes --roles PVEAuditor for the token (and its user, with privilege separation)",
+                    format!("incomplete task history on node {node}: the token lacks {privilege} on {path}"),
+                    format!("Without {privilege} {}.{fix}", needs.effect),
                 ));
                 Completeness::Partial {
                     reason: format!(
-                        "without Sys.Audit on /nodes/{node} only the token's own tasks are listed"
+                        "without {privilege} on {path} only the token's own tasks are listed"
                     ),
                 }
             }
@@ -819,16 +789,11 @@ async fn read_task_history(
             continue; // still running: no result yet
         }
         progress.add_logs(1);
-        let source = source.clone();
+        let api = api.clone();
         let node = node.to_string();
         let upid = item.upid.clone();
         let options = options.clone();
-        set.spawn(async move {
-            (
-                index,
-                read_task_log(&source, &node, &upid, tz, &options).await,
-            )
-        });
+        set.spawn(async move { (index, read_task_log(&api, &node, &upid, tz, &options).await) });
     }
     let mut logs: BTreeMap<usize, TaskLogEvidence> = BTreeMap::new();
     let mut log_failures = 0usize;
@@ -890,43 +855,28 @@ async fn read_task_history(
 }
 
 async fn read_task_log(
-    source: &Source,
+    api: &PveApi,
     node: &str,
     upid: &str,
     tz: Tz,
     options: &CollectOptions,
 ) -> Result<TaskLogEvidence, ApiError> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut truncated = false;
-    loop {
-        let remaining = options.task_log_limit.saturating_sub(lines.len());
-        if remaining == 0 {
-            truncated = true;
-            break;
-        }
-        let page = remaining.min(options.log_page_size);
-        let query = [
-            ("start", lines.len().to_string()),
-            ("limit", page.to_string()),
-        ];
-        let answer = source
-            .get_answer::<Vec<wire::TaskLogLine>>(&["nodes", node, "tasks", upid, "log"], &query)
-            .await?;
-        let got = answer.data.len();
-        lines.extend(answer.data.into_iter().map(|line| line.t));
-        let total_reached = answer
-            .total
-            .is_some_and(|total| lines.len() as u64 >= total);
-        if got < page || total_reached || got == 0 {
-            break;
-        }
+    let paged = api
+        .task_log(node, upid, options.log_page_size, options.task_log_limit)
+        .await;
+    // A log that broke off part-way could hide the line that says a guest failed: all or nothing.
+    if let Some(failure) = paged.failure {
+        return Err(failure.error);
     }
-    let log = parse_vzdump_log(lines.iter().map(String::as_str), tz);
-    Ok(TaskLogEvidence::Parsed { log, truncated })
+    let log = parse_vzdump_log(paged.items.iter().map(|line| line.t.as_str()), tz);
+    Ok(TaskLogEvidence::Parsed {
+        log,
+        truncated: paged.capped,
+    })
 }
 
 async fn read_storage_backups(
-    source: &Source,
+    api: &PveApi,
     storages: &[Storage],
     nodes: &[String],
     pbs_hosts: &[String],
@@ -952,8 +902,10 @@ async fn read_storage_backups(
         else {
             continue;
         };
-        let sees_all =
-            perms.is_some_and(|p| p.has(&format!("/storage/{}", storage.id), "Datastore.Allocate"));
+        let sees_all = {
+            let needs = Need::StorageContent.requirement();
+            perms.is_some_and(|p| p.has(&needs.acl_path_for(&storage.id), needs.privilege))
+        };
         if !sees_all {
             partial_reasons.push(format!(
                 "backups on storage '{}' are listed only with Datastore.Allocate on /storage/{} (or AllocateSpace + VM.Backup per guest); \
@@ -961,15 +913,10 @@ async fn read_storage_backups(
                 storage.id, storage.id
             ));
         }
-        let source = source.clone();
+        let api = api.clone();
         let id = storage.id.clone();
         set.spawn(async move {
-            let result = source
-                .get::<Vec<wire::StorageContentItem>>(
-                    &["nodes", &node, "storage", &id, "content"],
-                    &[("content", "backup".to_string())],
-                )
-                .await;
+            let result = api.storage_backups(&node, &id).await;
             (id, result)
         });
     }
