@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use tokio::task::JoinSet;
 
-use super::{epoch, request_anomaly, Progress};
+use super::{answer, epoch, request_anomaly, unavailable, Failed, Progress};
 use crate::api::pbs::PbsApi;
 use crate::api::pbs_types as wire;
 use crate::api::source::Source;
@@ -31,30 +31,18 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         api.prune_jobs(),
         api.sync_jobs(),
     );
-    let version = match version {
-        Ok(v) => Some(format!("{}.{}", v.version, v.release)),
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Warning,
-                &component,
-                "the PBS version",
-                &err,
-            ));
-            None
-        }
-    };
-    let perms = match permissions {
-        Ok(answer) => Some(PermissionMap::from_wire(answer)),
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Warning,
-                &component,
-                "the token's own privileges",
-                &err,
-            ));
-            None
-        }
-    };
+    let version = answer(
+        version,
+        Failed::new(Severity::Warning, &component, "the PBS version"),
+        &mut anomalies,
+    )
+    .map(|v| format!("{}.{}", v.version, v.release));
+    let perms = answer(
+        permissions,
+        Failed::new(Severity::Warning, &component, "the token's own privileges"),
+        &mut anomalies,
+    )
+    .map(PermissionMap::from_wire);
     let audit = |path: &str| -> Completeness {
         match &perms {
             Some(p) if p.has_everywhere_below(path, Need::PbsSnapshots.requirement().privilege) => {
@@ -70,20 +58,15 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         }
     };
 
-    let mut usage_by_store: BTreeMap<String, wire::DatastoreUsage> = BTreeMap::new();
-    match usage {
-        Ok(list) => {
-            for item in list {
-                usage_by_store.insert(item.store.clone(), item);
-            }
-        }
-        Err(err) => anomalies.push(request_anomaly(
-            Severity::Warning,
-            &component,
-            "datastore usage",
-            &err,
-        )),
-    }
+    let mut usage_by_store: BTreeMap<String, wire::DatastoreUsage> = answer(
+        usage,
+        Failed::new(Severity::Warning, &component, "datastore usage"),
+        &mut anomalies,
+    )
+    .unwrap_or_default()
+    .into_iter()
+    .map(|item| (item.store.clone(), item))
+    .collect();
 
     let datastores = match stores {
         Ok(list) => {
@@ -133,15 +116,12 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
                 completeness,
             }
         }
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Critical,
-                &component,
-                "the datastore list",
-                &err,
-            ));
-            Observed::unavailable(format!("/admin/datastore failed: {}", err.kind))
-        }
+        Err(err) => unavailable(
+            err,
+            Failed::new(Severity::Critical, &component, "the datastore list"),
+            |err| format!("/admin/datastore failed: {}", err.kind),
+            &mut anomalies,
+        ),
     };
 
     let job_list = |result: Result<Vec<PbsJob>, crate::api::ApiError>,
@@ -161,10 +141,12 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
                 },
             }
         }
-        Err(err) => {
-            anomalies.push(request_anomaly(Severity::Warning, &component, what, &err));
-            Observed::unavailable(format!("{what} could not be read: {}", err.kind))
-        }
+        Err(err) => unavailable(
+            err,
+            Failed::new(Severity::Warning, &component, what),
+            |err| format!("{what} could not be read: {}", err.kind),
+            anomalies,
+        ),
     };
     let verify_jobs = job_list(
         verify.map(|jobs| {
@@ -302,15 +284,12 @@ async fn read_datastore(
                 completeness: root_completeness.clone(),
             }
         }
-        Err(err) if err.status() == Some(403) => {
-            anomalies.push(request_anomaly(
-                Severity::Critical,
-                component,
-                "the namespaces",
-                &err,
-            ));
-            Observed::unavailable(format!("namespaces not readable: {}", err.kind))
-        }
+        Err(err) if err.status() == Some(403) => unavailable(
+            err,
+            Failed::new(Severity::Critical, component, "the namespaces"),
+            |err| format!("namespaces not readable: {}", err.kind),
+            &mut anomalies,
+        ),
         Err(err) => {
             // PBS before 2.2 has no namespaces: the root is all there is.
             anomalies.push(request_anomaly(
@@ -328,25 +307,19 @@ async fn read_datastore(
             )
         }
     };
-    let gc = match gc {
-        Ok(status) => Some(GcStatus {
-            schedule: status.schedule,
-            last_run_state: status.last_run_state,
-            last_run_end: status.last_run_endtime.and_then(epoch),
-            next_run: status.next_run.and_then(epoch),
-            removed_bytes: status.removed_bytes,
-            pending_bytes: status.pending_bytes,
-        }),
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Info,
-                component,
-                "the garbage collection status",
-                &err,
-            ));
-            None
-        }
-    };
+    let gc = answer(
+        gc,
+        Failed::new(Severity::Info, component, "the garbage collection status"),
+        &mut anomalies,
+    )
+    .map(|status| GcStatus {
+        schedule: status.schedule,
+        last_run_state: status.last_run_state,
+        last_run_end: status.last_run_endtime.and_then(epoch),
+        next_run: status.next_run.and_then(epoch),
+        removed_bytes: status.removed_bytes,
+        pending_bytes: status.pending_bytes,
+    });
 
     let mut set = JoinSet::new();
     for ns in &namespaces.items {

@@ -9,7 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use tokio::task::JoinSet;
 
-use super::{epoch, request_anomaly, CollectOptions, Progress};
+use super::{
+    answer, epoch, observe, request_anomaly, unavailable, CollectOptions, Failed, Progress,
+};
 use crate::api::pve::PveApi;
 use crate::api::pve_types as wire;
 use crate::api::source::Source;
@@ -33,9 +35,7 @@ pub async fn collect_pve(
     progress: &Progress,
 ) -> (PveInventory, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
-    let host = source.server().host;
-    let api = PveApi::new(source.clone(), options.jobs_endpoint.clone());
-    let api = &api;
+    let api = &PveApi::new(source.clone(), options.jobs_endpoint.clone());
     let (version, permissions, nodes, resources, storages, jobs, pools, not_backed_up) = tokio::join!(
         api.version(),
         api.permissions(),
@@ -47,30 +47,22 @@ pub async fn collect_pve(
         api.not_backed_up(),
     );
 
-    let version = match version {
-        Ok(v) => Some(v.version),
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Warning,
-                "pve",
-                "the PVE version",
-                &err,
-            ));
-            None
-        }
-    };
-    let mut perms = match permissions {
-        Ok(answer) => Some(PermissionMap::from_wire(answer)),
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Warning,
-                "pve/permissions",
-                "the token's own privileges",
-                &err,
-            ));
-            None
-        }
-    };
+    let version = answer(
+        version,
+        Failed::new(Severity::Warning, "pve", "the PVE version"),
+        &mut anomalies,
+    )
+    .map(|v| v.version);
+    let mut perms = answer(
+        permissions,
+        Failed::new(
+            Severity::Warning,
+            "pve/permissions",
+            "the token's own privileges",
+        ),
+        &mut anomalies,
+    )
+    .map(PermissionMap::from_wire);
     if let Some(map) = perms.as_mut() {
         refine_roots(api, map).await;
     }
@@ -78,19 +70,119 @@ pub async fn collect_pve(
         perms: perms.as_ref(),
     };
 
-    // Nodes and their time zones.
-    let mut node_list: Vec<wire::Node> = match nodes {
-        Ok(nodes) => nodes,
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Critical,
-                "pve/nodes",
-                "the node list",
-                &err,
-            ));
-            Vec::new()
-        }
+    let nodes = read_nodes(api, nodes, &mut anomalies).await;
+    let mut guests = read_guests(resources, &visibility, &mut anomalies);
+    if options.guest_configs {
+        read_guest_configs(api, &mut guests.items, &mut anomalies, progress).await;
+    }
+    let storages = observe(
+        storages,
+        Failed::new(Severity::Critical, "pve/storage", "the storage list"),
+        |err| format!("/storage failed: {}", err.kind),
+        &mut anomalies,
+        |items, _| {
+            let mut list: Vec<Storage> = items.into_iter().map(storage_from_wire).collect();
+            list.sort_by(|a, b| a.id.cmp(&b.id));
+            Observed {
+                items: list,
+                completeness: visibility.below(Need::Storages),
+            }
+        },
+    );
+    let jobs = observe(
+        jobs,
+        Failed::new(Severity::Critical, "pve/jobs", "the backup jobs"),
+        |err| {
+            format!(
+                "{} failed ({}): no guest can be called covered or not covered",
+                DEFAULT_JOBS_LABEL,
+                err.short()
+            )
+        },
+        &mut anomalies,
+        |items, anomalies| {
+            let mut list: Vec<BackupJob> = items
+                .into_iter()
+                .map(|job| job_from_wire(job, anomalies))
+                .collect();
+            list.sort_by(|a, b| a.id.cmp(&b.id));
+            Observed::complete(list)
+        },
+    );
+    let pools = read_pools(api, pools, version.as_deref(), &visibility, &mut anomalies).await;
+    let not_backed_up = observe(
+        not_backed_up,
+        Failed::new(
+            Severity::Info,
+            "pve/not-backed-up",
+            "PVE's own list of guests without a backup job",
+        ),
+        |err| format!("/cluster/backup-info/not-backed-up failed: {}", err.kind),
+        &mut anomalies,
+        |items, _| {
+            let mut vmids: Vec<Vmid> = items.into_iter().map(|i| i.vmid).collect();
+            vmids.sort_unstable();
+            vmids.dedup();
+            Observed {
+                items: vmids,
+                completeness: visibility.below(Need::NotBackedUp),
+            }
+        },
+    );
+
+    let since = now - Duration::days(i64::from(options.history_days));
+    let task_history =
+        read_all_task_history(api, &nodes, since, options, progress, &mut anomalies).await;
+    // Backup content of storages not read through a configured PBS.
+    let storage_backups = read_storage_backups(
+        api,
+        &storages.items,
+        &nodes.names,
+        pbs_hosts,
+        perms.as_ref(),
+        &mut anomalies,
+    )
+    .await;
+
+    let inventory = PveInventory {
+        host: source.server().host,
+        version,
+        nodes: nodes.observed,
+        guests,
+        storages,
+        jobs,
+        pools,
+        task_history,
+        storage_backups,
+        not_backed_up,
     };
+    (inventory, anomalies)
+}
+
+/// The backup-job list as messages name it (even when `PVE_BACKUP_JOBS_ENDPOINT` moves it: the
+/// privilege advice is about PVE's list).
+const DEFAULT_JOBS_LABEL: &str = "/cluster/backup";
+
+/// The nodes with their time zones, and what each node's task history may show.
+struct Nodes {
+    observed: Observed<Node>,
+    names: Vec<String>,
+    time_zones: BTreeMap<String, Tz>,
+    /// Whether the token sees every task of the node (`None`: its privileges could not be read).
+    sees_all: BTreeMap<String, Option<bool>>,
+}
+
+async fn read_nodes(
+    api: &PveApi,
+    nodes: Result<Vec<wire::Node>, ApiError>,
+    anomalies: &mut Vec<Anomaly>,
+) -> Nodes {
+    let mut node_list = answer(
+        nodes,
+        Failed::new(Severity::Critical, "pve/nodes", "the node list"),
+        anomalies,
+    )
+    .unwrap_or_default();
     node_list.sort_by(|a, b| a.node.cmp(&b.node));
     let mut time_set = JoinSet::new();
     for node in &node_list {
@@ -112,27 +204,19 @@ pub async fn collect_pve(
         });
     }
     let mut zones: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut node_sees_all: BTreeMap<String, Option<bool>> = BTreeMap::new();
-    while let Some(Ok((name, result, sees_all))) = time_set.join_next().await {
-        node_sees_all.insert(name.clone(), sees_all);
-        match result {
-            Ok(time) => {
-                zones.insert(name, Some(time.timezone));
-            }
-            Err(err) => {
-                anomalies.push(request_anomaly(
-                    Severity::Warning,
-                    &format!("pve/nodes/{name}"),
-                    &format!(
-                        "the time zone of node {name} (task-log times are read as UTC instead)"
-                    ),
-                    &err,
-                ));
-                zones.insert(name, None);
-            }
-        }
+    let mut sees_all: BTreeMap<String, Option<bool>> = BTreeMap::new();
+    while let Some(Ok((name, result, node_sees_all))) = time_set.join_next().await {
+        sees_all.insert(name.clone(), node_sees_all);
+        let component = format!("pve/nodes/{name}");
+        let what = format!("the time zone of node {name} (task-log times are read as UTC instead)");
+        let zone = answer(
+            result,
+            Failed::new(Severity::Warning, &component, &what),
+            anomalies,
+        );
+        zones.insert(name, zone.map(|time| time.timezone));
     }
-    let nodes_observed = Observed::complete(
+    let observed = Observed::complete(
         node_list
             .iter()
             .map(|n| Node {
@@ -140,10 +224,9 @@ pub async fn collect_pve(
                 status: n.status.as_str().to_string(),
                 timezone: zones.get(&n.node).cloned().flatten(),
             })
-            .collect(),
+            .collect::<Vec<_>>(),
     );
-    let node_names: Vec<String> = node_list.iter().map(|n| n.node.clone()).collect();
-    let time_zones: BTreeMap<String, Tz> = nodes_observed
+    let time_zones = observed
         .items
         .iter()
         .map(|n| {
@@ -155,157 +238,99 @@ pub async fn collect_pve(
             (n.name.clone(), tz)
         })
         .collect();
+    Nodes {
+        names: node_list.into_iter().map(|n| n.node).collect(),
+        observed,
+        time_zones,
+        sees_all,
+    }
+}
 
-    // Guests.
-    let mut guests: Vec<Guest> = Vec::new();
-    let guests_completeness = match resources {
-        Ok(items) => {
-            for item in items.into_iter().filter(wire::ClusterResource::is_guest) {
-                if let Some(guest) = guest_from_resource(item, &mut anomalies) {
-                    guests.push(guest);
-                }
-            }
-            visibility.below(Need::Guests)
-        }
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Critical,
-                "pve/guests",
-                "the guest list",
-                &err,
-            ));
-            Completeness::Unavailable {
-                reason: format!("/cluster/resources failed: {}", err.kind),
-            }
-        }
-    };
-    if let Completeness::Partial { reason } = &guests_completeness {
+fn read_guests(
+    resources: Result<Vec<wire::ClusterResource>, ApiError>,
+    visibility: &Visibility<'_>,
+    anomalies: &mut Vec<Anomaly>,
+) -> Observed<Guest> {
+    let mut guests = observe(
+        resources,
+        Failed::new(Severity::Critical, "pve/guests", "the guest list"),
+        |err| format!("/cluster/resources failed: {}", err.kind),
+        anomalies,
+        |items, anomalies| Observed {
+            items: items
+                .into_iter()
+                .filter(wire::ClusterResource::is_guest)
+                .filter_map(|item| guest_from_resource(item, anomalies))
+                .collect(),
+            completeness: visibility.below(Need::Guests),
+        },
+    );
+    if let Completeness::Partial { reason } = &guests.completeness {
         // Hidden guests cannot appear as "not backed up": the run must not look complete.
         anomalies.push(Anomaly::new(
             Severity::Critical,
             "pve/guests",
             format!(
                 "the guest list may be incomplete ({} visible): guests the token cannot see are not in the report",
-                guests.len()
+                guests.items.len()
             ),
             format!("{reason}. Check with --check-api"),
         ));
     }
-    guests.sort_by_key(|g| g.vmid);
-    if options.guest_configs {
-        read_guest_configs(api, &mut guests, &mut anomalies, progress).await;
+    guests.items.sort_by_key(|g| g.vmid);
+    guests
+}
+
+async fn read_pools(
+    api: &PveApi,
+    pools: Result<Vec<wire::PoolListItem>, ApiError>,
+    version: Option<&str>,
+    visibility: &Visibility<'_>,
+    anomalies: &mut Vec<Anomaly>,
+) -> Observed<Pool> {
+    let list = match pools {
+        Ok(list) => list,
+        Err(err) => {
+            return unavailable(
+                err,
+                Failed::new(Severity::Warning, "pve/pools", "the pool list"),
+                |err| format!("/pools failed: {}", err.kind),
+                anomalies,
+            )
+        }
+    };
+    let members = read_pool_members(api, version, &list, anomalies).await;
+    let mut pools: Vec<Pool> = list
+        .into_iter()
+        .map(|p| Pool {
+            members: members.get(&p.poolid).cloned().flatten(),
+            id: p.poolid,
+            comment: p.comment.filter(|c| !c.is_empty()),
+        })
+        .collect();
+    pools.sort_by(|a, b| a.id.cmp(&b.id));
+    Observed {
+        items: pools,
+        completeness: visibility.below(Need::Pools),
     }
+}
 
-    // Storages.
-    let storages = match storages {
-        Ok(items) => {
-            let mut list: Vec<Storage> = items.into_iter().map(storage_from_wire).collect();
-            list.sort_by(|a, b| a.id.cmp(&b.id));
-            Observed {
-                items: list,
-                completeness: visibility.below(Need::Storages),
-            }
-        }
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Critical,
-                "pve/storage",
-                "the storage list",
-                &err,
-            ));
-            Observed::unavailable(format!("/storage failed: {}", err.kind))
-        }
-    };
-
-    // Backup jobs.
-    let jobs = match jobs {
-        Ok(items) => {
-            let mut list: Vec<BackupJob> = items
-                .into_iter()
-                .map(|job| job_from_wire(job, &mut anomalies))
-                .collect();
-            list.sort_by(|a, b| a.id.cmp(&b.id));
-            Observed::complete(list)
-        }
-        Err(err) => {
-            let severity = Severity::Critical;
-            anomalies.push(request_anomaly(
-                severity,
-                "pve/jobs",
-                "the backup jobs",
-                &err,
-            ));
-            Observed::unavailable(format!(
-                "/cluster/backup failed ({}): no guest can be called covered or not covered",
-                err.short()
-            ))
-        }
-    };
-
-    // Pools and their members.
-    let pools = match pools {
-        Ok(list) => {
-            let members = read_pool_members(api, version.as_deref(), &list, &mut anomalies).await;
-            let mut pools: Vec<Pool> = list
-                .into_iter()
-                .map(|p| Pool {
-                    members: members.get(&p.poolid).cloned().flatten(),
-                    id: p.poolid,
-                    comment: p.comment.filter(|c| !c.is_empty()),
-                })
-                .collect();
-            pools.sort_by(|a, b| a.id.cmp(&b.id));
-            Observed {
-                items: pools,
-                completeness: visibility.below(Need::Pools),
-            }
-        }
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Warning,
-                "pve/pools",
-                "the pool list",
-                &err,
-            ));
-            Observed::unavailable(format!("/pools failed: {}", err.kind))
-        }
-    };
-
-    // PVE's own not-backed-up list.
-    let not_backed_up = match not_backed_up {
-        Ok(items) => {
-            let mut vmids: Vec<Vmid> = items.into_iter().map(|i| i.vmid).collect();
-            vmids.sort_unstable();
-            vmids.dedup();
-            Observed {
-                items: vmids,
-                completeness: visibility.below(Need::NotBackedUp),
-            }
-        }
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Info,
-                "pve/not-backed-up",
-                "PVE's own list of guests without a backup job",
-                &err,
-            ));
-            Observed::unavailable(format!(
-                "/cluster/backup-info/not-backed-up failed: {}",
-                err.kind
-            ))
-        }
-    };
-
-    // Task history and logs, per node.
-    let since = now - Duration::days(i64::from(options.history_days));
+async fn read_all_task_history(
+    api: &PveApi,
+    nodes: &Nodes,
+    since: DateTime<Utc>,
+    options: &CollectOptions,
+    progress: &Progress,
+    anomalies: &mut Vec<Anomaly>,
+) -> Vec<NodeTaskHistory> {
     let mut task_history = Vec::new();
     let mut history_set = JoinSet::new();
-    for node in &node_names {
+    for node in &nodes.names {
         let api = api.clone();
         let node = node.clone();
-        let tz = time_zones.get(&node).copied().unwrap_or(Tz::UTC);
+        let tz = nodes.time_zones.get(&node).copied().unwrap_or(Tz::UTC);
         let options = options.clone();
-        let sees_all = node_sees_all.get(&node).copied().flatten();
+        let sees_all = nodes.sees_all.get(&node).copied().flatten();
         let progress = progress.clone();
         history_set.spawn(async move {
             read_task_history(&api, &node, tz, since, &options, sees_all, &progress).await
@@ -321,34 +346,7 @@ pub async fn collect_pve(
         }
     }
     task_history.sort_by(|a, b| a.node.cmp(&b.node));
-
-    // Backup content of storages not read through a configured PBS.
-    let storage_backups = read_storage_backups(
-        api,
-        &storages.items,
-        &node_names,
-        pbs_hosts,
-        perms.as_ref(),
-        &mut anomalies,
-    )
-    .await;
-
-    let inventory = PveInventory {
-        host,
-        version,
-        nodes: nodes_observed,
-        guests: Observed {
-            items: guests,
-            completeness: guests_completeness,
-        },
-        storages,
-        jobs,
-        pools,
-        task_history,
-        storage_backups,
-        not_backed_up,
-    };
-    (inventory, anomalies)
+    task_history
 }
 
 /// Ask for the privileges on `/vms`, `/pool` and `/storage` themselves: a NoAccess there is absent
