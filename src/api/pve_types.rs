@@ -787,18 +787,18 @@ pub struct PoolMember {
 pub struct TaskListItem {
     /// UPID (see upid.md).
     pub upid: String,
-    /// Node that ran the task.
-    #[serde(with = "de::string_or_number")]
-    pub node: String,
+    /// Node that ran the task (also in the UPID).
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub node: Option<String>,
     /// Worker pid.
     #[serde(with = "de::req_u64")]
     pub pid: u64,
     /// Worker process start (clock ticks since boot).
     #[serde(with = "de::req_u64")]
     pub pstart: u64,
-    /// Start time, epoch.
-    #[serde(with = "de::req_i64")]
-    pub starttime: i64,
+    /// Start time, epoch (also in the UPID).
+    #[serde(default, with = "de::opt_i64")]
+    pub starttime: Option<i64>,
     /// Task type, e.g. `vzdump`.
     #[serde(rename = "type")]
     pub task_type: String,
@@ -1709,7 +1709,7 @@ mod tests {
         assert_eq!(items[0].endtime, Some(1_716_560_700));
         assert_eq!(items[0].status.as_deref(), Some("OK"));
         assert_eq!(items[1].pid, 2_976_319);
-        assert_eq!(items[1].starttime, 1_716_560_564);
+        assert_eq!(items[1].starttime, Some(1_716_560_564));
         assert_eq!(items[1].id.as_deref(), Some(""));
         assert_eq!(items[1].tokenid.as_deref(), Some("mon"));
         assert_eq!(items[1].endtime, None);

@@ -24,6 +24,7 @@ use crate::model::{
 };
 use crate::schedule::schedule_from_legacy;
 use crate::tasklog::parse_vzdump_log;
+use crate::upid::PveUpid;
 
 /// Collect the PVE side. `pbs_hosts` are the `host:port` of the PBS servers read directly, whose
 /// storages need no second look through PVE.
@@ -706,6 +707,7 @@ async fn read_task_history(
         )
         .await;
     let mut items = paged.items;
+    items.iter_mut().for_each(fill_from_upid);
     let capped = paged.capped;
     let failure = paged.failure.map(|failure| {
         let start = failure.start;
@@ -821,7 +823,7 @@ async fn read_task_history(
         .into_iter()
         .enumerate()
         .filter_map(|(index, item)| {
-            let start = epoch(item.starttime)?;
+            let start = epoch(item.starttime?)?;
             let user = match &item.tokenid {
                 Some(token) => format!("{}!{token}", item.user),
                 None => item.user.clone(),
@@ -831,7 +833,8 @@ async fn read_task_history(
                     reason: "the task is still running".into(),
                 }),
                 upid: item.upid,
-                node: item.node,
+                // The list is this node's, so a task without a node of its own ran here.
+                node: item.node.unwrap_or_else(|| node.to_string()),
                 start,
                 end: item.endtime.and_then(epoch),
                 id: item.id.unwrap_or_default(),
@@ -850,6 +853,19 @@ async fn read_task_history(
         tasks,
     };
     (history, anomalies)
+}
+
+/// The task list may leave out `starttime` or `node`; the UPID carries both, so they are taken from
+/// it (an unparsable UPID leaves them unknown, never invented).
+fn fill_from_upid(item: &mut wire::TaskListItem) {
+    if item.starttime.is_some() && item.node.is_some() {
+        return;
+    }
+    let Ok(upid) = PveUpid::parse(&item.upid) else {
+        return;
+    };
+    item.starttime.get_or_insert(upid.starttime);
+    item.node.get_or_insert(upid.node);
 }
 
 async fn read_task_log(
@@ -986,7 +1002,25 @@ async fn read_storage_backups(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_task_without_start_or_node_takes_them_from_its_upid() {
+        let mut item: wire::TaskListItem = serde_json::from_value(serde_json::json!({
+            "upid": "UPID:pve2:000A1B2C:0098A1B2:65A0C3D4:vzdump:101:root@pam:",
+            "pid": 1, "pstart": 1, "type": "vzdump", "user": "root@pam"
+        }))
+        .unwrap();
+        fill_from_upid(&mut item);
+        assert_eq!(item.starttime, Some(0x65A0_C3D4));
+        assert_eq!(item.node.as_deref(), Some("pve2"));
+
+        item.upid = "garbled".into();
+        item.starttime = None;
+        fill_from_upid(&mut item);
+        assert_eq!(item.starttime, None);
+    }
 
     #[test]
     fn pool_query_form_depends_on_the_version() {
