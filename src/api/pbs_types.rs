@@ -90,18 +90,8 @@ wire_enum! {
     }
 }
 
-wire_enum! {
-    /// Task `status` in `/nodes/localhost/tasks/{upid}/status`.
-    pub enum PbsTaskState {
-        /// The worker is still running.
-        Running => "running",
-        /// Finished; see `exitstatus`.
-        Stopped => "stopped",
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
-// /version, /admin/datastore, /status/datastore-usage, /admin/datastore/{store}/status
+// /version, /admin/datastore, /status/datastore-usage
 // ---------------------------------------------------------------------------------------------
 
 /// `GET /version`: PBS 3.2.4 → `version: "3.2"`, `release: "4"`.
@@ -231,65 +221,6 @@ impl DatastoreUsage {
             }
         })
     }
-}
-
-/// `GET /admin/datastore/{store}/status[?verbose=1]`.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct DatastoreStatus {
-    /// Filesystem size in bytes (0 for callers without Audit/Backup).
-    #[serde(default, with = "de::opt_u64")]
-    pub total: Option<u64>,
-    /// Used bytes (0 without Audit/Backup).
-    #[serde(default, with = "de::opt_u64")]
-    pub used: Option<u64>,
-    /// Available bytes (0 without Audit/Backup).
-    #[serde(default, with = "de::opt_u64")]
-    pub avail: Option<u64>,
-    /// Last GC status (verbose, with Audit or Backup).
-    #[serde(default)]
-    pub gc_status: Option<GcStatus>,
-    /// Group/snapshot counts per type (verbose), recursive over namespaces; own groups only
-    /// without `Datastore.Audit`.
-    #[serde(default)]
-    pub counts: Option<DatastoreCounts>,
-    /// Storage backend (PBS 4.x).
-    #[serde(default)]
-    pub backend_type: Option<BackendType>,
-    /// S3 request/transfer statistics (s3 backend, PBS 4.x).
-    #[serde(default)]
-    pub s3_statistics: Option<BTreeMap<String, Value>>,
-    /// Members this version does not know.
-    #[serde(flatten)]
-    pub extra: ExtraFields,
-}
-
-/// `counts` of a datastore status, per backup type.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct DatastoreCounts {
-    /// Container groups.
-    #[serde(default)]
-    pub ct: Option<TypeCounts>,
-    /// Host groups.
-    #[serde(default)]
-    pub host: Option<TypeCounts>,
-    /// VM groups.
-    #[serde(default)]
-    pub vm: Option<TypeCounts>,
-    /// Groups of other types.
-    #[serde(default)]
-    pub other: Option<TypeCounts>,
-}
-
-/// Group and snapshot count of one backup type.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct TypeCounts {
-    /// Groups with at least one snapshot.
-    #[serde(default, with = "de::opt_u64")]
-    pub groups: Option<u64>,
-    /// Snapshots.
-    #[serde(default, with = "de::opt_u64")]
-    pub snapshots: Option<u64>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -761,43 +692,6 @@ pub struct PbsTaskListItem {
     pub status: Option<String>,
 }
 
-/// `GET /nodes/localhost/tasks/{upid}/status` (task owner, `Sys.Audit` on `/system/tasks`, or
-/// job privileges).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct PbsTaskStatus {
-    /// UPID.
-    pub upid: String,
-    /// Node name.
-    #[serde(default)]
-    pub node: Option<String>,
-    /// Worker pid.
-    #[serde(default, with = "de::opt_i64")]
-    pub pid: Option<i64>,
-    /// Worker process start.
-    #[serde(default, with = "de::opt_u64")]
-    pub pstart: Option<u64>,
-    /// Start time, epoch.
-    #[serde(default, with = "de::opt_i64")]
-    pub starttime: Option<i64>,
-    /// Worker type.
-    #[serde(default, rename = "type")]
-    pub task_type: Option<String>,
-    /// Worker id, unescaped; may be `null`.
-    #[serde(default, with = "de::opt_string_or_number")]
-    pub id: Option<String>,
-    /// User part of the auth id.
-    #[serde(default)]
-    pub user: Option<String>,
-    /// Token name for token tasks.
-    #[serde(default)]
-    pub tokenid: Option<String>,
-    /// `running` or `stopped`.
-    pub status: PbsTaskState,
-    /// When stopped: `OK`, `WARNINGS: <n>`, the error, or `unknown`.
-    #[serde(default)]
-    pub exitstatus: Option<String>,
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -897,38 +791,6 @@ mod tests {
             parse(json!({"store": "s", "mount-status": "nonremovable", "new": [1]}));
         assert_eq!(empty.total, None);
         assert_eq!(empty.extra.get("new"), Some(&json!([1])));
-    }
-
-    #[test]
-    fn datastore_status_verbose() {
-        let s: DatastoreStatus = parse(json!({"total": 1000, "used": "400", "avail": 600,
-            "counts": {"vm": {"groups": 3, "snapshots": 30}, "ct": {"groups": "1", "snapshots": "7"}},
-            "gc-status": {"index-file-count": 0, "upid": null}, "backend-type": "s3",
-            "s3-statistics": {"get": 5, "put": 2}, "unknown-thing": true}));
-        assert_eq!(s.used, Some(400));
-        let counts = s.counts.as_ref().unwrap();
-        assert_eq!(
-            counts.vm,
-            Some(TypeCounts {
-                groups: Some(3),
-                snapshots: Some(30)
-            })
-        );
-        assert_eq!(
-            counts.ct,
-            Some(TypeCounts {
-                groups: Some(1),
-                snapshots: Some(7)
-            })
-        );
-        assert_eq!(counts.host, None);
-        assert_eq!(s.gc_status.as_ref().unwrap().upid, None);
-        assert_eq!(s.backend_type, Some(BackendType::S3));
-        assert_eq!(
-            s.s3_statistics.as_ref().unwrap().get("get"),
-            Some(&json!(5))
-        );
-        assert_eq!(s.extra.get("unknown-thing"), Some(&json!(true)));
     }
 
     #[test]
@@ -1202,31 +1064,5 @@ mod tests {
             json!({"upid": "u", "starttime": 1, "worker-type": "backup", "user": "u"})
         )
         .is_err());
-    }
-
-    #[test]
-    fn task_status_and_log() {
-        let stopped: PbsTaskStatus = parse(
-            json!({"upid": "UPID:pbs1:x", "node": "localhost", "pid": 875,
-            "pstart": 2858, "starttime": 1716563136, "type": "verificationjob", "id": "store1:v-1a2b",
-            "user": "root@pam", "status": "stopped", "exitstatus": "WARNINGS: 1"}),
-        );
-        assert_eq!(stopped.status, PbsTaskState::Stopped);
-        assert_eq!(stopped.task_type.as_deref(), Some("verificationjob"));
-        assert_eq!(stopped.exitstatus.as_deref(), Some("WARNINGS: 1"));
-        let running: PbsTaskStatus = parse(
-            json!({"upid": "u", "id": null, "status": "running", "tokenid": "t", "pid": "7", "new": 1}),
-        );
-        assert_eq!(running.status, PbsTaskState::Running);
-        assert_eq!(running.id, None);
-        assert_eq!(running.pid, Some(7));
-        let odd: PbsTaskStatus = parse(json!({"upid": "u", "status": "paused"}));
-        assert_eq!(odd.status, PbsTaskState::Other("paused".to_owned()));
-
-        let log: Vec<PbsTaskLogLine> = parse(
-            json!([{"n": 1, "t": "2024-05-24T16:22:44+02:00: starting garbage collection on store store1"}, {"n": "2", "t": "2024-05-24T16:22:45+02:00: TASK OK"}]),
-        );
-        assert_eq!(log[1].n, 2);
-        assert!(log[1].t.ends_with("TASK OK"));
     }
 }

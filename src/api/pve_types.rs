@@ -70,18 +70,6 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// Guest node `type` in the `included_volumes` tree.
-    pub enum IncludedGuestKind {
-        /// A QEMU virtual machine.
-        Qemu => "qemu",
-        /// An LXC container.
-        Lxc => "lxc",
-        /// The job names this VMID but the guest no longer exists (server spelling `unknown`).
-        Missing => "unknown",
-    }
-}
-
-wire_enum! {
     /// Storage plugin type (`type` of a `/storage` item).
     pub enum StorageType {
         /// BTRFS.
@@ -220,16 +208,6 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// Task `status` in `/nodes/{node}/tasks/{upid}/status`.
-    pub enum TaskState {
-        /// The worker process still exists.
-        Running => "running",
-        /// Finished; see `exitstatus`.
-        Stopped => "stopped",
-    }
-}
-
-wire_enum! {
     /// Last verification result of a PBS snapshot as PVE reports it.
     pub enum VerificationState {
         /// Verified successfully.
@@ -240,7 +218,7 @@ wire_enum! {
 }
 
 // ---------------------------------------------------------------------------------------------
-// /version, /nodes, /nodes/{node}/time, /cluster/jobs/schedule-analyze
+// /version, /nodes, /nodes/{node}/time
 // ---------------------------------------------------------------------------------------------
 
 /// `GET /version` (any authenticated caller).
@@ -315,16 +293,6 @@ pub struct NodeTime {
     /// Current local time expressed as seconds (epoch shifted by the UTC offset).
     #[serde(with = "de::req_i64")]
     pub localtime: i64,
-}
-
-/// One item of `GET /cluster/jobs/schedule-analyze` (any authenticated caller).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct ScheduleAnalyzeItem {
-    /// Next event, Unix epoch seconds, evaluated in the answering node's time zone.
-    #[serde(with = "de::req_i64")]
-    pub timestamp: i64,
-    /// The same instant as a `gmtime` string, e.g. `Fri Jan  2 00:00:00 1970`.
-    pub utc: String,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -728,65 +696,8 @@ impl BackupJob {
 }
 
 // ---------------------------------------------------------------------------------------------
-// /cluster/backup/{id}/included_volumes, /cluster/backup-info/not-backed-up
+// /cluster/backup-info/not-backed-up
 // ---------------------------------------------------------------------------------------------
-
-/// Root of `GET /cluster/backup/{id}/included_volumes` (`Sys.Audit` on `/`; guests without
-/// `VM.Audit` are silently omitted).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct IncludedVolumes {
-    /// One node per guest selected by the job.
-    pub children: Vec<IncludedGuest>,
-}
-
-/// Guest node of the `included_volumes` tree.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct IncludedGuest {
-    /// VMID.
-    #[serde(with = "de::req_u32")]
-    pub id: u32,
-    /// Guest type; `unknown` (→ [`IncludedGuestKind::Missing`]) if the guest no longer exists.
-    #[serde(rename = "type")]
-    pub kind: IncludedGuestKind,
-    /// VM `name` / CT `hostname`, `""` if unset; absent for missing guests.
-    #[serde(default, with = "de::opt_string_or_number")]
-    pub name: Option<String>,
-    /// 1 if the guest has no volumes.
-    #[serde(default, with = "de::opt_bool")]
-    pub leaf: Option<bool>,
-    /// The guest's volumes (CD-ROM and unused drives are not listed by PVE).
-    #[serde(default)]
-    pub children: Option<Vec<IncludedVolume>>,
-}
-
-/// Volume node of the `included_volumes` tree.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct IncludedVolume {
-    /// `<vmid>:<config key>`, e.g. `100:scsi0`.
-    #[serde(with = "de::string_or_number")]
-    pub id: String,
-    /// Volume id or path from the config.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Included in the backup. Trust this, not `reason` (an explicit `backup=1` yields
-    /// `reason: "backup=no"` with `included: 1`).
-    #[serde(default, with = "de::opt_bool")]
-    pub included: Option<bool>,
-    /// `backup=yes`, `backup=no`, `efidisk but no OVMF BIOS`, `rootfs`, `enabled`, `disabled`,
-    /// `not a volume`.
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// Always 1.
-    #[serde(default, with = "de::opt_bool")]
-    pub leaf: Option<bool>,
-}
-
-impl IncludedVolume {
-    /// The config key part of `id` (`scsi0` of `100:scsi0`).
-    pub fn config_key(&self) -> Option<&str> {
-        self.id.split_once(':').map(|(_, key)| key)
-    }
-}
 
 /// One item of `GET /cluster/backup-info/not-backed-up` (`Sys.Audit` on `/`): a guest no
 /// backup job selects (disabled jobs count as selecting; guests without `VM.Audit` are
@@ -876,18 +787,18 @@ pub struct PoolMember {
 pub struct TaskListItem {
     /// UPID (see upid.md).
     pub upid: String,
-    /// Node that ran the task.
-    #[serde(with = "de::string_or_number")]
-    pub node: String,
+    /// Node that ran the task (also in the UPID).
+    #[serde(default, with = "de::opt_string_or_number")]
+    pub node: Option<String>,
     /// Worker pid.
     #[serde(with = "de::req_u64")]
     pub pid: u64,
     /// Worker process start (clock ticks since boot).
     #[serde(with = "de::req_u64")]
     pub pstart: u64,
-    /// Start time, epoch.
-    #[serde(with = "de::req_i64")]
-    pub starttime: i64,
+    /// Start time, epoch (also in the UPID).
+    #[serde(default, with = "de::opt_i64")]
+    pub starttime: Option<i64>,
     /// Task type, e.g. `vzdump`.
     #[serde(rename = "type")]
     pub task_type: String,
@@ -905,79 +816,6 @@ pub struct TaskListItem {
     /// `OK`, `WARNINGS: <n>`, an error message, `unexpected status`, or `RUNNING`.
     #[serde(default)]
     pub status: Option<String>,
-}
-
-/// One item of `GET /cluster/tasks` (recent tasks of all nodes; own tasks only without
-/// `Sys.Audit` on `/`, so a token caller without it sees none).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct ClusterTask {
-    /// UPID.
-    pub upid: String,
-    /// Node that ran the task.
-    #[serde(default)]
-    pub node: Option<String>,
-    /// Start time, epoch.
-    #[serde(default, with = "de::opt_i64")]
-    pub starttime: Option<i64>,
-    /// Task type.
-    #[serde(default, rename = "type")]
-    pub task_type: Option<String>,
-    /// Task object id or `""`.
-    #[serde(default, with = "de::opt_string_or_number")]
-    pub id: Option<String>,
-    /// `user@realm` (user part for token tasks).
-    #[serde(default)]
-    pub user: Option<String>,
-    /// Token name for token-started tasks.
-    #[serde(default)]
-    pub tokenid: Option<String>,
-    /// Archived flag (0/1).
-    #[serde(default, with = "de::opt_bool")]
-    pub saved: Option<bool>,
-    /// End time (finished tasks).
-    #[serde(default, with = "de::opt_i64")]
-    pub endtime: Option<i64>,
-    /// Exit status (finished tasks).
-    #[serde(default)]
-    pub status: Option<String>,
-    /// Worker pid (running tasks only).
-    #[serde(default, with = "de::opt_u64")]
-    pub pid: Option<u64>,
-}
-
-/// `GET /nodes/{node}/tasks/{upid}/status` (task owner or `Sys.Audit` on `/nodes/{node}`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct TaskStatus {
-    /// UPID.
-    pub upid: String,
-    /// Node that ran the task.
-    #[serde(with = "de::string_or_number")]
-    pub node: String,
-    /// Worker pid.
-    #[serde(with = "de::req_u64")]
-    pub pid: u64,
-    /// Worker process start.
-    #[serde(with = "de::req_u64")]
-    pub pstart: u64,
-    /// Start time, epoch.
-    #[serde(with = "de::req_i64")]
-    pub starttime: i64,
-    /// Task type.
-    #[serde(rename = "type")]
-    pub task_type: String,
-    /// Task object id or `""`.
-    #[serde(default, with = "de::opt_string_or_number")]
-    pub id: Option<String>,
-    /// `user@realm` (user part for token tasks).
-    pub user: String,
-    /// Token name for token tasks.
-    #[serde(default)]
-    pub tokenid: Option<String>,
-    /// `running` or `stopped`.
-    pub status: TaskState,
-    /// When stopped: `OK`, `WARNINGS: <n>`, the error message, or `unexpected status`.
-    #[serde(default)]
-    pub exitstatus: Option<String>,
 }
 
 /// One line of `GET /nodes/{node}/tasks/{upid}/log` (PBS uses the same shape).
@@ -1537,16 +1375,6 @@ mod tests {
     }
 
     #[test]
-    fn schedule_analyze_item() {
-        let items: Vec<ScheduleAnalyzeItem> = parse(
-            json!([{"timestamp": 86400, "utc": "Fri Jan  2 00:00:00 1970"}, {"timestamp": "172800", "utc": "Sat Jan  3 00:00:00 1970"}]),
-        );
-        assert_eq!(items[0].timestamp, 86400);
-        assert_eq!(items[1].timestamp, 172_800);
-        assert_eq!(items[0].utc, "Fri Jan  2 00:00:00 1970");
-    }
-
-    #[test]
     fn cluster_resource_reference_guest_item() {
         let r: ClusterResource = parse(
             json!({"id":"qemu/100","type":"qemu","vmid":100,"node":"pve1","name":"web01","status":"running",
@@ -1797,49 +1625,6 @@ mod tests {
     }
 
     #[test]
-    fn included_volumes_reference_tree() {
-        let tree: IncludedVolumes = parse(json!({"children": [
-          {"id": 100, "type": "qemu", "name": "web01", "leaf": 0, "children": [
-             {"id": "100:scsi0", "name": "local-lvm:vm-100-disk-0", "included": 1, "reason": "backup=yes", "leaf": 1},
-             {"id": "100:scsi1", "name": "local-lvm:vm-100-disk-1", "included": 0, "reason": "backup=no",  "leaf": 1}]},
-          {"id": 101, "type": "lxc", "name": "ct01", "leaf": 0, "children": [
-             {"id": "101:rootfs", "name": "local-lvm:vm-101-disk-0", "included": 1, "reason": "rootfs", "leaf": 1},
-             {"id": "101:mp0", "name": "local-lvm:vm-101-disk-1", "included": 0, "reason": "disabled", "leaf": 1}]},
-          {"id": 999, "type": "unknown", "leaf": 1}
-        ]}));
-        assert_eq!(tree.children.len(), 3);
-        let vm = &tree.children[0];
-        assert_eq!(
-            (vm.id, &vm.kind, vm.name.as_deref(), vm.leaf),
-            (100, &IncludedGuestKind::Qemu, Some("web01"), Some(false))
-        );
-        let disks = vm.children.as_ref().unwrap();
-        assert_eq!(disks[0].config_key(), Some("scsi0"));
-        assert_eq!(disks[0].included, Some(true));
-        assert_eq!(disks[1].included, Some(false));
-        assert_eq!(disks[1].reason.as_deref(), Some("backup=no"));
-        let ct = &tree.children[1];
-        assert_eq!(ct.kind, IncludedGuestKind::Lxc);
-        assert_eq!(ct.children.as_ref().unwrap()[1].config_key(), Some("mp0"));
-        let gone = &tree.children[2];
-        assert_eq!(gone.kind, IncludedGuestKind::Missing);
-        assert_eq!(gone.name, None);
-        assert_eq!(gone.children, None);
-    }
-
-    #[test]
-    fn included_volumes_perl_typing_and_unknown_kind() {
-        let tree: IncludedVolumes = parse(json!({"children": [
-            {"id": "102", "type": "openvz", "name": 5, "leaf": "1", "future": 1,
-             "children": [{"id": "102:x", "included": "1", "reason": "new reason", "leaf": "1", "y": 2}]}]}));
-        let guest = &tree.children[0];
-        assert_eq!(guest.id, 102);
-        assert_eq!(guest.kind, IncludedGuestKind::Other("openvz".to_owned()));
-        assert_eq!(guest.name.as_deref(), Some("5"));
-        assert_eq!(guest.children.as_ref().unwrap()[0].included, Some(true));
-    }
-
-    #[test]
     fn not_backed_up_items() {
         let items: Vec<NotBackedUpItem> = parse(json!([
             {"vmid": 100, "type": "qemu", "name": "web01"},
@@ -1924,51 +1709,11 @@ mod tests {
         assert_eq!(items[0].endtime, Some(1_716_560_700));
         assert_eq!(items[0].status.as_deref(), Some("OK"));
         assert_eq!(items[1].pid, 2_976_319);
-        assert_eq!(items[1].starttime, 1_716_560_564);
+        assert_eq!(items[1].starttime, Some(1_716_560_564));
         assert_eq!(items[1].id.as_deref(), Some(""));
         assert_eq!(items[1].tokenid.as_deref(), Some("mon"));
         assert_eq!(items[1].endtime, None);
         assert_eq!(items[2].id.as_deref(), Some("100"));
-    }
-
-    #[test]
-    fn cluster_tasks() {
-        let items: Vec<ClusterTask> = parse(json!([
-            {"upid": "UPID:pve1:002D6A3F:0A1B2C3D:6650A2B4:vzdump:100:root@pam:", "node": "pve1",
-             "starttime": 1716560564, "type": "vzdump", "id": "100", "user": "root@pam", "saved": "1",
-             "endtime": "1716560700", "status": "WARNINGS: 2"},
-            {"upid": "UPID:pve2:00000001:00000002:6650A2B4:qmstart:101:root@pam:", "pid": 1, "saved": 0, "future": 1}
-        ]));
-        assert_eq!(items[0].saved, Some(true));
-        assert_eq!(items[0].endtime, Some(1_716_560_700));
-        assert_eq!(items[0].status.as_deref(), Some("WARNINGS: 2"));
-        assert_eq!(items[1].pid, Some(1));
-        assert_eq!(items[1].saved, Some(false));
-        assert_eq!(items[1].node, None);
-    }
-
-    #[test]
-    fn task_status_running_stopped_and_unknown() {
-        let stopped: TaskStatus = parse(
-            json!({"upid": "UPID:pve1:002D6A3F:0A1B2C3D:6650A2B4:vzdump:100:root@pam:",
-            "node": "pve1", "pid": 2976319, "pstart": 169552957, "starttime": 1716560564,
-            "type": "vzdump", "id": "100", "user": "root@pam", "status": "stopped", "exitstatus": "OK"}),
-        );
-        assert_eq!(stopped.status, TaskState::Stopped);
-        assert_eq!(stopped.exitstatus.as_deref(), Some("OK"));
-        let running: TaskStatus = parse(
-            json!({"upid": "u", "node": "pve1", "pid": "1", "pstart": "2",
-            "starttime": "3", "type": "vzdump", "id": "", "user": "user@pve", "tokenid": "mon", "status": "running"}),
-        );
-        assert_eq!(running.status, TaskState::Running);
-        assert_eq!((running.pid, running.pstart, running.starttime), (1, 2, 3));
-        assert_eq!(running.exitstatus, None);
-        let odd: TaskStatus = parse(
-            json!({"upid": "u", "node": "n", "pid": 1, "pstart": 2, "starttime": 3,
-            "type": "t", "user": "u@pam", "status": "zombie", "new": 1}),
-        );
-        assert_eq!(odd.status, TaskState::Other("zombie".to_owned()));
-        assert_eq!(odd.id, None);
     }
 
     #[test]

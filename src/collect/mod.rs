@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::api::source::Source;
 use crate::api::ApiError;
-use crate::model::{Anomaly, Inventory, Severity};
+use crate::model::{Anomaly, Inventory, Observed, Severity};
 
 pub use crate::config::CollectOptions;
 pub use pbs::collect_pbs;
@@ -98,6 +98,75 @@ pub fn request_anomaly(severity: Severity, component: &str, what: &str, err: &Ap
         format!("{what} could not be read ({})", err.short()),
         details,
     )
+}
+
+/// How a failed request is reported: severity, component, and what could not be read.
+pub(crate) struct Failed<'a> {
+    severity: Severity,
+    component: &'a str,
+    what: &'a str,
+}
+
+impl<'a> Failed<'a> {
+    /// A failure of `what` (e.g. "the node list"), reported on `component` with `severity`.
+    pub(crate) fn new(severity: Severity, component: &'a str, what: &'a str) -> Failed<'a> {
+        Failed {
+            severity,
+            component,
+            what,
+        }
+    }
+
+    fn report(&self, err: &ApiError, anomalies: &mut Vec<Anomaly>) {
+        anomalies.push(request_anomaly(
+            self.severity,
+            self.component,
+            self.what,
+            err,
+        ));
+    }
+}
+
+/// The answer, or `None` with an anomaly saying what could not be read and how to fix it.
+pub(crate) fn answer<T>(
+    result: Result<T, ApiError>,
+    failed: Failed<'_>,
+    anomalies: &mut Vec<Anomaly>,
+) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(err) => {
+            failed.report(&err, anomalies);
+            None
+        }
+    }
+}
+
+/// A list answer turned into an [`Observed`] by `read`; a failed request becomes an anomaly and an
+/// `Unavailable` list (see [`unavailable`]).
+pub(crate) fn observe<T, U>(
+    result: Result<T, ApiError>,
+    failed: Failed<'_>,
+    reason: impl FnOnce(&ApiError) -> String,
+    anomalies: &mut Vec<Anomaly>,
+    read: impl FnOnce(T, &mut Vec<Anomaly>) -> Observed<U>,
+) -> Observed<U> {
+    match result {
+        Ok(value) => read(value, anomalies),
+        Err(err) => unavailable(err, failed, reason, anomalies),
+    }
+}
+
+/// A list whose request failed: an anomaly, and an `Unavailable` list whose `reason` says why, so
+/// it never reads as an empty list that is complete.
+pub(crate) fn unavailable<U>(
+    err: ApiError,
+    failed: Failed<'_>,
+    reason: impl FnOnce(&ApiError) -> String,
+    anomalies: &mut Vec<Anomaly>,
+) -> Observed<U> {
+    failed.report(&err, anomalies);
+    Observed::unavailable(reason(&err))
 }
 
 /// Epoch seconds to UTC, None when out of range.

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use tokio::task::JoinSet;
 
-use super::{epoch, request_anomaly, Progress};
+use super::{answer, epoch, request_anomaly, unavailable, Failed, Progress};
+use crate::api::pbs::PbsApi;
 use crate::api::pbs_types as wire;
 use crate::api::source::Source;
+use crate::model::permissions::Need;
 use crate::model::{
     Anomaly, BackupType, Completeness, Datastore, DatastoreUsage, GcStatus, Observed, PbsInventory,
     PbsJob, PermissionMap, Severity, Snapshot, VerifyState,
@@ -19,43 +21,33 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
     let name = server.name.clone();
     let mut anomalies = Vec::new();
     let component = format!("pbs/{name}");
-    let none: &[(&str, String)] = &[];
+    let api = PbsApi::new(source.clone());
     let (version, permissions, stores, usage, verify, prune, sync) = tokio::join!(
-        source.get::<wire::PbsVersion>(&["version"], none),
-        source.get::<serde_json::Value>(&["access", "permissions"], none),
-        source.get::<Vec<wire::DatastoreListItem>>(&["admin", "datastore"], none),
-        source.get::<Vec<wire::DatastoreUsage>>(&["status", "datastore-usage"], none),
-        source.get::<Vec<wire::VerifyJobStatus>>(&["admin", "verify"], none),
-        source.get::<Vec<wire::PruneJobStatus>>(&["admin", "prune"], none),
-        source.get::<Vec<wire::SyncJobStatus>>(&["admin", "sync"], none),
+        api.version(),
+        api.permissions(),
+        api.datastores(),
+        api.datastore_usage(),
+        api.verify_jobs(),
+        api.prune_jobs(),
+        api.sync_jobs(),
     );
-    let version = match version {
-        Ok(v) => Some(format!("{}.{}", v.version, v.release)),
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Warning,
-                &component,
-                "the PBS version",
-                &err,
-            ));
-            None
-        }
-    };
-    let perms = match permissions {
-        Ok(data) => Some(PermissionMap::from_json(&data)),
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Warning,
-                &component,
-                "the token's own privileges",
-                &err,
-            ));
-            None
-        }
-    };
+    let version = answer(
+        version,
+        Failed::new(Severity::Warning, &component, "the PBS version"),
+        &mut anomalies,
+    )
+    .map(|v| format!("{}.{}", v.version, v.release));
+    let perms = answer(
+        permissions,
+        Failed::new(Severity::Warning, &component, "the token's own privileges"),
+        &mut anomalies,
+    )
+    .map(PermissionMap::from_wire);
     let audit = |path: &str| -> Completeness {
         match &perms {
-            Some(p) if p.has_everywhere_below(path, "Datastore.Audit") => Completeness::Complete,
+            Some(p) if p.has_everywhere_below(path, Need::PbsSnapshots.requirement().privilege) => {
+                Completeness::Complete
+            }
             Some(p) if p.has(path, "Datastore.Backup") => Completeness::Partial {
                 reason: format!("with Datastore.Backup but no Datastore.Audit on {path}, PBS silently lists only the groups this token owns"),
             },
@@ -66,26 +58,21 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         }
     };
 
-    let mut usage_by_store: BTreeMap<String, wire::DatastoreUsage> = BTreeMap::new();
-    match usage {
-        Ok(list) => {
-            for item in list {
-                usage_by_store.insert(item.store.clone(), item);
-            }
-        }
-        Err(err) => anomalies.push(request_anomaly(
-            Severity::Warning,
-            &component,
-            "datastore usage",
-            &err,
-        )),
-    }
+    let mut usage_by_store: BTreeMap<String, wire::DatastoreUsage> = answer(
+        usage,
+        Failed::new(Severity::Warning, &component, "datastore usage"),
+        &mut anomalies,
+    )
+    .unwrap_or_default()
+    .into_iter()
+    .map(|item| (item.store.clone(), item))
+    .collect();
 
     let datastores = match stores {
         Ok(list) => {
             let mut set = JoinSet::new();
             for store in list {
-                let source = source.clone();
+                let api = api.clone();
                 let usage = usage_by_store.remove(&store.store);
                 let completeness_root = audit(&format!("/datastore/{}", store.store));
                 let perms = perms.clone();
@@ -93,7 +80,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
                 let progress = progress.clone();
                 set.spawn(async move {
                     read_datastore(
-                        &source,
+                        &api,
                         store,
                         usage,
                         completeness_root,
@@ -115,10 +102,13 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
                 }
             }
             datastores.sort_by(|a, b| a.name.cmp(&b.name));
+            let needs = Need::PbsDatastores.requirement();
             let completeness = match &perms {
-                Some(p) if p.has_everywhere_below("/datastore", "Datastore.Audit") => Completeness::Complete,
+                Some(p) if p.has_everywhere_below(needs.acl_path, needs.privilege) => {
+                    Completeness::Complete
+                }
                 _ => Completeness::Partial {
-                    reason: "datastores on which the token has no privilege are silently left out of /admin/datastore".into(),
+                    reason: needs.effect.to_string(),
                 },
             };
             Observed {
@@ -126,15 +116,12 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
                 completeness,
             }
         }
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Critical,
-                &component,
-                "the datastore list",
-                &err,
-            ));
-            Observed::unavailable(format!("/admin/datastore failed: {}", err.kind))
-        }
+        Err(err) => unavailable(
+            err,
+            Failed::new(Severity::Critical, &component, "the datastore list"),
+            |err| format!("/admin/datastore failed: {}", err.kind),
+            &mut anomalies,
+        ),
     };
 
     let job_list = |result: Result<Vec<PbsJob>, crate::api::ApiError>,
@@ -145,9 +132,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
             Observed {
                 items: jobs,
                 completeness: match &perms {
-                    Some(p) if p.has_everywhere_below("/datastore", "Datastore.Audit") => {
-                        Completeness::Complete
-                    }
+                    Some(p) if has_everywhere(p, Need::PbsJobs) => Completeness::Complete,
                     _ => Completeness::Partial {
                         reason: format!(
                             "{what} on datastores without Datastore.Audit are silently left out"
@@ -156,10 +141,12 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
                 },
             }
         }
-        Err(err) => {
-            anomalies.push(request_anomaly(Severity::Warning, &component, what, &err));
-            Observed::unavailable(format!("{what} could not be read: {}", err.kind))
-        }
+        Err(err) => unavailable(
+            err,
+            Failed::new(Severity::Warning, &component, what),
+            |err| format!("{what} could not be read: {}", err.kind),
+            anomalies,
+        ),
     };
     let verify_jobs = job_list(
         verify.map(|jobs| {
@@ -242,6 +229,11 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
     (inventory, anomalies)
 }
 
+fn has_everywhere(perms: &PermissionMap, need: Need) -> bool {
+    let needs = need.requirement();
+    perms.has_everywhere_below(needs.acl_path, needs.privilege)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn job(
     id: String,
@@ -268,7 +260,7 @@ fn job(
 }
 
 async fn read_datastore(
-    source: &Source,
+    api: &PbsApi,
     store: wire::DatastoreListItem,
     usage: Option<wire::DatastoreUsage>,
     root_completeness: Completeness,
@@ -278,13 +270,7 @@ async fn read_datastore(
 ) -> (Datastore, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
     let name = store.store.clone();
-    let none: &[(&str, String)] = &[];
-    let namespace_path = ["admin", "datastore", name.as_str(), "namespace"];
-    let gc_path = ["admin", "datastore", name.as_str(), "gc"];
-    let (namespaces, gc) = tokio::join!(
-        source.get::<Vec<wire::NamespaceItem>>(&namespace_path, none),
-        source.get::<wire::GcStatus>(&gc_path, none),
-    );
+    let (namespaces, gc) = tokio::join!(api.namespaces(&name), api.gc(&name));
     let namespaces: Observed<String> = match namespaces {
         Ok(items) => {
             let mut list: Vec<String> = items.into_iter().map(|n| n.ns).collect();
@@ -298,15 +284,12 @@ async fn read_datastore(
                 completeness: root_completeness.clone(),
             }
         }
-        Err(err) if err.status() == Some(403) => {
-            anomalies.push(request_anomaly(
-                Severity::Critical,
-                component,
-                "the namespaces",
-                &err,
-            ));
-            Observed::unavailable(format!("namespaces not readable: {}", err.kind))
-        }
+        Err(err) if err.status() == Some(403) => unavailable(
+            err,
+            Failed::new(Severity::Critical, component, "the namespaces"),
+            |err| format!("namespaces not readable: {}", err.kind),
+            &mut anomalies,
+        ),
         Err(err) => {
             // PBS before 2.2 has no namespaces: the root is all there is.
             anomalies.push(request_anomaly(
@@ -324,43 +307,27 @@ async fn read_datastore(
             )
         }
     };
-    let gc = match gc {
-        Ok(status) => Some(GcStatus {
-            schedule: status.schedule,
-            last_run_state: status.last_run_state,
-            last_run_end: status.last_run_endtime.and_then(epoch),
-            next_run: status.next_run.and_then(epoch),
-            removed_bytes: status.removed_bytes,
-            pending_bytes: status.pending_bytes,
-        }),
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Info,
-                component,
-                "the garbage collection status",
-                &err,
-            ));
-            None
-        }
-    };
+    let gc = answer(
+        gc,
+        Failed::new(Severity::Info, component, "the garbage collection status"),
+        &mut anomalies,
+    )
+    .map(|status| GcStatus {
+        schedule: status.schedule,
+        last_run_state: status.last_run_state,
+        last_run_end: status.last_run_endtime.and_then(epoch),
+        next_run: status.next_run.and_then(epoch),
+        removed_bytes: status.removed_bytes,
+        pending_bytes: status.pending_bytes,
+    });
 
     let mut set = JoinSet::new();
     for ns in &namespaces.items {
-        let source = source.clone();
+        let api = api.clone();
         let store = name.clone();
         let ns = ns.clone();
         set.spawn(async move {
-            let query: Vec<(&str, String)> = if ns.is_empty() {
-                Vec::new()
-            } else {
-                vec![("ns", ns.clone())]
-            };
-            let result = source
-                .get::<Vec<wire::SnapshotItem>>(
-                    &["admin", "datastore", &store, "snapshots"],
-                    &query,
-                )
-                .await;
+            let result = api.snapshots(&store, &ns).await;
             (ns, result)
         });
     }

@@ -9,10 +9,14 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use tokio::task::JoinSet;
 
-use super::{epoch, request_anomaly, CollectOptions, Progress};
+use super::{
+    answer, epoch, observe, request_anomaly, unavailable, CollectOptions, Failed, Progress,
+};
+use crate::api::pve::PveApi;
 use crate::api::pve_types as wire;
 use crate::api::source::Source;
 use crate::api::ApiError;
+use crate::model::permissions::{Need, Requirement};
 use crate::model::{
     Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
     NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory, Selection, Severity,
@@ -20,6 +24,7 @@ use crate::model::{
 };
 use crate::schedule::schedule_from_legacy;
 use crate::tasklog::parse_vzdump_log;
+use crate::upid::PveUpid;
 
 /// Collect the PVE side. `pbs_hosts` are the `host:port` of the PBS servers read directly, whose
 /// storages need no second look through PVE.
@@ -31,111 +36,188 @@ pub async fn collect_pve(
     progress: &Progress,
 ) -> (PveInventory, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
-    let host = source.server().host;
-    let no_query: &[(&str, String)] = &[];
-    let vm_query = [("type", "vm".to_string())];
-    let jobs_path: Vec<&str> = options.jobs_endpoint.iter().map(String::as_str).collect();
+    let api = &PveApi::new(source.clone(), options.jobs_endpoint.clone());
     let (version, permissions, nodes, resources, storages, jobs, pools, not_backed_up) = tokio::join!(
-        source.get::<wire::Version>(&["version"], no_query),
-        source.get::<serde_json::Value>(&["access", "permissions"], no_query),
-        source.get::<Vec<wire::Node>>(&["nodes"], no_query),
-        source.get::<Vec<wire::ClusterResource>>(&["cluster", "resources"], &vm_query),
-        source.get::<Vec<wire::StorageConfig>>(&["storage"], no_query),
-        source.get::<Vec<wire::BackupJob>>(&jobs_path, no_query),
-        source.get::<Vec<wire::PoolListItem>>(&["pools"], no_query),
-        source.get::<Vec<wire::NotBackedUpItem>>(
-            &["cluster", "backup-info", "not-backed-up"],
-            no_query
-        ),
+        api.version(),
+        api.permissions(),
+        api.nodes(),
+        api.guests(),
+        api.storages(),
+        api.backup_jobs(),
+        api.pools(),
+        api.not_backed_up(),
     );
 
-    let version = match version {
-        Ok(v) => Some(v.version),
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Warning,
-                "pve",
-                "the PVE version",
-                &err,
-            ));
-            None
-        }
-    };
-    let mut perms = match permissions {
-        Ok(data) => Some(PermissionMap::from_json(&data)),
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Warning,
-                "pve/permissions",
-                "the token's own privileges",
-                &err,
-            ));
-            None
-        }
-    };
+    let version = answer(
+        version,
+        Failed::new(Severity::Warning, "pve", "the PVE version"),
+        &mut anomalies,
+    )
+    .map(|v| v.version);
+    let mut perms = answer(
+        permissions,
+        Failed::new(
+            Severity::Warning,
+            "pve/permissions",
+            "the token's own privileges",
+        ),
+        &mut anomalies,
+    )
+    .map(PermissionMap::from_wire);
     if let Some(map) = perms.as_mut() {
-        refine_roots(source, map).await;
+        refine_roots(api, map).await;
     }
     let visibility = Visibility {
         perms: perms.as_ref(),
     };
 
-    // Nodes and their time zones.
-    let mut node_list: Vec<wire::Node> = match nodes {
-        Ok(nodes) => nodes,
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Critical,
-                "pve/nodes",
-                "the node list",
-                &err,
-            ));
-            Vec::new()
-        }
+    let nodes = read_nodes(api, nodes, &mut anomalies).await;
+    let mut guests = read_guests(resources, &visibility, &mut anomalies);
+    if options.guest_configs {
+        read_guest_configs(api, &mut guests.items, &mut anomalies, progress).await;
+    }
+    let storages = observe(
+        storages,
+        Failed::new(Severity::Critical, "pve/storage", "the storage list"),
+        |err| format!("/storage failed: {}", err.kind),
+        &mut anomalies,
+        |items, _| {
+            let mut list: Vec<Storage> = items.into_iter().map(storage_from_wire).collect();
+            list.sort_by(|a, b| a.id.cmp(&b.id));
+            Observed {
+                items: list,
+                completeness: visibility.below(Need::Storages),
+            }
+        },
+    );
+    let jobs = observe(
+        jobs,
+        Failed::new(Severity::Critical, "pve/jobs", "the backup jobs"),
+        |err| {
+            format!(
+                "{} failed ({}): no guest can be called covered or not covered",
+                DEFAULT_JOBS_LABEL,
+                err.short()
+            )
+        },
+        &mut anomalies,
+        |items, anomalies| {
+            let mut list: Vec<BackupJob> = items
+                .into_iter()
+                .map(|job| job_from_wire(job, anomalies))
+                .collect();
+            list.sort_by(|a, b| a.id.cmp(&b.id));
+            Observed::complete(list)
+        },
+    );
+    let pools = read_pools(api, pools, version.as_deref(), &visibility, &mut anomalies).await;
+    let not_backed_up = observe(
+        not_backed_up,
+        Failed::new(
+            Severity::Info,
+            "pve/not-backed-up",
+            "PVE's own list of guests without a backup job",
+        ),
+        |err| format!("/cluster/backup-info/not-backed-up failed: {}", err.kind),
+        &mut anomalies,
+        |items, _| {
+            let mut vmids: Vec<Vmid> = items.into_iter().map(|i| i.vmid).collect();
+            vmids.sort_unstable();
+            vmids.dedup();
+            Observed {
+                items: vmids,
+                completeness: visibility.below(Need::NotBackedUp),
+            }
+        },
+    );
+
+    let since = now - Duration::days(i64::from(options.history_days));
+    let task_history =
+        read_all_task_history(api, &nodes, since, options, progress, &mut anomalies).await;
+    // Backup content of storages not read through a configured PBS.
+    let storage_backups = read_storage_backups(
+        api,
+        &storages.items,
+        &nodes.names,
+        pbs_hosts,
+        perms.as_ref(),
+        &mut anomalies,
+    )
+    .await;
+
+    let inventory = PveInventory {
+        host: source.server().host,
+        version,
+        nodes: nodes.observed,
+        guests,
+        storages,
+        jobs,
+        pools,
+        task_history,
+        storage_backups,
+        not_backed_up,
     };
+    (inventory, anomalies)
+}
+
+/// The backup-job list as messages name it (even when `PVE_BACKUP_JOBS_ENDPOINT` moves it: the
+/// privilege advice is about PVE's list).
+const DEFAULT_JOBS_LABEL: &str = "/cluster/backup";
+
+/// The nodes with their time zones, and what each node's task history may show.
+struct Nodes {
+    observed: Observed<Node>,
+    names: Vec<String>,
+    time_zones: BTreeMap<String, Tz>,
+    /// Whether the token sees every task of the node (`None`: its privileges could not be read).
+    sees_all: BTreeMap<String, Option<bool>>,
+}
+
+async fn read_nodes(
+    api: &PveApi,
+    nodes: Result<Vec<wire::Node>, ApiError>,
+    anomalies: &mut Vec<Anomaly>,
+) -> Nodes {
+    let mut node_list = answer(
+        nodes,
+        Failed::new(Severity::Critical, "pve/nodes", "the node list"),
+        anomalies,
+    )
+    .unwrap_or_default();
     node_list.sort_by(|a, b| a.node.cmp(&b.node));
     let mut time_set = JoinSet::new();
     for node in &node_list {
-        let source = source.clone();
+        let api = api.clone();
         let name = node.node.clone();
         time_set.spawn(async move {
-            let node_path = format!("/nodes/{name}");
-            let time_path = ["nodes", name.as_str(), "time"];
-            let perms_query = [("path", node_path.clone())];
+            let needs = Need::TaskHistory.requirement();
+            let node_path = needs.acl_path_for(&name);
             let (time, node_perms) = tokio::join!(
-                source.get::<wire::NodeTime>(&time_path, &[]),
+                api.node_time(&name),
                 // The full permission map omits paths without privileges, so a NoAccess on one
                 // node only shows when that path is asked for.
-                source.get::<serde_json::Value>(&["access", "permissions"], &perms_query),
+                api.permissions_on(&node_path),
             );
             let sees_all = node_perms
                 .ok()
-                .map(|data| PermissionMap::from_json(&data).has(&node_path, "Sys.Audit"));
+                .map(|answer| PermissionMap::from_wire(answer).has(&node_path, needs.privilege));
             (name, time, sees_all)
         });
     }
     let mut zones: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut node_sees_all: BTreeMap<String, Option<bool>> = BTreeMap::new();
-    while let Some(Ok((name, result, sees_all))) = time_set.join_next().await {
-        node_sees_all.insert(name.clone(), sees_all);
-        match result {
-            Ok(time) => {
-                zones.insert(name, Some(time.timezone));
-            }
-            Err(err) => {
-                anomalies.push(request_anomaly(
-                    Severity::Warning,
-                    &format!("pve/nodes/{name}"),
-                    &format!(
-                        "the time zone of node {name} (task-log times are read as UTC instead)"
-                    ),
-                    &err,
-                ));
-                zones.insert(name, None);
-            }
-        }
+    let mut sees_all: BTreeMap<String, Option<bool>> = BTreeMap::new();
+    while let Some(Ok((name, result, node_sees_all))) = time_set.join_next().await {
+        sees_all.insert(name.clone(), node_sees_all);
+        let component = format!("pve/nodes/{name}");
+        let what = format!("the time zone of node {name} (task-log times are read as UTC instead)");
+        let zone = answer(
+            result,
+            Failed::new(Severity::Warning, &component, &what),
+            anomalies,
+        );
+        zones.insert(name, zone.map(|time| time.timezone));
     }
-    let nodes_observed = Observed::complete(
+    let observed = Observed::complete(
         node_list
             .iter()
             .map(|n| Node {
@@ -143,10 +225,9 @@ pub async fn collect_pve(
                 status: n.status.as_str().to_string(),
                 timezone: zones.get(&n.node).cloned().flatten(),
             })
-            .collect(),
+            .collect::<Vec<_>>(),
     );
-    let node_names: Vec<String> = node_list.iter().map(|n| n.node.clone()).collect();
-    let time_zones: BTreeMap<String, Tz> = nodes_observed
+    let time_zones = observed
         .items
         .iter()
         .map(|n| {
@@ -158,177 +239,102 @@ pub async fn collect_pve(
             (n.name.clone(), tz)
         })
         .collect();
+    Nodes {
+        names: node_list.into_iter().map(|n| n.node).collect(),
+        observed,
+        time_zones,
+        sees_all,
+    }
+}
 
-    // Guests.
-    let mut guests: Vec<Guest> = Vec::new();
-    let guests_completeness = match resources {
-        Ok(items) => {
-            for item in items.into_iter().filter(wire::ClusterResource::is_guest) {
-                if let Some(guest) = guest_from_resource(item, &mut anomalies) {
-                    guests.push(guest);
-                }
-            }
-            visibility.below(
-                "/vms",
-                "VM.Audit",
-                "guests without VM.Audit are silently left out of /cluster/resources",
-            )
-        }
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Critical,
-                "pve/guests",
-                "the guest list",
-                &err,
-            ));
-            Completeness::Unavailable {
-                reason: format!("/cluster/resources failed: {}", err.kind),
-            }
-        }
-    };
-    if let Completeness::Partial { reason } = &guests_completeness {
+fn read_guests(
+    resources: Result<Vec<wire::ClusterResource>, ApiError>,
+    visibility: &Visibility<'_>,
+    anomalies: &mut Vec<Anomaly>,
+) -> Observed<Guest> {
+    let mut guests = observe(
+        resources,
+        Failed::new(Severity::Critical, "pve/guests", "the guest list"),
+        |err| format!("/cluster/resources failed: {}", err.kind),
+        anomalies,
+        |items, anomalies| Observed {
+            items: items
+                .into_iter()
+                .filter(wire::ClusterResource::is_guest)
+                .filter_map(|item| guest_from_resource(item, anomalies))
+                .collect(),
+            completeness: visibility.below(Need::Guests),
+        },
+    );
+    if let Completeness::Partial { reason } = &guests.completeness {
         // Hidden guests cannot appear as "not backed up": the run must not look complete.
         anomalies.push(Anomaly::new(
             Severity::Critical,
             "pve/guests",
             format!(
                 "the guest list may be incomplete ({} visible): guests the token cannot see are not in the report",
-                guests.len()
+                guests.items.len()
             ),
             format!("{reason}. Check with --check-api"),
         ));
     }
-    guests.sort_by_key(|g| g.vmid);
-    if options.guest_configs {
-        read_guest_configs(source, &mut guests, &mut anomalies, progress).await;
+    guests.items.sort_by_key(|g| g.vmid);
+    guests
+}
+
+async fn read_pools(
+    api: &PveApi,
+    pools: Result<Vec<wire::PoolListItem>, ApiError>,
+    version: Option<&str>,
+    visibility: &Visibility<'_>,
+    anomalies: &mut Vec<Anomaly>,
+) -> Observed<Pool> {
+    let list = match pools {
+        Ok(list) => list,
+        Err(err) => {
+            return unavailable(
+                err,
+                Failed::new(Severity::Warning, "pve/pools", "the pool list"),
+                |err| format!("/pools failed: {}", err.kind),
+                anomalies,
+            )
+        }
+    };
+    let members = read_pool_members(api, version, &list, anomalies).await;
+    let mut pools: Vec<Pool> = list
+        .into_iter()
+        .map(|p| Pool {
+            members: members.get(&p.poolid).cloned().flatten(),
+            id: p.poolid,
+            comment: p.comment.filter(|c| !c.is_empty()),
+        })
+        .collect();
+    pools.sort_by(|a, b| a.id.cmp(&b.id));
+    Observed {
+        items: pools,
+        completeness: visibility.below(Need::Pools),
     }
+}
 
-    // Storages.
-    let storages = match storages {
-        Ok(items) => {
-            let mut list: Vec<Storage> = items.into_iter().map(storage_from_wire).collect();
-            list.sort_by(|a, b| a.id.cmp(&b.id));
-            Observed {
-                items: list,
-                completeness: visibility.below(
-                    "/storage",
-                    "Datastore.Audit",
-                    "storages without Datastore.Audit are silently left out of /storage",
-                ),
-            }
-        }
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Critical,
-                "pve/storage",
-                "the storage list",
-                &err,
-            ));
-            Observed::unavailable(format!("/storage failed: {}", err.kind))
-        }
-    };
-
-    // Backup jobs.
-    let jobs = match jobs {
-        Ok(items) => {
-            let mut list: Vec<BackupJob> = items
-                .into_iter()
-                .map(|job| job_from_wire(job, &mut anomalies))
-                .collect();
-            list.sort_by(|a, b| a.id.cmp(&b.id));
-            Observed::complete(list)
-        }
-        Err(err) => {
-            let severity = Severity::Critical;
-            anomalies.push(request_anomaly(
-                severity,
-                "pve/jobs",
-                "the backup jobs",
-                &err,
-            ));
-            Observed::unavailable(format!(
-                "/cluster/backup failed ({}): no guest can be called covered or not covered",
-                err.short()
-            ))
-        }
-    };
-
-    // Pools and their members.
-    let pools = match pools {
-        Ok(list) => {
-            let members =
-                read_pool_members(source, version.as_deref(), &list, &mut anomalies).await;
-            let mut pools: Vec<Pool> = list
-                .into_iter()
-                .map(|p| Pool {
-                    members: members.get(&p.poolid).cloned().flatten(),
-                    id: p.poolid,
-                    comment: p.comment.filter(|c| !c.is_empty()),
-                })
-                .collect();
-            pools.sort_by(|a, b| a.id.cmp(&b.id));
-            Observed {
-                items: pools,
-                completeness: visibility.below(
-                    "/pool",
-                    "Pool.Audit",
-                    "pools without Pool.Audit are silently left out of /pools",
-                ),
-            }
-        }
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Warning,
-                "pve/pools",
-                "the pool list",
-                &err,
-            ));
-            Observed::unavailable(format!("/pools failed: {}", err.kind))
-        }
-    };
-
-    // PVE's own not-backed-up list.
-    let not_backed_up = match not_backed_up {
-        Ok(items) => {
-            let mut vmids: Vec<Vmid> = items.into_iter().map(|i| i.vmid).collect();
-            vmids.sort_unstable();
-            vmids.dedup();
-            Observed {
-                items: vmids,
-                completeness: visibility.below(
-                    "/vms",
-                    "VM.Audit",
-                    "PVE leaves guests without VM.Audit out of its not-backed-up list",
-                ),
-            }
-        }
-        Err(err) => {
-            anomalies.push(request_anomaly(
-                Severity::Info,
-                "pve/not-backed-up",
-                "PVE's own list of guests without a backup job",
-                &err,
-            ));
-            Observed::unavailable(format!(
-                "/cluster/backup-info/not-backed-up failed: {}",
-                err.kind
-            ))
-        }
-    };
-
-    // Task history and logs, per node.
-    let since = now - Duration::days(i64::from(options.history_days));
+async fn read_all_task_history(
+    api: &PveApi,
+    nodes: &Nodes,
+    since: DateTime<Utc>,
+    options: &CollectOptions,
+    progress: &Progress,
+    anomalies: &mut Vec<Anomaly>,
+) -> Vec<NodeTaskHistory> {
     let mut task_history = Vec::new();
     let mut history_set = JoinSet::new();
-    for node in &node_names {
-        let source = source.clone();
+    for node in &nodes.names {
+        let api = api.clone();
         let node = node.clone();
-        let tz = time_zones.get(&node).copied().unwrap_or(Tz::UTC);
+        let tz = nodes.time_zones.get(&node).copied().unwrap_or(Tz::UTC);
         let options = options.clone();
-        let sees_all = node_sees_all.get(&node).copied().flatten();
+        let sees_all = nodes.sees_all.get(&node).copied().flatten();
         let progress = progress.clone();
         history_set.spawn(async move {
-            read_task_history(&source, &node, tz, since, &options, sees_all, &progress).await
+            read_task_history(&api, &node, tz, since, &options, sees_all, &progress).await
         });
     }
     while let Some(joined) = history_set.join_next().await {
@@ -341,50 +347,21 @@ pub async fn collect_pve(
         }
     }
     task_history.sort_by(|a, b| a.node.cmp(&b.node));
-
-    // Backup content of storages not read through a configured PBS.
-    let storage_backups = read_storage_backups(
-        source,
-        &storages.items,
-        &node_names,
-        pbs_hosts,
-        perms.as_ref(),
-        &mut anomalies,
-    )
-    .await;
-
-    let inventory = PveInventory {
-        host,
-        version,
-        nodes: nodes_observed,
-        guests: Observed {
-            items: guests,
-            completeness: guests_completeness,
-        },
-        storages,
-        jobs,
-        pools,
-        task_history,
-        storage_backups,
-        not_backed_up,
-    };
-    (inventory, anomalies)
+    task_history
 }
 
 /// Ask for the privileges on `/vms`, `/pool` and `/storage` themselves: a NoAccess there is absent
 /// from the full map. A failed query leaves the map as it was.
-pub(crate) async fn refine_roots(source: &Source, map: &mut PermissionMap) {
+async fn refine_roots(api: &PveApi, map: &mut PermissionMap) {
     let roots = ["/vms", "/pool", "/storage"];
-    let queries: Vec<[(&str, String); 1]> =
-        roots.iter().map(|r| [("path", r.to_string())]).collect();
     let (vms, pool, storage) = tokio::join!(
-        source.get::<serde_json::Value>(&["access", "permissions"], &queries[0]),
-        source.get::<serde_json::Value>(&["access", "permissions"], &queries[1]),
-        source.get::<serde_json::Value>(&["access", "permissions"], &queries[2]),
+        api.permissions_on(roots[0]),
+        api.permissions_on(roots[1]),
+        api.permissions_on(roots[2]),
     );
     for (root, answer) in roots.iter().zip([vms, pool, storage]) {
-        if let Ok(data) = answer {
-            map.set_path_answer(root, &data);
+        if let Ok(answer) = answer {
+            map.set_path_permissions(root, answer);
         }
     }
 }
@@ -395,7 +372,13 @@ struct Visibility<'a> {
 }
 
 impl Visibility<'_> {
-    fn below(&self, path: &str, privilege: &str, why: &str) -> Completeness {
+    fn below(&self, need: Need) -> Completeness {
+        let Requirement {
+            acl_path: path,
+            privilege,
+            effect: why,
+            ..
+        } = need.requirement();
         match self.perms {
             Some(perms) if perms.has_everywhere_below(path, privilege) => Completeness::Complete,
             Some(_) => Completeness::Partial {
@@ -442,7 +425,7 @@ fn guest_from_resource(item: wire::ClusterResource, anomalies: &mut Vec<Anomaly>
 }
 
 async fn read_guest_configs(
-    source: &Source,
+    api: &PveApi,
     guests: &mut [Guest],
     anomalies: &mut Vec<Anomaly>,
     progress: &Progress,
@@ -450,14 +433,12 @@ async fn read_guest_configs(
     progress.add_configs(guests.len());
     let mut set = JoinSet::new();
     for (index, guest) in guests.iter().enumerate() {
-        let source = source.clone();
+        let api = api.clone();
         let node = guest.node.clone();
-        let kind = guest.kind;
-        let vmid = guest.vmid.to_string();
+        let kind = config_kind(guest.kind);
+        let vmid = guest.vmid;
         set.spawn(async move {
-            let result = source
-                .get::<wire::GuestConfig>(&["nodes", &node, kind.as_str(), &vmid, "config"], &[])
-                .await;
+            let result = api.guest_config(&node, kind, vmid).await;
             (index, result)
         });
     }
@@ -507,10 +488,7 @@ fn config_facts(
     vmid: Vmid,
     anomalies: &mut Vec<Anomaly>,
 ) -> GuestConfigFacts {
-    let config_kind = match kind {
-        GuestKind::Qemu => wire::GuestConfigKind::Qemu,
-        GuestKind::Lxc => wire::GuestConfigKind::Lxc,
-    };
+    let config_kind = config_kind(kind);
     let mut excluded = Vec::new();
     let mut included = 0usize;
     for volume in config.volumes(config_kind) {
@@ -544,6 +522,13 @@ fn config_facts(
             .filter(|n| !n.trim().is_empty()),
         excluded_volumes: excluded,
         included_volumes: included,
+    }
+}
+
+fn config_kind(kind: GuestKind) -> wire::GuestConfigKind {
+    match kind {
+        GuestKind::Qemu => wire::GuestConfigKind::Qemu,
+        GuestKind::Lxc => wire::GuestConfigKind::Lxc,
     }
 }
 
@@ -639,7 +624,7 @@ fn supports_pool_query(version: Option<&str>) -> Option<bool> {
 }
 
 async fn read_pool_members(
-    source: &Source,
+    api: &PveApi,
     version: Option<&str>,
     pools: &[wire::PoolListItem],
     anomalies: &mut Vec<Anomaly>,
@@ -647,19 +632,13 @@ async fn read_pool_members(
     let new_form = supports_pool_query(version).unwrap_or(true);
     let mut set = JoinSet::new();
     for pool in pools {
-        let source = source.clone();
+        let api = api.clone();
         let id = pool.poolid.clone();
         set.spawn(async move {
             let result = if new_form {
-                source
-                    .get::<Vec<wire::PoolDetail>>(&["pools"], &[("poolid", id.clone())])
-                    .await
-                    .map(|mut list| list.pop())
+                api.pool(&id).await
             } else {
-                source
-                    .get::<wire::PoolDetail>(&["pools", &id], &[])
-                    .await
-                    .map(Some)
+                api.pool_legacy(&id).await.map(Some)
             };
             (id, result)
         });
@@ -709,7 +688,7 @@ async fn read_pool_members(
 }
 
 async fn read_task_history(
-    source: &Source,
+    api: &PveApi,
     node: &str,
     tz: Tz,
     since: DateTime<Utc>,
@@ -719,49 +698,30 @@ async fn read_task_history(
 ) -> (NodeTaskHistory, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
     let component = format!("pve/tasks/{node}");
-    let mut items: Vec<wire::TaskListItem> = Vec::new();
-    let mut start = 0usize;
-    let mut capped = false;
-    let mut failure: Option<String> = None;
-    loop {
-        let query = [
-            ("typefilter", "vzdump".to_string()),
-            ("since", since.timestamp().to_string()),
-            ("start", start.to_string()),
-            ("limit", options.task_page_size.to_string()),
-        ];
-        match source
-            .get_answer::<Vec<wire::TaskListItem>>(&["nodes", node, "tasks"], &query)
-            .await
-        {
-            Ok(answer) => {
-                let got = answer.data.len();
-                items.extend(answer.data);
-                start += got;
-                let done_by_total = answer.total.is_some_and(|total| start as u64 >= total);
-                if got < options.task_page_size || done_by_total || got == 0 {
-                    break;
-                }
-                if items.len() >= options.task_history_limit {
-                    capped = true;
-                    break;
-                }
-            }
-            Err(err) => {
-                anomalies.push(request_anomaly(
-                    Severity::Critical,
-                    &component,
-                    &format!("the vzdump task history of node {node} (page at {start})"),
-                    &err,
-                ));
-                failure = Some(format!(
-                    "the task list failed at item {start}: {}",
-                    err.kind
-                ));
-                break;
-            }
-        }
-    }
+    let paged = api
+        .vzdump_tasks(
+            node,
+            since.timestamp(),
+            options.task_page_size,
+            options.task_history_limit,
+        )
+        .await;
+    let mut items = paged.items;
+    items.iter_mut().for_each(fill_from_upid);
+    let capped = paged.capped;
+    let failure = paged.failure.map(|failure| {
+        let start = failure.start;
+        anomalies.push(request_anomaly(
+            Severity::Critical,
+            &component,
+            &format!("the vzdump task history of node {node} (page at {start})"),
+            &failure.error,
+        ));
+        format!(
+            "the task list failed at item {start}: {}",
+            failure.error.kind
+        )
+    });
     items.retain(|t| t.task_type == "vzdump");
     items.sort_by(|a, b| {
         b.starttime
@@ -793,16 +753,26 @@ async fn read_task_history(
         match sees_all {
             Some(true) => Completeness::Complete,
             Some(false) => {
+                let needs = Need::TaskHistory.requirement();
+                let (privilege, path) = (needs.privilege, needs.acl_path_for(node));
+                let fix = needs
+                    .grant
+                    .map(|grant| {
+                        format!(
+                            " Fix: pveum acl modify {} --roles {} for the token (and its user, with privilege separation)",
+                            grant.path, grant.role
+                        )
+                    })
+                    .unwrap_or_default();
                 anomalies.push(Anomaly::new(
                     Severity::Critical,
                     &component,
-                    format!("incomplete task history on node {node}: the token lacks Sys.Audit on /nodes/{node}"),
-                    "Without Sys.Audit PVE silently lists only the token's own tasks; scheduled backups run as root@pam and are invisible. \
-                     Fix: pveum acl modify /nodes --roles PVEAuditor for the token (and its user, with privilege separation)",
+                    format!("incomplete task history on node {node}: the token lacks {privilege} on {path}"),
+                    format!("Without {privilege} {}.{fix}", needs.effect),
                 ));
                 Completeness::Partial {
                     reason: format!(
-                        "without Sys.Audit on /nodes/{node} only the token's own tasks are listed"
+                        "without {privilege} on {path} only the token's own tasks are listed"
                     ),
                 }
             }
@@ -819,16 +789,11 @@ async fn read_task_history(
             continue; // still running: no result yet
         }
         progress.add_logs(1);
-        let source = source.clone();
+        let api = api.clone();
         let node = node.to_string();
         let upid = item.upid.clone();
         let options = options.clone();
-        set.spawn(async move {
-            (
-                index,
-                read_task_log(&source, &node, &upid, tz, &options).await,
-            )
-        });
+        set.spawn(async move { (index, read_task_log(&api, &node, &upid, tz, &options).await) });
     }
     let mut logs: BTreeMap<usize, TaskLogEvidence> = BTreeMap::new();
     let mut log_failures = 0usize;
@@ -858,7 +823,7 @@ async fn read_task_history(
         .into_iter()
         .enumerate()
         .filter_map(|(index, item)| {
-            let start = epoch(item.starttime)?;
+            let start = epoch(item.starttime?)?;
             let user = match &item.tokenid {
                 Some(token) => format!("{}!{token}", item.user),
                 None => item.user.clone(),
@@ -868,7 +833,8 @@ async fn read_task_history(
                     reason: "the task is still running".into(),
                 }),
                 upid: item.upid,
-                node: item.node,
+                // The list is this node's, so a task without a node of its own ran here.
+                node: item.node.unwrap_or_else(|| node.to_string()),
                 start,
                 end: item.endtime.and_then(epoch),
                 id: item.id.unwrap_or_default(),
@@ -889,44 +855,42 @@ async fn read_task_history(
     (history, anomalies)
 }
 
+/// The task list may leave out `starttime` or `node`; the UPID carries both, so they are taken from
+/// it (an unparsable UPID leaves them unknown, never invented).
+fn fill_from_upid(item: &mut wire::TaskListItem) {
+    if item.starttime.is_some() && item.node.is_some() {
+        return;
+    }
+    let Ok(upid) = PveUpid::parse(&item.upid) else {
+        return;
+    };
+    item.starttime.get_or_insert(upid.starttime);
+    item.node.get_or_insert(upid.node);
+}
+
 async fn read_task_log(
-    source: &Source,
+    api: &PveApi,
     node: &str,
     upid: &str,
     tz: Tz,
     options: &CollectOptions,
 ) -> Result<TaskLogEvidence, ApiError> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut truncated = false;
-    loop {
-        let remaining = options.task_log_limit.saturating_sub(lines.len());
-        if remaining == 0 {
-            truncated = true;
-            break;
-        }
-        let page = remaining.min(options.log_page_size);
-        let query = [
-            ("start", lines.len().to_string()),
-            ("limit", page.to_string()),
-        ];
-        let answer = source
-            .get_answer::<Vec<wire::TaskLogLine>>(&["nodes", node, "tasks", upid, "log"], &query)
-            .await?;
-        let got = answer.data.len();
-        lines.extend(answer.data.into_iter().map(|line| line.t));
-        let total_reached = answer
-            .total
-            .is_some_and(|total| lines.len() as u64 >= total);
-        if got < page || total_reached || got == 0 {
-            break;
-        }
+    let paged = api
+        .task_log(node, upid, options.log_page_size, options.task_log_limit)
+        .await;
+    // A log that broke off part-way could hide the line that says a guest failed: all or nothing.
+    if let Some(failure) = paged.failure {
+        return Err(failure.error);
     }
-    let log = parse_vzdump_log(lines.iter().map(String::as_str), tz);
-    Ok(TaskLogEvidence::Parsed { log, truncated })
+    let log = parse_vzdump_log(paged.items.iter().map(|line| line.t.as_str()), tz);
+    Ok(TaskLogEvidence::Parsed {
+        log,
+        truncated: paged.capped,
+    })
 }
 
 async fn read_storage_backups(
-    source: &Source,
+    api: &PveApi,
     storages: &[Storage],
     nodes: &[String],
     pbs_hosts: &[String],
@@ -952,8 +916,10 @@ async fn read_storage_backups(
         else {
             continue;
         };
-        let sees_all =
-            perms.is_some_and(|p| p.has(&format!("/storage/{}", storage.id), "Datastore.Allocate"));
+        let sees_all = {
+            let needs = Need::StorageContent.requirement();
+            perms.is_some_and(|p| p.has(&needs.acl_path_for(&storage.id), needs.privilege))
+        };
         if !sees_all {
             partial_reasons.push(format!(
                 "backups on storage '{}' are listed only with Datastore.Allocate on /storage/{} (or AllocateSpace + VM.Backup per guest); \
@@ -961,15 +927,10 @@ async fn read_storage_backups(
                 storage.id, storage.id
             ));
         }
-        let source = source.clone();
+        let api = api.clone();
         let id = storage.id.clone();
         set.spawn(async move {
-            let result = source
-                .get::<Vec<wire::StorageContentItem>>(
-                    &["nodes", &node, "storage", &id, "content"],
-                    &[("content", "backup".to_string())],
-                )
-                .await;
+            let result = api.storage_backups(&node, &id).await;
             (id, result)
         });
     }
@@ -1041,7 +1002,25 @@ async fn read_storage_backups(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_task_without_start_or_node_takes_them_from_its_upid() {
+        let mut item: wire::TaskListItem = serde_json::from_value(serde_json::json!({
+            "upid": "UPID:pve2:000A1B2C:0098A1B2:65A0C3D4:vzdump:101:root@pam:",
+            "pid": 1, "pstart": 1, "type": "vzdump", "user": "root@pam"
+        }))
+        .unwrap();
+        fill_from_upid(&mut item);
+        assert_eq!(item.starttime, Some(0x65A0_C3D4));
+        assert_eq!(item.node.as_deref(), Some("pve2"));
+
+        item.upid = "garbled".into();
+        item.starttime = None;
+        fill_from_upid(&mut item);
+        assert_eq!(item.starttime, None);
+    }
 
     #[test]
     fn pool_query_form_depends_on_the_version() {

@@ -1,10 +1,15 @@
-//! Reading a token's effective privileges (`GET /access/permissions`) the way PVE and PBS compute them.
+//! Reading a token's effective privileges (`GET /access/permissions`) the way PVE and PBS compute them,
+//! and the one table of what each list or capability needs ([`Need`]).
 //!
-//! The answer maps ACL paths to `{privilege: propagate}`; PVE writes the flag as `1`/`0`, PBS as
-//! `true`/`false`. Only some paths are listed, so a privilege on a path that is not listed is decided by
-//! the nearest listed ancestor whose grant propagates.
+//! The answer maps ACL paths to `{privilege: propagate}` (decoded by [`api::access::Permissions`]).
+//! Only some paths are listed, so a privilege on a path that is not listed is decided by the nearest
+//! listed ancestor whose grant propagates.
+//!
+//! [`api::access::Permissions`]: crate::api::access::Permissions
 
 use std::collections::BTreeMap;
+
+use crate::api::access::Permissions;
 
 /// Effective privileges per ACL path.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -13,39 +18,34 @@ pub struct PermissionMap {
 }
 
 impl PermissionMap {
-    /// Read the `data` member of `GET /access/permissions`; entries that are not objects are ignored.
-    pub fn from_json(data: &serde_json::Value) -> PermissionMap {
-        let mut paths = BTreeMap::new();
-        if let Some(object) = data.as_object() {
-            for (path, privs) in object {
-                let Some(privs) = privs.as_object() else {
-                    continue;
-                };
-                let privs = privs
-                    .iter()
-                    .map(|(name, flag)| {
-                        let propagate = match flag {
-                            serde_json::Value::Bool(b) => *b,
-                            serde_json::Value::Number(n) => n.as_u64() != Some(0),
-                            serde_json::Value::String(s) => s != "0" && s != "false",
-                            _ => false,
-                        };
-                        (name.clone(), propagate)
-                    })
-                    .collect();
-                paths.insert(path.clone(), privs);
-            }
+    /// Build the map from the decoded answer of `GET /access/permissions`.
+    pub fn from_wire(answer: Permissions) -> PermissionMap {
+        PermissionMap {
+            paths: answer.paths,
         }
-        PermissionMap { paths }
+    }
+
+    /// Read the raw `data` member of `GET /access/permissions` through the same wire type; an
+    /// answer that is not a map reads as no privileges. For callers that still hold raw JSON.
+    pub fn from_json(data: &serde_json::Value) -> PermissionMap {
+        serde_json::from_value::<Permissions>(data.clone())
+            .map(PermissionMap::from_wire)
+            .unwrap_or_default()
     }
 
     /// Record the answer of `GET /access/permissions?path=<path>`. The full map leaves out paths
     /// where nothing is granted (e.g. a NoAccess ACL), which would let an ancestor's grant seem to
     /// reach them; the per-path answer is exact, and an empty one is recorded as "nothing here".
-    pub fn set_path_answer(&mut self, path: &str, data: &serde_json::Value) {
-        let answered = PermissionMap::from_json(data);
-        let privs = answered.paths.get(path).cloned().unwrap_or_default();
+    pub fn set_path_permissions(&mut self, path: &str, answer: Permissions) {
+        let privs = answer.paths.get(path).cloned().unwrap_or_default();
         self.paths.insert(path.to_string(), privs);
+    }
+
+    /// [`PermissionMap::set_path_permissions`] from the raw `data` member, for callers that still
+    /// hold raw JSON.
+    pub fn set_path_answer(&mut self, path: &str, data: &serde_json::Value) {
+        let answer = serde_json::from_value::<Permissions>(data.clone()).unwrap_or_default();
+        self.set_path_permissions(path, answer);
     }
 
     /// No privilege anywhere: what a privilege-separated token without ACLs of its own sees.
@@ -100,6 +100,293 @@ impl PermissionMap {
         self.paths
             .iter()
             .any(|(path, privs)| path.starts_with(prefix) && privs.contains_key(privilege))
+    }
+}
+
+/// Which server a requirement is about (the fix command differs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Product {
+    /// Proxmox VE (`pveum`).
+    Pve,
+    /// Proxmox Backup Server (`proxmox-backup-manager`).
+    Pbs,
+}
+
+/// What a missing privilege does to the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WhenMissing {
+    /// The request fails with 403: visible as an error.
+    Forbidden,
+    /// The request succeeds with a shortened list: invisible unless the privileges are read.
+    SilentlyFiltered,
+}
+
+/// Something the report reads whose completeness depends on a privilege.
+#[allow(dead_code)] // The 403-only needs are read by --check-api once it is rebuilt on this table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Need {
+    /// PVE guests (`/cluster/resources`).
+    Guests,
+    /// PVE guest configs (notes, disks excluded from backup).
+    GuestConfigs,
+    /// PVE backup jobs.
+    BackupJobs,
+    /// PVE's own not-backed-up list.
+    NotBackedUp,
+    /// PVE storages.
+    Storages,
+    /// PVE pools.
+    Pools,
+    /// A PVE node's vzdump task history.
+    TaskHistory,
+    /// A PVE node's time zone.
+    NodeTime,
+    /// Backup volumes on a PVE storage.
+    StorageContent,
+    /// The PBS datastore list.
+    PbsDatastores,
+    /// Snapshots of one PBS datastore (or namespace).
+    PbsSnapshots,
+    /// PBS verify, prune and sync jobs.
+    PbsJobs,
+    /// The PBS task history.
+    PbsTaskHistory,
+}
+
+/// A role to grant on a path so a [`Need`] is met read-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Grant {
+    /// ACL path to grant on.
+    pub path: &'static str,
+    /// Role to grant.
+    pub role: &'static str,
+}
+
+/// What one [`Need`] requires: the privilege, where, and what its absence does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Requirement {
+    /// The server.
+    pub product: Product,
+    /// Short stable name (`guests`, `backup_jobs`, …), as `--check-api` reports capabilities.
+    pub name: &'static str,
+    /// The request, e.g. `GET /cluster/resources`.
+    pub endpoint: &'static str,
+    /// The ACL path the privilege is checked on; `{…}` stands for the node, guest or store.
+    pub acl_path: &'static str,
+    /// The privilege.
+    pub privilege: &'static str,
+    /// 403 or silent filtering.
+    pub when_missing: WhenMissing,
+    /// What the absence does, in a sentence.
+    pub effect: &'static str,
+    /// The read-only grant that meets it; `None` when only a write privilege would (PVE storage
+    /// content), so the fix is another source instead.
+    pub grant: Option<Grant>,
+}
+
+impl Need {
+    /// The requirement of this need.
+    pub(crate) fn requirement(self) -> Requirement {
+        use WhenMissing::{Forbidden, SilentlyFiltered};
+        const PVE_AUDITOR: Option<Grant> = Some(Grant {
+            path: "/",
+            role: "PVEAuditor",
+        });
+        const PBS_AUDIT: Option<Grant> = Some(Grant {
+            path: "/",
+            role: "Audit",
+        });
+        let (product, name, endpoint, acl_path, privilege, when_missing, effect, grant) = match self {
+            Need::Guests => (
+                Product::Pve,
+                "guests",
+                "GET /cluster/resources",
+                "/vms",
+                "VM.Audit",
+                SilentlyFiltered,
+                "guests without VM.Audit are silently left out of /cluster/resources",
+                PVE_AUDITOR,
+            ),
+            Need::GuestConfigs => (
+                Product::Pve,
+                "guest_configs",
+                "GET /nodes/{node}/{type}/{vmid}/config",
+                "/vms/{vmid}",
+                "VM.Audit",
+                Forbidden,
+                "a guest's notes and disk exclusions cannot be read",
+                PVE_AUDITOR,
+            ),
+            Need::BackupJobs => (
+                Product::Pve,
+                "backup_jobs",
+                "GET /cluster/backup",
+                "/",
+                "Sys.Audit",
+                Forbidden,
+                "no guest can be called covered or not covered",
+                PVE_AUDITOR,
+            ),
+            Need::NotBackedUp => (
+                Product::Pve,
+                "not_backed_up",
+                "GET /cluster/backup-info/not-backed-up",
+                "/vms",
+                "VM.Audit",
+                SilentlyFiltered,
+                "PVE leaves guests without VM.Audit out of its not-backed-up list",
+                PVE_AUDITOR,
+            ),
+            Need::Storages => (
+                Product::Pve,
+                "storages",
+                "GET /storage",
+                "/storage",
+                "Datastore.Audit",
+                SilentlyFiltered,
+                "storages without Datastore.Audit are silently left out of /storage",
+                PVE_AUDITOR,
+            ),
+            Need::Pools => (
+                Product::Pve,
+                "pools",
+                "GET /pools",
+                "/pool",
+                "Pool.Audit",
+                SilentlyFiltered,
+                "pools without Pool.Audit are silently left out of /pools",
+                Some(Grant {
+                    path: "/pool",
+                    role: "PVEAuditor",
+                }),
+            ),
+            Need::TaskHistory => (
+                Product::Pve,
+                "task_history",
+                "GET /nodes/{node}/tasks",
+                "/nodes/{node}",
+                "Sys.Audit",
+                SilentlyFiltered,
+                "PVE silently lists only the token's own tasks; scheduled backups run as root@pam and are invisible",
+                Some(Grant {
+                    path: "/nodes",
+                    role: "PVEAuditor",
+                }),
+            ),
+            Need::NodeTime => (
+                Product::Pve,
+                "node_time",
+                "GET /nodes/{node}/time",
+                "/nodes/{node}",
+                "Sys.Audit",
+                Forbidden,
+                "task-log times are read as UTC instead of the node's time zone",
+                Some(Grant {
+                    path: "/nodes",
+                    role: "PVEAuditor",
+                }),
+            ),
+            Need::StorageContent => (
+                Product::Pve,
+                "storage_content",
+                "GET /nodes/{node}/storage/{storage}/content",
+                "/storage/{storage}",
+                "Datastore.Allocate",
+                SilentlyFiltered,
+                "PVE hides backup volumes without Datastore.Allocate on the storage (or AllocateSpace + VM.Backup per guest)",
+                None,
+            ),
+            Need::PbsDatastores => (
+                Product::Pbs,
+                "datastores",
+                "GET /admin/datastore",
+                "/datastore",
+                "Datastore.Audit",
+                SilentlyFiltered,
+                "datastores on which the token has no privilege are silently left out of /admin/datastore",
+                PBS_AUDIT,
+            ),
+            Need::PbsSnapshots => (
+                Product::Pbs,
+                "snapshots",
+                "GET /admin/datastore/{store}/snapshots",
+                "/datastore/{store}",
+                "Datastore.Audit",
+                SilentlyFiltered,
+                "with Datastore.Backup only, PBS silently lists only the groups the token owns",
+                PBS_AUDIT,
+            ),
+            Need::PbsJobs => (
+                Product::Pbs,
+                "jobs",
+                "GET /admin/verify, /admin/prune, /admin/sync",
+                "/datastore",
+                "Datastore.Audit",
+                SilentlyFiltered,
+                "jobs on datastores without Datastore.Audit are silently left out",
+                PBS_AUDIT,
+            ),
+            Need::PbsTaskHistory => (
+                Product::Pbs,
+                "task_history",
+                "GET /nodes/localhost/tasks",
+                "/system/tasks",
+                "Sys.Audit",
+                SilentlyFiltered,
+                "only the token's own tasks are listed",
+                Some(Grant {
+                    path: "/system/tasks",
+                    role: "Audit",
+                }),
+            ),
+        };
+        Requirement {
+            product,
+            name,
+            endpoint,
+            acl_path,
+            privilege,
+            when_missing,
+            effect,
+            grant,
+        }
+    }
+}
+
+impl Requirement {
+    /// The ACL path with its `{…}` placeholder replaced by `value` (a node, guest or store).
+    pub(crate) fn acl_path_for(&self, value: &str) -> String {
+        match (self.acl_path.find('{'), self.acl_path.find('}')) {
+            (Some(open), Some(close)) if open < close => format!(
+                "{}{value}{}",
+                &self.acl_path[..open],
+                &self.acl_path[close + 1..]
+            ),
+            _ => self.acl_path.to_string(),
+        }
+    }
+
+    #[allow(dead_code)] // --check-api's fix commands, once it is rebuilt on this table.
+    /// The command granting [`Requirement::grant`] to `identity` (a user, or a token `user!name`,
+    /// whose user then needs it too), or `None` when there is no read-only grant.
+    pub(crate) fn fix(&self, identity: &str) -> Option<String> {
+        let Grant { path, role } = self.grant?;
+        let user = identity.split('!').next().unwrap_or_default();
+        let is_token = identity.contains('!');
+        Some(match (self.product, is_token) {
+            (Product::Pve, true) => format!(
+                "pveum acl modify {path} --roles {role} --tokens '{identity}'  (with privilege separation the user needs it too: pveum acl modify {path} --roles {role} --users '{user}')"
+            ),
+            (Product::Pve, false) => {
+                format!("pveum acl modify {path} --roles {role} --users '{identity}'")
+            }
+            (Product::Pbs, true) => format!(
+                "proxmox-backup-manager acl update {path} {role} --auth-id '{identity}'  (the token's user needs it too: proxmox-backup-manager acl update {path} {role} --auth-id '{user}')"
+            ),
+            (Product::Pbs, false) => {
+                format!("proxmox-backup-manager acl update {path} {role} --auth-id '{identity}'")
+            }
+        })
     }
 }
 
@@ -163,6 +450,38 @@ mod tests {
         assert!(!map.has("/pool/prod", "Pool.Audit"));
         map.set_path_answer("/vms", &json!({"/vms": {"VM.Audit": 1}}));
         assert!(map.has_everywhere_below("/vms", "VM.Audit"));
+    }
+
+    #[test]
+    fn a_propagate_flag_of_no_is_false_like_everywhere_else() {
+        let map = PermissionMap::from_json(&json!({"/": {"VM.Audit": "no"}}));
+        assert!(map.has("/", "VM.Audit"));
+        assert!(!map.has("/vms", "VM.Audit"));
+    }
+
+    #[test]
+    fn requirements_name_paths_and_fixes() {
+        let tasks = Need::TaskHistory.requirement();
+        assert_eq!(tasks.acl_path_for("pve1"), "/nodes/pve1");
+        assert_eq!(tasks.when_missing, WhenMissing::SilentlyFiltered);
+        assert_eq!(
+            Need::BackupJobs.requirement().when_missing,
+            WhenMissing::Forbidden
+        );
+        assert_eq!(
+            Need::Guests.requirement().fix("audit@pve").as_deref(),
+            Some("pveum acl modify / --roles PVEAuditor --users 'audit@pve'")
+        );
+        assert!(Need::StorageContent
+            .requirement()
+            .fix("audit@pve")
+            .is_none());
+        assert!(Need::PbsTaskHistory
+            .requirement()
+            .fix("audit@pbs!t")
+            .is_some_and(
+                |fix| fix.starts_with("proxmox-backup-manager acl update /system/tasks Audit")
+            ));
     }
 
     #[test]

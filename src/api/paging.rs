@@ -1,0 +1,212 @@
+//! Reading a list that the server hands out in pages (`start`/`limit`): PVE task lists, task logs.
+//!
+//! Owns when to ask for the next page, when to stop, and what a cut or a failed page means, so every
+//! paged endpoint stops the same way and a shortened list is always flagged, never silently short.
+
+use std::future::Future;
+
+use super::client::Answer;
+use super::error::ApiError;
+
+/// How a paged read is bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Paging {
+    /// Items asked for per request.
+    pub page_size: usize,
+    /// Stop once this many items were read (the list is then `capped`).
+    pub max_items: usize,
+    /// Whether the last request asks only for what is left below `max_items` (task logs), rather
+    /// than a whole page (task lists, where a page may overshoot the cap).
+    pub clip_to_max: bool,
+}
+
+/// A page request that failed: where it started, and why.
+#[derive(Debug, Clone)]
+pub(crate) struct PageFailure {
+    /// Offset (`start`) of the failed page.
+    pub start: usize,
+    /// The error.
+    pub error: ApiError,
+}
+
+/// What a paged read returned.
+#[derive(Debug, Clone)]
+pub(crate) struct Paged<T> {
+    /// Every item read, in server order (pages before a failure are kept).
+    pub items: Vec<T>,
+    /// Reading stopped at `max_items`; the server may hold more.
+    pub capped: bool,
+    /// A page failed and reading stopped there.
+    pub failure: Option<PageFailure>,
+}
+
+/// Read pages through `fetch(start, limit)` until a short or empty page, the server's `total`, or
+/// `max_items`. A failed page stops the read and is returned with the items before it.
+pub(crate) async fn read_pages<T, F, Fut>(paging: Paging, mut fetch: F) -> Paged<T>
+where
+    F: FnMut(usize, usize) -> Fut,
+    Fut: Future<Output = Result<Answer<Vec<T>>, ApiError>>,
+{
+    let mut items: Vec<T> = Vec::new();
+    let mut capped = false;
+    let mut failure = None;
+    loop {
+        let limit = if paging.clip_to_max {
+            let remaining = paging.max_items.saturating_sub(items.len());
+            if remaining == 0 {
+                capped = true;
+                break;
+            }
+            remaining.min(paging.page_size)
+        } else {
+            paging.page_size
+        };
+        let start = items.len();
+        match fetch(start, limit).await {
+            Ok(answer) => {
+                let got = answer.data.len();
+                items.extend(answer.data);
+                let done_by_total = answer
+                    .total
+                    .is_some_and(|total| items.len() as u64 >= total);
+                if got < limit || done_by_total || got == 0 {
+                    break;
+                }
+                if !paging.clip_to_max && items.len() >= paging.max_items {
+                    capped = true;
+                    break;
+                }
+            }
+            Err(error) => {
+                failure = Some(PageFailure { start, error });
+                break;
+            }
+        }
+    }
+    Paged {
+        items,
+        capped,
+        failure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::api::error::ApiErrorKind;
+    use crate::config::ServerKind;
+
+    /// A server holding `len` items that reports `total` when asked, and fails at `fail_at`.
+    struct Fake {
+        len: usize,
+        total: bool,
+        fail_at: Option<usize>,
+        asked: RefCell<Vec<(usize, usize)>>,
+    }
+
+    impl Fake {
+        fn new(len: usize) -> Fake {
+            Fake {
+                len,
+                total: false,
+                fail_at: None,
+                asked: RefCell::new(Vec::new()),
+            }
+        }
+
+        async fn fetch(&self, start: usize, limit: usize) -> Result<Answer<Vec<usize>>, ApiError> {
+            self.asked.borrow_mut().push((start, limit));
+            if self.fail_at == Some(start) {
+                return Err(ApiError {
+                    server_kind: ServerKind::Pve,
+                    server_name: "pve".into(),
+                    host: "pve:8006".into(),
+                    endpoint: "/nodes/n/tasks".into(),
+                    env_prefix: "PVE".into(),
+                    kind: ApiErrorKind::ServerError {
+                        status: 500,
+                        message: "boom".into(),
+                    },
+                });
+            }
+            let end = (start + limit).min(self.len);
+            Ok(Answer {
+                data: (start.min(end)..end).collect(),
+                total: self.total.then_some(self.len as u64),
+            })
+        }
+    }
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    fn list(page_size: usize, max_items: usize) -> Paging {
+        Paging {
+            page_size,
+            max_items,
+            clip_to_max: false,
+        }
+    }
+
+    #[test]
+    fn a_short_page_ends_the_list() {
+        let fake = Fake::new(5);
+        let paged = block_on(read_pages(list(2, 100), |s, l| fake.fetch(s, l)));
+        assert_eq!(paged.items, vec![0, 1, 2, 3, 4]);
+        assert!(!paged.capped && paged.failure.is_none());
+        assert_eq!(*fake.asked.borrow(), vec![(0, 2), (2, 2), (4, 2)]);
+    }
+
+    #[test]
+    fn an_empty_page_ends_an_exact_multiple_and_total_saves_the_request() {
+        let fake = Fake::new(4);
+        let paged = block_on(read_pages(list(2, 100), |s, l| fake.fetch(s, l)));
+        assert_eq!(paged.items.len(), 4);
+        assert_eq!(fake.asked.borrow().len(), 3);
+
+        let mut fake = Fake::new(4);
+        fake.total = true;
+        let paged = block_on(read_pages(list(2, 100), |s, l| fake.fetch(s, l)));
+        assert_eq!(paged.items.len(), 4);
+        assert_eq!(fake.asked.borrow().len(), 2);
+    }
+
+    #[test]
+    fn a_list_stops_after_the_page_that_reaches_the_cap() {
+        let fake = Fake::new(10);
+        let paged = block_on(read_pages(list(2, 3), |s, l| fake.fetch(s, l)));
+        assert_eq!(paged.items, vec![0, 1, 2, 3]);
+        assert!(paged.capped);
+    }
+
+    #[test]
+    fn a_clipped_read_never_asks_beyond_the_cap() {
+        let fake = Fake::new(10);
+        let paging = Paging {
+            page_size: 2,
+            max_items: 3,
+            clip_to_max: true,
+        };
+        let paged = block_on(read_pages(paging, |s, l| fake.fetch(s, l)));
+        assert_eq!(paged.items, vec![0, 1, 2]);
+        assert!(paged.capped);
+        assert_eq!(*fake.asked.borrow(), vec![(0, 2), (2, 1)]);
+    }
+
+    #[test]
+    fn a_failed_page_keeps_what_came_before_and_says_where() {
+        let mut fake = Fake::new(10);
+        fake.fail_at = Some(4);
+        let paged = block_on(read_pages(list(2, 100), |s, l| fake.fetch(s, l)));
+        assert_eq!(paged.items, vec![0, 1, 2, 3]);
+        assert!(!paged.capped);
+        assert_eq!(paged.failure.map(|f| f.start), Some(4));
+    }
+}
