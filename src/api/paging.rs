@@ -97,7 +97,7 @@ mod tests {
 
     use super::*;
     use crate::api::error::ApiErrorKind;
-    use crate::config::ServerKind;
+    use crate::api::server::ServerKind;
 
     /// A server holding `len` items that reports `total` when asked, and fails at `fail_at`.
     struct Fake {
