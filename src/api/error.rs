@@ -100,7 +100,7 @@ pub const ANSWER_LIMIT_SETTING: &str = "PVE_MAX_ANSWER_MB (--max-answer-mb)";
 
 /// `bytes` in MiB for messages (limits are set in whole MiB).
 fn mib(bytes: u64) -> String {
-    if bytes % (1024 * 1024) == 0 {
+    if bytes.is_multiple_of(1024 * 1024) {
         format!("{} MiB", bytes / (1024 * 1024))
     } else {
         format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
