@@ -5,8 +5,14 @@
 //! method with a fixed path. No method that writes exists, so the tool is read-only by construction.
 //!
 //! Every request passes through a concurrency limit shared by all servers (pveproxy has few workers),
-//! a timeout, and retries with backoff for connection failures and 502/503/504 only — GETs are
-//! idempotent, and any other failure would not get better by asking again.
+//! a timeout, and retries with backoff for connection failures (refused, reset, cut off mid-answer)
+//! and 502/503/504 only — GETs are idempotent, and any other failure would not get better by asking
+//! again. A timeout is not retried: a server that hangs would cost the run three timeouts.
+//!
+//! Every answer body is read chunk by chunk into one buffer and bounded by
+//! [`ClientLimits::max_answer_bytes`]: an answer over the limit stops the read at once (a runaway
+//! answer must not take the host's memory), and a body that breaks off is an error of its own kind,
+//! never a shorter answer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +35,26 @@ const BACKOFF: Duration = Duration::from_millis(300);
 const TICKET_RENEW_AFTER: Duration = Duration::from_secs(100 * 60);
 /// How much of an unexpected body to quote in an error.
 const QUOTE_LIMIT: usize = 300;
+/// Default per-answer size limit: far above any real answer (70 000 snapshots are ~40 MiB), far
+/// below what would endanger the host.
+pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
+/// Never reserve more than this up front on the word of a `Content-Length` header.
+const MAX_PREALLOCATION: u64 = 64 * 1024 * 1024;
+
+/// Bounds applied to every answer of one client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Largest answer body accepted, in bytes; a bigger one is [`ApiErrorKind::TooLarge`].
+    pub max_answer_bytes: u64,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+        }
+    }
+}
 
 /// A decoded answer: the `data` member plus the `total` member some list endpoints add.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +106,7 @@ enum AuthState {
 struct Inner {
     http: reqwest::Client,
     server: ServerConfig,
+    limits: ClientLimits,
     limiter: Arc<Semaphore>,
     auth: AuthState,
     seen: SeenCertificate,
@@ -113,10 +140,20 @@ pub fn token_header(kind: ServerKind, id: &str, secret: &Secret) -> String {
 }
 
 impl ApiClient {
-    /// Create a client. No request is sent until the first `get` (password login happens then).
+    /// Create a client with the default [`ClientLimits`]. No request is sent until the first `get`
+    /// (password login happens then).
     pub fn new(
         server: &ServerConfig,
         limiter: Arc<Semaphore>,
+    ) -> Result<ApiClient, ClientSetupError> {
+        ApiClient::with_limits(server, limiter, ClientLimits::default())
+    }
+
+    /// Create a client with explicit bounds on its answers.
+    pub fn with_limits(
+        server: &ServerConfig,
+        limiter: Arc<Semaphore>,
+        limits: ClientLimits,
     ) -> Result<ApiClient, ClientSetupError> {
         let (tls, seen) = client_config(&server.tls).map_err(|source| ClientSetupError::Tls {
             server: server.name.clone(),
@@ -155,6 +192,7 @@ impl ApiClient {
                 http,
                 host: host_port(&server.base_url),
                 server: server.clone(),
+                limits,
                 limiter,
                 auth,
                 seen,
@@ -202,7 +240,8 @@ impl ApiClient {
     }
 
     /// `GET <path>` and return the body of a 2xx answer; any other status is an error. Retries
-    /// connection failures and 502/503/504, and logs in again once on a 401 with a ticket.
+    /// connection failures (including a reset or a body cut off mid-way) and 502/503/504, and logs
+    /// in again once on a 401 with a ticket.
     pub async fn get_body(
         &self,
         path: &[&str],
@@ -236,8 +275,7 @@ impl ApiClient {
                     return Ok(body.0);
                 }
                 Err(kind) => {
-                    let retryable = matches!(kind, ApiErrorKind::Connect(_));
-                    if retryable && attempt < RETRIES {
+                    if kind.is_retryable() && attempt < RETRIES {
                         attempt += 1;
                         tracing::debug!("{endpoint}: {kind}, retry {attempt}");
                         tokio::time::sleep(BACKOFF * 2u32.pow(attempt - 1)).await;
@@ -298,7 +336,7 @@ impl ApiClient {
             .await
             .map_err(|err| self.classify(&err))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|err| self.classify(&err))?;
+        let body = self.read_body(response).await?;
         tracing::debug!(
             "GET {} -> {} ({} bytes, {} ms)",
             url.path(),
@@ -306,7 +344,50 @@ impl ApiClient {
             body.len(),
             started.elapsed().as_millis()
         );
-        Ok((status, bytes_body::Body(body.to_vec())))
+        Ok((status, bytes_body::Body(body)))
+    }
+
+    /// Read the whole body chunk by chunk into one buffer, stopping as soon as it passes the
+    /// limit. A body that breaks off is [`ApiErrorKind::Truncated`] (or a timeout), never a
+    /// shorter answer.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, ApiErrorKind> {
+        let limit = self.inner.limits.max_answer_bytes;
+        let expected = response.content_length();
+        if expected.is_some_and(|len| len > limit) {
+            return Err(ApiErrorKind::TooLarge { limit });
+        }
+        let reserve = expected.unwrap_or(0).min(limit).min(MAX_PREALLOCATION);
+        let mut body = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (body.len() + chunk.len()) as u64 > limit {
+                        return Err(ApiErrorKind::TooLarge { limit });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(err) if err.is_timeout() => {
+                    return Err(ApiErrorKind::Timeout(self.inner.server.timeout))
+                }
+                Err(err) => {
+                    return Err(ApiErrorKind::Truncated {
+                        received: body.len() as u64,
+                        expected,
+                        detail: error_chain(&err),
+                    })
+                }
+            }
+        }
+        if let Some(len) = expected.filter(|len| (body.len() as u64) < *len) {
+            // hyper reports a short body itself; this guards a transport that would not.
+            return Err(ApiErrorKind::Truncated {
+                received: body.len() as u64,
+                expected: Some(len),
+                detail: "the connection ended early".into(),
+            });
+        }
+        Ok(body)
     }
 
     fn classify(&self, err: &reqwest::Error) -> ApiErrorKind {
@@ -384,7 +465,7 @@ impl ApiClient {
             .await
             .map_err(|err| self.classify(&err))?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|err| self.classify(&err))?;
+        let bytes = self.read_body(response).await?;
         if !status.is_success() {
             return Err(status_error(status, &bytes));
         }
@@ -604,7 +685,7 @@ fn tls_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     #[test]
@@ -682,6 +763,182 @@ mod tests {
             status_error(StatusCode::FORBIDDEN, br#"{"data":null,"message":"Permission check failed (/, Sys.Audit)\n"}"#),
             ApiErrorKind::Forbidden { message } if message == "Permission check failed (/, Sys.Audit)"
         ));
+    }
+
+    /// A one-shot plain-HTTP server on loopback: reads one request, writes `head` + `body`, then
+    /// either closes (so a short body is cut off) or waits.
+    async fn serve_raw(answers: Vec<(String, Vec<u8>)>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            for (head, body) in answers {
+                let (mut tcp, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 4096];
+                let _ = tcp.read(&mut buf).await;
+                let _ = tcp.write_all(head.as_bytes()).await;
+                let _ = tcp.write_all(&body).await;
+                let _ = tcp.flush().await;
+                // Dropping the socket closes the connection: any promised rest never comes.
+            }
+        });
+        format!("http://{addr}/api2/json/")
+    }
+
+    fn test_client(base: &str, limit: u64) -> ApiClient {
+        let server = ServerConfig {
+            kind: ServerKind::Pve,
+            name: "pve".into(),
+            base_url: Url::parse(base).unwrap(),
+            auth: Auth::Token {
+                id: crate::config::TokenId {
+                    user: "monitor@pve".into(),
+                    name: "report".into(),
+                },
+                secret: Secret::new("s3cr3t"),
+            },
+            tls: crate::config::TlsMode::Insecure,
+            timeout: Duration::from_secs(5),
+            env_prefix: "PVE".into(),
+        };
+        ApiClient::with_limits(
+            &server,
+            Arc::new(Semaphore::new(2)),
+            ClientLimits {
+                max_answer_bytes: limit,
+            },
+        )
+        .unwrap()
+    }
+
+    fn ok_head(length: Option<usize>) -> String {
+        match length {
+            Some(len) => format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+            ),
+            None => "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".into(),
+        }
+    }
+
+    fn chunked(pieces: &[&[u8]], finish: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        for piece in pieces {
+            out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            out.extend_from_slice(piece);
+            out.extend_from_slice(b"\r\n");
+        }
+        if finish {
+            out.extend_from_slice(b"0\r\n\r\n");
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn answers_within_the_limit_are_read_whole() {
+        let body = br#"{"data":[1,2,3]}"#.to_vec();
+        let exact = body.len() as u64;
+        let base = serve_raw(vec![
+            (ok_head(Some(body.len())), body.clone()),
+            (ok_head(None), chunked(&[&body[..5], &body[5..]], true)),
+        ])
+        .await;
+        let client = test_client(&base, exact);
+        let first: Vec<u32> = client.get(&["version"], &[]).await.unwrap();
+        assert_eq!(first, vec![1, 2, 3]);
+        let second: Vec<u32> = client.get(&["version"], &[]).await.unwrap();
+        assert_eq!(second, vec![1, 2, 3], "a body of exactly the limit passes");
+    }
+
+    #[tokio::test]
+    async fn an_announced_oversized_answer_is_refused_before_reading() {
+        let body = format!(r#"{{"data":"{}"}}"#, "x".repeat(10_000)).into_bytes();
+        let base = serve_raw(vec![(ok_head(Some(body.len())), body)]).await;
+        let err = test_client(&base, 4096)
+            .get::<String>(&["cluster", "resources"], &[])
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ApiErrorKind::TooLarge { limit: 4096 });
+        assert_eq!(err.short(), "too-large");
+        let text = err.to_string();
+        assert!(text.contains("/cluster/resources"), "{text}");
+        assert!(text.contains("4096 bytes"), "{text}");
+        let hint = err.hint().unwrap();
+        assert!(
+            hint.contains(super::super::error::ANSWER_LIMIT_SETTING),
+            "{hint}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_chunked_answer_stops_as_soon_as_it_passes_the_limit() {
+        // No Content-Length: the limit must be enforced while streaming, and the read must stop
+        // without waiting for the rest (which never ends here: no final chunk).
+        let piece = vec![b' '; 3000];
+        let pieces: Vec<&[u8]> = vec![b"{\"data\":1", &piece, &piece, &piece];
+        let base = serve_raw(vec![(ok_head(None), chunked(&pieces, false))]).await;
+        let err = test_client(&base, 4096)
+            .get::<u32>(&["version"], &[])
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ApiErrorKind::TooLarge { limit: 4096 });
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_off_is_a_truncated_error_even_after_retries() {
+        let body = br#"{"data":[1,2,3,4,5,6,7,8,9]}"#.to_vec();
+        let cut = body[..10].to_vec();
+        // Three attempts (the first try and two retries), each cut off.
+        let base = serve_raw(vec![
+            (ok_head(Some(body.len())), cut.clone()),
+            (ok_head(Some(body.len())), cut.clone()),
+            (ok_head(None), chunked(&[&cut], false)),
+        ])
+        .await;
+        let err = test_client(&base, 1 << 20)
+            .get::<Vec<u32>>(&["nodes"], &[])
+            .await
+            .unwrap_err();
+        match &err.kind {
+            ApiErrorKind::Truncated {
+                received, expected, ..
+            } => {
+                assert_eq!(*received, 10);
+                assert_eq!(*expected, None, "the last attempt was chunked");
+            }
+            other => panic!("not truncated: {other:?}"),
+        }
+        assert_eq!(err.short(), "truncated");
+        assert!(err.hint().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_off_once_is_retried_and_then_read_whole() {
+        let body = br#"{"data":[1,2,3]}"#.to_vec();
+        let base = serve_raw(vec![
+            (ok_head(Some(body.len())), body[..4].to_vec()),
+            (ok_head(Some(body.len())), body.clone()),
+        ])
+        .await;
+        let data: Vec<u32> = test_client(&base, 1 << 20)
+            .get(&["nodes"], &[])
+            .await
+            .unwrap();
+        assert_eq!(data, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn error_kinds_of_broken_connections_are_retryable_and_limits_are_not() {
+        assert!(ApiErrorKind::Connect("refused".into()).is_retryable());
+        assert!(ApiErrorKind::Transport("reset".into()).is_retryable());
+        assert!(ApiErrorKind::Truncated {
+            received: 1,
+            expected: None,
+            detail: String::new()
+        }
+        .is_retryable());
+        assert!(!ApiErrorKind::TooLarge { limit: 1 }.is_retryable());
+        assert!(!ApiErrorKind::Timeout(Duration::from_secs(1)).is_retryable());
+        assert!(!ApiErrorKind::NotJson(String::new()).is_retryable());
     }
 
     #[test]

@@ -64,6 +64,47 @@ pub enum ApiErrorKind {
     /// JSON with `data`, but not in the shape the tool expects.
     #[error("unexpected answer shape: {0}")]
     Decode(String),
+    /// The answer is bigger than the client accepts; reading stopped at the limit.
+    #[error("the answer is larger than the limit of {} ({limit} bytes); reading stopped there", mib(*limit))]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The connection broke after the answer had started: the body is incomplete.
+    #[error("the answer was cut off after {received} bytes{}: {detail}", expected.map(|e| format!(" of {e}")).unwrap_or_default())]
+    Truncated {
+        /// Bytes received before the break.
+        received: u64,
+        /// Bytes announced by `Content-Length`, when it was sent.
+        expected: Option<u64>,
+        /// The transport's reason.
+        detail: String,
+    },
+}
+
+impl ApiErrorKind {
+    /// Whether asking again may help: the connection failed (refused, reset, cut off mid-answer).
+    /// Statuses are judged by the caller (502/503/504); a timeout is not retried, so a hanging
+    /// server costs one timeout, not three.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ApiErrorKind::Connect(_) | ApiErrorKind::Transport(_) | ApiErrorKind::Truncated { .. }
+        )
+    }
+}
+
+/// The setting that raises the per-answer size limit, named in the hint of
+/// [`ApiErrorKind::TooLarge`].
+pub const ANSWER_LIMIT_SETTING: &str = "PVE_MAX_ANSWER_MB (--max-answer-mb)";
+
+/// `bytes` in MiB for messages (limits are set in whole MiB).
+fn mib(bytes: u64) -> String {
+    if bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
 }
 
 /// A failed request, with the server, host and endpoint it concerns.
@@ -107,6 +148,8 @@ impl ApiError {
             ApiErrorKind::NotJson(_) => "not-json".into(),
             ApiErrorKind::MissingData => "no-data".into(),
             ApiErrorKind::Decode(_) => "bad-shape".into(),
+            ApiErrorKind::TooLarge { .. } => "too-large".into(),
+            ApiErrorKind::Truncated { .. } => "truncated".into(),
             _ => self.status().map(|s| s.to_string()).unwrap_or_default(),
         }
     }
@@ -140,6 +183,17 @@ impl ApiError {
                     "check {prefix}_API_TOKEN_ID (user@realm!tokenname) and {prefix}_API_TOKEN_SECRET; PBS tokens are sent as 'id:secret' (a colon), and the token must exist on this PBS, not on PVE"
                 ),
             }),
+            ApiErrorKind::TooLarge { limit } => Some(format!(
+                "the answer passed the size limit of {}; if the cluster really is that large, raise it with {ANSWER_LIMIT_SETTING}, \
+                 otherwise check what sits between this machine and {} (a proxy answering instead of the server)",
+                mib(*limit),
+                self.host
+            )),
+            ApiErrorKind::Truncated { .. } => Some(
+                "the connection broke in the middle of the answer (after retries): check the network path and the server's load; \
+                 the data of this request is unknown, not empty"
+                    .into(),
+            ),
             ApiErrorKind::Forbidden { message } => Some(format!(
                 "the token lacks a privilege ({}); see docs/permissions.md for the role to grant",
                 message.trim()

@@ -67,7 +67,22 @@ pub enum RecordedError {
         /// Message.
         message: String,
     },
-    /// Any failure without a status (connect, TLS, timeout, bad body), as text.
+    /// An answer over the client's size limit.
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// An answer whose body broke off.
+    Truncated {
+        /// Bytes received before the break.
+        received: u64,
+        /// Bytes announced by `Content-Length`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected: Option<u64>,
+        /// The transport's reason.
+        detail: String,
+    },
+    /// Any other failure without a status (connect, TLS, timeout, bad body), as text.
     Other {
         /// Short label (`connect`, `tls`, `timeout`, …).
         label: String,
@@ -91,6 +106,16 @@ impl RecordedError {
             | ApiErrorKind::ServerError { status, message } => RecordedError::Status {
                 status: *status,
                 message: message.clone(),
+            },
+            ApiErrorKind::TooLarge { limit } => RecordedError::TooLarge { limit: *limit },
+            ApiErrorKind::Truncated {
+                received,
+                expected,
+                detail,
+            } => RecordedError::Truncated {
+                received: *received,
+                expected: *expected,
+                detail: detail.clone(),
             },
             other => RecordedError::Other {
                 label: match other {
@@ -131,6 +156,16 @@ impl RecordedError {
             RecordedError::Status { status, message } => ApiErrorKind::ServerError {
                 status: *status,
                 message: message.clone(),
+            },
+            RecordedError::TooLarge { limit } => ApiErrorKind::TooLarge { limit: *limit },
+            RecordedError::Truncated {
+                received,
+                expected,
+                detail,
+            } => ApiErrorKind::Truncated {
+                received: *received,
+                expected: *expected,
+                detail: detail.clone(),
             },
             RecordedError::Other { label, message } => match label.as_str() {
                 "connect" => ApiErrorKind::Connect(message.clone()),
@@ -421,7 +456,11 @@ pub fn write_recording(
                 rename_strings(ok, rename);
             }
             if let Some(
-                RecordedError::Status { message, .. } | RecordedError::Other { message, .. },
+                RecordedError::Status { message, .. }
+                | RecordedError::Other { message, .. }
+                | RecordedError::Truncated {
+                    detail: message, ..
+                },
             ) = entry.error.as_mut()
             {
                 *message = rename(message);
@@ -551,8 +590,22 @@ mod tests {
                 message: "bad".into(),
             },
             ApiErrorKind::MissingData,
+            ApiErrorKind::TooLarge { limit: 65_536 },
+            ApiErrorKind::Truncated {
+                received: 512,
+                expected: Some(1024),
+                detail: "connection closed before message completed".into(),
+            },
+            ApiErrorKind::Truncated {
+                received: 0,
+                expected: None,
+                detail: "error decoding response body".into(),
+            },
         ] {
-            assert_eq!(RecordedError::from_kind(&kind).to_kind(), kind);
+            let recorded = RecordedError::from_kind(&kind);
+            let text = serde_json::to_string(&recorded).unwrap();
+            let read: RecordedError = serde_json::from_str(&text).unwrap();
+            assert_eq!(read.to_kind(), kind, "{text}");
         }
     }
 }

@@ -10,6 +10,7 @@ mod support;
 
 mod check_api;
 mod collection;
+mod faults;
 mod foundation;
 mod golden;
 mod report;

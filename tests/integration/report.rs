@@ -20,7 +20,7 @@ fn set_job(scenario: &mut Scenario, id: &str, key: &str, value: Value) {
 
 /// The demo plus a guest covered only by a disabled job (400) and one selected only through a
 /// pool (401).
-fn every_case() -> Scenario {
+pub(super) fn every_case() -> Scenario {
     let mut scenario = sim::demo_scenario();
     scenario
         .pve

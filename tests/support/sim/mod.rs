@@ -6,6 +6,7 @@
 pub mod access;
 pub mod demo;
 pub mod generator;
+pub mod healthy;
 pub mod pbs;
 pub mod pve;
 pub mod scenario;
@@ -15,10 +16,11 @@ pub mod tls;
 pub mod vzdump;
 
 pub use self::demo::demo_scenario;
+pub use self::healthy::{healthy_paged_scenario, healthy_scenario};
 pub use self::scenario::{
     guest, job, raw, Access, Acl, Datastore, FileVolume, Guest, Kind, Node, PbsScenario,
     PbsSettings, Pool, PveScenario, PveSettings, RawMap, Scenario, Snapshot, SnapshotFile, Token,
     User, Verification,
 };
-pub use self::server::{start, Endpoint, Fault, RecordedRequest, SimHandle};
+pub use self::server::{start, Endpoint, Fault, FaultRule, PathMatch, RecordedRequest, SimHandle};
 pub use self::tasks::{PbsTask, PveTask};

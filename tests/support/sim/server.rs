@@ -1,13 +1,21 @@
 //! HTTPS serving: one TLS listener per simulated server on 127.0.0.1, request recording,
 //! injected faults and latency, and dispatch to the PVE/PBS handlers.
+//!
+//! Faults are matched by [`FaultRule`]s (server, path prefix or `*` pattern, query, first N
+//! requests only) and cover every way an answer can go wrong on the wire: no answer, error
+//! statuses in the product's own format, garbled or wrongly typed JSON, bodies cut short, reset,
+//! oversized or trickled answers.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
@@ -72,6 +80,132 @@ pub enum Fault {
     MissingData,
     /// Close the connection without an answer.
     Reset,
+    /// Read the request and never answer (until the client gives up or the simulator stops).
+    Hang,
+    /// 401 with the product's own wording for refused credentials.
+    Unauthorized,
+    /// 403 with the product's own wording for a missing privilege.
+    Forbidden,
+    /// 200 with `{}`.
+    EmptyObject,
+    /// 200 with `{"data":null}`.
+    NullData,
+    /// 200 with the real answer whose `data` has the wrong JSON type: a list becomes an object
+    /// (index → element), anything else is wrapped in a list.
+    WrongContainer,
+    /// 200 with the real answer whose leaf values have the wrong JSON type: strings become
+    /// numbers, numbers and booleans become non-numeric strings.
+    WrongScalars,
+    /// The real answer with a `Content-Length` of the whole, but the connection closes halfway.
+    Truncated,
+    /// The real answer sent chunked, and the connection closes halfway (no final chunk).
+    TruncatedChunked,
+    /// The real answer padded with whitespace inside the JSON to at least this many bytes:
+    /// still valid, the same data, just bigger than a client limit set below it.
+    Oversized {
+        /// Minimum body size.
+        bytes: usize,
+    },
+    /// The real answer trickled in up to 20 pieces spread over `total` (a pause before each):
+    /// each piece arrives in time, the whole does not, whatever the answer's size.
+    SlowDrip {
+        /// Time until the last piece.
+        total: Duration,
+    },
+}
+
+/// Which path a [`FaultRule`] matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathMatch {
+    /// Every path (after `/api2/json`) starting with this text.
+    Prefix(String),
+    /// Same number of segments, each equal or `*` (e.g. `/nodes/*/qemu/*/config`).
+    Pattern(String),
+}
+
+impl PathMatch {
+    fn matches(&self, path: &str) -> bool {
+        match self {
+            PathMatch::Prefix(prefix) => path.starts_with(prefix.as_str()),
+            PathMatch::Pattern(pattern) => {
+                let want: Vec<&str> = pattern.split('/').collect();
+                let have: Vec<&str> = path.split('/').collect();
+                want.len() == have.len() && want.iter().zip(&have).all(|(w, h)| *w == "*" || w == h)
+            }
+        }
+    }
+}
+
+/// When a fault applies: server, path, optional query conditions, optionally only the first
+/// `times` matching requests (a transient failure that then clears).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultRule {
+    /// `pve` or the PBS name.
+    pub server: String,
+    /// The path condition.
+    pub path: PathMatch,
+    /// When set, the request's query keys (sorted, deduplicated) must be exactly these.
+    pub query_keys: Option<Vec<String>>,
+    /// Query pairs that must all be present (e.g. `start=500` for one page of a list).
+    pub query: Vec<(String, String)>,
+    /// Apply to the first this-many matching requests only.
+    pub times: Option<usize>,
+    /// What to do.
+    pub fault: Fault,
+}
+
+impl FaultRule {
+    /// Requests of `server` whose path starts with `prefix`.
+    pub fn prefix(server: &str, prefix: &str, fault: Fault) -> FaultRule {
+        FaultRule {
+            server: server.into(),
+            path: PathMatch::Prefix(prefix.into()),
+            query_keys: None,
+            query: Vec::new(),
+            times: None,
+            fault,
+        }
+    }
+    /// Requests of `server` whose path matches `pattern` (`*` = any one segment).
+    pub fn pattern(server: &str, pattern: &str, fault: Fault) -> FaultRule {
+        FaultRule {
+            path: PathMatch::Pattern(pattern.into()),
+            ..FaultRule::prefix(server, "", fault)
+        }
+    }
+    /// Only requests with exactly these query keys.
+    pub fn query_keys(mut self, keys: &[String]) -> FaultRule {
+        let mut keys = keys.to_vec();
+        keys.sort();
+        keys.dedup();
+        self.query_keys = Some(keys);
+        self
+    }
+    /// Only requests carrying `key=value`.
+    pub fn param(mut self, key: &str, value: &str) -> FaultRule {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+    /// Only the first `n` matching requests; later ones are answered normally.
+    pub fn times(mut self, n: usize) -> FaultRule {
+        self.times = Some(n);
+        self
+    }
+
+    fn matches(&self, server: &str, path: &str, query: &[(String, String)]) -> bool {
+        if self.server != server || !self.path.matches(path) {
+            return false;
+        }
+        if let Some(keys) = &self.query_keys {
+            let mut have: Vec<String> = query.iter().map(|(k, _)| k.clone()).collect();
+            have.sort();
+            have.dedup();
+            if &have != keys {
+                return false;
+            }
+        }
+        self.query.iter().all(|pair| query.contains(pair))
+    }
 }
 
 /// What a handler produces.
@@ -105,7 +239,8 @@ impl Reply {
 #[derive(Default)]
 pub(super) struct Shared {
     pub(super) log: Mutex<Vec<RecordedRequest>>,
-    pub(super) faults: Mutex<Vec<(String, String, Fault)>>,
+    /// Rules with how often each has fired.
+    pub(super) faults: Mutex<Vec<(FaultRule, usize)>>,
     pub(super) latency: Mutex<HashMap<String, Duration>>,
 }
 
@@ -184,9 +319,22 @@ impl SimHandle {
     /// Inject a fault for requests of `server` whose path (after `/api2/json`) starts with
     /// `path_prefix`.
     pub fn set_fault(&self, server: &str, path_prefix: &str, fault: Fault) {
+        self.add_fault(FaultRule::prefix(server, path_prefix, fault));
+    }
+    /// Inject a fault by rule. Rules are tried in the order they were added; the first that
+    /// matches (and has not used up its `times`) applies.
+    pub fn add_fault(&self, rule: FaultRule) {
         if let Ok(mut f) = self.shared.faults.lock() {
-            f.push((server.into(), path_prefix.into(), fault));
+            f.push((rule, 0));
         }
+    }
+    /// How many requests each rule has faulted so far, in the order the rules were added.
+    pub fn fault_hits(&self) -> Vec<usize> {
+        self.shared
+            .faults
+            .lock()
+            .map(|f| f.iter().map(|(_, n)| *n).collect())
+            .unwrap_or_default()
     }
     /// Remove all faults.
     pub fn clear_faults(&self) {
@@ -332,12 +480,98 @@ impl std::fmt::Display for ResetError {
 }
 impl std::error::Error for ResetError {}
 
+/// Every answer's body: whole, or streamed piece by piece from a task (an `Err` piece makes
+/// hyper abort the connection mid-body).
+type SimBody = BoxBody<Bytes, ResetError>;
+
+/// A body fed through a channel, so a task can trickle or cut it.
+struct ChannelBody {
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, ResetError>>,
+}
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = ResetError;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, ResetError>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|piece| piece.map(|r| r.map(Frame::data)))
+    }
+}
+
+/// Send `pieces` with `every` between them, then end the body (or break it when `cut`).
+fn streamed(pieces: Vec<Bytes>, every: Duration, cut: bool) -> SimBody {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        for (i, piece) in pieces.into_iter().enumerate() {
+            if i > 0 && !every.is_zero() {
+                tokio::time::sleep(every).await;
+            }
+            if tx.send(Ok(piece)).await.is_err() {
+                return;
+            }
+        }
+        if cut {
+            // Let hyper flush the half it has before the error aborts the connection.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = tx.send(Err(ResetError)).await;
+        }
+    });
+    ChannelBody { rx }.boxed()
+}
+
+/// `data` with the wrong container type: a list becomes an object, anything else a list.
+fn wrong_container(data: serde_json::Value) -> serde_json::Value {
+    match data {
+        serde_json::Value::Array(items) => serde_json::Value::Object(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+        ),
+        other => serde_json::Value::Array(vec![other]),
+    }
+}
+
+/// Every leaf with the wrong scalar type.
+fn wrong_scalars(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => Value::Array(items.into_iter().map(wrong_scalars).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, wrong_scalars(v)))
+                .collect(),
+        ),
+        Value::String(_) => Value::from(12345),
+        Value::Number(_) | Value::Bool(_) => Value::from("garbled"),
+        Value::Null => Value::Null,
+    }
+}
+
+/// Rewrite the `data` member of a JSON answer; a non-JSON or error answer stays as it is.
+fn rewrite_data(reply: &mut Reply, f: impl FnOnce(serde_json::Value) -> serde_json::Value) {
+    if reply.status != 200 {
+        return;
+    }
+    if let Ok(mut envelope) = serde_json::from_str::<serde_json::Value>(&reply.body) {
+        if let Some(data) = envelope.get_mut("data") {
+            *data = f(data.take());
+            reply.body = envelope.to_string();
+        }
+    }
+}
+
 async fn handle(
     req: Request<Incoming>,
     name: String,
     product: Arc<Product>,
     shared: Arc<Shared>,
-) -> Result<Response<Full<Bytes>>, ResetError> {
+) -> Result<Response<SimBody>, ResetError> {
     let method = req.method().to_string();
     let raw_path = req.uri().path().to_string();
     let query = parse_query(req.uri().query().unwrap_or(""));
@@ -385,35 +619,64 @@ async fn handle(
     if let Some(lat) = latency {
         tokio::time::sleep(lat).await;
     }
-    let fault = shared.faults.lock().ok().and_then(|f| {
-        f.iter()
-            .find(|(s, prefix, _)| *s == name && path.starts_with(prefix.as_str()))
-            .map(|(_, _, fault)| fault.clone())
+    let fault = shared.faults.lock().ok().and_then(|mut rules| {
+        rules
+            .iter_mut()
+            .find(|(rule, hits)| {
+                rule.times.is_none_or(|n| *hits < n) && rule.matches(&name, &path, &query)
+            })
+            .map(|(rule, hits)| {
+                *hits += 1;
+                rule.fault.clone()
+            })
     });
     let is_pve = matches!(*product, Product::Pve(_));
-    if let Some(fault) = fault {
-        match fault {
-            Fault::Delay(d) => tokio::time::sleep(d).await,
-            Fault::Reset => return Err(ResetError),
-            Fault::InvalidJson => {
-                return Ok(to_response(Reply::json(
-                    "{\"data\": [{\"simulated\": truncated".into(),
-                )))
-            }
-            Fault::MissingData => {
-                return Ok(to_response(Reply::json(
-                    "{\"errors\":{\"simulated\":\"fault: no data member\"}}".into(),
-                )))
-            }
-            Fault::Status { code, message } => {
-                let reply = if is_pve {
-                    super::pve::error_reply(code, &message, None)
-                } else {
-                    super::pbs::error_reply(code, &message)
-                };
-                return Ok(to_response(reply));
-            }
+    let error = |code: u16, message: &str| {
+        if is_pve {
+            super::pve::error_reply(code, message, None)
+        } else {
+            super::pbs::error_reply(code, message)
         }
+    };
+    // Faults that replace the answer entirely.
+    match &fault {
+        Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
+        Some(Fault::Hang) => {
+            // Far longer than any client timeout; the connection task is dropped at shutdown.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return Err(ResetError);
+        }
+        Some(Fault::Reset) => return Err(ResetError),
+        Some(Fault::InvalidJson) => {
+            return Ok(to_response(Reply::json(
+                "{\"data\": [{\"simulated\": truncated".into(),
+            )))
+        }
+        Some(Fault::MissingData) => {
+            return Ok(to_response(Reply::json(
+                "{\"errors\":{\"simulated\":\"fault: no data member\"}}".into(),
+            )))
+        }
+        Some(Fault::EmptyObject) => return Ok(to_response(Reply::json("{}".into()))),
+        Some(Fault::NullData) => return Ok(to_response(Reply::json("{\"data\":null}".into()))),
+        Some(Fault::Status { code, message }) => return Ok(to_response(error(*code, message))),
+        Some(Fault::Unauthorized) => {
+            let message = if is_pve {
+                "Authentication failed!"
+            } else {
+                "authentication failed - invalid credentials"
+            };
+            return Ok(to_response(error(401, message)));
+        }
+        Some(Fault::Forbidden) => {
+            let message = if is_pve {
+                format!("Permission check failed ({path}, Sys.Audit)")
+            } else {
+                format!("permission check failed - missing Sys.Audit on {path}")
+            };
+            return Ok(to_response(error(403, &message)));
+        }
+        _ => {}
     }
     let r = Req {
         method: &method,
@@ -424,18 +687,68 @@ async fn handle(
         body: &body,
         is_api,
     };
-    let reply = match &*product {
+    let mut reply = match &*product {
         Product::Pve(state) => state.handle(&r),
         Product::Pbs(state) => state.handle(&r),
     };
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
+    // Faults that distort the real answer.
+    match fault {
+        Some(Fault::WrongContainer) => rewrite_data(&mut reply, wrong_container),
+        Some(Fault::WrongScalars) => rewrite_data(&mut reply, wrong_scalars),
+        Some(Fault::Oversized { bytes }) => {
+            if let Some(open) = reply.body.find('{') {
+                let pad = bytes.saturating_sub(reply.body.len());
+                reply.body.insert_str(open + 1, &" ".repeat(pad));
+            }
+        }
+        Some(Fault::Truncated) => {
+            let full = reply.body.len();
+            let half = Bytes::from(reply.body.clone()).slice(..full / 2);
+            let mut resp = to_response(reply);
+            *resp.body_mut() = streamed(vec![half], Duration::ZERO, true);
+            resp.headers_mut()
+                .insert(hyper::header::CONTENT_LENGTH, full.into());
+            return Ok(resp);
+        }
+        Some(Fault::TruncatedChunked) => {
+            let all = Bytes::from(reply.body.clone());
+            let half = all.len() / 2;
+            let pieces = vec![all.slice(..half / 2), all.slice(half / 2..half)];
+            let mut resp = to_response(reply);
+            *resp.body_mut() = streamed(pieces, Duration::ZERO, true);
+            return Ok(resp);
+        }
+        Some(Fault::SlowDrip { total }) => {
+            let all = Bytes::from(reply.body.clone());
+            let full = all.len();
+            let count = full.clamp(1, 20);
+            let chunk = full.div_ceil(count).max(1);
+            let every = total / u32::try_from(count).unwrap_or(20);
+            let mut pieces = vec![Bytes::new()];
+            pieces.extend(
+                (0..full)
+                    .step_by(chunk)
+                    .map(|at| all.slice(at..(at + chunk).min(full))),
+            );
+            let mut resp = to_response(reply);
+            *resp.body_mut() = streamed(pieces, every, false);
+            resp.headers_mut()
+                .insert(hyper::header::CONTENT_LENGTH, full.into());
+            return Ok(resp);
+        }
+        _ => {}
+    }
     Ok(to_response(reply))
 }
 
-fn to_response(reply: Reply) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
+fn to_response(reply: Reply) -> Response<SimBody> {
+    let body = Full::new(Bytes::from(reply.body))
+        .map_err(|never| match never {})
+        .boxed();
+    let mut resp = Response::new(body);
     *resp.status_mut() = hyper::StatusCode::from_u16(reply.status)
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = hyper::header::HeaderValue::from_str(reply.content_type) {
