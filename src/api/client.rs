@@ -797,7 +797,7 @@ mod tests {
                 },
                 secret: Secret::new("s3cr3t"),
             },
-            tls: crate::config::TlsMode::Insecure,
+            tls: crate::api::server::TlsMode::Insecure,
             timeout: Duration::from_secs(5),
             env_prefix: "PVE".into(),
         };
