@@ -16,6 +16,8 @@
 mod pbs;
 mod probe;
 mod pve;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -27,6 +29,7 @@ use crate::api::pve::PveApi;
 use crate::api::source::Source;
 use crate::api::ApiClient;
 use crate::config::{Config, ServerConfig, ServerKind};
+use crate::model::permissions::Need;
 
 /// The outcome of one probe.
 #[derive(Debug, Clone, Serialize)]
@@ -136,6 +139,36 @@ pub struct CheckReport {
     pub servers: Vec<ServerCheck>,
     /// Total problems; 0 means everything needed is reachable and visible.
     pub problems: usize,
+}
+
+/// A required capability named after its row of the privilege table.
+fn capability(
+    need: Need,
+    visibility: Visibility,
+    detail: String,
+    fix: Option<String>,
+) -> Capability {
+    Capability {
+        name: need.requirement().name.into(),
+        visibility,
+        detail,
+        fix,
+        required: true,
+    }
+}
+
+/// The only verdict when the permission query has no answer: nothing can be told, and a failed
+/// or garbled answer is never read as "no privileges".
+fn unknown_privileges(permissions_endpoint: &str) -> Capability {
+    Capability {
+        name: "privileges".into(),
+        required: true,
+        visibility: Visibility::Unknown,
+        detail: format!(
+            "GET {permissions_endpoint} failed, so what the credentials can see cannot be told"
+        ),
+        fix: None,
+    }
 }
 
 /// Run every probe against every configured server.

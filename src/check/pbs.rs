@@ -4,7 +4,7 @@
 //! [`PbsFacts`] is everything the verdicts need; [`verdicts`] is a pure function of it.
 
 use super::probe::{finish_all, start, Failure, Outcome, Pending};
-use super::{Capability, Probe, ServerCheck, Trap, Visibility};
+use super::{capability, unknown_privileges, Capability, Probe, ServerCheck, Trap, Visibility};
 use crate::api::access::Permissions;
 use crate::api::pbs::{PbsApi, PbsRequest};
 use crate::api::pbs_types as wire;
@@ -258,21 +258,6 @@ pub(crate) struct PbsFacts {
     pub stores: Vec<String>,
 }
 
-fn capability(
-    need: Need,
-    visibility: Visibility,
-    detail: String,
-    fix: Option<String>,
-) -> Capability {
-    Capability {
-        name: need.requirement().name.into(),
-        visibility,
-        detail,
-        fix,
-        required: true,
-    }
-}
-
 /// What the credentials can see on PBS, and the traps recognised.
 pub(crate) fn verdicts(facts: &PbsFacts) -> (Vec<Capability>, Vec<Trap>) {
     let mut capabilities = Vec::new();
@@ -287,16 +272,7 @@ pub(crate) fn verdicts(facts: &PbsFacts) -> (Vec<Capability>, Vec<Trap>) {
         });
     }
     let Some(perms) = &facts.permissions else {
-        capabilities.push(Capability {
-            name: "privileges".into(),
-            required: true,
-            visibility: Visibility::Unknown,
-            detail: format!(
-                "GET {} failed, so what the credentials can see cannot be told",
-                facts.permissions_endpoint
-            ),
-            fix: None,
-        });
+        capabilities.push(unknown_privileges(&facts.permissions_endpoint));
         return (capabilities, traps);
     };
     let identity = facts.identity.as_str();

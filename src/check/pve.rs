@@ -5,7 +5,7 @@
 //! function of it, so each rule is testable without a server.
 
 use super::probe::{finish_all, start, Failure, Outcome, Pending};
-use super::{Capability, Probe, ServerCheck, Trap, Visibility};
+use super::{capability, unknown_privileges, Capability, Probe, ServerCheck, Trap, Visibility};
 use crate::api::access::Permissions;
 use crate::api::pve::{PveApi, PveRequest};
 use crate::api::pve_types as wire;
@@ -365,36 +365,12 @@ pub(crate) struct PveFacts {
     pub backup_storages: Vec<String>,
 }
 
-fn capability(
-    need: Need,
-    visibility: Visibility,
-    detail: String,
-    fix: Option<String>,
-) -> Capability {
-    Capability {
-        name: need.requirement().name.into(),
-        visibility,
-        detail,
-        fix,
-        required: true,
-    }
-}
-
 /// What the credentials can see on PVE, and the traps recognised.
 pub(crate) fn verdicts(facts: &PveFacts) -> (Vec<Capability>, Vec<Trap>) {
     let mut capabilities = Vec::new();
     let mut traps = Vec::new();
     let Some(perms) = &facts.permissions else {
-        capabilities.push(Capability {
-            name: "privileges".into(),
-            required: true,
-            visibility: Visibility::Unknown,
-            detail: format!(
-                "GET {} failed, so what the credentials can see cannot be told",
-                facts.permissions_endpoint
-            ),
-            fix: None,
-        });
+        capabilities.push(unknown_privileges(&facts.permissions_endpoint));
         return (capabilities, traps);
     };
     let identity = facts.identity.as_str();
