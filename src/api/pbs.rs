@@ -4,13 +4,57 @@
 //! endpoint needs and what a missing one does (pbs-api.md, "What PBS returns when privileges are
 //! missing"): a 403, or a list that is silently shortened.
 
+use serde::de::DeserializeOwned;
+
 use super::access::Permissions;
-use super::client::Answer;
+use super::client::{endpoint_label, Answer};
 use super::pbs_types as wire;
 use super::source::Source;
 use super::ApiError;
 
-const NO_QUERY: &[(&str, String)] = &[];
+/// One PBS request: the typed methods send it and [`PbsApi::label`] names it, from the same path
+/// and query, so what `--check-api` prints is what the collector asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PbsRequest<'a> {
+    /// [`PbsApi::version`].
+    Version,
+    /// [`PbsApi::permissions`].
+    Permissions,
+    /// [`PbsApi::datastores`].
+    Datastores,
+    /// [`PbsApi::datastore_usage`].
+    DatastoreUsage,
+    /// [`PbsApi::namespaces`] of this store.
+    Namespaces(&'a str),
+    /// [`PbsApi::groups`] of this store.
+    Groups(&'a str),
+    /// [`PbsApi::gc`] of this store.
+    Gc(&'a str),
+    /// [`PbsApi::snapshots`] of a store in a namespace (empty: the root).
+    Snapshots {
+        /// The store.
+        store: &'a str,
+        /// The namespace.
+        ns: &'a str,
+    },
+    /// [`PbsApi::group_snapshots`].
+    GroupSnapshots {
+        /// The store.
+        store: &'a str,
+        /// `vm`, `ct` or `host`.
+        backup_type: &'a str,
+        /// The group id.
+        backup_id: &'a str,
+    },
+    /// [`PbsApi::verify_jobs`].
+    VerifyJobs,
+    /// [`PbsApi::prune_jobs`].
+    PruneJobs,
+    /// [`PbsApi::sync_jobs`].
+    SyncJobs,
+    /// [`PbsApi::tasks_probe`].
+    TasksProbe,
+}
 
 /// The API of one PBS server, read through a [`Source`].
 #[derive(Debug, Clone)]
@@ -24,36 +68,86 @@ impl PbsApi {
         PbsApi { source }
     }
 
-    #[allow(dead_code)] // --check-api reads it once rebuilt on this layer.
-    /// The source answers come from.
-    pub(crate) fn source(&self) -> &Source {
-        &self.source
+    fn target(request: PbsRequest<'_>) -> (Vec<&str>, Vec<(&'static str, String)>) {
+        match request {
+            PbsRequest::Version => (vec!["version"], Vec::new()),
+            PbsRequest::Permissions => (vec!["access", "permissions"], Vec::new()),
+            PbsRequest::Datastores => (vec!["admin", "datastore"], Vec::new()),
+            PbsRequest::DatastoreUsage => (vec!["status", "datastore-usage"], Vec::new()),
+            PbsRequest::Namespaces(store) => {
+                (vec!["admin", "datastore", store, "namespace"], Vec::new())
+            }
+            PbsRequest::Groups(store) => (vec!["admin", "datastore", store, "groups"], Vec::new()),
+            PbsRequest::Gc(store) => (vec!["admin", "datastore", store, "gc"], Vec::new()),
+            PbsRequest::Snapshots { store, ns } => (
+                vec!["admin", "datastore", store, "snapshots"],
+                if ns.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![("ns", ns.to_string())]
+                },
+            ),
+            PbsRequest::GroupSnapshots {
+                store,
+                backup_type,
+                backup_id,
+            } => (
+                vec!["admin", "datastore", store, "snapshots"],
+                vec![
+                    ("backup-type", backup_type.to_string()),
+                    ("backup-id", backup_id.to_string()),
+                ],
+            ),
+            PbsRequest::VerifyJobs => (vec!["admin", "verify"], Vec::new()),
+            PbsRequest::PruneJobs => (vec!["admin", "prune"], Vec::new()),
+            PbsRequest::SyncJobs => (vec!["admin", "sync"], Vec::new()),
+            PbsRequest::TasksProbe => (
+                vec!["nodes", "localhost", "tasks"],
+                vec![("limit", "1".to_string())],
+            ),
+        }
+    }
+
+    /// The request as `--check-api` and error messages name it: `/path?query`.
+    pub(crate) fn label(&self, request: PbsRequest<'_>) -> String {
+        let (path, query) = PbsApi::target(request);
+        endpoint_label(&path, &query)
+    }
+
+    async fn ask<T: DeserializeOwned>(
+        &self,
+        request: PbsRequest<'_>,
+    ) -> Result<Answer<T>, ApiError> {
+        let (path, query) = PbsApi::target(request);
+        self.source.get_answer(&path, &query).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, request: PbsRequest<'_>) -> Result<T, ApiError> {
+        Ok(self.ask(request).await?.data)
     }
 
     /// `GET /version`. Any authenticated caller.
     pub(crate) async fn version(&self) -> Result<wire::PbsVersion, ApiError> {
-        self.source.get(&["version"], NO_QUERY).await
+        self.get(PbsRequest::Version).await
     }
 
     /// `GET /access/permissions`: the caller's own effective privileges (a token gets its ACLs ∩
     /// its user's). Any authenticated caller.
     pub(crate) async fn permissions(&self) -> Result<Permissions, ApiError> {
-        self.source.get(&["access", "permissions"], NO_QUERY).await
+        self.get(PbsRequest::Permissions).await
     }
 
     /// `GET /admin/datastore`. Any authenticated caller, **silently filtered** to datastores with
     /// some privilege on them or a namespace below (without `Datastore.Audit` the comment is left
     /// out).
     pub(crate) async fn datastores(&self) -> Result<Vec<wire::DatastoreListItem>, ApiError> {
-        self.source.get(&["admin", "datastore"], NO_QUERY).await
+        self.get(PbsRequest::Datastores).await
     }
 
     /// `GET /status/datastore-usage`. **Silently filtered** like [`PbsApi::datastores`]; without
     /// `Datastore.Audit` or `Datastore.Backup` an entry carries no numbers.
     pub(crate) async fn datastore_usage(&self) -> Result<Vec<wire::DatastoreUsage>, ApiError> {
-        self.source
-            .get(&["status", "datastore-usage"], NO_QUERY)
-            .await
+        self.get(PbsRequest::DatastoreUsage).await
     }
 
     /// `GET /admin/datastore/{store}/namespace`. **Silently filtered** to namespaces with
@@ -63,26 +157,19 @@ impl PbsApi {
         &self,
         store: &str,
     ) -> Result<Vec<wire::NamespaceItem>, ApiError> {
-        self.source
-            .get(&["admin", "datastore", store, "namespace"], NO_QUERY)
-            .await
+        self.get(PbsRequest::Namespaces(store)).await
     }
 
-    #[allow(dead_code)] // --check-api reads it once rebuilt on this layer.
     /// `GET /admin/datastore/{store}/groups` (root namespace). `Datastore.Audit` lists every
     /// group; `Datastore.Backup` only the caller's own, **silently**; neither gives 403.
     pub(crate) async fn groups(&self, store: &str) -> Result<Vec<wire::GroupItem>, ApiError> {
-        self.source
-            .get(&["admin", "datastore", store, "groups"], NO_QUERY)
-            .await
+        self.get(PbsRequest::Groups(store)).await
     }
 
     /// `GET /admin/datastore/{store}/gc`. Needs `Datastore.Audit` on `/datastore/{store}`: 403
     /// without it.
     pub(crate) async fn gc(&self, store: &str) -> Result<wire::GcStatus, ApiError> {
-        self.source
-            .get(&["admin", "datastore", store, "gc"], NO_QUERY)
-            .await
+        self.get(PbsRequest::Gc(store)).await
     }
 
     /// `GET /admin/datastore/{store}/snapshots[?ns=…]` (`ns` empty = root namespace). Same
@@ -93,17 +180,9 @@ impl PbsApi {
         store: &str,
         ns: &str,
     ) -> Result<Vec<wire::SnapshotItem>, ApiError> {
-        let query: Vec<(&str, String)> = if ns.is_empty() {
-            Vec::new()
-        } else {
-            vec![("ns", ns.to_string())]
-        };
-        self.source
-            .get(&["admin", "datastore", store, "snapshots"], &query)
-            .await
+        self.get(PbsRequest::Snapshots { store, ns }).await
     }
 
-    #[allow(dead_code)] // --check-api reads it once rebuilt on this layer.
     /// `GET /admin/datastore/{store}/snapshots?backup-type=…&backup-id=…`: one group's snapshots
     /// (a cheap probe). Same privileges as [`PbsApi::snapshots`].
     pub(crate) async fn group_snapshots(
@@ -112,45 +191,36 @@ impl PbsApi {
         backup_type: &str,
         backup_id: &str,
     ) -> Result<Vec<wire::SnapshotItem>, ApiError> {
-        self.source
-            .get(
-                &["admin", "datastore", store, "snapshots"],
-                &[
-                    ("backup-type", backup_type.to_string()),
-                    ("backup-id", backup_id.to_string()),
-                ],
-            )
-            .await
+        self.get(PbsRequest::GroupSnapshots {
+            store,
+            backup_type,
+            backup_id,
+        })
+        .await
     }
 
     /// `GET /admin/verify`: verify jobs with their last result. **Silently filtered** to jobs on
     /// datastores/namespaces with `Datastore.Audit` or `Datastore.Verify`.
     pub(crate) async fn verify_jobs(&self) -> Result<Vec<wire::VerifyJobStatus>, ApiError> {
-        self.source.get(&["admin", "verify"], NO_QUERY).await
+        self.get(PbsRequest::VerifyJobs).await
     }
 
     /// `GET /admin/prune`: prune jobs with their last result. **Silently filtered** to jobs with
     /// `Datastore.Audit` or `Datastore.Modify`.
     pub(crate) async fn prune_jobs(&self) -> Result<Vec<wire::PruneJobStatus>, ApiError> {
-        self.source.get(&["admin", "prune"], NO_QUERY).await
+        self.get(PbsRequest::PruneJobs).await
     }
 
     /// `GET /admin/sync`: sync jobs with their last result. **Silently filtered** to jobs with
     /// `Datastore.Audit` on the target and `Remote.Audit` on the source remote.
     pub(crate) async fn sync_jobs(&self) -> Result<Vec<wire::SyncJobStatus>, ApiError> {
-        self.source.get(&["admin", "sync"], NO_QUERY).await
+        self.get(PbsRequest::SyncJobs).await
     }
 
-    #[allow(dead_code)] // --check-api reads it once rebuilt on this layer.
     /// `GET /nodes/localhost/tasks?limit=1`: a cheap probe of the task history. **Silently
     /// filtered** to the caller's own tasks (plus job tasks it has job privileges for) without
     /// `Sys.Audit` on `/system/tasks`.
     pub(crate) async fn tasks_probe(&self) -> Result<Answer<Vec<wire::PbsTaskListItem>>, ApiError> {
-        self.source
-            .get_answer(
-                &["nodes", "localhost", "tasks"],
-                &[("limit", "1".to_string())],
-            )
-            .await
+        self.ask(PbsRequest::TasksProbe).await
     }
 }

@@ -6,8 +6,10 @@
 //! silently shortened. Which of those matters for completeness is decided in
 //! `model::permissions::Need`, not here.
 
+use serde::de::DeserializeOwned;
+
 use super::access::Permissions;
-use super::client::Answer;
+use super::client::{endpoint_label, Answer};
 use super::paging::{read_pages, Paged, Paging};
 use super::pve_types as wire;
 use super::source::Source;
@@ -20,58 +22,163 @@ pub(crate) struct PveApi {
     jobs_path: Vec<String>,
 }
 
-const NO_QUERY: &[(&str, String)] = &[];
+/// One PVE request that is a single `GET`: the typed methods send it and [`PveApi::label`] names
+/// it, from the same path and query, so what `--check-api` prints is what the collector asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PveRequest<'a> {
+    /// [`PveApi::version`].
+    Version,
+    /// [`PveApi::permissions`].
+    Permissions,
+    /// [`PveApi::permissions_on`] this ACL path.
+    PermissionsOn(&'a str),
+    /// [`PveApi::nodes`].
+    Nodes,
+    /// [`PveApi::node_time`] of this node.
+    NodeTime(&'a str),
+    /// [`PveApi::guests`].
+    Guests,
+    /// [`PveApi::guest_config`].
+    GuestConfig {
+        /// The guest's node.
+        node: &'a str,
+        /// QEMU or LXC.
+        kind: wire::GuestConfigKind,
+        /// The guest.
+        vmid: u32,
+    },
+    /// [`PveApi::storages`].
+    Storages,
+    /// [`PveApi::storage_backups`].
+    StorageBackups {
+        /// The node asked.
+        node: &'a str,
+        /// The storage.
+        storage: &'a str,
+    },
+    /// [`PveApi::backup_jobs`] (`PVE_BACKUP_JOBS_ENDPOINT`).
+    BackupJobs,
+    /// [`PveApi::not_backed_up`].
+    NotBackedUp,
+    /// [`PveApi::pools`].
+    Pools,
+    /// [`PveApi::pool`] with this id.
+    Pool(&'a str),
+    /// [`PveApi::pool_legacy`] with this id.
+    PoolLegacy(&'a str),
+    /// [`PveApi::vzdump_tasks_probe`] on this node.
+    VzdumpTasksProbe(&'a str),
+}
+
+/// Path segments and query of one request.
+type Target = (Vec<String>, Vec<(&'static str, String)>);
 
 impl PveApi {
+    fn target(&self, request: PveRequest<'_>) -> Target {
+        let owned = |segments: &[&str]| segments.iter().map(|s| s.to_string()).collect();
+        match request {
+            PveRequest::Version => (owned(&["version"]), Vec::new()),
+            PveRequest::Permissions => (owned(&["access", "permissions"]), Vec::new()),
+            PveRequest::PermissionsOn(path) => (
+                owned(&["access", "permissions"]),
+                vec![("path", path.to_string())],
+            ),
+            PveRequest::Nodes => (owned(&["nodes"]), Vec::new()),
+            PveRequest::NodeTime(node) => (owned(&["nodes", node, "time"]), Vec::new()),
+            PveRequest::Guests => (
+                owned(&["cluster", "resources"]),
+                vec![("type", "vm".to_string())],
+            ),
+            PveRequest::GuestConfig { node, kind, vmid } => {
+                let kind = match kind {
+                    wire::GuestConfigKind::Qemu => "qemu",
+                    wire::GuestConfigKind::Lxc => "lxc",
+                };
+                let vmid = vmid.to_string();
+                (owned(&["nodes", node, kind, &vmid, "config"]), Vec::new())
+            }
+            PveRequest::Storages => (owned(&["storage"]), Vec::new()),
+            PveRequest::StorageBackups { node, storage } => (
+                owned(&["nodes", node, "storage", storage, "content"]),
+                vec![("content", "backup".to_string())],
+            ),
+            PveRequest::BackupJobs => (self.jobs_path.clone(), Vec::new()),
+            PveRequest::NotBackedUp => (
+                owned(&["cluster", "backup-info", "not-backed-up"]),
+                Vec::new(),
+            ),
+            PveRequest::Pools => (owned(&["pools"]), Vec::new()),
+            PveRequest::Pool(id) => (owned(&["pools"]), vec![("poolid", id.to_string())]),
+            PveRequest::PoolLegacy(id) => (owned(&["pools", id]), Vec::new()),
+            PveRequest::VzdumpTasksProbe(node) => (
+                owned(&["nodes", node, "tasks"]),
+                vec![
+                    ("typefilter", "vzdump".to_string()),
+                    ("limit", "1".to_string()),
+                ],
+            ),
+        }
+    }
+
+    /// The request as `--check-api` and error messages name it: `/path?query`.
+    pub(crate) fn label(&self, request: PveRequest<'_>) -> String {
+        let (path, query) = self.target(request);
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        endpoint_label(&path, &query)
+    }
+
+    async fn ask<T: DeserializeOwned>(
+        &self,
+        request: PveRequest<'_>,
+    ) -> Result<Answer<T>, ApiError> {
+        let (path, query) = self.target(request);
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        self.source.get_answer(&path, &query).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, request: PveRequest<'_>) -> Result<T, ApiError> {
+        Ok(self.ask(request).await?.data)
+    }
+
     /// Read through `source`; `jobs_path` are the segments of the backup-job list
     /// (`PVE_BACKUP_JOBS_ENDPOINT`, normally `cluster/backup`).
     pub(crate) fn new(source: Source, jobs_path: Vec<String>) -> PveApi {
         PveApi { source, jobs_path }
     }
 
-    #[allow(dead_code)] // --check-api reads it once rebuilt on this layer.
-    /// The source answers come from.
-    pub(crate) fn source(&self) -> &Source {
-        &self.source
-    }
-
     /// `GET /version`. Any authenticated caller.
     pub(crate) async fn version(&self) -> Result<wire::Version, ApiError> {
-        self.source.get(&["version"], NO_QUERY).await
+        self.get(PveRequest::Version).await
     }
 
     /// `GET /access/permissions`: the caller's own effective privileges. Any authenticated caller;
     /// paths where nothing is granted (a NoAccess ACL) are left out of the map.
     pub(crate) async fn permissions(&self) -> Result<Permissions, ApiError> {
-        self.source.get(&["access", "permissions"], NO_QUERY).await
+        self.get(PveRequest::Permissions).await
     }
 
     /// `GET /access/permissions?path=<path>`: the caller's privileges on `path` itself, exact even
     /// where the full map is silent (NoAccess). Any authenticated caller.
     pub(crate) async fn permissions_on(&self, path: &str) -> Result<Permissions, ApiError> {
-        self.source
-            .get(&["access", "permissions"], &[("path", path.to_string())])
-            .await
+        self.get(PveRequest::PermissionsOn(path)).await
     }
 
     /// `GET /nodes`. Any authenticated caller; every node is listed (only the statistics are left
     /// out without `Sys.Audit` on `/nodes/{node}`).
     pub(crate) async fn nodes(&self) -> Result<Vec<wire::Node>, ApiError> {
-        self.source.get(&["nodes"], NO_QUERY).await
+        self.get(PveRequest::Nodes).await
     }
 
     /// `GET /nodes/{node}/time`. Needs `Sys.Audit` on `/nodes/{node}`: 403 without it.
     pub(crate) async fn node_time(&self, node: &str) -> Result<wire::NodeTime, ApiError> {
-        self.source.get(&["nodes", node, "time"], NO_QUERY).await
+        self.get(PveRequest::NodeTime(node)).await
     }
 
     /// `GET /cluster/resources?type=vm`: every guest. Any authenticated caller, but **silently
     /// filtered**: guests without `VM.Audit` on `/vms/{vmid}` are left out, and a guest's `pool`
     /// without `Pool.Audit` on that pool.
     pub(crate) async fn guests(&self) -> Result<Vec<wire::ClusterResource>, ApiError> {
-        self.source
-            .get(&["cluster", "resources"], &[("type", "vm".to_string())])
-            .await
+        self.get(PveRequest::Guests).await
     }
 
     /// `GET /nodes/{node}/{qemu|lxc}/{vmid}/config`. Needs `VM.Audit` on `/vms/{vmid}`: 403
@@ -82,20 +189,13 @@ impl PveApi {
         kind: wire::GuestConfigKind,
         vmid: u32,
     ) -> Result<wire::GuestConfig, ApiError> {
-        let kind = match kind {
-            wire::GuestConfigKind::Qemu => "qemu",
-            wire::GuestConfigKind::Lxc => "lxc",
-        };
-        let vmid = vmid.to_string();
-        self.source
-            .get(&["nodes", node, kind, &vmid, "config"], NO_QUERY)
-            .await
+        self.get(PveRequest::GuestConfig { node, kind, vmid }).await
     }
 
     /// `GET /storage`. Any authenticated caller, **silently filtered** to storages with
     /// `Datastore.Audit` or `Datastore.AllocateSpace` on `/storage/{storage}`.
     pub(crate) async fn storages(&self) -> Result<Vec<wire::StorageConfig>, ApiError> {
-        self.source.get(&["storage"], NO_QUERY).await
+        self.get(PveRequest::Storages).await
     }
 
     /// `GET /nodes/{node}/storage/{storage}/content?content=backup`. Needs `Datastore.Audit` or
@@ -107,56 +207,44 @@ impl PveApi {
         node: &str,
         storage: &str,
     ) -> Result<Vec<wire::StorageContentItem>, ApiError> {
-        self.source
-            .get(
-                &["nodes", node, "storage", storage, "content"],
-                &[("content", "backup".to_string())],
-            )
-            .await
+        self.get(PveRequest::StorageBackups { node, storage }).await
     }
 
-    #[allow(dead_code)] // --check-api reads it once rebuilt on this layer.
     /// The backup-job list as a path label (`/cluster/backup` unless `PVE_BACKUP_JOBS_ENDPOINT`
     /// says otherwise), for messages.
     pub(crate) fn backup_jobs_path(&self) -> String {
-        self.jobs_path.iter().map(|s| format!("/{s}")).collect()
+        self.label(PveRequest::BackupJobs)
     }
 
     /// `GET /cluster/backup` (or `PVE_BACKUP_JOBS_ENDPOINT`). Needs `Sys.Audit` on `/`: 403
     /// without it.
     pub(crate) async fn backup_jobs(&self) -> Result<Vec<wire::BackupJob>, ApiError> {
-        let path: Vec<&str> = self.jobs_path.iter().map(String::as_str).collect();
-        self.source.get(&path, NO_QUERY).await
+        self.get(PveRequest::BackupJobs).await
     }
 
     /// `GET /cluster/backup-info/not-backed-up`. Needs `Sys.Audit` on `/` (403 without it); guests
     /// without `VM.Audit` are **silently left out**, so they look covered.
     pub(crate) async fn not_backed_up(&self) -> Result<Vec<wire::NotBackedUpItem>, ApiError> {
-        self.source
-            .get(&["cluster", "backup-info", "not-backed-up"], NO_QUERY)
-            .await
+        self.get(PveRequest::NotBackedUp).await
     }
 
     /// `GET /pools`. Any authenticated caller, **silently filtered** to pools with `Pool.Audit`.
     pub(crate) async fn pools(&self) -> Result<Vec<wire::PoolListItem>, ApiError> {
-        self.source.get(&["pools"], NO_QUERY).await
+        self.get(PveRequest::Pools).await
     }
 
     /// `GET /pools?poolid={id}` (PVE ≥ 8.1): one pool with its members; `None` when the server
     /// answered an empty list. Documented to need `Pool.Audit` on `/pool/{id}`; the check is not
     /// enforced by current code, so do not rely on a 403.
     pub(crate) async fn pool(&self, id: &str) -> Result<Option<wire::PoolDetail>, ApiError> {
-        let mut list: Vec<wire::PoolDetail> = self
-            .source
-            .get(&["pools"], &[("poolid", id.to_string())])
-            .await?;
+        let mut list: Vec<wire::PoolDetail> = self.get(PveRequest::Pool(id)).await?;
         Ok(list.pop())
     }
 
     /// `GET /pools/{id}` (before PVE 8.1; no nested pools). Needs `Pool.Audit` on `/pool/{id}`:
     /// 403 without it.
     pub(crate) async fn pool_legacy(&self, id: &str) -> Result<wire::PoolDetail, ApiError> {
-        self.source.get(&["pools", id], NO_QUERY).await
+        self.get(PveRequest::PoolLegacy(id)).await
     }
 
     /// `GET /nodes/{node}/tasks?typefilter=vzdump&since=…`, paged with `start`/`limit`. Any
@@ -190,22 +278,13 @@ impl PveApi {
         .await
     }
 
-    #[allow(dead_code)] // --check-api reads it once rebuilt on this layer.
     /// `GET /nodes/{node}/tasks?typefilter=vzdump&limit=1`: a cheap probe of the task history (same
     /// silent filtering as [`PveApi::vzdump_tasks`]).
     pub(crate) async fn vzdump_tasks_probe(
         &self,
         node: &str,
     ) -> Result<Answer<Vec<wire::TaskListItem>>, ApiError> {
-        self.source
-            .get_answer(
-                &["nodes", node, "tasks"],
-                &[
-                    ("typefilter", "vzdump".to_string()),
-                    ("limit", "1".to_string()),
-                ],
-            )
-            .await
+        self.ask(PveRequest::VzdumpTasksProbe(node)).await
     }
 
     /// `GET /nodes/{node}/tasks/{upid}/log`, paged with `start`/`limit`, never past `max_lines`.

@@ -314,7 +314,10 @@ impl Need {
                 "Datastore.Audit",
                 SilentlyFiltered,
                 "with Datastore.Backup only, PBS silently lists only the groups the token owns",
-                PBS_AUDIT,
+                Some(Grant {
+                    path: "/datastore",
+                    role: "DatastoreAudit",
+                }),
             ),
             Need::PbsJobs => (
                 Product::Pbs,
@@ -353,6 +356,26 @@ impl Need {
     }
 }
 
+impl Need {
+    /// Another ACL subtree where the privilege, granted only there, still shows part of the list:
+    /// `VM.Audit` on a pool reaches the pool's guests, so they are listed without `/vms`.
+    pub(crate) fn also_granted_below(self) -> Option<&'static str> {
+        match self {
+            Need::Guests => Some("/pool"),
+            _ => None,
+        }
+    }
+
+    /// A weaker privilege that lists only what the caller owns, silently: with `Datastore.Backup`
+    /// (and no `Datastore.Audit`) PBS shows only the token's own backup groups.
+    pub(crate) fn owner_privilege(self) -> Option<&'static str> {
+        match self {
+            Need::PbsSnapshots => Some("Datastore.Backup"),
+            _ => None,
+        }
+    }
+}
+
 impl Requirement {
     /// The ACL path with its `{…}` placeholder replaced by `value` (a node, guest or store).
     pub(crate) fn acl_path_for(&self, value: &str) -> String {
@@ -366,7 +389,6 @@ impl Requirement {
         }
     }
 
-    #[allow(dead_code)] // --check-api's fix commands, once it is rebuilt on this table.
     /// The command granting [`Requirement::grant`] to `identity` (a user, or a token `user!name`,
     /// whose user then needs it too), or `None` when there is no read-only grant.
     pub(crate) fn fix(&self, identity: &str) -> Option<String> {

@@ -158,3 +158,45 @@ async fn a_pbs_token_with_only_backup_privileges_is_partial() {
         .unwrap_or_default()
         .contains("owns"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_probe_asks_the_backup_job_list_where_pve_backup_jobs_endpoint_points() {
+    let world = World::start(sim::demo_scenario()).await;
+    let mut vars = world.pve_full();
+    vars.push((
+        "PVE_BACKUP_JOBS_ENDPOINT".to_string(),
+        "/api2/json/cluster/backup-moved/".to_string(),
+    ));
+    let run = run_tool(&vars, &["--check-api", "--json"]).await;
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let json = run.json();
+    let probes = json["servers"][0]["probes"].as_array().expect("probes");
+    let endpoints: Vec<&str> = probes
+        .iter()
+        .filter_map(|p| p["endpoint"].as_str())
+        .collect();
+    assert!(
+        !endpoints.contains(&"/cluster/backup"),
+        "the default list must not be asked: {endpoints:?}"
+    );
+    let jobs = probes
+        .iter()
+        .find(|p| p["endpoint"] == "/cluster/backup-moved")
+        .unwrap_or_else(|| panic!("no probe of the moved list: {endpoints:?}"));
+    // The simulator does not serve the moved path: a failure that says nothing about privileges.
+    assert_eq!(jobs["status"], "501");
+    assert_eq!(jobs["purpose"], "backup jobs");
+    let cap = capability(&json, 0, "backup_jobs");
+    assert_eq!(cap["visibility"], "unknown");
+    assert!(cap["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("GET /cluster/backup-moved failed"));
+    assert!(!trap_ids(&json, 0).contains(&"cluster_backup_forbidden".to_string()));
+    let text = run_tool(&vars, &["--check-api"]).await;
+    assert!(
+        text.stdout.contains("GET /cluster/backup-moved "),
+        "{}",
+        text.stdout
+    );
+}
