@@ -31,6 +31,7 @@ use crate::api::ApiClient;
 use crate::api::{ServerConfig, ServerKind};
 use crate::config::Config;
 use crate::model::permissions::Need;
+use probe::{Failure, Outcome};
 
 /// The outcome of one probe.
 #[derive(Debug, Clone, Serialize)]
@@ -227,4 +228,21 @@ async fn check_server(
         ServerKind::Pbs => pbs::check(&PbsApi::new(source), &mut check).await,
     }
     check
+}
+
+/// Why a probe has no answer, for a capability's detail.
+pub(crate) fn failure_of<T>(outcome: &Outcome<T>) -> String {
+    outcome
+        .failure()
+        .map_or_else(|| "no answer".to_string(), Failure::message)
+}
+
+/// A capability whose list could not be read: nothing can be said about what it would show.
+pub(crate) fn unreadable(need: Need, list: &str, why: &str) -> Capability {
+    capability(
+        need,
+        Visibility::Unknown,
+        format!("{list} could not be read ({why}), so what it would show is unknown"),
+        None,
+    )
 }

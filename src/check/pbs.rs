@@ -4,7 +4,10 @@
 //! [`PbsFacts`] is everything the verdicts need; [`verdicts`] is a pure function of it.
 
 use super::probe::{finish_all, start, Failure, Outcome, Pending};
-use super::{capability, unknown_privileges, Capability, Probe, ServerCheck, Trap, Visibility};
+use super::{
+    capability, failure_of, unknown_privileges, unreadable, Capability, Probe, ServerCheck, Trap,
+    Visibility,
+};
 use crate::api::access::Permissions;
 use crate::api::pbs::{PbsApi, PbsRequest};
 use crate::api::pbs_types as wire;
@@ -236,7 +239,11 @@ pub(super) async fn check(api: &PbsApi, check: &mut ServerCheck) {
             .cloned()
             .map(PermissionMap::from_wire),
         unauthorized: first.unauthorized(),
-        stores,
+        stores: first
+            .datastores
+            .ok()
+            .map(|_| stores.clone())
+            .ok_or_else(|| failure_of(&first.datastores)),
     };
     let (capabilities, traps) = verdicts(&facts);
     check.capabilities = capabilities;
@@ -254,8 +261,8 @@ pub(crate) struct PbsFacts {
     pub permissions: Option<PermissionMap>,
     /// Whether the server refused the credentials (401).
     pub unauthorized: bool,
-    /// The datastores listed, sorted.
-    pub stores: Vec<String>,
+    /// The datastores listed, sorted, or why the list could not be read.
+    pub stores: Result<Vec<String>, String>,
 }
 
 /// What the credentials can see on PBS, and the traps recognised.
@@ -311,7 +318,17 @@ fn datastores(facts: &PbsFacts, perms: &PermissionMap) -> Capability {
     let list = Need::PbsDatastores.requirement();
     let snapshots = Need::PbsSnapshots.requirement();
     let privilege = snapshots.privilege;
-    if facts.stores.is_empty() {
+    let stores = match &facts.stores {
+        Ok(stores) => stores,
+        Err(why) => {
+            return unreadable(
+                Need::PbsDatastores,
+                list.endpoint.trim_start_matches("GET "),
+                why,
+            )
+        }
+    };
+    if stores.is_empty() {
         return capability(
             Need::PbsDatastores,
             if perms.has_everywhere_below(list.acl_path, list.privilege) {
@@ -323,8 +340,7 @@ fn datastores(facts: &PbsFacts, perms: &PermissionMap) -> Capability {
             list.fix(&facts.identity),
         );
     }
-    let blind: Vec<&str> = facts
-        .stores
+    let blind: Vec<&str> = stores
         .iter()
         .filter(|s| !perms.has_everywhere_below(&snapshots.acl_path_for(s), privilege))
         .map(String::as_str)
@@ -335,7 +351,7 @@ fn datastores(facts: &PbsFacts, perms: &PermissionMap) -> Capability {
             Visibility::Full,
             format!(
                 "{privilege} on all {} datastore(s): every group and snapshot is listed",
-                facts.stores.len()
+                stores.len()
             ),
             None,
         );

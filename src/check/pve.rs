@@ -5,7 +5,10 @@
 //! function of it, so each rule is testable without a server.
 
 use super::probe::{finish_all, start, Failure, Outcome, Pending};
-use super::{capability, unknown_privileges, Capability, Probe, ServerCheck, Trap, Visibility};
+use super::{
+    capability, failure_of, unknown_privileges, unreadable, Capability, Probe, ServerCheck, Trap,
+    Visibility,
+};
 use crate::api::access::Permissions;
 use crate::api::pve::{PveApi, PveRequest};
 use crate::api::pve_types as wire;
@@ -317,7 +320,11 @@ pub(super) async fn check(api: &PveApi, check: &mut ServerCheck, pbs_configured:
         pbs_configured,
         permissions_endpoint: first.permissions.row.endpoint.clone(),
         permissions,
-        guest_count: first.guests.ok().map_or(0, Vec::len),
+        guests: first
+            .guests
+            .ok()
+            .map(Vec::len)
+            .ok_or_else(|| failure_of(&first.guests)),
         jobs_endpoint: api.backup_jobs_path(),
         jobs: first.jobs.failure().cloned(),
         nodes: second
@@ -328,12 +335,22 @@ pub(super) async fn check(api: &PveApi, check: &mut ServerCheck, pbs_configured:
                 (node.name.clone(), map)
             })
             .collect(),
-        pool_count: pools.len(),
-        backup_storages: second
-            .storage_backups
-            .iter()
-            .map(|(storage, _)| storage.clone())
-            .collect(),
+        pools: first
+            .pools
+            .ok()
+            .map(|_| pools.len())
+            .ok_or_else(|| failure_of(&first.pools)),
+        backup_storages: first
+            .storages
+            .ok()
+            .map(|_| {
+                second
+                    .storage_backups
+                    .iter()
+                    .map(|(storage, _)| storage.clone())
+                    .collect()
+            })
+            .ok_or_else(|| failure_of(&first.storages)),
     };
     let (capabilities, traps) = verdicts(&facts);
     check.capabilities = capabilities;
@@ -351,18 +368,18 @@ pub(crate) struct PveFacts {
     pub permissions_endpoint: String,
     /// The effective privileges (with the per-root answers applied), when they could be read.
     pub permissions: Option<PermissionMap>,
-    /// Guests listed by `/cluster/resources`.
-    pub guest_count: usize,
+    /// Guests listed by `/cluster/resources`, or why the list could not be read.
+    pub guests: Result<usize, String>,
     /// The label of the backup-job list (honours `PVE_BACKUP_JOBS_ENDPOINT`).
     pub jobs_endpoint: String,
     /// Why the backup-job list has no answer, when it has none.
     pub jobs: Option<Failure>,
     /// Every node, with its own per-path privileges when they could be read.
     pub nodes: Vec<(String, Option<PermissionMap>)>,
-    /// Pools listed.
-    pub pool_count: usize,
-    /// Enabled backup storages whose content was probed.
-    pub backup_storages: Vec<String>,
+    /// Pools listed, or why the list could not be read.
+    pub pools: Result<usize, String>,
+    /// Enabled backup storages whose content was probed, or why the storage list could not be read.
+    pub backup_storages: Result<Vec<String>, String>,
 }
 
 /// What the credentials can see on PVE, and the traps recognised.
@@ -374,20 +391,23 @@ pub(crate) fn verdicts(facts: &PveFacts) -> (Vec<Capability>, Vec<Trap>) {
         return (capabilities, traps);
     };
     let identity = facts.identity.as_str();
-    let guest_count = facts.guest_count;
     if perms.is_empty() && identity.contains('!') {
+        let visible = match &facts.guests {
+            Ok(count) => count.to_string(),
+            Err(_) => "no".to_string(),
+        };
         traps.push(Trap {
             id: "privsep_without_acl".into(),
             message: format!(
                 "the token '{identity}' has no privileges at all. With privilege separation (the default for new tokens) a token only gets \
                  what is granted to the token itself AND held by its user; every list then comes back empty instead of failing \
-                 ({guest_count} guests visible). Grant the token a role, or recreate it with --privsep 0: {}",
+                 ({visible} guests visible). Grant the token a role, or recreate it with --privsep 0: {}",
                 Need::Guests.requirement().fix(identity).unwrap_or_default()
             ),
         });
     }
 
-    capabilities.push(guests(perms, identity, guest_count));
+    capabilities.push(guests(perms, identity, &facts.guests));
     let (jobs, trap) = backup_jobs(facts, perms);
     capabilities.push(jobs);
     traps.extend(trap);
@@ -397,9 +417,15 @@ pub(crate) fn verdicts(facts: &PveFacts) -> (Vec<Capability>, Vec<Trap>) {
     (capabilities, traps)
 }
 
-fn guests(perms: &PermissionMap, identity: &str, guest_count: usize) -> Capability {
+fn guests(perms: &PermissionMap, identity: &str, listed: &Result<usize, String>) -> Capability {
     let need = Need::Guests.requirement();
     let (path, privilege) = (need.acl_path, need.privilege);
+    let list = need.endpoint.trim_start_matches("GET ");
+    // A list that could not be read says nothing about how many guests there are.
+    let guest_count = match listed {
+        Ok(count) => *count,
+        Err(why) => return unreadable(Need::Guests, list, why),
+    };
     if perms.has_everywhere_below(path, privilege) {
         return capability(
             Need::Guests,
@@ -412,7 +438,6 @@ fn guests(perms: &PermissionMap, identity: &str, guest_count: usize) -> Capabili
         || Need::Guests
             .also_granted_below()
             .is_some_and(|other| perms.has_anywhere_below(other, privilege));
-    let list = need.endpoint.trim_start_matches("GET ");
     capability(
         Need::Guests,
         if partial { Visibility::Partial } else { Visibility::None },
@@ -535,14 +560,15 @@ fn task_history(facts: &PveFacts, perms: &PermissionMap) -> Capability {
 fn pools(facts: &PveFacts, perms: &PermissionMap) -> Capability {
     let need = Need::Pools.requirement();
     let (path, privilege) = (need.acl_path, need.privilege);
+    let pool_count = match &facts.pools {
+        Ok(count) => *count,
+        Err(why) => return unreadable(Need::Pools, need.endpoint.trim_start_matches("GET "), why),
+    };
     if perms.has_everywhere_below(path, privilege) {
         return capability(
             Need::Pools,
             Visibility::Full,
-            format!(
-                "{privilege} on {path}: all {} pool(s) are listed",
-                facts.pool_count
-            ),
+            format!("{privilege} on {path}: all {pool_count} pool(s) are listed"),
             None,
         );
     }
@@ -563,7 +589,11 @@ fn pools(facts: &PveFacts, perms: &PermissionMap) -> Capability {
 fn storage_content(facts: &PveFacts, perms: &PermissionMap) -> Capability {
     let need = Need::StorageContent.requirement();
     let privilege = need.privilege;
-    if facts.backup_storages.is_empty() {
+    let backup_storages = match &facts.backup_storages {
+        Ok(storages) => storages,
+        Err(why) => return unreadable(Need::StorageContent, "/storage", why),
+    };
+    if backup_storages.is_empty() {
         return capability(
             Need::StorageContent,
             Visibility::NotNeeded,
@@ -571,8 +601,7 @@ fn storage_content(facts: &PveFacts, perms: &PermissionMap) -> Capability {
             None,
         );
     }
-    let full = facts
-        .backup_storages
+    let full = backup_storages
         .iter()
         .all(|id| perms.has(&need.acl_path_for(id), privilege));
     if full {

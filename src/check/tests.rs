@@ -9,8 +9,8 @@ use super::probe::Failure;
 use super::pve::{self, PveFacts};
 use super::{Capability, Probe, ServerCheck, Visibility};
 use crate::api::access::Permissions;
-use crate::api::{ApiError, ApiErrorKind};
 use crate::api::ServerKind;
+use crate::api::{ApiError, ApiErrorKind};
 use crate::model::PermissionMap;
 
 fn perms(value: serde_json::Value) -> PermissionMap {
@@ -40,12 +40,12 @@ fn pve_facts(permissions: Option<PermissionMap>) -> PveFacts {
         pbs_configured: true,
         permissions_endpoint: "/access/permissions".into(),
         permissions,
-        guest_count: 12,
+        guests: Ok(12),
         jobs_endpoint: "/cluster/backup".into(),
         jobs: None,
         nodes: vec![("pve1".into(), None), ("pve2".into(), None)],
-        pool_count: 2,
-        backup_storages: vec!["pbs1".into()],
+        pools: Ok(2),
+        backup_storages: Ok(vec!["pbs1".into()]),
     }
 }
 
@@ -222,7 +222,7 @@ fn pbs_facts(permissions: Option<PermissionMap>) -> PbsFacts {
         permissions_endpoint: "/access/permissions".into(),
         permissions,
         unauthorized: false,
-        stores: vec!["store1".into(), "store2".into()],
+        stores: Ok(vec!["store1".into(), "store2".into()]),
     }
 }
 
@@ -263,7 +263,7 @@ fn pbs_backup_privilege_only_lists_owned_groups() {
 fn pbs_refused_credentials_and_empty_tokens_are_traps() {
     let mut facts = pbs_facts(Some(perms(json!({}))));
     facts.unauthorized = true;
-    facts.stores.clear();
+    facts.stores = Ok(Vec::new());
     let (caps, traps) = pbs::verdicts(&facts);
     let ids: Vec<&str> = traps.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(ids, vec!["pbs_auth_failed", "token_without_acl"]);
@@ -305,4 +305,32 @@ fn problems_are_failed_probes_plus_required_capabilities_not_fully_visible() {
     // guests full; backup_jobs none, task_history none, pools none, storage_content not needed.
     let check = server_check(vec![row("ok"), row("403"), row("panic")], caps);
     assert_eq!(check.problem_count(), 2 + 3);
+}
+
+#[test]
+fn a_list_that_could_not_be_read_is_unknown_not_empty() {
+    let everything =
+        perms(json!({"/": {"Sys.Audit": 1, "VM.Audit": 1, "Pool.Audit": 1, "Datastore.Audit": 1}}));
+    let mut facts = pve_facts(Some(everything));
+    facts.guests = Err("timeout".into());
+    facts.pools = Err("forbidden (403)".into());
+    facts.backup_storages = Err("not JSON".into());
+    let (caps, _) = pve::verdicts(&facts);
+    for name in ["guests", "pools", "storage_content"] {
+        let cap = find(&caps, name);
+        assert_eq!(cap.visibility, Visibility::Unknown, "{name}: {cap:?}");
+        assert!(
+            !cap.detail.contains(" 0 "),
+            "{name} claims a count: {}",
+            cap.detail
+        );
+    }
+    assert!(find(&caps, "pools").detail.contains("forbidden (403)"));
+
+    let mut pbs = pbs_facts(Some(perms(json!({"/": {"Datastore.Audit": true}}))));
+    pbs.stores = Err("not JSON".into());
+    let (caps, _) = pbs::verdicts(&pbs);
+    let stores = find(&caps, "datastores");
+    assert_eq!(stores.visibility, Visibility::Unknown);
+    assert!(stores.fix.is_none(), "no grant fixes an unreadable answer");
 }
