@@ -152,6 +152,8 @@ pub enum Mode {
     DumpCoverage,
     /// `--dump-report-data`: print the report JSON.
     DumpReportData,
+    /// `--nagios`: print one monitoring-plugin line; no report files.
+    Nagios,
     /// No mode flag: the nightly report (not built yet: it needs the collectors and coverage engine).
     Report,
 }
@@ -291,6 +293,12 @@ pub struct ReportOptions {
     pub fail_on: FailOn,
     /// Always exit 0.
     pub exit_zero: bool,
+    /// `--output -`: print the one requested format to stdout instead of writing files.
+    pub to_stdout: bool,
+    /// Also write the Prometheus text to exactly this file (`--prom-file`).
+    pub prom_file: Option<PathBuf>,
+    /// `-q`: say nothing on a healthy run, one stderr line when the report needs attention.
+    pub quiet: bool,
 }
 
 /// A configuration problem, named by variable, with the fix.
@@ -359,9 +367,9 @@ struct RawServer {
     name: Option<String>,
     host: Option<String>,
     token_id: Option<String>,
-    token_secret: Option<String>,
+    token_secret: Option<SecretInput>,
     user: Option<String>,
-    password: Option<String>,
+    password: Option<SecretInput>,
     verify_tls: Option<String>,
     ca_cert: Option<PathBuf>,
     fingerprint: Option<String>,
@@ -380,21 +388,127 @@ impl RawServer {
             && self.password.is_none()
     }
 
-    fn from_env(prefix: &str, env: &BTreeMap<String, String>) -> RawServer {
+    fn from_env(prefix: &str, env: &BTreeMap<String, String>) -> Result<RawServer, ConfigError> {
         let get = |suffix: &str| non_empty(env.get(&format!("{prefix}_{suffix}")).cloned());
-        RawServer {
+        let secret = |suffix: &str, value: Option<String>| {
+            let file = get(&format!("{suffix}_FILE")).map(PathBuf::from);
+            secret_input(&format!("{prefix}_{suffix}"), value, file, env)
+        };
+        Ok(RawServer {
             prefix: prefix.to_string(),
             name: get("NAME"),
             host: get("HOST"),
             token_id: get("API_TOKEN_ID"),
-            token_secret: present(env.get(&format!("{prefix}_API_TOKEN_SECRET")).cloned()),
+            token_secret: secret(
+                "API_TOKEN_SECRET",
+                present(env.get(&format!("{prefix}_API_TOKEN_SECRET")).cloned()),
+            )?,
             user: get("USER"),
-            password: get("PASSWORD"),
+            password: secret("PASSWORD", get("PASSWORD"))?,
             verify_tls: get("VERIFY_TLS"),
             ca_cert: get("CA_CERT").map(PathBuf::from),
             fingerprint: get("FINGERPRINT"),
-        }
+        })
     }
+}
+
+/// A secret as read, with the name of where it came from (`PVE_API_TOKEN_SECRET`,
+/// `PVE_API_TOKEN_SECRET_FILE`, or the systemd credential), so a refusal names the right place.
+#[derive(Debug, Clone)]
+struct SecretInput {
+    text: String,
+    source: String,
+}
+
+/// The variable that points at systemd's credential folder (`LoadCredential=`).
+pub const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
+
+/// One secret from its three possible places: the value (`variable`, from a flag or the
+/// environment), a file named by `variable_FILE`, and the systemd credential named `variable` in
+/// `$CREDENTIALS_DIRECTORY`. More than one is refused rather than ranked: two places disagreeing
+/// is a deployment mistake that should be fixed where it is, not guessed at.
+fn secret_input(
+    variable: &str,
+    value: Option<String>,
+    file: Option<PathBuf>,
+    env: &BTreeMap<String, String>,
+) -> Result<Option<SecretInput>, ConfigError> {
+    let file_var = format!("{variable}_FILE");
+    let credential = env
+        .get(CREDENTIALS_DIRECTORY)
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| PathBuf::from(dir).join(variable))
+        .filter(|path| path.is_file());
+    let credential_label =
+        format!("the systemd credential {variable} (${CREDENTIALS_DIRECTORY}/{variable})");
+    let mut given: Vec<String> = Vec::new();
+    if value.is_some() {
+        given.push(variable.to_string());
+    }
+    if file.is_some() {
+        given.push(file_var.clone());
+    }
+    if credential.is_some() {
+        given.push(credential_label.clone());
+    }
+    if given.len() > 1 {
+        return Err(ConfigError::Conflict {
+            first: given[0].clone(),
+            second: given[1].clone(),
+            why: "the same secret is given twice".into(),
+            fix: format!(
+                "keep one: {file_var} or the systemd credential keep the secret out of `ps` and the environment"
+            ),
+        });
+    }
+    if let Some(text) = value {
+        return Ok(Some(SecretInput {
+            text,
+            source: variable.to_string(),
+        }));
+    }
+    let (path, source) = match (file, credential) {
+        (Some(path), _) => (path, file_var),
+        (None, Some(path)) => (path, credential_label),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(SecretInput {
+        text: read_secret_file(&source, &path)?,
+        source,
+    }))
+}
+
+/// A secret file's contents minus ONE trailing newline (`echo secret > file` adds one); any
+/// other white space stays, so the value check refuses it by name instead of it being repaired
+/// into a different secret. The error names the path, never the contents.
+fn read_secret_file(source: &str, path: &std::path::Path) -> Result<String, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|err| {
+        invalid(
+            source,
+            format!("cannot read '{}': {err}", path.display()),
+            "point it at a file the report's user can read (mode 0600 or 0640)",
+        )
+    })?;
+    let mut text = String::from_utf8(bytes).map_err(|_| {
+        invalid(
+            source,
+            format!("'{}' is not UTF-8 text", path.display()),
+            "write the secret alone into the file, as plain text",
+        )
+    })?;
+    if text.ends_with("\r\n") {
+        text.truncate(text.len() - 2);
+    } else if text.ends_with('\n') {
+        text.truncate(text.len() - 1);
+    }
+    if text.is_empty() {
+        return Err(invalid(
+            source,
+            format!("'{}' is empty", path.display()),
+            "write the secret into the file",
+        ));
+    }
+    Ok(text)
 }
 
 /// A set value exactly as given: a secret is not trimmed, so a pasted space is refused by name
@@ -435,9 +549,19 @@ impl Config {
             name: None,
             host: non_empty(cli.pve_host.clone()),
             token_id: non_empty(cli.pve_token_id.clone()),
-            token_secret: present(cli.pve_token_secret.clone()),
+            token_secret: secret_input(
+                "PVE_API_TOKEN_SECRET",
+                present(cli.pve_token_secret.clone()),
+                cli.pve_token_secret_file.clone(),
+                env,
+            )?,
             user: non_empty(cli.pve_user.clone()),
-            password: cli.pve_password.clone().filter(|p| !p.is_empty()),
+            password: secret_input(
+                "PVE_PASSWORD",
+                cli.pve_password.clone().filter(|p| !p.is_empty()),
+                cli.pve_password_file.clone(),
+                env,
+            )?,
             verify_tls: non_empty(cli.pve_verify_tls.clone()),
             ca_cert: cli.pve_ca_cert.clone(),
             fingerprint: non_empty(cli.pve_fingerprint.clone()),
@@ -454,9 +578,19 @@ impl Config {
             name: non_empty(cli.pbs_name.clone()),
             host: non_empty(cli.pbs_host.clone()),
             token_id: non_empty(cli.pbs_token_id.clone()),
-            token_secret: present(cli.pbs_token_secret.clone()),
+            token_secret: secret_input(
+                "PBS_API_TOKEN_SECRET",
+                present(cli.pbs_token_secret.clone()),
+                cli.pbs_token_secret_file.clone(),
+                env,
+            )?,
             user: non_empty(cli.pbs_user.clone()),
-            password: cli.pbs_password.clone().filter(|p| !p.is_empty()),
+            password: secret_input(
+                "PBS_PASSWORD",
+                cli.pbs_password.clone().filter(|p| !p.is_empty()),
+                cli.pbs_password_file.clone(),
+                env,
+            )?,
             verify_tls: non_empty(cli.pbs_verify_tls.clone()),
             ca_cert: cli.pbs_ca_cert.clone(),
             fingerprint: non_empty(cli.pbs_fingerprint.clone()),
@@ -465,7 +599,7 @@ impl Config {
             pbs.push(resolve_server(Product::Pbs, &first_pbs, timeout)?);
         }
         for prefix in numbered_pbs_prefixes(env) {
-            let raw = RawServer::from_env(&prefix, env);
+            let raw = RawServer::from_env(&prefix, env)?;
             if !raw.is_empty() {
                 pbs.push(resolve_server(Product::Pbs, &raw, timeout)?);
             }
@@ -563,6 +697,8 @@ impl Config {
                 Mode::DumpCoverage
             } else if cli.dump_report_data {
                 Mode::DumpReportData
+            } else if cli.nagios {
+                Mode::Nagios
             } else {
                 Mode::Report
             },
@@ -572,6 +708,96 @@ impl Config {
             max_concurrency,
         })
     }
+}
+
+/// A `PVE_…` / `PBS…_…` variable that nothing reads, with the known name it most likely meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownVariable {
+    /// The name as set (never its value, which may be a secret).
+    pub name: String,
+    /// The closest known name, when one is close enough to be a typo.
+    pub suggestion: Option<String>,
+}
+
+/// Variables of `proxmox-backup-client`, which often shares a host's environment with this tool:
+/// set on purpose, so not worth a warning every night.
+const FOREIGN_VARIABLES: [&str; 8] = [
+    "PBS_REPOSITORY",
+    "PBS_ENCRYPTION_PASSWORD",
+    "PBS_ENCRYPTION_PASSWORD_FILE",
+    "PBS_ENCRYPTION_PASSWORD_FD",
+    "PBS_ENCRYPTION_PASSWORD_CMD",
+    "PBS_PASSWORD_FD",
+    "PBS_PASSWORD_CMD",
+    "PBS_LOG",
+];
+
+/// Every `PVE_…`, `PBS_…` and `PBSnn_…` variable in `env` that no setting reads, sorted, each with
+/// the closest known name (`known` is [`crate::cli::known_variables`]). A numbered block's name is
+/// compared with the `PBS_…` names under its own prefix, so `PBS02_HOSTT` suggests `PBS02_HOST`.
+/// A misspelt variable would otherwise be ignored silently and the run would use a default.
+pub fn unknown_variables(env: &BTreeMap<String, String>, known: &[String]) -> Vec<UnknownVariable> {
+    let pbs_suffixes: Vec<&str> = known
+        .iter()
+        .filter_map(|k| k.strip_prefix("PBS_"))
+        .collect();
+    let mut unknown = Vec::new();
+    for name in env.keys() {
+        if FOREIGN_VARIABLES.contains(&name.as_str()) || known.contains(name) {
+            continue;
+        }
+        let numbered = numbered_prefix(name);
+        let candidates: Vec<String> = match &numbered {
+            Some(prefix) => {
+                let suffix = &name[prefix.len() + 1..];
+                if pbs_suffixes.contains(&suffix) {
+                    continue;
+                }
+                pbs_suffixes
+                    .iter()
+                    .map(|s| format!("{prefix}_{s}"))
+                    .collect()
+            }
+            None if name.starts_with("PVE_") || name.starts_with("PBS_") => known.to_vec(),
+            None => continue,
+        };
+        let suggestion = candidates
+            .iter()
+            .map(|candidate| (edit_distance(name, candidate), candidate))
+            .filter(|(distance, _)| *distance <= 3)
+            .min()
+            .map(|(_, candidate)| candidate.clone());
+        unknown.push(UnknownVariable {
+            name: name.clone(),
+            suggestion,
+        });
+    }
+    unknown
+}
+
+/// `PBS07` for `PBS07_ANYTHING`; None for any other name.
+fn numbered_prefix(name: &str) -> Option<String> {
+    let rest = name.strip_prefix("PBS")?;
+    let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+    (digits > 0 && rest[digits..].starts_with('_')).then(|| format!("PBS{}", &rest[..digits]))
+}
+
+/// Levenshtein distance over bytes (variable names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// `PBS01`, `PBS02`, … for every `PBSnn_HOST`-style variable present, sorted.
@@ -623,6 +849,17 @@ fn resolve_report_options(cli: &Cli) -> Result<ReportOptions, ConfigError> {
         ));
     }
     formats.sort();
+    let to_stdout = cli.output.as_os_str() == "-";
+    if to_stdout && formats.len() > 1 {
+        return Err(invalid(
+            "PVE_REPORT_OUTPUT (--output)",
+            format!(
+                "'-' (stdout) carries exactly one format, but PVE_REPORT_FORMAT (--format) lists '{}'",
+                cli.format.trim()
+            ),
+            "ask for one format (e.g. --format json) with --output -, or give --output a directory",
+        ));
+    }
     let keep = match cli.keep.as_deref() {
         None => None,
         Some(text) => Some(parse_count(
@@ -667,6 +904,9 @@ fn resolve_report_options(cli: &Cli) -> Result<ReportOptions, ConfigError> {
         policy,
         fail_on,
         exit_zero: cli.exit_zero,
+        to_stdout,
+        prom_file: cli.prom_file.clone(),
+        quiet: cli.quiet,
     })
 }
 
@@ -874,11 +1114,15 @@ fn resolve_auth(kind: Product, raw: &RawServer) -> Result<Credentials, ConfigErr
         }
         let password = raw.password.clone().ok_or_else(|| ConfigError::Missing {
             variable: raw.var("PASSWORD"),
-            fix: format!("set {} for {username}", raw.var("PASSWORD")),
+            fix: format!(
+                "set {} (or {}_FILE) for {username}",
+                raw.var("PASSWORD"),
+                raw.var("PASSWORD")
+            ),
         })?;
         return Ok(Credentials::Password {
             username,
-            password: Secret::new(password),
+            password: Secret::new(password.text),
         });
     }
     let id_text = raw.token_id.as_deref().ok_or_else(|| ConfigError::Missing {
@@ -888,17 +1132,17 @@ fn resolve_auth(kind: Product, raw: &RawServer) -> Result<Credentials, ConfigErr
         ),
     })?;
     let id = parse_token_id(kind, &id_var, &secret_var, id_text)?;
-    let secret_text = raw
+    let secret_input = raw
         .token_secret
-        .as_deref()
+        .as_ref()
         .ok_or_else(|| ConfigError::Missing {
             variable: secret_var.clone(),
             fix: format!(
-                "set {secret_var} to the secret shown when the token {} was created",
+                "set {secret_var} (or {secret_var}_FILE) to the secret shown when the token {} was created",
                 id.full()
             ),
         })?;
-    let secret = parse_token_secret(kind, &secret_var, secret_text)?;
+    let secret = parse_token_secret(kind, &secret_input.source, &secret_input.text)?;
     Ok(Credentials::Token { id, secret })
 }
 
@@ -1444,6 +1688,68 @@ mod tests {
             resolve_owned(&args).unwrap().collect.jobs_endpoint,
             ["cluster", "backup-v2"]
         );
+    }
+
+    #[test]
+    fn unknown_variables_get_the_closest_known_name() {
+        let known = crate::cli::known_variables();
+        let env: BTreeMap<String, String> = [
+            "PVE_HOSTT",
+            "PVE_HOST",
+            "PBS03_FINGERPRNT",
+            "PBS03_HOST",
+            "PBS_REPOSITORY",
+            "PVE_SOMETHING_ELSE_ENTIRELY",
+            "PATH",
+        ]
+        .into_iter()
+        .map(|k| (k.to_string(), "value".to_string()))
+        .collect();
+        let found = unknown_variables(&env, &known);
+        let pairs: Vec<(&str, Option<&str>)> = found
+            .iter()
+            .map(|u| (u.name.as_str(), u.suggestion.as_deref()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("PBS03_FINGERPRNT", Some("PBS03_FINGERPRINT")),
+                ("PVE_HOSTT", Some("PVE_HOST")),
+                ("PVE_SOMETHING_ELSE_ENTIRELY", None),
+            ]
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
+    }
+
+    #[test]
+    fn a_secret_file_loses_one_trailing_newline_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        for (contents, expected) in [
+            ("s3cret\n", Some("s3cret")),
+            ("s3cret\r\n", Some("s3cret")),
+            ("s3cret", Some("s3cret")),
+            ("s3cret\n\n", Some("s3cret\n")),
+            (" s3cret\n", Some(" s3cret")),
+            ("\n", None),
+        ] {
+            std::fs::write(&path, contents).unwrap();
+            let read = read_secret_file("X_FILE", &path).ok();
+            assert_eq!(read.as_deref(), expected, "{contents:?}");
+        }
+    }
+
+    #[test]
+    fn stdout_takes_exactly_one_format() {
+        let config = resolve(&["--demo", "--output", "-", "--format", "json"]).unwrap();
+        assert!(config.report.to_stdout);
+        let err = resolve(&["--demo", "--output", "-", "--format", "json,md"]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("PVE_REPORT_OUTPUT (--output)"),
+            "{err}"
+        );
+        assert!(!resolve(&["--demo"]).unwrap().report.to_stdout);
     }
 
     #[test]

@@ -57,13 +57,18 @@ pub enum RunError {
     Serialize(#[source] serde_json::Error),
     /// Printing to stdout failed (a closed pipe, a full disk).
     #[error("cannot write the output: {0}")]
-    Stdout(String),
+    Stdout(#[source] std::io::Error),
 }
 
 impl RunError {
     /// The exit status of a run that ended with this error.
     pub fn status(&self) -> ExitStatus {
         ExitStatus::Unknown
+    }
+
+    /// Whether the reader of stdout went away (`| head`): not a failure worth a message.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, RunError::Stdout(err) if err.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }
 
@@ -93,9 +98,15 @@ pub async fn run(config: Config) -> Result<Outcome, RunError> {
             }
             exit::collection_status(&inventory)
         }
-        Mode::DumpCoverage | Mode::DumpReportData | Mode::Report => {
+        Mode::DumpCoverage | Mode::DumpReportData | Mode::Report | Mode::Nagios => {
             let inventory = gather(&config).await?;
             let report = coverage::assess(&inventory, &policy, inventory.collected_at);
+            let status = exit::collection_status(&inventory).max(exit::report_status(&report));
+            let status = exit::with_threshold(
+                status,
+                config.report.fail_on.into(),
+                config.report.exit_zero,
+            );
             match config.mode {
                 Mode::DumpCoverage if !config.json => {
                     print_text(&render::coverage_text::text(&report))?
@@ -107,28 +118,62 @@ pub async fn run(config: Config) -> Result<Outcome, RunError> {
                         .map_err(RunError::Serialize)?;
                     print_text(&format!("{json}\n"))?;
                 }
-                _ => {
-                    let written =
-                        output::write_report_files(&config.report, &report, started.elapsed())?;
-                    use std::io::IsTerminal;
-                    let said = output::announce(&report, &written, std::io::stdout().is_terminal());
-                    for line in &said.stdout {
-                        print_text(&format!("{line}\n"))?;
-                    }
-                    if let Some(line) = said.stderr {
-                        eprintln!("{line}");
-                    }
+                Mode::Nagios => {
+                    write_prom_file(&config, &report, started)?;
+                    print_text(&format!("{}\n", render::nagios::line(&report, status)))?;
                 }
+                _ => write_report(&config, &report, started)?,
             }
-            let status = exit::collection_status(&inventory).max(exit::report_status(&report));
-            exit::with_threshold(
-                status,
-                config.report.fail_on.into(),
-                config.report.exit_zero,
-            )
+            status
         }
     };
     Ok(Outcome { status })
+}
+
+/// The report run's output: the files (or the one format on stdout for `--output -`), the
+/// `--prom-file`, then what a terminal or cron is told about them.
+fn write_report(
+    config: &Config,
+    report: &coverage::report::Report,
+    started: std::time::Instant,
+) -> Result<(), RunError> {
+    let options = &config.report;
+    if options.to_stdout {
+        // Config allows exactly one format with `--output -`.
+        if let Some(format) = options.formats.first() {
+            let drift = output::drift_since_previous(options, report);
+            let text = output::render_format(*format, report, drift.as_ref(), started.elapsed())?;
+            print_text(&text)?;
+            if !text.ends_with('\n') {
+                print_text("\n")?;
+            }
+        }
+        return write_prom_file(config, report, started);
+    }
+    let written = output::write_report_files(options, report, started.elapsed())?;
+    write_prom_file(config, report, started)?;
+    use std::io::IsTerminal;
+    // `-q` makes a terminal behave like cron: nothing when all is well.
+    let terminal = std::io::stdout().is_terminal() && !options.quiet;
+    let said = output::announce(report, &written, terminal);
+    for line in &said.stdout {
+        print_text(&format!("{line}\n"))?;
+    }
+    if let Some(line) = said.stderr {
+        eprintln!("{line}");
+    }
+    Ok(())
+}
+
+fn write_prom_file(
+    config: &Config,
+    report: &coverage::report::Report,
+    started: std::time::Instant,
+) -> Result<(), RunError> {
+    if let Some(path) = &config.report.prom_file {
+        output::write_prom_file(path, report, started.elapsed())?;
+    }
+    Ok(())
 }
 
 /// The assessment policy: the `--policy` file's, else the defaults; told the history window the
@@ -153,7 +198,7 @@ fn print_text(text: &str) -> Result<(), RunError> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|err| RunError::Stdout(err.to_string()))
+        .map_err(RunError::Stdout)
 }
 
 /// Write pretty JSON to stdout as it is serialized (a 5 000-guest inventory is ~90 MB: no string copy).
@@ -161,12 +206,8 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), RunError> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     serde_json::to_writer_pretty(&mut out, value)
-        .map_err(|err| err.to_string())
-        .and_then(|()| {
-            writeln!(out)
-                .and_then(|()| out.flush())
-                .map_err(|err| err.to_string())
-        })
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out).and_then(|()| out.flush()))
         .map_err(RunError::Stdout)
 }
 

@@ -45,7 +45,7 @@ pub enum OutputError {
         detail: String,
     },
     /// The output directory is missing and could not be created.
-    #[error("cannot create the report directory {path}: {source}; create it or choose another with --output-dir")]
+    #[error("cannot create the report directory {path}: {source}; create it or choose another with --output (PVE_REPORT_OUTPUT)")]
     CreateDir {
         /// The directory.
         path: PathBuf,
@@ -469,6 +469,15 @@ pub fn render_format(
         Format::Json => render::json::render(report, drift).map_err(|e| failed(e.to_string())),
         Format::Prometheus => Ok(render::prometheus::render(report, Some(elapsed))),
     }
+}
+
+/// Write the Prometheus text to exactly `path`, atomically (`--prom-file`): node_exporter's
+/// textfile collector reads every `*.prom` in its folder, so no dated copy and no `latest` name
+/// may appear beside it, and it must never see half a file. The temporary name starts with a dot
+/// and does not end in `.prom`, so the collector ignores it even mid-write.
+pub fn write_prom_file(path: &Path, report: &Report, elapsed: Duration) -> Result<(), OutputError> {
+    let text = render_format(Format::Prometheus, report, None, elapsed)?;
+    write_atomic(path, text.as_bytes())
 }
 
 /// Render every requested format (against the previous report for drift) and write the files;

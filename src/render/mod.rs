@@ -9,5 +9,6 @@ pub mod html;
 pub mod inventory;
 pub mod json;
 pub mod markdown;
+pub mod nagios;
 pub mod prometheus;
 pub mod view;

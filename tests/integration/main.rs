@@ -9,6 +9,7 @@ mod sim;
 mod support;
 
 mod check_api;
+mod cli;
 mod collection;
 mod faults;
 mod foundation;
