@@ -95,6 +95,10 @@ pub struct Cli {
     #[arg(long, env = "PVE_TIMEOUT", value_name = "SECONDS", help_heading = CONNECTION)]
     pub timeout: Option<String>,
 
+    /// Largest API answer read, in MiB (default 256); a larger one is an error for that endpoint.
+    #[arg(long, env = "PVE_MAX_ANSWER_MB", value_name = "MIB", help_heading = CONNECTION)]
+    pub max_answer_mb: Option<String>,
+
     /// Maximum number of API requests in flight at once, over all servers (default 8).
     #[arg(long, env = "PVE_MAX_CONCURRENCY", value_name = "N", help_heading = CONNECTION)]
     pub max_concurrency: Option<String>,

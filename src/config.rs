@@ -28,6 +28,8 @@ pub const PBS_DEFAULT_PORT: u16 = 8007;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default number of requests in flight: a real pveproxy has only a few workers.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
+/// Default limit on one answer's size, in MiB: far above a 5 000-guest cluster's largest answer.
+pub const DEFAULT_MAX_ANSWER_MB: u64 = 256;
 
 /// Which product a server block configures: decides default port, token separator and messages.
 /// Private: the transport's own kind (`api::ServerKind`) is built from where a setting sits in
@@ -118,6 +120,8 @@ pub struct ServerSettings {
     pub tls: TlsChoice,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// The largest answer read from this server, in bytes; a larger one is an error for its endpoint.
+    pub max_answer_bytes: u64,
     /// The environment-variable prefix this server was configured with (`PVE`, `PBS`, `PBS01`, …),
     /// so messages can name the exact variable to change.
     pub env_prefix: String,
@@ -530,6 +534,23 @@ impl Config {
             None => DEFAULT_TIMEOUT,
             Some(text) => parse_seconds("PVE_TIMEOUT (--timeout)", &text)?,
         };
+        let max_answer_mb = match non_empty(cli.max_answer_mb.clone()) {
+            None => DEFAULT_MAX_ANSWER_MB,
+            Some(text) => match text.parse::<u64>() {
+                Ok(n) if (1..=65_536).contains(&n) => n,
+                _ => {
+                    return Err(invalid(
+                        "PVE_MAX_ANSWER_MB (--max-answer-mb)",
+                        format!("'{text}' is not a number of MiB from 1 to 65536"),
+                        "leave it unset for the default of 256, or raise it when one answer really is larger",
+                    ))
+                }
+            },
+        };
+        let bounds = RequestBounds {
+            timeout,
+            max_answer_bytes: max_answer_mb * 1024 * 1024,
+        };
         let max_concurrency = match non_empty(cli.max_concurrency.clone()) {
             None => DEFAULT_MAX_CONCURRENCY,
             Some(text) => match text.parse::<usize>() {
@@ -569,7 +590,7 @@ impl Config {
         let pve = if pve_raw.is_empty() {
             None
         } else {
-            Some(resolve_server(Product::Pve, &pve_raw, timeout)?)
+            Some(resolve_server(Product::Pve, &pve_raw, bounds)?)
         };
 
         let mut pbs = Vec::new();
@@ -596,12 +617,12 @@ impl Config {
             fingerprint: non_empty(cli.pbs_fingerprint.clone()),
         };
         if !first_pbs.is_empty() {
-            pbs.push(resolve_server(Product::Pbs, &first_pbs, timeout)?);
+            pbs.push(resolve_server(Product::Pbs, &first_pbs, bounds)?);
         }
         for prefix in numbered_pbs_prefixes(env) {
             let raw = RawServer::from_env(&prefix, env)?;
             if !raw.is_empty() {
-                pbs.push(resolve_server(Product::Pbs, &raw, timeout)?);
+                pbs.push(resolve_server(Product::Pbs, &raw, bounds)?);
             }
         }
         pbs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -987,10 +1008,17 @@ fn parse_bool(variable: &str, text: &str) -> Result<bool, ConfigError> {
     }
 }
 
+/// What every server block shares: the per-request bounds.
+#[derive(Debug, Clone, Copy)]
+struct RequestBounds {
+    timeout: Duration,
+    max_answer_bytes: u64,
+}
+
 fn resolve_server(
     kind: Product,
     raw: &RawServer,
-    timeout: Duration,
+    bounds: RequestBounds,
 ) -> Result<ServerSettings, ConfigError> {
     let host_var = raw.var("HOST");
     let host = raw.host.as_deref().ok_or_else(|| ConfigError::Missing {
@@ -1021,7 +1049,8 @@ fn resolve_server(
         base_url,
         credentials,
         tls,
-        timeout,
+        timeout: bounds.timeout,
+        max_answer_bytes: bounds.max_answer_bytes,
         env_prefix: raw.prefix.clone(),
     })
 }

@@ -9,8 +9,8 @@
 //! and 502/503/504 only — GETs are idempotent, and any other failure would not get better by asking
 //! again. A timeout is not retried: a server that hangs would cost the run three timeouts.
 //!
-//! Every answer body is read chunk by chunk into one buffer and bounded by
-//! [`ClientLimits::max_answer_bytes`]: an answer over the limit stops the read at once (a runaway
+//! Every answer body is read chunk by chunk into one buffer and bounded by the server's
+//! `max_answer_bytes` (`PVE_MAX_ANSWER_MB`): an answer over the limit stops the read at once (a runaway
 //! answer must not take the host's memory), and a body that breaks off is an error of its own kind,
 //! never a shorter answer.
 
@@ -35,26 +35,8 @@ const BACKOFF: Duration = Duration::from_millis(300);
 const TICKET_RENEW_AFTER: Duration = Duration::from_secs(100 * 60);
 /// How much of an unexpected body to quote in an error.
 const QUOTE_LIMIT: usize = 300;
-/// Default per-answer size limit: far above any real answer (70 000 snapshots are ~40 MiB), far
-/// below what would endanger the host.
-pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
 /// Never reserve more than this up front on the word of a `Content-Length` header.
 const MAX_PREALLOCATION: u64 = 64 * 1024 * 1024;
-
-/// Bounds applied to every answer of one client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientLimits {
-    /// Largest answer body accepted, in bytes; a bigger one is [`ApiErrorKind::TooLarge`].
-    pub max_answer_bytes: u64,
-}
-
-impl Default for ClientLimits {
-    fn default() -> Self {
-        ClientLimits {
-            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
-        }
-    }
-}
 
 /// A decoded answer: the `data` member plus the `total` member some list endpoints add.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +88,6 @@ enum AuthState {
 struct Inner {
     http: reqwest::Client,
     server: ServerConfig,
-    limits: ClientLimits,
     limiter: Arc<Semaphore>,
     auth: AuthState,
     seen: SeenCertificate,
@@ -140,20 +121,10 @@ pub fn token_header(kind: ServerKind, id: &str, secret: &Secret) -> String {
 }
 
 impl ApiClient {
-    /// Create a client with the default [`ClientLimits`]. No request is sent until the first `get`
-    /// (password login happens then).
+    /// Create a client. No request is sent until the first `get` (password login happens then).
     pub fn new(
         server: &ServerConfig,
         limiter: Arc<Semaphore>,
-    ) -> Result<ApiClient, ClientSetupError> {
-        ApiClient::with_limits(server, limiter, ClientLimits::default())
-    }
-
-    /// Create a client with explicit bounds on its answers.
-    pub fn with_limits(
-        server: &ServerConfig,
-        limiter: Arc<Semaphore>,
-        limits: ClientLimits,
     ) -> Result<ApiClient, ClientSetupError> {
         let (tls, seen) = client_config(&server.tls).map_err(|source| ClientSetupError::Tls {
             server: server.name.clone(),
@@ -192,7 +163,6 @@ impl ApiClient {
                 http,
                 host: host_port(&server.base_url),
                 server: server.clone(),
-                limits,
                 limiter,
                 auth,
                 seen,
@@ -351,7 +321,7 @@ impl ApiClient {
     /// limit. A body that breaks off is [`ApiErrorKind::Truncated`] (or a timeout), never a
     /// shorter answer.
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, ApiErrorKind> {
-        let limit = self.inner.limits.max_answer_bytes;
+        let limit = self.inner.server.max_answer_bytes;
         let expected = response.content_length();
         if expected.is_some_and(|len| len > limit) {
             return Err(ApiErrorKind::TooLarge { limit });
@@ -799,16 +769,10 @@ mod tests {
             },
             tls: crate::api::server::TlsMode::Insecure,
             timeout: Duration::from_secs(5),
+            max_answer_bytes: limit,
             env_prefix: "PVE".into(),
         };
-        ApiClient::with_limits(
-            &server,
-            Arc::new(Semaphore::new(2)),
-            ClientLimits {
-                max_answer_bytes: limit,
-            },
-        )
-        .unwrap()
+        ApiClient::new(&server, Arc::new(Semaphore::new(2))).unwrap()
     }
 
     fn ok_head(length: Option<usize>) -> String {

@@ -118,6 +118,8 @@ pub struct ServerConfig {
     pub tls: TlsMode,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// The largest answer read, in bytes.
+    pub max_answer_bytes: u64,
     /// The environment-variable prefix this server was configured with (`PVE`, `PBS`, `PBS01`, …),
     /// so messages can name the exact variable to change.
     pub env_prefix: String,
@@ -133,6 +135,7 @@ impl ServerConfig {
             auth: Auth::from(&settings.credentials),
             tls: TlsMode::from(&settings.tls),
             timeout: settings.timeout,
+            max_answer_bytes: settings.max_answer_bytes,
             env_prefix: settings.env_prefix.clone(),
         }
     }
