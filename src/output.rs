@@ -27,8 +27,8 @@ use crate::config::ReportOptions;
 use crate::coverage::drift::{drift, Drift};
 use crate::coverage::report::{Report, SCHEMA_VERSION};
 use crate::exit::{self, ExitStatus};
-use crate::model::Severity;
 use crate::render;
+use crate::render::collection::CollectionState;
 
 /// Common prefix of every report file name.
 pub const FILE_PREFIX: &str = "pve-backup-report-";
@@ -553,28 +553,19 @@ pub fn announce(report: &Report, written: &[PathBuf], terminal: bool) -> Announc
     }
 }
 
-/// "collection failed: …" (nothing to judge) or "collection incomplete: …" with the first critical
-/// anomaly titles; None when collection met no critical problem.
-// A shared "did collection fail" helper is planned in `render`; until it lands this private one
-// decides from the same facts: critical anomalies, and whether any guest was seen at all.
+/// "collection failed: …" or "collection incomplete: …" with the first causes, decided by the same
+/// rule every other output uses; None when the collection was whole.
 fn collection_cause(report: &Report) -> Option<String> {
-    let critical: Vec<&str> = report
-        .anomalies
-        .iter()
-        .filter(|a| a.severity == Severity::Critical)
-        .map(|a| a.message.as_str())
-        .collect();
-    if critical.is_empty() {
-        return None;
-    }
-    let word = if report.summary.guests == 0 {
-        "failed"
-    } else {
-        "incomplete"
+    let collection = render::collection::assess(report);
+    let word = match collection.state {
+        CollectionState::Complete => return None,
+        CollectionState::Incomplete => "incomplete",
+        CollectionState::Failed => "failed",
     };
-    let mut titles = critical[..critical.len().min(CRON_TITLES)].join("; ");
-    if critical.len() > CRON_TITLES {
-        titles.push_str(&format!(" (+{} more)", critical.len() - CRON_TITLES));
+    let causes = &collection.causes;
+    let mut titles = causes[..causes.len().min(CRON_TITLES)].join("; ");
+    if causes.len() > CRON_TITLES {
+        titles.push_str(&format!(" (+{} more)", causes.len() - CRON_TITLES));
     }
     Some(format!("collection {word}: {titles}"))
 }
@@ -855,7 +846,12 @@ mod tests {
         report.anomalies = critical
             .iter()
             .map(|message| {
-                crate::model::Anomaly::new(Severity::Critical, "pve", *message, "details")
+                crate::model::Anomaly::new(
+                    crate::model::Severity::Critical,
+                    "pve",
+                    *message,
+                    "details",
+                )
             })
             .collect();
         report
