@@ -113,8 +113,9 @@ pub async fn collect_pve(
     let pools = read_pools(api, pools, version.as_deref(), &visibility, &mut anomalies).await;
     let not_backed_up = observe(
         not_backed_up,
+        // Only a cross-check hides behind it, so a warning: no verdict depends on it.
         Failed::new(
-            Severity::Info,
+            Severity::Warning,
             "pve/not-backed-up",
             "PVE's own list of guests without a backup job",
         ),

@@ -109,133 +109,6 @@ const KNOWN_FAILING: &[(&str, &str, &str, &str)] = &[
         "wrong-container",
         CT_CONFIG,
     ),
-    // GC_STATUS
-    ("healthy", "pbs1 /admin/datastore/*/gc", "401", GC_STATUS),
-    ("healthy", "pbs1 /admin/datastore/*/gc", "403", GC_STATUS),
-    ("healthy", "pbs1 /admin/datastore/*/gc", "500", GC_STATUS),
-    (
-        "healthy",
-        "pbs1 /admin/datastore/*/gc",
-        "empty-object",
-        GC_STATUS,
-    ),
-    ("healthy", "pbs1 /admin/datastore/*/gc", "hang", GC_STATUS),
-    (
-        "healthy",
-        "pbs1 /admin/datastore/*/gc",
-        "invalid-json",
-        GC_STATUS,
-    ),
-    (
-        "healthy",
-        "pbs1 /admin/datastore/*/gc",
-        "null-data",
-        GC_STATUS,
-    ),
-    ("healthy", "pbs1 /admin/datastore/*/gc", "reset", GC_STATUS),
-    (
-        "healthy",
-        "pbs1 /admin/datastore/*/gc",
-        "slow-drip",
-        GC_STATUS,
-    ),
-    (
-        "healthy",
-        "pbs1 /admin/datastore/*/gc",
-        "truncated",
-        GC_STATUS,
-    ),
-    (
-        "healthy",
-        "pbs1 /admin/datastore/*/gc",
-        "truncated-chunked",
-        GC_STATUS,
-    ),
-    (
-        "healthy",
-        "pbs1 /admin/datastore/*/gc",
-        "wrong-container",
-        GC_STATUS,
-    ),
-    (
-        "healthy",
-        "pbs1 /admin/datastore/*/gc",
-        "wrong-scalars",
-        GC_STATUS,
-    ),
-    // NOT_BACKED_UP
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "401",
-        NOT_BACKED_UP,
-    ),
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "403",
-        NOT_BACKED_UP,
-    ),
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "500",
-        NOT_BACKED_UP,
-    ),
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "empty-object",
-        NOT_BACKED_UP,
-    ),
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "hang",
-        NOT_BACKED_UP,
-    ),
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "invalid-json",
-        NOT_BACKED_UP,
-    ),
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "null-data",
-        NOT_BACKED_UP,
-    ),
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "reset",
-        NOT_BACKED_UP,
-    ),
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "slow-drip",
-        NOT_BACKED_UP,
-    ),
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "truncated",
-        NOT_BACKED_UP,
-    ),
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "truncated-chunked",
-        NOT_BACKED_UP,
-    ),
-    (
-        "healthy",
-        "pve /cluster/backup-info/not-backed-up",
-        "wrong-container",
-        NOT_BACKED_UP,
-    ),
     // TASK_LIST
     (
         "every-verdict",
@@ -540,19 +413,7 @@ const KNOWN_FAILING: &[(&str, &str, &str, &str)] = &[
     (
         "every-verdict",
         "pbs1 /access/permissions",
-        "wrong-container",
-        PERM_GARBLED,
-    ),
-    (
-        "every-verdict",
-        "pbs1 /access/permissions",
         "wrong-scalars",
-        PERM_GARBLED,
-    ),
-    (
-        "every-verdict",
-        "pve /access/permissions",
-        "wrong-container",
         PERM_GARBLED,
     ),
     (
@@ -564,19 +425,7 @@ const KNOWN_FAILING: &[(&str, &str, &str, &str)] = &[
     (
         "healthy",
         "pbs1 /access/permissions",
-        "wrong-container",
-        PERM_GARBLED,
-    ),
-    (
-        "healthy",
-        "pbs1 /access/permissions",
         "wrong-scalars",
-        PERM_GARBLED,
-    ),
-    (
-        "healthy",
-        "pve /access/permissions",
-        "wrong-container",
         PERM_GARBLED,
     ),
     (
@@ -693,13 +542,6 @@ const KNOWN_FAILING: &[(&str, &str, &str, &str)] = &[
 /// Known cause: a failed CT config read drops the bind-mount partial to covered instead of indeterminate.
 const CT_CONFIG: &str =
     "a failed CT config read drops the bind-mount partial to covered instead of indeterminate";
-
-/// Known cause: a failed GC status read is an anomaly but does not raise the exit code.
-const GC_STATUS: &str = "a failed GC status read is an anomaly but does not raise the exit code";
-
-/// Known cause: a failed not-backed-up cross-check is an anomaly but does not raise the exit code.
-const NOT_BACKED_UP: &str =
-    "a failed not-backed-up cross-check is an anomaly but does not raise the exit code";
 
 /// Known cause: a failed task list turns failed into stale instead of unknown.
 const TASK_LIST: &str = "a failed task list turns failed into stale instead of unknown";
