@@ -200,7 +200,6 @@ async fn read_nodes(
                 api.permissions_on(&node_path),
             );
             let sees_all = node_perms
-                .ok()
                 .map(|answer| PermissionMap::from_wire(answer).has(&node_path, needs.privilege));
             (name, time, sees_all)
         });
@@ -208,8 +207,18 @@ async fn read_nodes(
     let mut zones: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut sees_all: BTreeMap<String, Option<bool>> = BTreeMap::new();
     while let Some(Ok((name, result, node_sees_all))) = time_set.join_next().await {
-        sees_all.insert(name.clone(), node_sees_all);
         let component = format!("pve/nodes/{name}");
+        // Without the probe the history's completeness cannot be decided: the node's history
+        // becomes partial (see read_task_history), and the failed request must show.
+        let what = format!(
+            "the token's privileges on node {name} (so whether its task history is complete is unknown)"
+        );
+        let node_sees_all = answer(
+            node_sees_all,
+            Failed::new(Severity::Warning, &component, &what),
+            anomalies,
+        );
+        sees_all.insert(name.clone(), node_sees_all);
         let what = format!("the time zone of node {name} (task-log times are read as UTC instead)");
         let zone = answer(
             result,
