@@ -179,12 +179,21 @@ async fn read_nodes(
     nodes: Result<Vec<wire::Node>, ApiError>,
     anomalies: &mut Vec<Anomaly>,
 ) -> Nodes {
-    let mut node_list = answer(
-        nodes,
-        Failed::new(Severity::Critical, "pve/nodes", "the node list"),
-        anomalies,
-    )
-    .unwrap_or_default();
+    let mut unavailable_reason = None;
+    let mut node_list = match nodes {
+        Ok(list) => list,
+        Err(err) => {
+            // No node list hides every node's time zone, task history and storage content:
+            // all of that is unknown, not absent.
+            let reason = format!(
+                "/nodes failed ({}): node time zones, task histories and storage contents are unknown",
+                err.short()
+            );
+            Failed::new(Severity::Critical, "pve/nodes", "the node list").report(&err, anomalies);
+            unavailable_reason = Some(reason);
+            Vec::new()
+        }
+    };
     node_list.sort_by(|a, b| a.node.cmp(&b.node));
     let mut time_set = JoinSet::new();
     for node in &node_list {
@@ -227,16 +236,18 @@ async fn read_nodes(
         );
         zones.insert(name, zone.map(|time| time.timezone));
     }
-    let observed = Observed::complete(
-        node_list
-            .iter()
-            .map(|n| Node {
-                name: n.node.clone(),
-                status: n.status.as_str().to_string(),
-                timezone: zones.get(&n.node).cloned().flatten(),
-            })
-            .collect::<Vec<_>>(),
-    );
+    let items: Vec<Node> = node_list
+        .iter()
+        .map(|n| Node {
+            name: n.node.clone(),
+            status: n.status.as_str().to_string(),
+            timezone: zones.get(&n.node).cloned().flatten(),
+        })
+        .collect();
+    let observed = match unavailable_reason {
+        Some(reason) => Observed::unavailable(reason),
+        None => Observed::complete(items),
+    };
     let time_zones = observed
         .items
         .iter()
@@ -822,8 +833,9 @@ async fn read_task_history(
         logs.insert(index, evidence);
     }
     if let Some(err) = first_failure {
+        // An unreadable log hides the per-guest outcome of its run: a verdict, so critical.
         anomalies.push(request_anomaly(
-            Severity::Warning,
+            Severity::Critical,
             &component,
             &format!("{log_failures} vzdump task log(s) on node {node}"),
             &err,
@@ -909,6 +921,7 @@ async fn read_storage_backups(
 ) -> Observed<StorageBackup> {
     let mut set = JoinSet::new();
     let mut partial_reasons = Vec::new();
+    let mut unasked = Vec::new();
     for storage in storages.iter().filter(|s| s.enabled && s.holds_backups()) {
         if let Some(target) = &storage.pbs {
             if target
@@ -924,6 +937,11 @@ async fn read_storage_backups(
             .and_then(|allowed| allowed.iter().find(|n| nodes.contains(n)).cloned())
             .or_else(|| nodes.first().cloned())
         else {
+            // Without a node to ask, the storage's backups are unknown, not absent.
+            unasked.push(format!(
+                "storage '{}': no node to list its content through (the node list is empty or unknown)",
+                storage.id
+            ));
             continue;
         };
         let sees_all = {
@@ -945,7 +963,7 @@ async fn read_storage_backups(
         });
     }
     let mut backups = Vec::new();
-    let mut failed = Vec::new();
+    let mut failed = std::mem::take(&mut unasked);
     while let Some(Ok((id, result))) = set.join_next().await {
         match result {
             Ok(items) => {
