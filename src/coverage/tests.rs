@@ -1464,10 +1464,9 @@ fn unreadable_config_uses_the_latest_log_for_exclusions() {
     assert_eq!(g.coverage, Coverage::Partial);
     assert_eq!(g.excluded_volumes, vec!["scsi1 (backup=no)"]);
     assert!(g.coverage_reason.contains("latest task log"));
+    // No config and no exclusion seen: a bind mount would not show in a log, so not `covered`
+    // but indeterminate (issue #9 rule 1).
     let g = guest(&report, 101);
-    assert_eq!(g.coverage, Coverage::Covered);
-    assert!(
-        g.coverage_reason.contains("exclusions")
-            || g.coverage_reason.contains("excluded is unknown")
-    );
+    assert_eq!(g.coverage, Coverage::Indeterminate, "{}", g.coverage_reason);
+    assert!(g.coverage_reason.contains("excluded is unknown"));
 }

@@ -36,79 +36,6 @@ const OVERSIZED_BYTES: usize = 2 * 1024 * 1024;
 /// an entry matches must still fail: an entry that matches a passing cell must be narrowed.
 const KNOWN_FAILING: &[(&str, &str, &str, &str)] = &[
     ("*", "*", "oversized", LIMIT_NOT_WIRED),
-    // CT_CONFIG
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "401",
-        CT_CONFIG,
-    ),
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "403",
-        CT_CONFIG,
-    ),
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "500",
-        CT_CONFIG,
-    ),
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "empty-object",
-        CT_CONFIG,
-    ),
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "hang",
-        CT_CONFIG,
-    ),
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "invalid-json",
-        CT_CONFIG,
-    ),
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "null-data",
-        CT_CONFIG,
-    ),
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "reset",
-        CT_CONFIG,
-    ),
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "slow-drip",
-        CT_CONFIG,
-    ),
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "truncated",
-        CT_CONFIG,
-    ),
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "truncated-chunked",
-        CT_CONFIG,
-    ),
-    (
-        "every-verdict",
-        "pve /nodes/*/lxc/*/config",
-        "wrong-container",
-        CT_CONFIG,
-    ),
     // TYPED_CONFIG
     (
         "every-verdict",
@@ -194,10 +121,6 @@ const KNOWN_FAILING: &[(&str, &str, &str, &str)] = &[
     ("healthy", "pve /pools", "wrong-scalars", TYPED_FIELDS),
     ("healthy", "pve /version", "wrong-scalars", TYPED_FIELDS),
 ];
-
-/// Known cause: a failed CT config read drops the bind-mount partial to covered instead of indeterminate.
-const CT_CONFIG: &str =
-    "a failed CT config read drops the bind-mount partial to covered instead of indeterminate";
 
 /// Known cause: wrongly typed config fields are tolerated silently and change coverage.
 const TYPED_CONFIG: &str = "wrongly typed config fields are tolerated silently and change coverage";
