@@ -35,15 +35,18 @@ impl<'de> Deserialize<'de> for Permissions {
             .map(|(path, privs)| {
                 let privs = privs
                     .into_iter()
-                    // An unreadable flag still names a held privilege; not letting it propagate can
-                    // only make a list look less complete, never more.
-                    .map(|(name, flag)| {
-                        (name, bool_from_value(&flag).ok().flatten().unwrap_or(false))
+                    // A flag of the wrong type means the answer is garbled, not that nothing
+                    // propagates: guessing could call a shortened list complete (issue #9 rule 1).
+                    .map(|(name, flag)| match bool_from_value(&flag) {
+                        Ok(propagates) => Ok((name, propagates.unwrap_or(false))),
+                        Err(err) => Err(serde::de::Error::custom(format!(
+                            "privilege '{name}' on '{path}': {err}"
+                        ))),
                     })
-                    .collect();
-                (path, privs)
+                    .collect::<Result<_, D::Error>>()?;
+                Ok((path, privs))
             })
-            .collect();
+            .collect::<Result<_, D::Error>>()?;
         Ok(Permissions { paths })
     }
 }
@@ -74,9 +77,17 @@ mod tests {
     }
 
     #[test]
-    fn an_unreadable_flag_keeps_the_privilege_without_propagation() {
-        assert!(!flag(json!("maybe")));
+    fn a_null_flag_keeps_the_privilege_without_propagation() {
         assert!(!flag(json!(null)));
+    }
+
+    #[test]
+    fn a_flag_of_the_wrong_type_makes_the_answer_malformed() {
+        let err = serde_json::from_value::<Permissions>(json!({"/": {"Sys.Audit": "maybe"}}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Sys.Audit"), "{err}");
+        assert!(serde_json::from_value::<Permissions>(json!({"/": {"Sys.Audit": [1]}})).is_err());
     }
 
     #[test]

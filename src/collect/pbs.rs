@@ -309,7 +309,11 @@ async fn read_datastore(
     };
     let gc = answer(
         gc,
-        Failed::new(Severity::Info, component, "the garbage collection status"),
+        Failed::new(
+            Severity::Warning,
+            component,
+            "the garbage collection status",
+        ),
         &mut anomalies,
     )
     .map(|status| GcStatus {

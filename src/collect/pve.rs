@@ -113,8 +113,9 @@ pub async fn collect_pve(
     let pools = read_pools(api, pools, version.as_deref(), &visibility, &mut anomalies).await;
     let not_backed_up = observe(
         not_backed_up,
+        // Only a cross-check hides behind it, so a warning: no verdict depends on it.
         Failed::new(
-            Severity::Info,
+            Severity::Warning,
             "pve/not-backed-up",
             "PVE's own list of guests without a backup job",
         ),
@@ -178,12 +179,21 @@ async fn read_nodes(
     nodes: Result<Vec<wire::Node>, ApiError>,
     anomalies: &mut Vec<Anomaly>,
 ) -> Nodes {
-    let mut node_list = answer(
-        nodes,
-        Failed::new(Severity::Critical, "pve/nodes", "the node list"),
-        anomalies,
-    )
-    .unwrap_or_default();
+    let mut unavailable_reason = None;
+    let mut node_list = match nodes {
+        Ok(list) => list,
+        Err(err) => {
+            // No node list hides every node's time zone, task history and storage content:
+            // all of that is unknown, not absent.
+            let reason = format!(
+                "/nodes failed ({}): node time zones, task histories and storage contents are unknown",
+                err.short()
+            );
+            Failed::new(Severity::Critical, "pve/nodes", "the node list").report(&err, anomalies);
+            unavailable_reason = Some(reason);
+            Vec::new()
+        }
+    };
     node_list.sort_by(|a, b| a.node.cmp(&b.node));
     let mut time_set = JoinSet::new();
     for node in &node_list {
@@ -199,7 +209,6 @@ async fn read_nodes(
                 api.permissions_on(&node_path),
             );
             let sees_all = node_perms
-                .ok()
                 .map(|answer| PermissionMap::from_wire(answer).has(&node_path, needs.privilege));
             (name, time, sees_all)
         });
@@ -207,8 +216,18 @@ async fn read_nodes(
     let mut zones: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut sees_all: BTreeMap<String, Option<bool>> = BTreeMap::new();
     while let Some(Ok((name, result, node_sees_all))) = time_set.join_next().await {
-        sees_all.insert(name.clone(), node_sees_all);
         let component = format!("pve/nodes/{name}");
+        // Without the probe the history's completeness cannot be decided: the node's history
+        // becomes partial (see read_task_history), and the failed request must show.
+        let what = format!(
+            "the token's privileges on node {name} (so whether its task history is complete is unknown)"
+        );
+        let node_sees_all = answer(
+            node_sees_all,
+            Failed::new(Severity::Warning, &component, &what),
+            anomalies,
+        );
+        sees_all.insert(name.clone(), node_sees_all);
         let what = format!("the time zone of node {name} (task-log times are read as UTC instead)");
         let zone = answer(
             result,
@@ -217,16 +236,18 @@ async fn read_nodes(
         );
         zones.insert(name, zone.map(|time| time.timezone));
     }
-    let observed = Observed::complete(
-        node_list
-            .iter()
-            .map(|n| Node {
-                name: n.node.clone(),
-                status: n.status.as_str().to_string(),
-                timezone: zones.get(&n.node).cloned().flatten(),
-            })
-            .collect::<Vec<_>>(),
-    );
+    let items: Vec<Node> = node_list
+        .iter()
+        .map(|n| Node {
+            name: n.node.clone(),
+            status: n.status.as_str().to_string(),
+            timezone: zones.get(&n.node).cloned().flatten(),
+        })
+        .collect();
+    let observed = match unavailable_reason {
+        Some(reason) => Observed::unavailable(reason),
+        None => Observed::complete(items),
+    };
     let time_zones = observed
         .items
         .iter()
@@ -812,8 +833,9 @@ async fn read_task_history(
         logs.insert(index, evidence);
     }
     if let Some(err) = first_failure {
+        // An unreadable log hides the per-guest outcome of its run: a verdict, so critical.
         anomalies.push(request_anomaly(
-            Severity::Warning,
+            Severity::Critical,
             &component,
             &format!("{log_failures} vzdump task log(s) on node {node}"),
             &err,
@@ -899,6 +921,7 @@ async fn read_storage_backups(
 ) -> Observed<StorageBackup> {
     let mut set = JoinSet::new();
     let mut partial_reasons = Vec::new();
+    let mut unasked = Vec::new();
     for storage in storages.iter().filter(|s| s.enabled && s.holds_backups()) {
         if let Some(target) = &storage.pbs {
             if target
@@ -914,6 +937,11 @@ async fn read_storage_backups(
             .and_then(|allowed| allowed.iter().find(|n| nodes.contains(n)).cloned())
             .or_else(|| nodes.first().cloned())
         else {
+            // Without a node to ask, the storage's backups are unknown, not absent.
+            unasked.push(format!(
+                "storage '{}': no node to list its content through (the node list is empty or unknown)",
+                storage.id
+            ));
             continue;
         };
         let sees_all = {
@@ -935,7 +963,7 @@ async fn read_storage_backups(
         });
     }
     let mut backups = Vec::new();
-    let mut failed = Vec::new();
+    let mut failed = std::mem::take(&mut unasked);
     while let Some(Ok((id, result))) = set.join_next().await {
         match result {
             Ok(items) => {

@@ -182,9 +182,11 @@ impl FreshnessInput<'_> {
         let zone_note = if self.tz_known {
             String::new()
         } else {
-            " (node time zone unknown, UTC assumed)".to_string()
+            " (node time zone unknown: judged over every UTC offset)".to_string()
         };
-        let Some(due) = event.previous_before(self.now - self.grace, self.tz) else {
+        // With the zone unknown the due time is only known to lie in [earliest, latest]: only a
+        // success after the latest is surely in time, only one before the earliest surely late.
+        let Some((due, latest_due)) = self.due_range(event) else {
             return verdict(
                 Freshness::Unknown,
                 format!("job '{}': no scheduled run is due yet{zone_note}", job.id),
@@ -196,20 +198,37 @@ impl FreshnessInput<'_> {
         if let Some(failed) = self.failed_after(storage, success) {
             return failed;
         }
-        if let Some(s) = success.filter(|s| *s >= due) {
+        if let Some(s) = success.filter(|s| *s >= latest_due) {
             return verdict(
                 Freshness::Ok,
                 format!(
                     "backed up at {} after the run due at {}{zone_note}",
                     ts(s),
-                    ts(due)
+                    ts(latest_due)
+                ),
+                None,
+            );
+        }
+        if let Some(s) = success.filter(|s| *s >= due) {
+            return verdict(
+                Freshness::Unknown,
+                format!(
+                    "backed up at {}, which is in time for job '{}' only if the node's time \
+                     zone puts the due run before it (due between {} and {}); the node time \
+                     zone is unknown",
+                    ts(s),
+                    job.id,
+                    ts(due),
+                    ts(latest_due)
                 ),
                 None,
             );
         }
         let place = self.places.get(job.storage);
         let archives_complete = place.is_some_and(|p| p.complete);
-        let conclusive = archives_complete || self.history_covers(due);
+        // Absence needs a complete source; and a stale or never verdict also needs the task
+        // history, since only it could show a failed attempt (which would make it `failed`).
+        let conclusive = (archives_complete || self.history_covers(due)) && self.history_complete;
         let why_not = || {
             let mut parts = vec![self.history_gap()];
             if let Some(reason) = place.and_then(|p| p.incomplete_reason.clone()) {
@@ -244,7 +263,7 @@ impl FreshnessInput<'_> {
                 Freshness::Unknown,
                 format!(
                     "last success {} is older than the run due at {}, but a later backup \
-                     cannot be ruled out: {}",
+                     or a failed attempt cannot be ruled out: {}",
                     ts(last),
                     ts(due),
                     why_not()
@@ -294,9 +313,31 @@ impl FreshnessInput<'_> {
         }
     }
 
+    /// Whether an absence since `since` is proven, and no failed attempt can hide in the
+    /// history (one would turn the negative verdict into `failed`).
     fn everything_complete(&self, since: DateTime<Utc>) -> bool {
-        self.history_covers(since)
-            || (!self.places.is_empty() && self.places.values().all(|p| p.complete))
+        self.history_complete
+            && (self.history_covers(since)
+                || (!self.places.is_empty() && self.places.values().all(|p| p.complete)))
+    }
+
+    /// The latest due run before `now - grace`: (earliest, latest) over the possible zones. With
+    /// the node's zone known both are the same; unknown, every whole-hour UTC offset is tried.
+    fn due_range(&self, event: &CalendarEvent) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let before = self.now - self.grace;
+        if self.tz_known {
+            let due = event.previous_before(before, self.tz)?;
+            return Some((due, due));
+        }
+        let mut range: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+        for zone in every_offset() {
+            let due = event.previous_before(before, zone)?;
+            range = Some(match range {
+                None => (due, due),
+                Some((lo, hi)) => (lo.min(due), hi.max(due)),
+            });
+        }
+        range
     }
 
     fn assess_max_age(&self, hours: u32, source: &str) -> FreshnessVerdict {
@@ -389,6 +430,19 @@ impl FreshnessInput<'_> {
             }
         }
     }
+}
+
+/// Every whole-hour UTC offset a node can be in (UTC−12 … UTC+14), as fixed zones.
+fn every_offset() -> impl Iterator<Item = Tz> {
+    // `Etc/GMT+N` is N hours *behind* UTC (POSIX sign).
+    (-14i32..=12).filter_map(|n| {
+        let name = match n.cmp(&0) {
+            std::cmp::Ordering::Equal => "Etc/GMT".to_string(),
+            std::cmp::Ordering::Greater => format!("Etc/GMT+{n}"),
+            std::cmp::Ordering::Less => format!("Etc/GMT{n}"),
+        };
+        name.parse::<Tz>().ok()
+    })
 }
 
 /// Decide freshness for one guest.

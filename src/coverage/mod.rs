@@ -296,8 +296,20 @@ fn guest_report(
     anomalies.extend(exemption.anomalies.iter().cloned());
 
     let (tz, tz_known) = index.node_tz(&guest.node);
-    let (history_complete, history_since) = index.node_history(&guest.node);
-    let history_reason = history_reason(index, &guest.node);
+    let (mut history_complete, history_since) = index.node_history(&guest.node);
+    let mut history_reason = history_reason(index, &guest.node);
+    let unread = unreadable_logs(index, guest.vmid);
+    if unread > 0 {
+        // A finished run whose log could not be read may be this guest's success or failure:
+        // the history cannot prove an absence for it (issue #9 rule 1).
+        history_complete = false;
+        let note =
+            format!("{unread} vzdump task log(s) that may concern this guest could not be read");
+        history_reason = Some(match history_reason {
+            Some(reason) => format!("{reason}; {note}"),
+            None => note,
+        });
+    }
     let scheduled: Vec<ScheduledJob<'_>> = job_ctxs
         .iter()
         .zip(answers)
@@ -415,6 +427,21 @@ fn guest_report(
         flags: flags.into_iter().collect(),
     };
     (report, anomalies)
+}
+
+/// Finished vzdump tasks, on any node, whose log could not be read and which may have backed up
+/// `vmid` (a multi-guest task has no id of its own).
+fn unreadable_logs(index: &Index<'_>, vmid: Vmid) -> usize {
+    let Some(pve) = &index.inventory.pve else {
+        return 0;
+    };
+    pve.task_history
+        .iter()
+        .flat_map(|h| h.tasks.iter())
+        .filter(|t| matches!(t.log, crate::model::TaskLogEvidence::Unavailable { .. }))
+        .filter(|t| t.end.is_some() || t.status.is_some())
+        .filter(|t| t.id.is_empty() || t.id.parse::<Vmid>().ok() == Some(vmid))
+        .count()
 }
 
 fn history_reason(index: &Index<'_>, node: &str) -> Option<String> {

@@ -263,14 +263,19 @@ pub(crate) fn decide(
                 excluded_volumes: excluded,
             };
         }
-        let reason = match &guest.config {
-            GuestConfigFacts::Unknown { reason } => format!(
-                "{jobs_text}; whether volumes are excluded is unknown (config not readable: {reason})"
+        // Without the config an exclusion cannot be ruled out (a bind mount never shows in a
+        // task log), so `covered` would be a guess: indeterminate, naming what is missing.
+        let (coverage, reason) = match &guest.config {
+            GuestConfigFacts::Unknown { reason } => (
+                Coverage::Indeterminate,
+                format!(
+                    "{jobs_text}, but whether volumes are excluded is unknown (config not readable: {reason})"
+                ),
             ),
-            GuestConfigFacts::Read { .. } => jobs_text,
+            GuestConfigFacts::Read { .. } => (Coverage::Covered, jobs_text),
         };
         return CoverageVerdict {
-            coverage: Coverage::Covered,
+            coverage,
             reason,
             covering,
             excluded_volumes: Vec::new(),
