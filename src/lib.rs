@@ -6,21 +6,21 @@
 //! [`output`] writes report files. [`run`] wires the stages for the mode the user chose and says
 //! how the run ended; `main` turns that into an exit code.
 
-pub mod api;
-pub mod check;
+pub(crate) mod api;
+pub(crate) mod check;
 pub mod cli;
-pub mod collect;
+pub(crate) mod collect;
 pub mod config;
 pub mod coverage;
-pub mod demo;
+pub(crate) mod demo;
 pub mod exit;
 pub mod model;
-pub mod output;
+pub(crate) mod output;
 pub mod render;
-pub mod schedule;
-pub mod secret;
-pub mod tasklog;
-pub mod upid;
+pub(crate) mod schedule;
+pub(crate) mod secret;
+pub(crate) mod tasklog;
+pub(crate) mod upid;
 
 use std::io::Write as _;
 

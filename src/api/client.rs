@@ -175,11 +175,9 @@ impl ApiClient {
         &self.inner.server
     }
 
-    /// `GET <path>` and decode the `data` member into `T`.
-    ///
-    /// `path` is given as segments below `/api2/json` (each percent-encoded as needed, so UPIDs and
-    /// pool ids with `/` are safe); `query` is appended as given.
-    pub async fn get<T: DeserializeOwned>(
+    /// `GET <path>` and decode the `data` member into `T` (the tests' shorthand).
+    #[cfg(test)]
+    pub(crate) async fn get<T: DeserializeOwned>(
         &self,
         path: &[&str],
         query: &[(&str, String)],

@@ -21,4 +21,4 @@ pub mod tls;
 
 pub use client::{Answer, ApiClient};
 pub use error::{ApiError, ApiErrorKind};
-pub use server::{Auth, ServerConfig, ServerKind, TlsMode};
+pub use server::{ServerConfig, ServerKind};

@@ -316,15 +316,6 @@ impl Source {
         }
     }
 
-    /// `GET` (or replay) and decode `data`.
-    pub async fn get<T: DeserializeOwned>(
-        &self,
-        path: &[&str],
-        query: &[(&str, String)],
-    ) -> Result<T, ApiError> {
-        Ok(self.get_answer(path, query).await?.data)
-    }
-
     /// `GET` (or replay) the raw envelope.
     pub async fn get_json(
         &self,

@@ -19,7 +19,7 @@ use crate::model::{Anomaly, Inventory, Observed, Severity};
 
 pub use crate::config::CollectOptions;
 pub use pbs::collect_pbs;
-pub use progress::{Progress, ProgressSnapshot};
+pub use progress::Progress;
 pub use pve::collect_pve;
 pub use sources::{gather, SourceError};
 

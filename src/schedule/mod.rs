@@ -118,11 +118,13 @@ impl CalendarEvent {
     }
 
     /// The text exactly as given to [`CalendarEvent::parse`] (before trimming).
+    #[cfg(test)] // a test oracle: reports read schedules through `describe`
     pub fn raw(&self) -> &str {
         &self.raw
     }
 
     /// Whether the event carries the `UTC` suffix (evaluated in UTC whatever zone is passed).
+    #[cfg(test)] // a test oracle: reports read schedules through `describe`
     pub fn is_utc(&self) -> bool {
         self.spec.utc
     }
@@ -183,6 +185,7 @@ impl CalendarEvent {
     /// Whether `instant` (whole seconds) is an event: its wall-clock time in `tz` (or UTC) matches
     /// every constraint and, for a wall time that occurs twice at a fall-back change, it is the
     /// earlier of the two instants.
+    #[cfg(test)]
     pub fn matches(&self, instant: DateTime<Utc>, tz: Tz) -> bool {
         instant.timestamp_subsec_nanos() == 0
             && search::matches(&self.spec, instant.timestamp(), self.zone(tz))
