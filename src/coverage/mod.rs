@@ -16,7 +16,7 @@ mod exemptions;
 mod freshness;
 mod index;
 mod jobs;
-pub mod policy;
+pub(crate) mod policy;
 pub mod report;
 mod runs;
 mod selection;

@@ -9,7 +9,7 @@
 
 mod anomaly;
 mod pbs;
-pub mod permissions;
+pub(crate) mod permissions;
 mod pve;
 
 pub use anomaly::{Anomaly, Severity};

@@ -24,13 +24,12 @@ use crate::coverage::report::Report;
 use crate::render::collection;
 
 pub use datastores::{DatastoreRow, OrphanRow};
-pub use drift::{DriftGroup, DriftLine, DriftView};
+pub use drift::DriftView;
 pub use evidence::{AnomalyRow, HorizonRow};
-pub use format::{format_duration, format_relative, format_size, format_time, When, NONE};
-pub use guests::{AttentionRow, ExemptionRow, GuestRow, JobUse};
-pub use jobs::{JobRow, JobRunView};
+pub use format::When;
+pub use guests::{AttentionRow, ExemptionRow, GuestRow};
+pub use jobs::JobRow;
 pub use summary::{Card, CollectionBanner};
-pub use words::{coverage_word, freshness_word};
 
 use format::Formatter;
 
