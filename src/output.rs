@@ -28,7 +28,6 @@ use crate::coverage::drift::{drift, Drift};
 use crate::coverage::report::{Report, SCHEMA_VERSION};
 use crate::exit::{self, ExitStatus};
 use crate::render;
-use crate::render::collection::CollectionState;
 
 /// Common prefix of every report file name.
 pub const FILE_PREFIX: &str = "pve-backup-report-";
@@ -524,11 +523,7 @@ const CRON_TITLES: usize = 2;
 /// (not a terminal) one line when the report calls for attention, leading with the cause when the
 /// collection failed or was incomplete, since the counts alone would read as an empty cluster.
 pub fn announce(report: &Report, written: &[PathBuf], terminal: bool) -> Announcement {
-    let s = &report.summary;
-    let headline = format!(
-        "{} guests: {} covered, {} partial, {} disabled-only, {} not covered, {} indeterminate; {} stale, {} failed, {} never",
-        s.guests, s.covered, s.partial, s.disabled_only, s.not_covered, s.indeterminate, s.stale, s.failed, s.never
-    );
+    let headline = render::collection::headline(report);
     if terminal {
         let mut stdout = vec![headline];
         stdout.extend(written.iter().map(|p| format!("wrote {}", p.display())));
@@ -540,7 +535,8 @@ pub fn announce(report: &Report, written: &[PathBuf], terminal: bool) -> Announc
     if exit::report_status(report) == ExitStatus::Ok {
         return Announcement::default();
     }
-    let cause = collection_cause(report)
+    let cause = render::collection::assess(report)
+        .short_cause(CRON_TITLES)
         .map(|cause| format!("{cause}; run --check-api. "))
         .unwrap_or_default();
     let path = written
@@ -551,23 +547,6 @@ pub fn announce(report: &Report, written: &[PathBuf], terminal: bool) -> Announc
         stdout: Vec::new(),
         stderr: Some(format!("pve-backup-report: {cause}{headline}; see {path}")),
     }
-}
-
-/// "collection failed: …" or "collection incomplete: …" with the first causes, decided by the same
-/// rule every other output uses; None when the collection was whole.
-fn collection_cause(report: &Report) -> Option<String> {
-    let collection = render::collection::assess(report);
-    let word = match collection.state {
-        CollectionState::Complete => return None,
-        CollectionState::Incomplete => "incomplete",
-        CollectionState::Failed => "failed",
-    };
-    let causes = &collection.causes;
-    let mut titles = causes[..causes.len().min(CRON_TITLES)].join("; ");
-    if causes.len() > CRON_TITLES {
-        titles.push_str(&format!(" (+{} more)", causes.len() - CRON_TITLES));
-    }
-    Some(format!("collection {word}: {titles}"))
 }
 
 #[cfg(test)]

@@ -94,6 +94,35 @@ impl Collection {
     }
 }
 
+impl Collection {
+    /// `collection failed: a; b (+N more)` naming at most `named` causes, for one-line outputs
+    /// (the cron line, the monitoring-plugin line); None when the collection was whole.
+    pub(crate) fn short_cause(&self, named: usize) -> Option<String> {
+        let word = match self.state {
+            CollectionState::Complete => return None,
+            CollectionState::Incomplete => "incomplete",
+            CollectionState::Failed => "failed",
+        };
+        let mut line = format!(
+            "collection {word}: {}",
+            self.causes[..self.causes.len().min(named)].join("; ")
+        );
+        if self.causes.len() > named {
+            line.push_str(&format!(" (+{} more)", self.causes.len() - named));
+        }
+        Some(line)
+    }
+}
+
+/// The counts in one line: `N guests: a covered, …; b stale, c failed, d never`.
+pub(crate) fn headline(report: &Report) -> String {
+    let s = &report.summary;
+    format!(
+        "{} guests: {} covered, {} partial, {} disabled-only, {} not covered, {} indeterminate; {} stale, {} failed, {} never",
+        s.guests, s.covered, s.partial, s.disabled_only, s.not_covered, s.indeterminate, s.stale, s.failed, s.never
+    )
+}
+
 /// Decide how whole the collection behind `report` was.
 pub(crate) fn assess(report: &Report) -> Collection {
     let critical: Vec<&str> = report

@@ -8,7 +8,6 @@
 
 use crate::coverage::report::Report;
 use crate::exit::ExitStatus;
-use crate::model::Severity;
 
 /// The plugin status word for an exit status.
 pub fn status_word(status: ExitStatus) -> &'static str {
@@ -26,31 +25,10 @@ const NAMED_ANOMALIES: usize = 1;
 /// The plugin line for a report that ended with `status` (no trailing newline).
 pub fn line(report: &Report, status: ExitStatus) -> String {
     let s = &report.summary;
-    let mut summary = format!(
-        "{} guests: {} covered, {} partial, {} disabled-only, {} not covered, {} indeterminate; {} stale, {} failed, {} never",
-        s.guests, s.covered, s.partial, s.disabled_only, s.not_covered, s.indeterminate, s.stale, s.failed, s.never
-    );
-    let critical: Vec<&str> = report
-        .anomalies
-        .iter()
-        .filter(|a| a.severity == Severity::Critical)
-        .map(|a| a.message.as_str())
-        .collect();
-    if !critical.is_empty() {
-        // Counts alone would read as an empty, healthy cluster when collection failed: lead
-        // with the cause.
-        let word = if s.guests == 0 {
-            "failed"
-        } else {
-            "incomplete"
-        };
-        let mut cause = format!(
-            "collection {word}: {}",
-            critical[..critical.len().min(NAMED_ANOMALIES)].join("; ")
-        );
-        if critical.len() > NAMED_ANOMALIES {
-            cause.push_str(&format!(" (+{} more)", critical.len() - NAMED_ANOMALIES));
-        }
+    let mut summary = super::collection::headline(report);
+    // Counts alone would read as an empty, healthy cluster when collection failed: lead with the
+    // cause.
+    if let Some(cause) = super::collection::assess(report).short_cause(NAMED_ANOMALIES) {
         summary = format!("{cause}; {summary}");
     }
     let guests = s.guests;
@@ -123,7 +101,7 @@ mod tests {
         );
         report.anomalies = critical
             .iter()
-            .map(|m| crate::model::Anomaly::new(Severity::Critical, "pve", *m, "d"))
+            .map(|m| crate::model::Anomaly::new(crate::model::Severity::Critical, "pve", *m, "d"))
             .collect();
         report.summary.critical_anomalies = critical.len();
         report
