@@ -11,7 +11,7 @@ use thiserror::Error;
 
 /// Why a string is not a valid UPID or escaped PBS worker id.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum UpidError {
+pub(crate) enum UpidError {
     /// The string does not start with `UPID:` or does not end with `:`.
     #[error("'{upid}' is not a UPID: it must start with 'UPID:' and end with ':' (copy the whole task id, e.g. 'UPID:pve1:002D6A3F:0A1B2C3D:6650A2B4:vzdump:100:root@pam:')")]
     NotAUpid {
@@ -44,21 +44,21 @@ pub enum UpidError {
 
 /// The fields of a PVE UPID.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PveUpid {
+pub(crate) struct PveUpid {
     /// Node that runs the task.
-    pub node: String,
+    pub(crate) node: String,
     /// Worker process id.
-    pub pid: u32,
+    pub(crate) pid: u32,
     /// Process start time in clock ticks since boot.
-    pub pstart: u64,
+    pub(crate) pstart: u64,
     /// Task start, Unix epoch seconds (UTC).
-    pub starttime: i64,
+    pub(crate) starttime: i64,
     /// Task type, e.g. `vzdump`.
-    pub task_type: String,
+    pub(crate) task_type: String,
     /// Task object id, e.g. a VMID; may be empty (multi-guest vzdump runs).
-    pub id: String,
+    pub(crate) id: String,
     /// Auth id that started the task (`user@realm` or `user@realm!token`).
-    pub user: String,
+    pub(crate) user: String,
 }
 
 impl PveUpid {
@@ -66,7 +66,7 @@ impl PveUpid {
     ///
     /// # Errors
     /// [`UpidError`] naming the offending field.
-    pub fn parse(s: &str) -> Result<PveUpid, UpidError> {
+    pub(crate) fn parse(s: &str) -> Result<PveUpid, UpidError> {
         let fields = split_fields(s)?;
         if fields.len() != 7 {
             return Err(UpidError::WrongFieldCount {

@@ -40,11 +40,11 @@ const MAX_PREALLOCATION: u64 = 64 * 1024 * 1024;
 
 /// A decoded answer: the `data` member plus the `total` member some list endpoints add.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Answer<T> {
+pub(crate) struct Answer<T> {
     /// The `data` member.
-    pub data: T,
+    pub(crate) data: T,
     /// The `total` member (PVE task list and log, PBS task list), when present.
-    pub total: Option<u64>,
+    pub(crate) total: Option<u64>,
 }
 
 /// Why a client could not be created.
@@ -96,7 +96,7 @@ struct Inner {
 
 /// A read-only client for one PVE or PBS server. Cheap to clone.
 #[derive(Clone)]
-pub struct ApiClient {
+pub(crate) struct ApiClient {
     inner: Arc<Inner>,
 }
 
@@ -113,7 +113,7 @@ impl std::fmt::Debug for ApiClient {
 
 /// Build the `Authorization` header value for an API token. PVE separates id and secret with `=`,
 /// PBS with `:`.
-pub fn token_header(kind: ServerKind, id: &str, secret: &Secret) -> String {
+pub(crate) fn token_header(kind: ServerKind, id: &str, secret: &Secret) -> String {
     match kind {
         ServerKind::Pve => format!("PVEAPIToken={id}={}", secret.expose()),
         ServerKind::Pbs => format!("PBSAPIToken={id}:{}", secret.expose()),
@@ -122,7 +122,7 @@ pub fn token_header(kind: ServerKind, id: &str, secret: &Secret) -> String {
 
 impl ApiClient {
     /// Create a client. No request is sent until the first `get` (password login happens then).
-    pub fn new(
+    pub(crate) fn new(
         server: &ServerConfig,
         limiter: Arc<Semaphore>,
     ) -> Result<ApiClient, ClientSetupError> {
@@ -171,7 +171,7 @@ impl ApiClient {
     }
 
     /// The server this client talks to.
-    pub fn server(&self) -> &ServerConfig {
+    pub(crate) fn server(&self) -> &ServerConfig {
         &self.inner.server
     }
 
@@ -187,7 +187,7 @@ impl ApiClient {
 
     /// `GET <path>`, returning `data` and `total`, decoded straight from the body: no intermediate
     /// JSON tree, which for a 70 000-snapshot answer would hold the data twice.
-    pub async fn get_answer<T: DeserializeOwned>(
+    pub(crate) async fn get_answer<T: DeserializeOwned>(
         &self,
         path: &[&str],
         query: &[(&str, String)],
@@ -198,7 +198,7 @@ impl ApiClient {
 
     /// `GET <path>` and return the whole JSON body (the envelope with `data`, `total`, …), checked to
     /// be a JSON object with a `data` member.
-    pub async fn get_json(
+    pub(crate) async fn get_json(
         &self,
         path: &[&str],
         query: &[(&str, String)],
@@ -210,7 +210,7 @@ impl ApiClient {
     /// `GET <path>` and return the body of a 2xx answer; any other status is an error. Retries
     /// connection failures (including a reset or a body cut off mid-way) and 502/503/504, and logs
     /// in again once on a 401 with a ticket.
-    pub async fn get_body(
+    pub(crate) async fn get_body(
         &self,
         path: &[&str],
         query: &[(&str, String)],
@@ -461,11 +461,11 @@ impl ApiClient {
 
 mod bytes_body {
     /// A response body, kept as bytes until interpreted.
-    pub struct Body(pub Vec<u8>);
+    pub(crate) struct Body(pub Vec<u8>);
 }
 
 /// `/path/segments?query` as shown in messages (no secrets are ever in paths or queries).
-pub fn endpoint_label(path: &[&str], query: &[(&str, String)]) -> String {
+pub(crate) fn endpoint_label(path: &[&str], query: &[(&str, String)]) -> String {
     let mut label = String::new();
     for segment in path {
         label.push('/');
@@ -543,7 +543,7 @@ fn not_json(err: &serde_json::Error, body: &[u8]) -> ApiErrorKind {
 }
 
 /// Parse a 2xx body into the JSON envelope, checking it has `data`.
-pub fn parse_envelope(body: &[u8]) -> Result<serde_json::Value, ApiErrorKind> {
+pub(crate) fn parse_envelope(body: &[u8]) -> Result<serde_json::Value, ApiErrorKind> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|err| not_json(&err, body))?;
     if value.get("data").is_none() {
@@ -569,7 +569,7 @@ fn total_of(total: Option<&serde_json::Value>) -> Option<u64> {
 }
 
 /// Decode a 2xx body straight into `data` + `total`.
-pub fn decode_envelope<T: DeserializeOwned>(body: &[u8]) -> Result<Answer<T>, ApiErrorKind> {
+pub(crate) fn decode_envelope<T: DeserializeOwned>(body: &[u8]) -> Result<Answer<T>, ApiErrorKind> {
     match serde_json::from_slice::<Envelope<T>>(body) {
         Ok(Envelope {
             data: Some(data),
@@ -585,7 +585,7 @@ pub fn decode_envelope<T: DeserializeOwned>(body: &[u8]) -> Result<Answer<T>, Ap
 }
 
 /// Split an already parsed envelope (a replayed answer) into `data` (decoded) and `total`.
-pub fn decode_answer<T: DeserializeOwned>(
+pub(crate) fn decode_answer<T: DeserializeOwned>(
     mut envelope: serde_json::Value,
 ) -> Result<Answer<T>, ApiErrorKind> {
     let total = total_of(envelope.get("total"));

@@ -9,7 +9,7 @@ use super::server::ServerKind;
 
 /// What went wrong with one request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ApiErrorKind {
+pub(crate) enum ApiErrorKind {
     /// TCP connection could not be made (refused, unreachable, DNS).
     #[error("cannot connect: {0}")]
     Connect(String),
@@ -86,7 +86,7 @@ impl ApiErrorKind {
     /// Whether asking again may help: the connection failed (refused, reset, cut off mid-answer).
     /// Statuses are judged by the caller (502/503/504); a timeout is not retried, so a hanging
     /// server costs one timeout, not three.
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         matches!(
             self,
             ApiErrorKind::Connect(_) | ApiErrorKind::Transport(_) | ApiErrorKind::Truncated { .. }
@@ -96,7 +96,7 @@ impl ApiErrorKind {
 
 /// The setting that raises the per-answer size limit, named in the hint of
 /// [`ApiErrorKind::TooLarge`].
-pub const ANSWER_LIMIT_SETTING: &str = "PVE_MAX_ANSWER_MB (--max-answer-mb)";
+pub(crate) const ANSWER_LIMIT_SETTING: &str = "PVE_MAX_ANSWER_MB (--max-answer-mb)";
 
 /// `bytes` in MiB for messages (limits are set in whole MiB).
 fn mib(bytes: u64) -> String {
@@ -110,24 +110,24 @@ fn mib(bytes: u64) -> String {
 /// A failed request, with the server, host and endpoint it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{} '{server_name}' ({host}) GET {endpoint}: {kind}", server_kind.label())]
-pub struct ApiError {
+pub(crate) struct ApiError {
     /// PVE or PBS.
-    pub server_kind: ServerKind,
+    pub(crate) server_kind: ServerKind,
     /// The configured server name.
-    pub server_name: String,
+    pub(crate) server_name: String,
     /// `host:port`.
-    pub host: String,
+    pub(crate) host: String,
     /// The path below `/api2/json`, with its query, e.g. `/cluster/backup`.
-    pub endpoint: String,
+    pub(crate) endpoint: String,
     /// The environment prefix of this server (`PVE`, `PBS01`, …) for fix hints.
-    pub env_prefix: String,
+    pub(crate) env_prefix: String,
     /// What went wrong.
-    pub kind: ApiErrorKind,
+    pub(crate) kind: ApiErrorKind,
 }
 
 impl ApiError {
     /// The HTTP status, when the server answered with one.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match &self.kind {
             ApiErrorKind::Unauthorized { .. } => Some(401),
             ApiErrorKind::Forbidden { .. } => Some(403),
@@ -139,7 +139,7 @@ impl ApiError {
     }
 
     /// A short label for tables: `403`, `timeout`, `tls`, …
-    pub fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         match &self.kind {
             ApiErrorKind::Connect(_) => "connect".into(),
             ApiErrorKind::Tls { .. } => "tls".into(),
@@ -155,7 +155,7 @@ impl ApiError {
     }
 
     /// How to fix it, when there is something specific to say.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         let prefix = &self.env_prefix;
         match &self.kind {
             ApiErrorKind::Connect(_) => Some(format!(

@@ -19,6 +19,6 @@ pub mod server;
 pub mod source;
 pub mod tls;
 
-pub use client::{Answer, ApiClient};
-pub use error::{ApiError, ApiErrorKind};
-pub use server::{ServerConfig, ServerKind};
+pub(crate) use client::{Answer, ApiClient};
+pub(crate) use error::{ApiError, ApiErrorKind};
+pub(crate) use server::{ServerConfig, ServerKind};

@@ -12,32 +12,32 @@ use super::error::ApiError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Paging {
     /// Items asked for per request.
-    pub page_size: usize,
+    pub(crate) page_size: usize,
     /// Stop once this many items were read (the list is then `capped`).
-    pub max_items: usize,
+    pub(crate) max_items: usize,
     /// Whether the last request asks only for what is left below `max_items` (task logs), rather
     /// than a whole page (task lists, where a page may overshoot the cap).
-    pub clip_to_max: bool,
+    pub(crate) clip_to_max: bool,
 }
 
 /// A page request that failed: where it started, and why.
 #[derive(Debug, Clone)]
 pub(crate) struct PageFailure {
     /// Offset (`start`) of the failed page.
-    pub start: usize,
+    pub(crate) start: usize,
     /// The error.
-    pub error: ApiError,
+    pub(crate) error: ApiError,
 }
 
 /// What a paged read returned.
 #[derive(Debug, Clone)]
 pub(crate) struct Paged<T> {
     /// Every item read, in server order (pages before a failure are kept).
-    pub items: Vec<T>,
+    pub(crate) items: Vec<T>,
     /// Reading stopped at `max_items`; the server may hold more.
-    pub capped: bool,
+    pub(crate) capped: bool,
     /// A page failed and reading stopped there.
-    pub failure: Option<PageFailure>,
+    pub(crate) failure: Option<PageFailure>,
 }
 
 /// Read pages through `fetch(start, limit)` until a short or empty page, the server's `total`, or

@@ -10,25 +10,25 @@ use super::server::host_of;
 
 /// The names a `--redact-names` recording hides, as the collector found them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NamesToHide {
+pub(crate) struct NamesToHide {
     /// Cluster node names.
-    pub nodes: Vec<String>,
+    pub(crate) nodes: Vec<String>,
     /// Guest names.
-    pub guests: Vec<String>,
+    pub(crate) guests: Vec<String>,
     /// Server addresses: `host:port` (the port is not a name and stays) or bare host names.
-    pub hosts: Vec<String>,
+    pub(crate) hosts: Vec<String>,
 }
 
 /// A consistent name → pseudonym mapping.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Pseudonyms {
+pub(crate) struct Pseudonyms {
     /// Longest names first, so `pve10` is replaced before `pve1`.
     pairs: Vec<(String, String)>,
 }
 
 impl Pseudonyms {
     /// Build from the names to hide, grouped by what they are (`node`, `guest`, `host`).
-    pub fn new(names: &BTreeMap<String, Vec<String>>) -> Pseudonyms {
+    pub(crate) fn new(names: &BTreeMap<String, Vec<String>>) -> Pseudonyms {
         let mut pairs = Vec::new();
         for (kind, list) in names {
             let mut list = list.clone();
@@ -46,7 +46,7 @@ impl Pseudonyms {
     }
 
     /// The pseudonyms of a recording: `node1…`, `guest1…`, `host1…`, numbered in name order.
-    pub fn for_names(names: &NamesToHide) -> Pseudonyms {
+    pub(crate) fn for_names(names: &NamesToHide) -> Pseudonyms {
         let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
         grouped.insert("node".into(), names.nodes.clone());
         grouped.insert("guest".into(), names.guests.clone());
@@ -58,7 +58,7 @@ impl Pseudonyms {
     }
 
     /// Replace every whole-word occurrence of a known name.
-    pub fn apply(&self, text: &str) -> String {
+    pub(crate) fn apply(&self, text: &str) -> String {
         let mut out = text.to_string();
         for (name, pseudonym) in &self.pairs {
             out = replace_word(&out, name, pseudonym);

@@ -18,7 +18,7 @@ use crate::secret::Secret;
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
-pub enum ServerKind {
+pub(crate) enum ServerKind {
     /// Proxmox VE (port 8006, `PVEAPIToken=id=secret`).
     Pve,
     /// Proxmox Backup Server (port 8007, `PBSAPIToken=id:secret`).
@@ -27,7 +27,7 @@ pub enum ServerKind {
 
 impl ServerKind {
     /// `PVE` or `PBS`, for messages.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ServerKind::Pve => "PVE",
             ServerKind::Pbs => "PBS",
@@ -37,7 +37,7 @@ impl ServerKind {
 
 /// How to authenticate against one server.
 #[derive(Debug, Clone)]
-pub enum Auth {
+pub(crate) enum Auth {
     /// API token (recommended): sent as an `Authorization` header on every request.
     Token {
         /// The token id.
@@ -56,7 +56,7 @@ pub enum Auth {
 
 impl Auth {
     /// A non-secret description: the token id or the user name.
-    pub fn identity(&self) -> String {
+    pub(crate) fn identity(&self) -> String {
         match self {
             Auth::Token { id, .. } => id.full(),
             Auth::Password { username, .. } => username.clone(),
@@ -81,7 +81,7 @@ impl From<&Credentials> for Auth {
 
 /// How the server's TLS certificate is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TlsMode {
+pub(crate) enum TlsMode {
     /// Verify against the system's root certificates (the default).
     SystemRoots,
     /// Verify against the CA certificate(s) in this PEM file.
@@ -105,29 +105,29 @@ impl From<&TlsChoice> for TlsMode {
 
 /// One server to talk to, fully validated.
 #[derive(Debug, Clone)]
-pub struct ServerConfig {
+pub(crate) struct ServerConfig {
     /// PVE or PBS.
-    pub kind: ServerKind,
+    pub(crate) kind: ServerKind,
     /// Name used in reports: `pve` for the cluster, the `PBS_NAME`/`PBSnn_NAME` or host for a PBS.
-    pub name: String,
+    pub(crate) name: String,
     /// Base URL ending in `/api2/json/`.
-    pub base_url: Url,
+    pub(crate) base_url: Url,
     /// Credentials.
-    pub auth: Auth,
+    pub(crate) auth: Auth,
     /// Certificate check.
-    pub tls: TlsMode,
+    pub(crate) tls: TlsMode,
     /// Per-request timeout.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// The largest answer read, in bytes.
-    pub max_answer_bytes: u64,
+    pub(crate) max_answer_bytes: u64,
     /// The environment-variable prefix this server was configured with (`PVE`, `PBS`, `PBS01`, …),
     /// so messages can name the exact variable to change.
-    pub env_prefix: String,
+    pub(crate) env_prefix: String,
 }
 
 impl ServerConfig {
     /// The transport settings of one configured server block of this kind.
-    pub fn new(kind: ServerKind, settings: &ServerSettings) -> ServerConfig {
+    pub(crate) fn new(kind: ServerKind, settings: &ServerSettings) -> ServerConfig {
         ServerConfig {
             kind,
             name: settings.name.clone(),
@@ -141,7 +141,7 @@ impl ServerConfig {
     }
 
     /// Every configured server: the PVE cluster first, then each PBS in the config's (name) order.
-    pub fn all(config: &Config) -> Vec<ServerConfig> {
+    pub(crate) fn all(config: &Config) -> Vec<ServerConfig> {
         let pve = config
             .pve
             .iter()
@@ -154,14 +154,14 @@ impl ServerConfig {
     }
 
     /// `host:port` of the server, for messages.
-    pub fn host_port(&self) -> String {
+    pub(crate) fn host_port(&self) -> String {
         host_port(&self.base_url)
     }
 }
 
 /// `host:port` of a URL (`host_str` keeps IPv6 brackets). The one way the program names a server's
 /// address; [`host_of`] reads it back.
-pub fn host_port(url: &Url) -> String {
+pub(crate) fn host_port(url: &Url) -> String {
     let host = url.host_str().unwrap_or("?");
     match url.port_or_known_default() {
         Some(port) => format!("{host}:{port}"),
@@ -171,7 +171,7 @@ pub fn host_port(url: &Url) -> String {
 
 /// The host of a [`host_port`] string, without the port and without IPv6 brackets; the text as
 /// given when it carries no numeric port.
-pub fn host_of(host_port: &str) -> &str {
+pub(crate) fn host_of(host_port: &str) -> &str {
     match host_port.rsplit_once(':') {
         Some((host, port)) if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => {
             match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {

@@ -26,40 +26,40 @@ use super::error::{ApiError, ApiErrorKind};
 use super::server::ServerKind;
 
 /// Version of the recording folder format.
-pub const RECORDING_FORMAT: u32 = 1;
+pub(crate) const RECORDING_FORMAT: u32 = 1;
 
 /// A recording's `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// Folder format version.
-    pub format: u32,
+    pub(crate) format: u32,
     /// When the recording was made; replay uses it as "now" unless `--now` is given.
-    pub recorded_at: DateTime<Utc>,
+    pub(crate) recorded_at: DateTime<Utc>,
     /// Version of the tool that made it.
-    pub tool_version: String,
+    pub(crate) tool_version: String,
     /// Whether host and guest names were replaced by pseudonyms.
-    pub names_redacted: bool,
+    pub(crate) names_redacted: bool,
     /// The servers recorded, in order.
-    pub servers: Vec<RecordedServer>,
+    pub(crate) servers: Vec<RecordedServer>,
 }
 
 /// One recorded server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordedServer {
+pub(crate) struct RecordedServer {
     /// PVE or PBS.
-    pub kind: ServerKind,
+    pub(crate) kind: ServerKind,
     /// Configured name.
-    pub name: String,
+    pub(crate) name: String,
     /// `host:port` (pseudonymised with `--redact-names`).
-    pub host: String,
+    pub(crate) host: String,
     /// The answers file in the folder.
-    pub file: String,
+    pub(crate) file: String,
 }
 
 /// A recorded failure, enough to rebuild the same [`ApiErrorKind`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RecordedError {
+pub(crate) enum RecordedError {
     /// A status answer (401, 403, 4xx, 5xx) with the server's message.
     Status {
         /// HTTP status.
@@ -210,7 +210,7 @@ fn strip_secrets(value: &mut serde_json::Value) {
 }
 
 /// The replay key of a request: path plus its query sorted by name.
-pub fn request_key(path: &[&str], query: &[(&str, String)]) -> String {
+pub(crate) fn request_key(path: &[&str], query: &[(&str, String)]) -> String {
     let mut sorted: Vec<(&str, String)> = query.to_vec();
     sorted.sort();
     endpoint_label(path, &sorted)
@@ -218,7 +218,7 @@ pub fn request_key(path: &[&str], query: &[(&str, String)]) -> String {
 
 /// Collects the answers of one server during a recording run.
 #[derive(Debug, Default)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     entries: Mutex<BTreeMap<String, Entry>>,
 }
 
@@ -248,14 +248,14 @@ impl Recorder {
 
 /// Answers of one server read from a recording.
 #[derive(Debug)]
-pub struct Replay {
+pub(crate) struct Replay {
     server: RecordedServer,
     entries: HashMap<String, Entry>,
 }
 
 /// Where one server's answers come from.
 #[derive(Debug, Clone)]
-pub enum Source {
+pub(crate) enum Source {
     /// Ask the server.
     Live(ApiClient),
     /// Ask the server and keep every answer.
@@ -266,7 +266,7 @@ pub enum Source {
 
 impl Source {
     /// Which server this source stands for: kind, configured name, `host:port`.
-    pub fn server(&self) -> RecordedServer {
+    pub(crate) fn server(&self) -> RecordedServer {
         match self {
             Source::Live(client) | Source::Recording(client, _) => {
                 let server = client.server();
@@ -282,7 +282,7 @@ impl Source {
     }
 
     /// `GET` (or replay) and decode `data` + `total`.
-    pub async fn get_answer<T: DeserializeOwned>(
+    pub(crate) async fn get_answer<T: DeserializeOwned>(
         &self,
         path: &[&str],
         query: &[(&str, String)],
@@ -317,7 +317,7 @@ impl Source {
     }
 
     /// `GET` (or replay) the raw envelope.
-    pub async fn get_json(
+    pub(crate) async fn get_json(
         &self,
         path: &[&str],
         query: &[(&str, String)],
@@ -405,7 +405,7 @@ fn io_error(path: &Path, err: impl std::fmt::Display) -> RecordingError {
 }
 
 /// File name of a server's answers.
-pub fn answers_file(kind: ServerKind, name: &str) -> String {
+pub(crate) fn answers_file(kind: ServerKind, name: &str) -> String {
     let safe: String = name
         .chars()
         .map(|c| {
@@ -424,7 +424,7 @@ pub fn answers_file(kind: ServerKind, name: &str) -> String {
 
 /// Write a recording: the manifest and each server's answers, with names replaced by `rename`
 /// (identity unless `--redact-names`).
-pub fn write_recording(
+pub(crate) fn write_recording(
     dir: &Path,
     manifest: &Manifest,
     recorders: &[(RecordedServer, Arc<Recorder>)],
@@ -480,7 +480,7 @@ fn rename_strings(value: &mut serde_json::Value, rename: &dyn Fn(&str) -> String
 }
 
 /// Read a recording folder: its manifest and one [`Replay`] per server.
-pub fn read_recording(dir: &Path) -> Result<(Manifest, Vec<Arc<Replay>>), RecordingError> {
+pub(crate) fn read_recording(dir: &Path) -> Result<(Manifest, Vec<Arc<Replay>>), RecordingError> {
     let manifest_path = dir.join("manifest.json");
     let text = fs::read_to_string(&manifest_path).map_err(|e| io_error(&manifest_path, e))?;
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| RecordingError::Format {
@@ -510,7 +510,7 @@ pub fn read_recording(dir: &Path) -> Result<(Manifest, Vec<Arc<Replay>>), Record
 }
 
 /// Build a replay from JSON lines (also used for the recording built into the binary).
-pub fn replay_from_lines(
+pub(crate) fn replay_from_lines(
     server: RecordedServer,
     reader: impl BufRead,
     origin: &Path,
@@ -532,7 +532,7 @@ pub fn replay_from_lines(
 
 impl Replay {
     /// The server this replay stands for.
-    pub fn server(&self) -> &RecordedServer {
+    pub(crate) fn server(&self) -> &RecordedServer {
         &self.server
     }
 }

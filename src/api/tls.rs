@@ -37,11 +37,11 @@ pub enum TlsSetupError {
 
 /// The fingerprint of the last certificate a server presented (shared with the verifier).
 #[derive(Clone, Default)]
-pub struct SeenCertificate(Arc<Mutex<Option<String>>>);
+pub(crate) struct SeenCertificate(Arc<Mutex<Option<String>>>);
 
 impl SeenCertificate {
     /// The SHA-256 fingerprint, `AA:BB:…`, of the last presented leaf certificate.
-    pub fn fingerprint(&self) -> Option<String> {
+    pub(crate) fn fingerprint(&self) -> Option<String> {
         self.0.lock().ok().and_then(|seen| seen.clone())
     }
 
@@ -53,7 +53,7 @@ impl SeenCertificate {
 }
 
 /// SHA-256 of a DER certificate, formatted like Proxmox shows it.
-pub fn fingerprint_of(cert: &CertificateDer<'_>) -> String {
+pub(crate) fn fingerprint_of(cert: &CertificateDer<'_>) -> String {
     format_fingerprint(&Sha256::digest(cert.as_ref()))
 }
 
@@ -183,7 +183,7 @@ fn ca_file_roots(path: &std::path::Path) -> Result<RootCertStore, TlsSetupError>
 }
 
 /// Build the rustls client configuration for one server, and the handle that reports what it saw.
-pub fn client_config(
+pub(crate) fn client_config(
     mode: &TlsMode,
 ) -> Result<(rustls::ClientConfig, SeenCertificate), TlsSetupError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());

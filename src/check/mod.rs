@@ -35,26 +35,26 @@ use probe::{Failure, Outcome};
 
 /// The outcome of one probe.
 #[derive(Debug, Clone, Serialize)]
-pub struct Probe {
+pub(crate) struct Probe {
     /// `GET /path?query`.
-    pub endpoint: String,
+    pub(crate) endpoint: String,
     /// What the report needs this endpoint for.
-    pub purpose: String,
+    pub(crate) purpose: String,
     /// `ok`, or a short failure label (`403`, `timeout`, `tls`, …).
-    pub status: String,
+    pub(crate) status: String,
     /// Items in the answer (list length, or members of an object), when it succeeded.
-    pub items: Option<usize>,
+    pub(crate) items: Option<usize>,
     /// Milliseconds until the answer (including queueing under the concurrency limit).
-    pub latency_ms: u64,
+    pub(crate) latency_ms: u64,
     /// The error message, when it failed.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// How to fix the failure, when there is something specific to say.
-    pub hint: Option<String>,
+    pub(crate) hint: Option<String>,
 }
 
 impl Probe {
     /// Whether the endpoint answered successfully.
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.status == "ok"
     }
 }
@@ -62,7 +62,7 @@ impl Probe {
 /// How much of one kind of data the credentials can see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Visibility {
+pub(crate) enum Visibility {
     /// Everything: lists are complete.
     Full,
     /// Some of it: lists may be silently shortened.
@@ -77,52 +77,52 @@ pub enum Visibility {
 
 /// One capability the report relies on.
 #[derive(Debug, Clone, Serialize)]
-pub struct Capability {
+pub(crate) struct Capability {
     /// Short name, e.g. `guests`, `backup_jobs`.
-    pub name: String,
+    pub(crate) name: String,
     /// How much is visible.
-    pub visibility: Visibility,
+    pub(crate) visibility: Visibility,
     /// Why, in a sentence.
-    pub detail: String,
+    pub(crate) detail: String,
     /// What to grant, as a command, when it is not fully visible.
-    pub fix: Option<String>,
+    pub(crate) fix: Option<String>,
     /// Whether the report needs it; an optional source that is not visible is not a problem.
-    pub required: bool,
+    pub(crate) required: bool,
 }
 
 /// A known configuration trap that was recognised.
 #[derive(Debug, Clone, Serialize)]
-pub struct Trap {
+pub(crate) struct Trap {
     /// Stable identifier, e.g. `privsep_without_acl`.
-    pub id: String,
+    pub(crate) id: String,
     /// Explanation and fix.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// The check of one server.
 #[derive(Debug, Clone, Serialize)]
-pub struct ServerCheck {
+pub(crate) struct ServerCheck {
     /// `pve` or `pbs`.
-    pub kind: ServerKind,
+    pub(crate) kind: ServerKind,
     /// Configured name.
-    pub name: String,
+    pub(crate) name: String,
     /// `host:port`.
-    pub host: String,
+    pub(crate) host: String,
     /// The token id or user (never the secret).
-    pub identity: String,
+    pub(crate) identity: String,
     /// The server's version, when `/version` answered.
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// Every probe, in a fixed order.
-    pub probes: Vec<Probe>,
+    pub(crate) probes: Vec<Probe>,
     /// What the credentials can see.
-    pub capabilities: Vec<Capability>,
+    pub(crate) capabilities: Vec<Capability>,
     /// Recognised traps.
-    pub traps: Vec<Trap>,
+    pub(crate) traps: Vec<Trap>,
 }
 
 impl ServerCheck {
     /// Failed probes plus capabilities that are not fully visible.
-    pub fn problem_count(&self) -> usize {
+    pub(crate) fn problem_count(&self) -> usize {
         self.probes.iter().filter(|p| !p.ok()).count()
             + self
                 .capabilities
@@ -136,11 +136,11 @@ impl ServerCheck {
 
 /// The whole `--check-api` result.
 #[derive(Debug, Clone, Serialize)]
-pub struct CheckReport {
+pub(crate) struct CheckReport {
     /// One entry per configured server: PVE first, then PBS by name.
-    pub servers: Vec<ServerCheck>,
+    pub(crate) servers: Vec<ServerCheck>,
     /// Total problems; 0 means everything needed is reachable and visible.
-    pub problems: usize,
+    pub(crate) problems: usize,
 }
 
 /// A required capability named after its row of the privilege table.
@@ -174,7 +174,7 @@ fn unknown_privileges(permissions_endpoint: &str) -> Capability {
 }
 
 /// Run every probe against every configured server.
-pub async fn run(config: &Config) -> CheckReport {
+pub(crate) async fn run(config: &Config) -> CheckReport {
     let limiter = Arc::new(Semaphore::new(config.max_concurrency));
     let mut servers = Vec::new();
     let pbs_configured = !config.pbs.is_empty();

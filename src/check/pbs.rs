@@ -254,15 +254,15 @@ pub(super) async fn check(api: &PbsApi, check: &mut ServerCheck) {
 #[derive(Debug, Clone)]
 pub(crate) struct PbsFacts {
     /// The token id or user.
-    pub identity: String,
+    pub(crate) identity: String,
     /// The label of the permission query, for messages.
-    pub permissions_endpoint: String,
+    pub(crate) permissions_endpoint: String,
     /// The effective privileges, when they could be read.
-    pub permissions: Option<PermissionMap>,
+    pub(crate) permissions: Option<PermissionMap>,
     /// Whether the server refused the credentials (401).
-    pub unauthorized: bool,
+    pub(crate) unauthorized: bool,
     /// The datastores listed, sorted, or why the list could not be read.
-    pub stores: Result<Vec<String>, String>,
+    pub(crate) stores: Result<Vec<String>, String>,
 }
 
 /// What the credentials can see on PBS, and the traps recognised.

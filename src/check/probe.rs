@@ -56,9 +56,9 @@ impl Failure {
 #[derive(Debug)]
 pub(crate) struct Outcome<T> {
     /// What `--check-api` prints for it.
-    pub row: Probe,
+    pub(crate) row: Probe,
     /// The decoded answer, or why there is none.
-    pub result: Result<T, Failure>,
+    pub(crate) result: Result<T, Failure>,
 }
 
 impl<T: Items> Outcome<T> {

@@ -361,25 +361,25 @@ pub(super) async fn check(api: &PveApi, check: &mut ServerCheck, pbs_configured:
 #[derive(Debug, Clone)]
 pub(crate) struct PveFacts {
     /// The token id or user.
-    pub identity: String,
+    pub(crate) identity: String,
     /// Whether a PBS is configured (then PVE's storage content is not needed).
-    pub pbs_configured: bool,
+    pub(crate) pbs_configured: bool,
     /// The label of the permission query, for messages.
-    pub permissions_endpoint: String,
+    pub(crate) permissions_endpoint: String,
     /// The effective privileges (with the per-root answers applied), when they could be read.
-    pub permissions: Option<PermissionMap>,
+    pub(crate) permissions: Option<PermissionMap>,
     /// Guests listed by `/cluster/resources`, or why the list could not be read.
-    pub guests: Result<usize, String>,
+    pub(crate) guests: Result<usize, String>,
     /// The label of the backup-job list (honours `PVE_BACKUP_JOBS_ENDPOINT`).
-    pub jobs_endpoint: String,
+    pub(crate) jobs_endpoint: String,
     /// Why the backup-job list has no answer, when it has none.
-    pub jobs: Option<Failure>,
+    pub(crate) jobs: Option<Failure>,
     /// Every node, with its own per-path privileges when they could be read.
-    pub nodes: Vec<(String, Option<PermissionMap>)>,
+    pub(crate) nodes: Vec<(String, Option<PermissionMap>)>,
     /// Pools listed, or why the list could not be read.
-    pub pools: Result<usize, String>,
+    pub(crate) pools: Result<usize, String>,
     /// Enabled backup storages whose content was probed, or why the storage list could not be read.
-    pub backup_storages: Result<Vec<String>, String>,
+    pub(crate) backup_storages: Result<Vec<String>, String>,
 }
 
 /// What the credentials can see on PVE, and the traps recognised.

@@ -14,7 +14,10 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 /// `starttime` is copied verbatim (`1:5` stays `1:5`, which is a valid event meaning 01:05).
 /// `dow` items may be separated by `,`, `;`, NUL or whitespace (PVE list formats) and must each
 /// be one of `mon tue wed thu fri sat sun` (lowercase, as PVE's `pve-day-of-week` format).
-pub fn schedule_from_legacy(starttime: &str, dow: Option<&str>) -> Result<String, ScheduleError> {
+pub(crate) fn schedule_from_legacy(
+    starttime: &str,
+    dow: Option<&str>,
+) -> Result<String, ScheduleError> {
     if !is_legacy_start_time(starttime) {
         return Err(ScheduleError::LegacyStartTime {
             starttime: starttime.to_string(),

@@ -44,11 +44,11 @@ mod tests;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub use legacy::schedule_from_legacy;
+pub(crate) use legacy::schedule_from_legacy;
 
 /// Why a calendar event (or a legacy start time / day list) could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ScheduleError {
+pub(crate) enum ScheduleError {
     /// The event text is empty or only whitespace.
     #[error(
         "calendar event is empty — write e.g. `daily`, `mon..fri 21:00`, `sat 02:30` or `*:0/15`"
@@ -102,7 +102,7 @@ fn quote_position(at: &str) -> String {
 /// There is no canonical text form (PVE and PBS store the schedule as entered), so compare
 /// events by behaviour, not by [`CalendarEvent::raw`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct CalendarEvent {
+pub(crate) struct CalendarEvent {
     raw: String,
     spec: spec::Spec,
 }
@@ -110,7 +110,7 @@ pub struct CalendarEvent {
 impl CalendarEvent {
     /// Parse `text` like PVE: surrounding whitespace is trimmed, an empty event is an error, and
     /// the rest must follow the proxmox-time grammar completely.
-    pub fn parse(text: &str) -> Result<CalendarEvent, ScheduleError> {
+    pub(crate) fn parse(text: &str) -> Result<CalendarEvent, ScheduleError> {
         Ok(CalendarEvent {
             raw: text.to_string(),
             spec: parse::parse_event(text)?,
@@ -119,13 +119,13 @@ impl CalendarEvent {
 
     /// The text exactly as given to [`CalendarEvent::parse`] (before trimming).
     #[cfg(test)] // a test oracle: reports read schedules through `describe`
-    pub fn raw(&self) -> &str {
+    pub(crate) fn raw(&self) -> &str {
         &self.raw
     }
 
     /// Whether the event carries the `UTC` suffix (evaluated in UTC whatever zone is passed).
     #[cfg(test)] // a test oracle: reports read schedules through `describe`
-    pub fn is_utc(&self) -> bool {
+    pub(crate) fn is_utc(&self) -> bool {
         self.spec.utc
     }
 
@@ -140,7 +140,7 @@ impl CalendarEvent {
     /// First event strictly after `after`, evaluated in `tz` (ignored when the event has the UTC
     /// suffix). `None` when there is none: a date that never exists (`02-30`), only past years,
     /// or nothing found within proxmox-time's 1000 search rounds.
-    pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
         // Whole seconds: an event at the current second is not "after" a sub-second instant.
         let next = search::next_event(&self.spec, after.timestamp(), self.zone(tz))?;
         DateTime::from_timestamp(next, 0)
@@ -149,7 +149,7 @@ impl CalendarEvent {
     /// Latest event strictly before `before` (the mirror of [`CalendarEvent::next_after`]).
     /// Exact and cheap: it jumps field by field backwards (a yearly event or `2020-07-31` takes a
     /// handful of steps), giving up after 1000 rounds like the forward search.
-    pub fn previous_before(&self, before: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+    pub(crate) fn previous_before(&self, before: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
         let mut bound = before.timestamp();
         if before.timestamp_subsec_nanos() > 0 {
             // An event at the current whole second lies before a sub-second instant.
@@ -161,7 +161,7 @@ impl CalendarEvent {
 
     /// All events in `(from, to]`, at most `max` of them, oldest first — the chain of
     /// [`CalendarEvent::next_after`] calls a PVE/PBS scheduler would follow from `from`.
-    pub fn occurrences_between(
+    pub(crate) fn occurrences_between(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -186,7 +186,7 @@ impl CalendarEvent {
     /// every constraint and, for a wall time that occurs twice at a fall-back change, it is the
     /// earlier of the two instants.
     #[cfg(test)]
-    pub fn matches(&self, instant: DateTime<Utc>, tz: Tz) -> bool {
+    pub(crate) fn matches(&self, instant: DateTime<Utc>, tz: Tz) -> bool {
         instant.timestamp_subsec_nanos() == 0
             && search::matches(&self.spec, instant.timestamp(), self.zone(tz))
     }
@@ -194,7 +194,7 @@ impl CalendarEvent {
     /// A short readable English form, e.g. "daily at 02:00", "Mon–Fri at 21:30",
     /// "every 15 minutes", "Sat, Sun at 21:00", "1st of each month at 00:00 (UTC)"; shapes
     /// without a natural phrase fall back to a field-by-field wording.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         describe::describe(&self.spec)
     }
 }
