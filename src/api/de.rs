@@ -39,6 +39,9 @@ pub enum WireValueError {
         /// The Rust type it had to fit.
         target: &'static str,
     },
+    /// A string field held another JSON type (a number, boolean, list or object).
+    #[error("expected a string, got {0}")]
+    NotAString(String),
     /// A field that must be a string or number held another JSON type.
     #[error("expected a string or a number, got {0}")]
     NotAStringOrNumber(String),
@@ -231,11 +234,25 @@ fn parse_float(number: &str, original: &Value) -> Result<f64, WireValueError> {
     }
 }
 
-/// A string, or a number rendered as its JSON text (`100`, `1.5`); `null` → `None`.
+/// A string field (`null` → `None`).
 ///
-/// Unlike the numeric helpers an empty string stays `Some("")`: for ids such as a task's `id`
-/// the empty string is a real value (a multi-guest vzdump task).
+/// Strict on purpose: PVE sends numbers as strings (hence the tolerant numeric helpers), never a
+/// string field as a number, so a number here is a wrong type, not a spelling. An empty string
+/// stays `Some("")`: for ids such as a task's `id` it is a real value (a multi-guest vzdump task).
 pub fn string_from_value(value: &Value) -> Result<Option<String>, WireValueError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Number(_) | Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+            Err(WireValueError::NotAString(describe(value)))
+        }
+    }
+}
+
+/// A string, or a number rendered as its JSON text (`1`), for the few fields whose documented
+/// value is a Perl scalar that may be either (storage content `encrypted`: a fingerprint or `1`).
+/// `null` → `None`.
+pub fn string_or_number_from_value(value: &Value) -> Result<Option<String>, WireValueError> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s.clone())),
@@ -243,6 +260,149 @@ pub fn string_from_value(value: &Value) -> Result<Option<String>, WireValueError
         Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
             Err(WireValueError::NotAStringOrNumber(describe(value)))
         }
+    }
+}
+
+/// How many bad items of one list are quoted with their error (the rest are only counted).
+pub const QUOTED_BAD_ITEMS: usize = 3;
+
+/// One item of a list answer that could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadItem {
+    /// Position in the list (0-based, as the server sent it).
+    pub index: usize,
+    /// The decode error, naming the top-level field when it can be found.
+    pub error: String,
+}
+
+impl std::fmt::Display for BadItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "item {}: {}", self.index, self.error)
+    }
+}
+
+/// A JSON array decoded item by item: one malformed item costs that item only.
+///
+/// Good items are kept in order; a bad one is counted, and the first [`QUOTED_BAD_ITEMS`] are kept
+/// with their index and error so the collector can quote them. Each item passes through its own
+/// small `serde_json::Value` only, so a 100k-item list never becomes one JSON tree. Anything but
+/// an array is an error for the whole answer, as with `Vec<T>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LenientList<T> {
+    /// The items that decoded, in server order.
+    pub items: Vec<T>,
+    /// The first few items that did not decode.
+    pub bad: Vec<BadItem>,
+    /// How many items did not decode (may exceed `bad.len()`).
+    pub bad_count: usize,
+    /// The request the list answers (`/pools`), set by the endpoint layer for messages; empty
+    /// when decoded on its own.
+    pub endpoint: String,
+}
+
+impl<T> Default for LenientList<T> {
+    fn default() -> Self {
+        LenientList {
+            items: Vec::new(),
+            bad: Vec::new(),
+            bad_count: 0,
+            endpoint: String::new(),
+        }
+    }
+}
+
+impl<T> LenientList<T> {
+    /// How many items the server sent (good and bad).
+    pub fn sent(&self) -> usize {
+        self.items.len() + self.bad_count
+    }
+
+    /// The bad items quoted for a message: `item 17: …; item 18: …` plus how many more there are.
+    pub fn describe_bad(&self) -> String {
+        let mut text = self
+            .bad
+            .iter()
+            .map(BadItem::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let more = self.bad_count.saturating_sub(self.bad.len());
+        if more > 0 {
+            text.push_str(&format!("; and {more} more"));
+        }
+        text
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> LenientList<T> {
+    /// Decodes one item, recording it as bad when it does not fit `T`.
+    fn push(&mut self, index: usize, value: &Value) {
+        match T::deserialize(value) {
+            Ok(item) => self.items.push(item),
+            Err(err) => {
+                self.bad_count += 1;
+                if self.bad.len() < QUOTED_BAD_ITEMS {
+                    let mut error = err.to_string();
+                    if let Some(field) = failing_field::<T>(value) {
+                        error.push_str(&format!(" at field `{field}`"));
+                    }
+                    self.bad.push(BadItem { index, error });
+                }
+            }
+        }
+    }
+}
+
+/// The top-level member of `item` whose value made decoding fail, when the item is an object.
+///
+/// The `Value` deserializer reports no position, so the item is decoded once more from its compact
+/// text, whose error carries a column; the member spanning that column is the culprit. A missing
+/// field is named by the error itself and has no column inside a member.
+fn failing_field<T: serde::de::DeserializeOwned>(item: &Value) -> Option<String> {
+    let Value::Object(members) = item else {
+        return None;
+    };
+    let text = item.to_string();
+    let err = serde_json::from_str::<T>(&text).err()?;
+    let column = err.column();
+    // Compact text is `{"k1":v1,"k2":v2}`: member i spans [offset, offset + len).
+    let mut offset = 1usize;
+    for (key, value) in members {
+        let len = Value::String(key.clone()).to_string().len() + 1 + value.to_string().len();
+        if column > offset && column <= offset + len + 1 {
+            return Some(key.clone());
+        }
+        offset += len + 1;
+    }
+    None
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for LenientList<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Items<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: serde::de::DeserializeOwned> serde::de::Visitor<'de> for Items<T> {
+            type Value = LenientList<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut list = LenientList::default();
+                let mut index = 0usize;
+                // Each element as its own small tree: a syntax error still fails the answer.
+                while let Some(value) = seq.next_element::<Value>()? {
+                    list.push(index, &value);
+                    index += 1;
+                }
+                Ok(list)
+            }
+        }
+
+        deserializer.deserialize_seq(Items(std::marker::PhantomData))
     }
 }
 
@@ -563,11 +723,18 @@ optional_field_module!(
     f64_from_value
 );
 optional_field_module!(
-    /// `Option<String>` from a string or a number rendered as text (VMIDs and `id` fields arrive
-    /// as either); `null` or absent → `None`; `""` stays `Some("")`.
-    opt_string_or_number,
+    /// `Option<String>` from a string only (a number is a wrong type); `null` or absent → `None`;
+    /// `""` stays `Some("")`.
+    opt_string,
     String,
     string_from_value
+);
+optional_field_module!(
+    /// `Option<String>` from a string or a number rendered as text, for the documented Perl
+    /// scalars that may be either (`encrypted`: fingerprint or `1`); `null` or absent → `None`.
+    opt_string_or_number,
+    String,
+    string_or_number_from_value
 );
 optional_field_module!(
     /// `Option<Vec<u32>>` from a `pve-vmid-list` string (`"100,101 102;103"`), a JSON array of
@@ -591,18 +758,16 @@ optional_field_module!(
     property_map_from_value
 );
 
-/// A required string field that may arrive as a number (`id`, `backup-id`, log text).
-pub mod string_or_number {
+/// A required string field (`id`, `backup-id`, log text); a number or `null` is an error.
+pub mod string {
     use super::*;
 
-    /// Deserializes a string or a number rendered as text; `null` is an error.
+    /// Deserializes a string; any other JSON type, `null` included, is an error naming it.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
         let value = Value::deserialize(deserializer)?;
         match string_from_value(&value).map_err(to_de_error)? {
             Some(text) => Ok(text),
-            None => Err(serde::de::Error::custom(
-                "expected a string or a number, got null",
-            )),
+            None => Err(serde::de::Error::custom("expected a string, got null")),
         }
     }
 
@@ -744,8 +909,10 @@ mod tests {
         vmid: Option<u32>,
         #[serde(default, with = "opt_u16")]
         port: Option<u16>,
-        #[serde(default, with = "opt_string_or_number")]
+        #[serde(default, with = "opt_string")]
         id: Option<String>,
+        #[serde(default, with = "opt_string_or_number")]
+        encrypted: Option<String>,
         #[serde(default, with = "opt_vmid_list")]
         vmids: Option<Vec<u32>>,
         #[serde(default, with = "opt_string_list")]
@@ -882,11 +1049,7 @@ mod tests {
     }
 
     #[test]
-    fn opt_string_or_number_renders_numbers() {
-        assert_eq!(
-            probe(json!({"id": 100})).unwrap().id.as_deref(),
-            Some("100")
-        );
+    fn opt_string_accepts_strings_only() {
         assert_eq!(
             probe(json!({"id": "qemu/100"})).unwrap().id.as_deref(),
             Some("qemu/100")
@@ -894,11 +1057,107 @@ mod tests {
         assert_eq!(probe(json!({"id": ""})).unwrap().id.as_deref(), Some(""));
         assert_eq!(probe(json!({"id": null})).unwrap().id, None);
         assert_eq!(probe(json!({})).unwrap().id, None);
-        let err = probe(json!({"id": true})).unwrap_err().to_string();
+        for bad in [
+            json!(100),
+            json!(1.5),
+            json!(true),
+            json!(["a"]),
+            json!({"a": 1}),
+        ] {
+            let err = probe(json!({ "id": bad.clone() })).unwrap_err().to_string();
+            assert!(err.contains("expected a string, got"), "{err}");
+            assert!(err.contains(&bad.to_string()), "{err} should name {bad}");
+        }
+    }
+
+    #[test]
+    fn opt_string_or_number_keeps_the_documented_perl_scalar() {
+        let encrypted = |v: Value| probe(json!({ "encrypted": v }));
+        assert_eq!(encrypted(json!(1)).unwrap().encrypted.as_deref(), Some("1"));
+        assert_eq!(
+            encrypted(json!("ab:cd")).unwrap().encrypted.as_deref(),
+            Some("ab:cd")
+        );
+        assert_eq!(encrypted(json!(null)).unwrap().encrypted, None);
+        let err = encrypted(json!(true)).unwrap_err().to_string();
         assert!(
             err.contains("expected a string or a number, got true"),
             "{err}"
         );
+        assert!(encrypted(json!([1])).is_err());
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(rename_all = "kebab-case")]
+    struct Row {
+        #[serde(with = "string")]
+        backup_id: String,
+        #[serde(with = "req_i64")]
+        backup_time: i64,
+        #[serde(default, with = "opt_bool")]
+        protected: Option<bool>,
+    }
+
+    #[test]
+    fn lenient_list_keeps_good_items_and_quotes_bad_ones() {
+        let body = json!([
+            {"backup-id": "100", "backup-time": 1},
+            {"backup-id": 101, "backup-time": 2},
+            {"backup-id": "102", "backup-time": "3", "protected": "garbled"},
+            {"backup-time": 4},
+            "not an object",
+            {"backup-id": "105", "backup-time": 5, "protected": 1},
+        ])
+        .to_string();
+        let list: LenientList<Row> = serde_json::from_str(&body).unwrap();
+        let ids: Vec<&str> = list.items.iter().map(|r| r.backup_id.as_str()).collect();
+        assert_eq!(ids, ["100", "105"]);
+        assert_eq!(list.items[1].protected, Some(true));
+        assert_eq!(list.bad_count, 4);
+        assert_eq!(list.sent(), 6);
+        assert_eq!(list.bad.len(), QUOTED_BAD_ITEMS);
+        assert_eq!(list.bad[0].index, 1);
+        assert!(
+            list.bad[0].error.contains("expected a string, got 101")
+                && list.bad[0].error.ends_with("at field `backup-id`"),
+            "{}",
+            list.bad[0]
+        );
+        assert!(
+            list.bad[1].error.contains("\"garbled\"")
+                && list.bad[1].error.ends_with("at field `protected`"),
+            "{}",
+            list.bad[1]
+        );
+        assert_eq!(list.bad[2].index, 3);
+        assert!(
+            list.bad[2].error.contains("missing field `backup-id`"),
+            "{}",
+            list.bad[2]
+        );
+        let text = list.describe_bad();
+        assert!(text.starts_with("item 1: "), "{text}");
+        assert!(text.ends_with("; and 1 more"), "{text}");
+    }
+
+    #[test]
+    fn lenient_list_decodes_from_a_value_too_and_rejects_non_lists() {
+        let list: LenientList<Row> =
+            serde_json::from_value(json!([{"backup-id": "1", "backup-time": 1}, {"x": 1}]))
+                .unwrap();
+        assert_eq!((list.items.len(), list.bad_count), (1, 1));
+        let list: LenientList<Row> = serde_json::from_str("[]").unwrap();
+        assert_eq!(
+            (
+                list.items.len(),
+                list.bad_count,
+                list.describe_bad().as_str()
+            ),
+            (0, 0, "")
+        );
+        let err = serde_json::from_str::<LenientList<Row>>(r#"{"a": 1}"#).unwrap_err();
+        assert!(err.to_string().contains("expected a sequence"), "{err}");
+        assert!(serde_json::from_str::<LenientList<Row>>("[{\"backup-id\": ").is_err());
     }
 
     #[test]
@@ -1031,7 +1290,7 @@ mod tests {
     fn required_helpers_reject_null() {
         #[derive(Debug, Deserialize)]
         struct Required {
-            #[serde(with = "string_or_number")]
+            #[serde(with = "string")]
             id: String,
             #[serde(with = "req_u64")]
             n: u64,
@@ -1041,7 +1300,7 @@ mod tests {
             vmid: u32,
         }
         let ok: Required =
-            serde_json::from_value(json!({"id": 5, "n": "6", "t": "-7", "vmid": "100"})).unwrap();
+            serde_json::from_value(json!({"id": "5", "n": "6", "t": "-7", "vmid": "100"})).unwrap();
         assert_eq!((ok.id.as_str(), ok.n, ok.t, ok.vmid), ("5", 6, -7, 100));
         let err =
             serde_json::from_value::<Required>(json!({"id": null, "n": 1, "t": 1, "vmid": 1}))

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::access::Permissions;
 use super::client::{endpoint_label, Answer};
+use super::de::LenientList;
 use super::pbs_types as wire;
 use super::source::Source;
 use super::ApiError;
@@ -126,6 +127,17 @@ impl PbsApi {
         Ok(self.ask(request).await?.data)
     }
 
+    /// A list answer decoded item by item (one malformed item costs that item only), labelled
+    /// with the request for the collector's anomaly.
+    async fn list<T: DeserializeOwned>(
+        &self,
+        request: PbsRequest<'_>,
+    ) -> Result<LenientList<T>, ApiError> {
+        let mut list: LenientList<T> = self.get(request).await?;
+        list.endpoint = self.label(request);
+        Ok(list)
+    }
+
     /// `GET /version`. Any authenticated caller.
     pub(crate) async fn version(&self) -> Result<wire::PbsVersion, ApiError> {
         self.get(PbsRequest::Version).await
@@ -160,6 +172,14 @@ impl PbsApi {
         self.get(PbsRequest::Namespaces(store)).await
     }
 
+    /// [`PbsApi::namespaces`] decoded item by item.
+    pub(crate) async fn namespaces_listed(
+        &self,
+        store: &str,
+    ) -> Result<LenientList<wire::NamespaceItem>, ApiError> {
+        self.list(PbsRequest::Namespaces(store)).await
+    }
+
     /// `GET /admin/datastore/{store}/groups` (root namespace). `Datastore.Audit` lists every
     /// group; `Datastore.Backup` only the caller's own, **silently**; neither gives 403.
     pub(crate) async fn groups(&self, store: &str) -> Result<Vec<wire::GroupItem>, ApiError> {
@@ -181,6 +201,15 @@ impl PbsApi {
         ns: &str,
     ) -> Result<Vec<wire::SnapshotItem>, ApiError> {
         self.get(PbsRequest::Snapshots { store, ns }).await
+    }
+
+    /// [`PbsApi::snapshots`] decoded item by item.
+    pub(crate) async fn snapshots_listed(
+        &self,
+        store: &str,
+        ns: &str,
+    ) -> Result<LenientList<wire::SnapshotItem>, ApiError> {
+        self.list(PbsRequest::Snapshots { store, ns }).await
     }
 
     /// `GET /admin/datastore/{store}/snapshots?backup-type=…&backup-id=…`: one group's snapshots
@@ -205,16 +234,37 @@ impl PbsApi {
         self.get(PbsRequest::VerifyJobs).await
     }
 
+    /// [`PbsApi::verify_jobs`] decoded item by item.
+    pub(crate) async fn verify_jobs_listed(
+        &self,
+    ) -> Result<LenientList<wire::VerifyJobStatus>, ApiError> {
+        self.list(PbsRequest::VerifyJobs).await
+    }
+
     /// `GET /admin/prune`: prune jobs with their last result. **Silently filtered** to jobs with
     /// `Datastore.Audit` or `Datastore.Modify`.
     pub(crate) async fn prune_jobs(&self) -> Result<Vec<wire::PruneJobStatus>, ApiError> {
         self.get(PbsRequest::PruneJobs).await
     }
 
+    /// [`PbsApi::prune_jobs`] decoded item by item.
+    pub(crate) async fn prune_jobs_listed(
+        &self,
+    ) -> Result<LenientList<wire::PruneJobStatus>, ApiError> {
+        self.list(PbsRequest::PruneJobs).await
+    }
+
     /// `GET /admin/sync`: sync jobs with their last result. **Silently filtered** to jobs with
     /// `Datastore.Audit` on the target and `Remote.Audit` on the source remote.
     pub(crate) async fn sync_jobs(&self) -> Result<Vec<wire::SyncJobStatus>, ApiError> {
         self.get(PbsRequest::SyncJobs).await
+    }
+
+    /// [`PbsApi::sync_jobs`] decoded item by item.
+    pub(crate) async fn sync_jobs_listed(
+        &self,
+    ) -> Result<LenientList<wire::SyncJobStatus>, ApiError> {
+        self.list(PbsRequest::SyncJobs).await
     }
 
     /// `GET /nodes/localhost/tasks?limit=1`: a cheap probe of the task history. **Silently

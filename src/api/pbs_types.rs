@@ -17,9 +17,6 @@ use crate::api::de::{self, wire_enum};
 /// Unknown JSON members kept verbatim so that nothing the server sent is lost.
 pub type ExtraFields = BTreeMap<String, Value>;
 
-/// `GET /nodes/localhost/tasks/{upid}/log` lines have the same `{n, t}` shape as on PVE.
-pub type PbsTaskLogLine = crate::api::pve_types::TaskLogLine;
-
 // ---------------------------------------------------------------------------------------------
 // Enums
 // ---------------------------------------------------------------------------------------------
@@ -98,13 +95,13 @@ wire_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct PbsVersion {
     /// `<major>.<minor>`.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub version: String,
     /// Patch level.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub release: String,
     /// Git commit hash.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub repoid: String,
 }
 
@@ -114,7 +111,7 @@ pub struct PbsVersion {
 #[serde(rename_all = "kebab-case")]
 pub struct DatastoreListItem {
     /// Datastore name.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub store: String,
     /// Comment; only with `Datastore.Audit` or `Datastore.Backup` on `/datastore/<store>`.
     #[serde(default)]
@@ -147,7 +144,7 @@ pub enum EstimatedFull {
 #[serde(rename_all = "kebab-case")]
 pub struct DatastoreUsage {
     /// Datastore name.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub store: String,
     /// Filesystem size in bytes; absent on error/"empty" entries; `-1` on PBS ≤ 2.1 errors
     /// (see [`DatastoreUsage::total_bytes`]).
@@ -232,7 +229,7 @@ impl DatastoreUsage {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct NamespaceItem {
     /// Namespace path `a/b/c`; `""` = root.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub ns: String,
     /// Always unset in current versions.
     #[serde(default)]
@@ -247,7 +244,7 @@ pub struct GroupItem {
     /// `vm`, `ct` or `host`.
     pub backup_type: BackupType,
     /// Group id; the VMID for PVE guests.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub backup_id: String,
     /// Time of the newest snapshot (may be an in-progress one).
     #[serde(default, with = "de::opt_i64")]
@@ -274,7 +271,7 @@ pub struct SnapshotItem {
     /// `vm`, `ct` or `host`.
     pub backup_type: BackupType,
     /// Group id; the VMID for PVE guests.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub backup_id: String,
     /// Snapshot time, epoch (PVE shows it as `YYYY-MM-DDTHH:MM:SSZ`).
     #[serde(with = "de::req_i64")]
@@ -391,7 +388,7 @@ impl SnapshotItem {
 #[serde(rename_all = "kebab-case")]
 pub struct GcStatus {
     /// Datastore (job status form).
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub store: Option<String>,
     /// `gc-schedule` calendar event of the datastore.
     #[serde(default)]
@@ -481,10 +478,10 @@ pub struct JobScheduleStatus {
 #[serde(rename_all = "kebab-case")]
 pub struct VerifyJobStatus {
     /// Job id.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub id: String,
     /// Datastore.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub store: String,
     /// Namespace; absent = root.
     #[serde(default)]
@@ -524,10 +521,10 @@ pub struct VerifyJobStatus {
 #[serde(rename_all = "kebab-case")]
 pub struct PruneJobStatus {
     /// Job id.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub id: String,
     /// Datastore.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub store: String,
     /// Disabled (only serialized when true).
     #[serde(default, with = "de::opt_bool")]
@@ -576,10 +573,10 @@ pub struct PruneJobStatus {
 #[serde(rename_all = "kebab-case")]
 pub struct SyncJobStatus {
     /// Job id.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub id: String,
     /// Local datastore.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub store: String,
     /// Local namespace.
     #[serde(default)]
@@ -591,7 +588,7 @@ pub struct SyncJobStatus {
     #[serde(default)]
     pub remote: Option<String>,
     /// Remote datastore.
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub remote_store: Option<String>,
     /// Remote namespace.
     #[serde(default)]
@@ -680,7 +677,7 @@ pub struct PbsTaskListItem {
     /// Worker type, e.g. `backup`, `verificationjob`, `garbage_collection`.
     pub worker_type: String,
     /// Worker id, **unescaped** (e.g. `store1:vm/100`); may be `null`.
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub worker_id: Option<String>,
     /// Full auth id including `!token`.
     pub user: String,
@@ -718,8 +715,16 @@ mod tests {
             json!({"version": "3.2", "release": "4", "repoid": "4940514b0f05d6cd6a5f711edfdd47c1fa41b537"}),
         );
         assert_eq!((v.version.as_str(), v.release.as_str()), ("3.2", "4"));
-        let v: PbsVersion = parse(json!({"version": 3.2, "release": 4, "repoid": "abc", "new": 1}));
+        let v: PbsVersion =
+            parse(json!({"version": "3.2", "release": "4", "repoid": "abc", "new": 1}));
         assert_eq!((v.version.as_str(), v.release.as_str()), ("3.2", "4"));
+        // PBS serializes these as strings: a number is a wrong type that must not become "3.2".
+        let err = serde_json::from_value::<PbsVersion>(
+            json!({"version": 3.2, "release": "4", "repoid": "abc"}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("expected a string, got 3.2"), "{err}");
     }
 
     #[test]
@@ -796,12 +801,14 @@ mod tests {
     #[test]
     fn namespaces() {
         let items: Vec<NamespaceItem> = parse(
-            json!([{"ns": ""}, {"ns": "cluster-a"}, {"ns": "cluster-a/prod", "comment": null, "x": 1}, {"ns": 2024}]),
+            json!([{"ns": ""}, {"ns": "cluster-a"}, {"ns": "cluster-a/prod", "comment": null, "x": 1}, {"ns": "2024"}]),
         );
         assert_eq!(
             items.iter().map(|n| n.ns.as_str()).collect::<Vec<_>>(),
             vec!["", "cluster-a", "cluster-a/prod", "2024"]
         );
+        // A namespace is a string: a number is a wrong type, not another spelling.
+        assert!(serde_json::from_value::<NamespaceItem>(json!({"ns": 2024})).is_err());
     }
 
     #[test]
@@ -809,7 +816,7 @@ mod tests {
         let items: Vec<GroupItem> = parse(json!([
             {"backup-type": "vm", "backup-id": "100", "last-backup": 1716560564, "backup-count": 12,
              "files": ["qemu-server.conf.blob", "drive-scsi0.img.fidx", "index.json.blob"], "owner": "pve@pbs!pve1", "comment": "web"},
-            {"backup-type": "ct", "backup-id": 101, "last-backup": "1716560564", "backup-count": "3", "files": []},
+            {"backup-type": "ct", "backup-id": "101", "last-backup": "1716560564", "backup-count": "3", "files": []},
             {"backup-type": "tape", "backup-id": "x", "future": 1}
         ]));
         assert_eq!(items[0].backup_type, BackupType::Vm);
@@ -857,7 +864,7 @@ mod tests {
     #[test]
     fn snapshot_in_progress_perl_typing_and_unknowns() {
         let running: SnapshotItem = parse(
-            json!({"backup-type": "ct", "backup-id": 101, "backup-time": "1716560564",
+            json!({"backup-type": "ct", "backup-id": "101", "backup-time": "1716560564",
             "files": [{"filename": "root.pxar.didx"}, {"filename": "index.json.blob"}], "owner": "root@pam",
             "protected": "0", "future": {"a": 1}}),
         );
@@ -959,7 +966,7 @@ mod tests {
             {"id": "v-1", "store": "store1", "ns": "cluster-a", "max-depth": 0, "ignore-verified": true,
              "outdated-after": 30, "schedule": "daily", "comment": "c", "read-threads": 1, "verify-threads": 4,
              "next-run": 1716600000, "last-run-state": "OK", "last-run-upid": "UPID:v", "last-run-endtime": 1716513600},
-            {"id": 2, "store": "store1", "ignore-verified": "0", "max-depth": "7", "future-flag": "x"}
+            {"id": "2", "store": "store1", "ignore-verified": "0", "max-depth": "7", "future-flag": "x"}
         ]));
         assert_eq!(jobs[0].ns.as_deref(), Some("cluster-a"));
         assert_eq!(jobs[0].max_depth, Some(0));

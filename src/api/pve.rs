@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::access::Permissions;
 use super::client::{endpoint_label, Answer};
+use super::de::LenientList;
 use super::paging::{read_pages, Paged, Paging};
 use super::pve_types as wire;
 use super::source::Source;
@@ -140,6 +141,17 @@ impl PveApi {
         Ok(self.ask(request).await?.data)
     }
 
+    /// A list answer decoded item by item (one malformed item costs that item only), labelled
+    /// with the request for the collector's anomaly.
+    async fn list<T: DeserializeOwned>(
+        &self,
+        request: PveRequest<'_>,
+    ) -> Result<LenientList<T>, ApiError> {
+        let mut list: LenientList<T> = self.get(request).await?;
+        list.endpoint = self.label(request);
+        Ok(list)
+    }
+
     /// Read through `source`; `jobs_path` are the segments of the backup-job list
     /// (`PVE_BACKUP_JOBS_ENDPOINT`, normally `cluster/backup`).
     pub(crate) fn new(source: Source, jobs_path: Vec<String>) -> PveApi {
@@ -210,6 +222,16 @@ impl PveApi {
         self.get(PveRequest::StorageBackups { node, storage }).await
     }
 
+    /// [`PveApi::storage_backups`] decoded item by item.
+    pub(crate) async fn storage_backups_listed(
+        &self,
+        node: &str,
+        storage: &str,
+    ) -> Result<LenientList<wire::StorageContentItem>, ApiError> {
+        self.list(PveRequest::StorageBackups { node, storage })
+            .await
+    }
+
     /// The backup-job list as a path label (`/cluster/backup` unless `PVE_BACKUP_JOBS_ENDPOINT`
     /// says otherwise), for messages.
     pub(crate) fn backup_jobs_path(&self) -> String {
@@ -228,9 +250,21 @@ impl PveApi {
         self.get(PveRequest::NotBackedUp).await
     }
 
+    /// [`PveApi::not_backed_up`] decoded item by item.
+    pub(crate) async fn not_backed_up_listed(
+        &self,
+    ) -> Result<LenientList<wire::NotBackedUpItem>, ApiError> {
+        self.list(PveRequest::NotBackedUp).await
+    }
+
     /// `GET /pools`. Any authenticated caller, **silently filtered** to pools with `Pool.Audit`.
     pub(crate) async fn pools(&self) -> Result<Vec<wire::PoolListItem>, ApiError> {
         self.get(PveRequest::Pools).await
+    }
+
+    /// [`PveApi::pools`] decoded item by item.
+    pub(crate) async fn pools_listed(&self) -> Result<LenientList<wire::PoolListItem>, ApiError> {
+        self.list(PveRequest::Pools).await
     }
 
     /// `GET /pools?poolid={id}` (PVE ≥ 8.1): one pool with its members; `None` when the server

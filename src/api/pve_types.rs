@@ -225,13 +225,13 @@ wire_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Version {
     /// pve-manager package version, e.g. `9.2.11`; PVE ≤ 7 used `x.y-z` such as `7.4-3`.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub version: String,
     /// Point release `x.y`, e.g. `8.2` (may arrive as a number).
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub release: String,
     /// Git short id (8 or 16 hex characters).
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub repoid: String,
     /// Datacenter default console (`applet`, `vv`, `html5`, `xtermjs`); only when configured.
     #[serde(default)]
@@ -242,7 +242,7 @@ pub struct Version {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Node {
     /// Node name.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub node: String,
     /// `online` only if RRD data exists and the node is an online member.
     pub status: NodeStatus,
@@ -285,7 +285,7 @@ pub struct Node {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct NodeTime {
     /// Time zone name, e.g. `Europe/Vienna` (schedules are evaluated in it).
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub timezone: String,
     /// Current time, Unix epoch seconds (UTC).
     #[serde(with = "de::req_i64")]
@@ -324,14 +324,14 @@ pub struct ClusterResource {
     #[serde(default)]
     pub status: Option<String>,
     /// Guest name (from RRD; absent without RRD data).
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub name: Option<String>,
     /// Guest is a template (from RRD; absent without RRD data).
     #[serde(default, with = "de::opt_bool")]
     pub template: Option<bool>,
     /// Pool of the guest, or the pool's name for pool items; nested pools as `parent/child`.
     /// Removed if the caller lacks `Pool.Audit` on `/pool/<pool>`.
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub pool: Option<String>,
     /// Guest tags, from the `;`-separated config value (PVE ≥ 7.3).
     #[serde(default, with = "de::opt_string_list")]
@@ -379,7 +379,7 @@ pub struct ClusterResource {
     #[serde(default, with = "de::opt_u64")]
     pub diskwrite: Option<u64>,
     /// Storage id (storage items).
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub storage: Option<String>,
     /// Storage plugin type, e.g. `pbs` (storage items).
     #[serde(default)]
@@ -441,7 +441,7 @@ impl ClusterResource {
 #[serde(rename_all = "kebab-case")]
 pub struct StorageConfig {
     /// Storage id.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub storage: String,
     /// Plugin type, e.g. `pbs`.
     #[serde(rename = "type")]
@@ -453,7 +453,7 @@ pub struct StorageConfig {
     #[serde(default, with = "de::opt_u16")]
     pub port: Option<u16>,
     /// PBS datastore name.
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub datastore: Option<String>,
     /// PBS namespace (`/`-separated); absent means the root namespace (PVE ≥ 7.2).
     #[serde(default)]
@@ -500,29 +500,15 @@ pub struct StorageConfig {
 impl StorageConfig {
     /// Default PBS port when `port` is absent (PBSPlugin `port // 8007`).
     pub const DEFAULT_PBS_PORT: u16 = 8007;
-    /// Default PBS user when `username` is absent.
-    pub const DEFAULT_PBS_USERNAME: &'static str = "root@pam";
 
     /// The PBS port PVE connects to: `port`, or 8007 when absent.
     pub fn pbs_port(&self) -> u16 {
         self.port.unwrap_or(Self::DEFAULT_PBS_PORT)
     }
 
-    /// The PBS auth id PVE uses: `username`, or `root@pam` when absent.
-    pub fn pbs_username(&self) -> &str {
-        self.username
-            .as_deref()
-            .unwrap_or(Self::DEFAULT_PBS_USERNAME)
-    }
-
     /// Client-side encryption configured (`encryption-key` present).
     pub fn encryption_configured(&self) -> bool {
         self.encryption_key.is_some()
-    }
-
-    /// Master public key configured (`master-pubkey` present).
-    pub fn master_pubkey_configured(&self) -> bool {
-        self.master_pubkey.is_some()
     }
 
     /// Storage is disabled (`disable` = 1); absent means enabled.
@@ -542,7 +528,7 @@ impl StorageConfig {
 #[serde(rename_all = "kebab-case")]
 pub struct BackupJob {
     /// Job id (arbitrary string, e.g. a UUID; legacy: `<sha1 of vzdump.cron>:<n>`).
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub id: String,
     /// `vzdump` for jobs.cfg jobs; absent for legacy vzdump.cron jobs.
     #[serde(default, rename = "type")]
@@ -555,7 +541,7 @@ pub struct BackupJob {
     #[serde(default)]
     pub schedule: Option<String>,
     /// Legacy (PVE ≤ 7.0) start time `HH:MM`.
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub starttime: Option<String>,
     /// Legacy (PVE ≤ 7.0) days of week, e.g. `mon,tue,wed`.
     #[serde(default)]
@@ -583,10 +569,10 @@ pub struct BackupJob {
     #[serde(default, with = "de::opt_vmid_list")]
     pub exclude: Option<Vec<u32>>,
     /// All direct members of this pool (not sub-pools).
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub pool: Option<String>,
     /// Target storage id; absent means vzdump falls back to `local`.
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub storage: Option<String>,
     /// Backup mode; absent means `snapshot`.
     #[serde(default)]
@@ -683,11 +669,6 @@ impl BackupJob {
         self.all.unwrap_or(false)
     }
 
-    /// `repeat-missed`, or the server default `false` when absent.
-    pub fn repeat_missed_or_default(&self) -> bool {
-        self.repeat_missed.unwrap_or(false)
-    }
-
     /// A legacy `/etc/pve/vzdump.cron` job: jobs.cfg jobs carry `type: vzdump`, legacy ones no
     /// `type` at all.
     pub fn is_legacy_cron_job(&self) -> bool {
@@ -711,7 +692,7 @@ pub struct NotBackedUpItem {
     #[serde(rename = "type")]
     pub kind: GuestType,
     /// VM name / CT hostname; only if set.
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub name: Option<String>,
 }
 
@@ -723,7 +704,7 @@ pub struct NotBackedUpItem {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct PoolListItem {
     /// Pool id; nested pools contain `/` (e.g. `prod/web`).
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub poolid: String,
     /// Comment.
     #[serde(default)]
@@ -736,7 +717,7 @@ pub struct PoolListItem {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct PoolDetail {
     /// Pool id; absent in the `/pools/{poolid}` form.
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub poolid: Option<String>,
     /// Comment.
     #[serde(default)]
@@ -761,10 +742,10 @@ pub struct PoolMember {
     #[serde(default)]
     pub node: Option<String>,
     /// Storage id (storages).
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub storage: Option<String>,
     /// Guest name (only with RRD data).
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub name: Option<String>,
     /// Guest/storage status.
     #[serde(default)]
@@ -788,7 +769,7 @@ pub struct TaskListItem {
     /// UPID (see upid.md).
     pub upid: String,
     /// Node that ran the task (also in the UPID).
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub node: Option<String>,
     /// Worker pid.
     #[serde(with = "de::req_u64")]
@@ -803,7 +784,7 @@ pub struct TaskListItem {
     #[serde(rename = "type")]
     pub task_type: String,
     /// Task object id, e.g. a VMID, or `""` (multi-guest vzdump).
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub id: Option<String>,
     /// `user@realm`; for token tasks the user part only.
     pub user: String,
@@ -825,7 +806,7 @@ pub struct TaskLogLine {
     #[serde(with = "de::req_u64")]
     pub n: u64,
     /// Line text without newline.
-    #[serde(with = "de::string_or_number")]
+    #[serde(with = "de::string")]
     pub t: String,
 }
 
@@ -862,7 +843,7 @@ pub struct StorageContentItem {
     #[serde(default, with = "de::opt_u64")]
     pub size: Option<u64>,
     /// First line of the snapshot notes.
-    #[serde(default, with = "de::opt_string_or_number")]
+    #[serde(default, with = "de::opt_string")]
     pub notes: Option<String>,
     /// Protected from pruning (present only when protected).
     #[serde(default, with = "de::opt_bool")]
@@ -902,11 +883,6 @@ impl StorageContentItem {
     /// `encrypted` is present.
     pub fn is_encrypted(&self) -> bool {
         self.encrypted.is_some()
-    }
-
-    /// The key fingerprint, when `encrypted` carries one (not the bare `"1"`).
-    pub fn encryption_fingerprint(&self) -> Option<&str> {
-        self.encrypted.as_deref().filter(|value| *value != "1")
     }
 
     /// `size` is PVE's placeholder `1`: PBS reported no size (in progress or broken).
@@ -1038,21 +1014,6 @@ impl InclusionReason {
             Self::BackupDefault | Self::BackupEnabled | Self::RootFs | Self::MountPointEnabled
         )
     }
-
-    /// The `reason` text `included_volumes` shows for this case; `None` where PVE does not list
-    /// the volume at all (CD-ROM, unused).
-    pub fn pve_reason(self) -> Option<&'static str> {
-        match self {
-            Self::BackupDefault => Some("backup=yes"),
-            Self::BackupEnabled | Self::BackupDisabled => Some("backup=no"),
-            Self::EfiDiskWithoutOvmf => Some("efidisk but no OVMF BIOS"),
-            Self::RootFs => Some("rootfs"),
-            Self::MountPointEnabled => Some("enabled"),
-            Self::MountPointNotEnabled => Some("disabled"),
-            Self::NotAVolume => Some("not a volume"),
-            Self::Cdrom | Self::Unused => None,
-        }
-    }
 }
 
 /// `prefix` followed by one or more ASCII digits → the number.
@@ -1113,42 +1074,11 @@ fn volume_key_class(kind: GuestConfigKind, key: &str) -> Option<VolumeKind> {
 }
 
 impl GuestConfig {
-    /// The raw value of `key`.
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.get(key)
-    }
-
-    /// `key` as text (numbers rendered), `None` if absent or null.
+    /// `key` as text, `None` if absent or null; any other JSON type is an error naming the key.
     pub fn text(&self, key: &str) -> Result<Option<String>, GuestConfigError> {
         match self.entries.get(key) {
             None => Ok(None),
             Some(value) => de::string_from_value(value).map_err(|source| invalid(key, source)),
-        }
-    }
-
-    /// `key` as a boolean (Perl-tolerant), `None` if absent, null or empty.
-    pub fn flag(&self, key: &str) -> Result<Option<bool>, GuestConfigError> {
-        match self.entries.get(key) {
-            None => Ok(None),
-            Some(value) => de::bool_from_value(value).map_err(|source| invalid(key, source)),
-        }
-    }
-
-    /// VM `name`.
-    pub fn name(&self) -> Result<Option<String>, GuestConfigError> {
-        self.text("name")
-    }
-
-    /// CT `hostname`.
-    pub fn hostname(&self) -> Result<Option<String>, GuestConfigError> {
-        self.text("hostname")
-    }
-
-    /// The guest's display name: VM `name`, else CT `hostname`.
-    pub fn display_name(&self) -> Result<Option<String>, GuestConfigError> {
-        match self.name()? {
-            Some(name) => Ok(Some(name)),
-            None => self.hostname(),
         }
     }
 
@@ -1157,40 +1087,12 @@ impl GuestConfig {
         self.text("description")
     }
 
-    /// Tags, split from the `;`-separated value.
-    pub fn tags(&self) -> Result<Option<Vec<String>>, GuestConfigError> {
-        match self.entries.get("tags") {
-            None => Ok(None),
-            Some(value) => {
-                de::string_list_from_value(value).map_err(|source| invalid("tags", source))
-            }
-        }
-    }
-
-    /// The guest is a template.
-    pub fn template(&self) -> Result<Option<bool>, GuestConfigError> {
-        self.flag("template")
-    }
-
-    /// Current config lock, if any.
-    pub fn lock(&self) -> Result<Option<GuestLock>, GuestConfigError> {
-        Ok(self
-            .text("lock")?
-            .filter(|text| !text.is_empty())
-            .map(|text| GuestLock::from_wire(&text)))
-    }
-
     /// VM firmware; absent means SeaBIOS.
     pub fn bios(&self) -> Result<Option<Bios>, GuestConfigError> {
         Ok(self
             .text("bios")?
             .filter(|text| !text.is_empty())
             .map(|text| Bios::from_wire(&text)))
-    }
-
-    /// Config digest.
-    pub fn digest(&self) -> Result<Option<String>, GuestConfigError> {
-        self.text("digest")
     }
 
     /// Every disk, mount point and unused volume with its backup inclusion, in PVE's order
@@ -1333,7 +1235,7 @@ mod tests {
         assert_eq!(v.repoid, "14a22df35955d97d");
         assert_eq!(v.console, None);
         let old: Version = parse(
-            json!({"version": "7.4-3", "release": 7.4, "repoid": "9002ab8a", "console": "xtermjs", "new": 1}),
+            json!({"version": "7.4-3", "release": "7.4", "repoid": "9002ab8a", "console": "xtermjs", "new": 1}),
         );
         assert_eq!(old.release, "7.4");
         assert_eq!(old.console.as_deref(), Some("xtermjs"));
@@ -1443,7 +1345,7 @@ mod tests {
         assert_eq!(s.server.as_deref(), Some("10.0.0.5"));
         assert_eq!(s.datastore.as_deref(), Some("store1"));
         assert_eq!(s.namespace.as_deref(), Some("cluster-a"));
-        assert_eq!(s.pbs_username(), "pve@pbs!backup");
+        assert_eq!(s.username.as_deref(), Some("pve@pbs!backup"));
         assert_eq!(s.port, None);
         assert_eq!(s.pbs_port(), 8007);
         assert_eq!(s.content, Some(vec!["backup".to_owned()]));
@@ -1451,7 +1353,7 @@ mod tests {
         assert_eq!(prune.get("keep-daily").map(String::as_str), Some("7"));
         assert_eq!(prune.get("keep-last").map(String::as_str), Some("3"));
         assert!(s.encryption_configured());
-        assert!(!s.master_pubkey_configured());
+        assert_eq!(s.master_pubkey, None);
         assert!(!s.is_disabled());
         assert_eq!(s.digest.as_deref(), Some("6f1c..."));
         assert!(s.extra.is_empty());
@@ -1466,7 +1368,6 @@ mod tests {
             "max-protected-backups": "-1", "future-option": "x"}),
         );
         assert_eq!(s.pbs_port(), 8008);
-        assert_eq!(s.pbs_username(), "root@pam");
         assert!(s.is_disabled());
         assert_eq!(s.nodes, Some(vec!["pve1".to_owned(), "pve2".to_owned()]));
         assert_eq!(
@@ -1478,7 +1379,7 @@ mod tests {
             Some("1")
         );
         assert_eq!(s.encryption_key.as_deref(), Some("1"));
-        assert!(s.master_pubkey_configured());
+        assert_eq!(s.master_pubkey.as_deref(), Some("1"));
         assert_eq!(s.max_protected_backups, Some(-1));
         assert_eq!(s.extra.get("future-option"), Some(&json!("x")));
 
@@ -1489,8 +1390,11 @@ mod tests {
         assert_eq!(dir.storage_type, StorageType::Dir);
         assert_eq!(dir.extra.get("path"), Some(&json!("/var/lib/vz")));
         assert_eq!(dir.content.unwrap().len(), 3);
-        let odd: StorageConfig = parse(json!({"storage": 7, "type": "s3fs"}));
+        let odd: StorageConfig = parse(json!({"storage": "7", "type": "s3fs"}));
         assert_eq!(odd.storage, "7");
+        assert!(
+            serde_json::from_value::<StorageConfig>(json!({"storage": 7, "type": "dir"})).is_err()
+        );
         assert_eq!(odd.storage_type, StorageType::Other("s3fs".to_owned()));
     }
 
@@ -1592,14 +1496,13 @@ mod tests {
         assert!(old.enabled_or_default());
         assert!(!old.all_or_default());
 
-        let minimal: BackupJob = parse(json!({"id": 42, "all": "1", "exclude": "100;101",
+        let minimal: BackupJob = parse(json!({"id": "42", "all": "1", "exclude": "100;101",
             "fleecing": "enabled=1,storage=local", "mode": "hibernate",
             "notification-mode": "carrier-pigeon", "new-key": {"a": 1}}));
         assert_eq!(minimal.id, "42");
         assert_eq!(minimal.enabled, None);
         assert!(minimal.enabled_or_default());
         assert!(minimal.all_or_default());
-        assert!(!minimal.repeat_missed_or_default());
         assert_eq!(minimal.exclude, Some(vec![100, 101]));
         assert_eq!(
             minimal.fleecing.unwrap().get("enabled").map(String::as_str),
@@ -1629,7 +1532,7 @@ mod tests {
         let items: Vec<NotBackedUpItem> = parse(json!([
             {"vmid": 100, "type": "qemu", "name": "web01"},
             {"vmid": "101", "type": "lxc"},
-            {"vmid": 102, "type": "vz", "name": 1234, "new": true}
+            {"vmid": 102, "type": "vz", "name": "1234", "new": true}
         ]));
         assert_eq!(
             (items[0].vmid, &items[0].kind, items[0].name.as_deref()),
@@ -1646,7 +1549,7 @@ mod tests {
     #[test]
     fn pools_list_and_both_detail_forms() {
         let list: Vec<PoolListItem> = parse(
-            json!([{"poolid": "prod", "comment": "Production"}, {"poolid": "prod/web"}, {"poolid": 123, "x": 1}]),
+            json!([{"poolid": "prod", "comment": "Production"}, {"poolid": "prod/web"}, {"poolid": "123", "x": 1}]),
         );
         assert_eq!(list[0].comment.as_deref(), Some("Production"));
         assert_eq!(list[1].poolid, "prod/web");
@@ -1702,7 +1605,7 @@ mod tests {
              "id": "", "user": "user@pve", "tokenid": "mon", "status": "RUNNING", "saved": "0"},
             {"upid": "UPID:pve1:0000C346:165A0CE4:68D7279C:hastart:100:root@pam:", "node": "pve1",
              "pid": 49990, "pstart": 375000292, "starttime": 1758930844, "type": "hastart",
-             "id": 100, "user": "root@pam", "status": "job errors"}
+             "id": "100", "user": "root@pam", "status": "job errors"}
         ]));
         assert_eq!(items[0].task_type, "vzdump");
         assert_eq!(items[0].id.as_deref(), Some("100"));
@@ -1719,7 +1622,7 @@ mod tests {
     #[test]
     fn task_log_lines() {
         let lines: Vec<TaskLogLine> = parse(
-            json!([{"n": 1, "t": "INFO: starting new backup job: vzdump 100"}, {"n": "2", "t": 100}, {"n": 3, "t": "TASK OK", "x": 0}]),
+            json!([{"n": 1, "t": "INFO: starting new backup job: vzdump 100"}, {"n": "2", "t": "100"}, {"n": 3, "t": "TASK OK", "x": 0}]),
         );
         assert_eq!(lines[0].n, 1);
         assert_eq!(lines[0].t, "INFO: starting new backup job: vzdump 100");
@@ -1768,12 +1671,12 @@ mod tests {
         assert!(items[0].size_is_placeholder());
         assert_eq!(items[0].protected, Some(true));
         assert!(items[0].is_encrypted());
-        assert_eq!(items[0].encryption_fingerprint(), None);
+        assert_eq!(items[0].encrypted.as_deref(), Some("1"));
         assert_eq!(
             items[0].verification.as_ref().unwrap().state,
             VerificationState::Failed
         );
-        assert_eq!(items[1].encryption_fingerprint(), Some("aa:bb:cc"));
+        assert_eq!(items[1].encrypted.as_deref(), Some("aa:bb:cc"));
         assert_eq!(
             items[1].verification.as_ref().unwrap().state,
             VerificationState::Other("corrupt-ish".to_owned())
@@ -1910,9 +1813,6 @@ mod tests {
             ]
         );
         assert_eq!(vols[3].options.get("size").map(String::as_str), Some("32G"));
-        assert_eq!(R::BackupDefault.pve_reason(), Some("backup=yes"));
-        assert_eq!(R::BackupEnabled.pve_reason(), Some("backup=no"));
-        assert_eq!(R::Cdrom.pve_reason(), None);
     }
 
     #[test]
@@ -1928,10 +1828,6 @@ mod tests {
                 false,
                 InclusionReason::EfiDiskWithoutOvmf
             )]
-        );
-        assert_eq!(
-            InclusionReason::EfiDiskWithoutOvmf.pve_reason(),
-            Some("efidisk but no OVMF BIOS")
         );
         let seabios = volumes(
             json!({"efidisk0": efi, "bios": "seabios"}),
@@ -2019,10 +1915,6 @@ mod tests {
             ]
         );
         assert_eq!(vols[1].options.get("mp").map(String::as_str), Some("/data"));
-        assert_eq!(R::MountPointEnabled.pve_reason(), Some("enabled"));
-        assert_eq!(R::MountPointNotEnabled.pve_reason(), Some("disabled"));
-        assert_eq!(R::NotAVolume.pve_reason(), Some("not a volume"));
-        assert_eq!(R::RootFs.pve_reason(), Some("rootfs"));
     }
 
     #[test]
@@ -2064,40 +1956,22 @@ mod tests {
     #[test]
     fn guest_config_typed_accessors() {
         let vm: GuestConfig = parse(
-            json!({"name": "web01", "description": "line1\nline2", "tags": "critical;web",
-            "template": "1", "lock": "backup", "bios": "ovmf", "digest": "d1", "future": {"x": 1}}),
+            json!({"name": "web01", "description": "line1\nline2", "bios": "ovmf", "future": {"x": 1}}),
         );
-        assert_eq!(vm.name().unwrap().as_deref(), Some("web01"));
-        assert_eq!(vm.display_name().unwrap().as_deref(), Some("web01"));
         assert_eq!(vm.description().unwrap().as_deref(), Some("line1\nline2"));
-        assert_eq!(
-            vm.tags().unwrap(),
-            Some(vec!["critical".to_owned(), "web".to_owned()])
-        );
-        assert_eq!(vm.template().unwrap(), Some(true));
-        assert_eq!(vm.lock().unwrap(), Some(GuestLock::Backup));
         assert_eq!(vm.bios().unwrap(), Some(Bios::Ovmf));
-        assert_eq!(vm.digest().unwrap().as_deref(), Some("d1"));
-        assert_eq!(vm.get("future"), Some(&json!({"x": 1})));
-
-        let ct: GuestConfig =
-            parse(json!({"hostname": 1234, "template": 0, "lock": "mounted-ish"}));
-        assert_eq!(ct.name().unwrap(), None);
-        assert_eq!(ct.display_name().unwrap().as_deref(), Some("1234"));
-        assert_eq!(ct.template().unwrap(), Some(false));
-        assert_eq!(
-            ct.lock().unwrap(),
-            Some(GuestLock::Other("mounted-ish".to_owned()))
-        );
+        let ct: GuestConfig = parse(json!({"hostname": "1234", "bios": ""}));
         assert_eq!(ct.bios().unwrap(), None);
-        assert_eq!(ct.tags().unwrap(), None);
+        assert_eq!(ct.description().unwrap(), None);
 
-        let broken: GuestConfig = parse(json!({"template": "sometimes", "name": ["x"]}));
-        let err = broken.template().unwrap_err().to_string();
+        // Config text is a string: a number is a wrong type, never rendered into a value.
+        let broken: GuestConfig = parse(json!({"description": 12345, "bios": ["x"]}));
+        let err = broken.description().unwrap_err().to_string();
         assert!(
-            err.contains("guest config key 'template'") && err.contains("sometimes"),
+            err.contains("guest config key 'description'")
+                && err.contains("expected a string, got 12345"),
             "{err}"
         );
-        assert!(broken.name().is_err());
+        assert!(broken.bios().is_err());
     }
 }

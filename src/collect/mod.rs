@@ -13,9 +13,10 @@ mod sources;
 
 use chrono::{DateTime, Utc};
 
+use crate::api::de::LenientList;
 use crate::api::source::Source;
 use crate::api::ApiError;
-use crate::model::{Anomaly, Inventory, Observed, Severity};
+use crate::model::{Anomaly, Completeness, Inventory, Observed, Severity};
 
 pub use crate::config::CollectOptions;
 pub use pbs::collect_pbs;
@@ -167,6 +168,53 @@ pub(crate) fn unavailable<U>(
 ) -> Observed<U> {
     failed.report(&err, anomalies);
     Observed::unavailable(reason(&err))
+}
+
+/// The items of a list answer decoded item by item. Items that did not decode cost themselves
+/// only: one anomaly per list quotes them (`what` names the items, e.g. "snapshots of pbs1/store1"),
+/// and the returned reason marks the list incomplete (see [`with_partial`]).
+pub(crate) fn kept<T>(
+    list: LenientList<T>,
+    severity: Severity,
+    component: &str,
+    what: &str,
+    anomalies: &mut Vec<Anomaly>,
+) -> (Vec<T>, Option<String>) {
+    if list.bad_count == 0 {
+        return (list.items, None);
+    }
+    let summary = format!(
+        "{} of {} {what} could not be read",
+        list.bad_count,
+        list.sent()
+    );
+    anomalies.push(Anomaly::new(
+        severity,
+        component,
+        summary.clone(),
+        format!(
+            "GET {}: {}. The other items were kept and the list is marked incomplete. Fix: the \
+             server sent values of an unexpected type; check that its version is supported",
+            list.endpoint,
+            list.describe_bad()
+        ),
+    ));
+    (list.items, Some(format!("{summary} ({})", list.endpoint)))
+}
+
+/// `completeness`, made partial by `reason` when there is one (reasons of an already partial
+/// list are joined; an unavailable list stays unavailable).
+pub(crate) fn with_partial(completeness: Completeness, reason: Option<String>) -> Completeness {
+    let Some(reason) = reason else {
+        return completeness;
+    };
+    match completeness {
+        Completeness::Complete => Completeness::Partial { reason },
+        Completeness::Partial { reason: first } => Completeness::Partial {
+            reason: format!("{first}; {reason}"),
+        },
+        unavailable @ Completeness::Unavailable { .. } => unavailable,
+    }
 }
 
 /// Epoch seconds to UTC, None when out of range.

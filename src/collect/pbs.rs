@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use tokio::task::JoinSet;
 
-use super::{answer, epoch, request_anomaly, unavailable, Failed, Progress};
+use super::{answer, epoch, kept, request_anomaly, unavailable, with_partial, Failed, Progress};
 use crate::api::pbs::PbsApi;
 use crate::api::pbs_types as wire;
 use crate::api::source::Source;
@@ -27,9 +27,9 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         api.permissions(),
         api.datastores(),
         api.datastore_usage(),
-        api.verify_jobs(),
-        api.prune_jobs(),
-        api.sync_jobs(),
+        api.verify_jobs_listed(),
+        api.prune_jobs_listed(),
+        api.sync_jobs_listed(),
     );
     let version = answer(
         version,
@@ -124,21 +124,22 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         ),
     };
 
-    let job_list = |result: Result<Vec<PbsJob>, crate::api::ApiError>,
+    let job_list = |result: Result<(Vec<PbsJob>, Option<String>), crate::api::ApiError>,
                     what: &str,
                     anomalies: &mut Vec<Anomaly>| match result {
-        Ok(mut jobs) => {
+        Ok((mut jobs, bad)) => {
             jobs.sort_by(|a, b| a.id.cmp(&b.id));
+            let visible = match &perms {
+                Some(p) if has_everywhere(p, Need::PbsJobs) => Completeness::Complete,
+                _ => Completeness::Partial {
+                    reason: format!(
+                        "{what} on datastores without Datastore.Audit are silently left out"
+                    ),
+                },
+            };
             Observed {
                 items: jobs,
-                completeness: match &perms {
-                    Some(p) if has_everywhere(p, Need::PbsJobs) => Completeness::Complete,
-                    _ => Completeness::Partial {
-                        reason: format!(
-                            "{what} on datastores without Datastore.Audit are silently left out"
-                        ),
-                    },
-                },
+                completeness: with_partial(visible, bad),
             }
         }
         Err(err) => unavailable(
@@ -149,21 +150,38 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         ),
     };
     let verify_jobs = job_list(
-        verify.map(|jobs| {
-            jobs.into_iter()
+        verify.map(|list| {
+            let (jobs, bad) = kept(
+                list,
+                Severity::Warning,
+                &component,
+                "verify jobs",
+                &mut anomalies,
+            );
+            let jobs = jobs
+                .into_iter()
                 .map(|j| {
                     job(
                         j.id, j.store, j.ns, j.schedule, false, &j.status, None, j.comment,
                     )
                 })
-                .collect()
+                .collect();
+            (jobs, bad)
         }),
         "verify jobs",
         &mut anomalies,
     );
     let prune_jobs = job_list(
-        prune.map(|jobs| {
-            jobs.into_iter()
+        prune.map(|list| {
+            let (jobs, bad) = kept(
+                list,
+                Severity::Warning,
+                &component,
+                "prune jobs",
+                &mut anomalies,
+            );
+            let jobs = jobs
+                .into_iter()
                 .map(|j| {
                     job(
                         j.id,
@@ -176,20 +194,30 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
                         j.comment,
                     )
                 })
-                .collect()
+                .collect();
+            (jobs, bad)
         }),
         "prune jobs",
         &mut anomalies,
     );
     let sync_jobs = job_list(
-        sync.map(|jobs| {
-            jobs.into_iter()
+        sync.map(|list| {
+            let (jobs, bad) = kept(
+                list,
+                Severity::Warning,
+                &component,
+                "sync jobs",
+                &mut anomalies,
+            );
+            let jobs = jobs
+                .into_iter()
                 .map(|j| {
                     job(
                         j.id, j.store, j.ns, j.schedule, false, &j.status, j.remote, j.comment,
                     )
                 })
-                .collect()
+                .collect();
+            (jobs, bad)
         }),
         "sync jobs",
         &mut anomalies,
@@ -270,9 +298,16 @@ async fn read_datastore(
 ) -> (Datastore, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
     let name = store.store.clone();
-    let (namespaces, gc) = tokio::join!(api.namespaces(&name), api.gc(&name));
+    let (namespaces, gc) = tokio::join!(api.namespaces_listed(&name), api.gc(&name));
     let namespaces: Observed<String> = match namespaces {
-        Ok(items) => {
+        Ok(list) => {
+            let (items, bad) = kept(
+                list,
+                Severity::Critical,
+                component,
+                &format!("namespaces of {component}"),
+                &mut anomalies,
+            );
             let mut list: Vec<String> = items.into_iter().map(|n| n.ns).collect();
             if !list.iter().any(String::is_empty) {
                 list.push(String::new());
@@ -281,7 +316,7 @@ async fn read_datastore(
             list.dedup();
             Observed {
                 items: list,
-                completeness: root_completeness.clone(),
+                completeness: with_partial(root_completeness.clone(), bad),
             }
         }
         Err(err) if err.status() == Some(403) => unavailable(
@@ -331,7 +366,7 @@ async fn read_datastore(
         let store = name.clone();
         let ns = ns.clone();
         set.spawn(async move {
-            let result = api.snapshots(&store, &ns).await;
+            let result = api.snapshots_listed(&store, &ns).await;
             (ns, result)
         });
     }
@@ -344,7 +379,20 @@ async fn read_datastore(
         .collect();
     while let Some(Ok((ns, result))) = set.join_next().await {
         match result {
-            Ok(items) => {
+            Ok(list) => {
+                let place = if ns.is_empty() {
+                    component.to_string()
+                } else {
+                    format!("{component} namespace '{ns}'")
+                };
+                let (items, bad) = kept(
+                    list,
+                    Severity::Critical,
+                    component,
+                    &format!("snapshots of {place}"),
+                    &mut anomalies,
+                );
+                reasons.extend(bad);
                 if let Some(perms) = &perms {
                     let path = if ns.is_empty() {
                         format!("/datastore/{name}")

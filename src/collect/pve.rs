@@ -10,9 +10,11 @@ use chrono_tz::Tz;
 use tokio::task::JoinSet;
 
 use super::{
-    answer, epoch, observe, request_anomaly, unavailable, CollectOptions, Failed, Progress,
+    answer, epoch, kept, observe, request_anomaly, unavailable, with_partial, CollectOptions,
+    Failed, Progress,
 };
-use crate::api::pve::PveApi;
+use crate::api::de::LenientList;
+use crate::api::pve::{PveApi, PveRequest};
 use crate::api::pve_types as wire;
 use crate::api::source::Source;
 use crate::api::ApiError;
@@ -44,8 +46,8 @@ pub async fn collect_pve(
         api.guests(),
         api.storages(),
         api.backup_jobs(),
-        api.pools(),
-        api.not_backed_up(),
+        api.pools_listed(),
+        api.not_backed_up_listed(),
     );
 
     let version = answer(
@@ -121,13 +123,20 @@ pub async fn collect_pve(
         ),
         |err| format!("/cluster/backup-info/not-backed-up failed: {}", err.kind),
         &mut anomalies,
-        |items, _| {
+        |list, anomalies| {
+            let (items, bad) = kept(
+                list,
+                Severity::Warning,
+                "pve/not-backed-up",
+                "entries of PVE's not-backed-up list",
+                anomalies,
+            );
             let mut vmids: Vec<Vmid> = items.into_iter().map(|i| i.vmid).collect();
             vmids.sort_unstable();
             vmids.dedup();
             Observed {
                 items: vmids,
-                completeness: visibility.below(Need::NotBackedUp),
+                completeness: with_partial(visibility.below(Need::NotBackedUp), bad),
             }
         },
     );
@@ -305,13 +314,13 @@ fn read_guests(
 
 async fn read_pools(
     api: &PveApi,
-    pools: Result<Vec<wire::PoolListItem>, ApiError>,
+    pools: Result<LenientList<wire::PoolListItem>, ApiError>,
     version: Option<&str>,
     visibility: &Visibility<'_>,
     anomalies: &mut Vec<Anomaly>,
 ) -> Observed<Pool> {
-    let list = match pools {
-        Ok(list) => list,
+    let (list, bad) = match pools {
+        Ok(list) => kept(list, Severity::Warning, "pve/pools", "pools", anomalies),
         Err(err) => {
             return unavailable(
                 err,
@@ -333,7 +342,7 @@ async fn read_pools(
     pools.sort_by(|a, b| a.id.cmp(&b.id));
     Observed {
         items: pools,
-        completeness: visibility.below(Need::Pools),
+        completeness: with_partial(visibility.below(Need::Pools), bad),
     }
 }
 
@@ -474,7 +483,14 @@ async fn read_guest_configs(
             continue;
         };
         guest.config = match result {
-            Ok(config) => config_facts(guest.kind, &config, guest.vmid, anomalies),
+            Ok(config) => {
+                let endpoint = api.label(PveRequest::GuestConfig {
+                    node: &guest.node,
+                    kind: config_kind(guest.kind),
+                    vmid: guest.vmid,
+                });
+                config_facts(guest.kind, &config, guest.vmid, &endpoint, anomalies)
+            }
             Err(err) => {
                 if err.status() == Some(403) {
                     forbidden += 1;
@@ -503,21 +519,29 @@ async fn read_guest_configs(
     }
 }
 
+/// The backup facts of a guest config. A value of the wrong type in what they depend on (a volume
+/// definition, `bios`, `description`) makes them unknown, with an anomaly naming the endpoint and
+/// key: a partial reading could hide an excluded disk and call the guest covered.
 fn config_facts(
     kind: GuestKind,
     config: &wire::GuestConfig,
     vmid: Vmid,
+    endpoint: &str,
     anomalies: &mut Vec<Anomaly>,
 ) -> GuestConfigFacts {
     let config_kind = config_kind(kind);
     let mut excluded = Vec::new();
     let mut included = 0usize;
+    let mut errors = Vec::new();
     for volume in config.volumes(config_kind) {
         match volume {
             Ok(volume) if volume.included() => included += 1,
             Ok(volume) => {
                 // CD-ROMs and unused volumes are never data the admin expects in a backup.
-                if matches!(volume.kind, wire::VolumeKind::Cdrom | wire::VolumeKind::Unused) {
+                if matches!(
+                    volume.kind,
+                    wire::VolumeKind::Cdrom | wire::VolumeKind::Unused
+                ) {
                     continue;
                 }
                 excluded.push(ExcludedVolume {
@@ -526,21 +550,35 @@ fn config_facts(
                     reason: exclusion_reason(volume.reason).to_string(),
                 });
             }
-            Err(err) => anomalies.push(Anomaly::new(
-                Severity::Warning,
-                format!("guest/{vmid}"),
-                format!("a volume of guest {vmid} could not be parsed, so its backup inclusion is unknown"),
-                err.to_string(),
-            )),
+            Err(err) => errors.push(err.to_string()),
         }
+    }
+    let notes = match config.description() {
+        Ok(notes) => notes.filter(|n| !n.trim().is_empty()),
+        Err(err) => {
+            errors.push(err.to_string());
+            None
+        }
+    };
+    if !errors.is_empty() {
+        errors.sort();
+        errors.dedup();
+        let detail = errors.join("; ");
+        anomalies.push(Anomaly::new(
+            Severity::Warning,
+            format!("guest/{vmid}"),
+            format!(
+                "the config of guest {vmid} could not be read, so its volume exclusions and notes are unknown"
+            ),
+            format!("GET {endpoint}: {detail}"),
+        ));
+        return GuestConfigFacts::Unknown {
+            reason: format!("config not readable: {detail}"),
+        };
     }
     excluded.sort();
     GuestConfigFacts::Read {
-        notes: config
-            .description()
-            .ok()
-            .flatten()
-            .filter(|n| !n.trim().is_empty()),
+        notes,
         excluded_volumes: excluded,
         included_volumes: included,
     }
@@ -958,7 +996,7 @@ async fn read_storage_backups(
         let api = api.clone();
         let id = storage.id.clone();
         set.spawn(async move {
-            let result = api.storage_backups(&node, &id).await;
+            let result = api.storage_backups_listed(&node, &id).await;
             (id, result)
         });
     }
@@ -966,7 +1004,15 @@ async fn read_storage_backups(
     let mut failed = std::mem::take(&mut unasked);
     while let Some(Ok((id, result))) = set.join_next().await {
         match result {
-            Ok(items) => {
+            Ok(list) => {
+                let (items, bad) = kept(
+                    list,
+                    Severity::Critical,
+                    &format!("storage/{id}"),
+                    &format!("backups on storage '{id}'"),
+                    anomalies,
+                );
+                failed.extend(bad);
                 for item in items {
                     let (Some(vmid), Some(time)) = (item.vmid, item.ctime.and_then(epoch)) else {
                         continue;
