@@ -105,7 +105,9 @@ fn html_shows_attention_first_and_every_section() {
     let attention = &page[positions[1]..positions[2]];
     let at = |vmid: &str| {
         attention
-            .find(&format!("<td class=\"num\">{vmid}</td>"))
+            .find(&format!(
+                "<td class=\"num\" data-label=\"VMID\">{vmid}</td>"
+            ))
             .unwrap()
     };
     assert!(at("105") < at("110"));
@@ -114,8 +116,8 @@ fn html_shows_attention_first_and_every_section() {
     assert!(at("104") < at("101"));
     assert!(at("101") < at("102"));
     // The exempt guest is not in "needs attention"; healthy ones are not either.
-    assert!(!attention.contains("<td class=\"num\">106</td>"));
-    assert!(!attention.contains("<td class=\"num\">100</td>"));
+    assert!(!attention.contains("<td class=\"num\" data-label=\"VMID\">106</td>"));
+    assert!(!attention.contains("<td class=\"num\" data-label=\"VMID\">100</td>"));
     // No network assets.
     for needle in ["href=\"http", "src=", "<link", "@import", "url("] {
         assert!(!page.contains(needle), "page contains {needle}");
@@ -472,7 +474,12 @@ fn generated_report_renders_in_every_format() {
     let page = html::render(&report, None).unwrap();
     let guests_table =
         &page[page.find("id=\"t-guests\"").unwrap()..page.find("id=\"jobs\"").unwrap()];
-    assert_eq!(guests_table.matches("<tr><td class=\"num\">").count(), 5000);
+    assert_eq!(
+        guests_table
+            .matches("<tr><td class=\"num\" data-label=\"VMID\">")
+            .count(),
+        5000
+    );
     let md = markdown::render(&report, None).unwrap();
     assert!(md.contains("| 5999 | guest-04999 |"));
     let prom = prometheus::render(&report, None);
@@ -629,4 +636,34 @@ fn a_complete_collection_gives_the_all_clear_and_no_banner() {
         prom.contains("\npve_backup_report_collection_complete{cluster=\"unknown\"} 1\n"),
         "{prom}"
     );
+}
+
+#[test]
+fn an_unverified_guest_is_told_about_the_verify_job_that_exists() {
+    let mut report = common::report();
+    // The verify job of pbs-main/store1 ran OK: wait for it, do not create one.
+    let md = markdown::render(&report, None).unwrap();
+    assert!(md.contains("verify job v-weekly last ran at"), "{md}");
+    assert!(!md.contains("Schedule a PBS verify job"), "{md}");
+    // It failed: the why names the job, its time and state; the advice is to look at it.
+    report.datastores[0].verify_job_runs[0].last_run_state =
+        Some("verification failed - please check the log for details".into());
+    let md = markdown::render(&report, None).unwrap();
+    assert!(
+        md.contains("verify job v-weekly failed at 2026-11-16 03:00 UTC: verification failed"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Look at verify job v-weekly on pbs-main · store1"),
+        "{md}"
+    );
+    assert!(!md.contains("Schedule a PBS verify job"), "{md}");
+    // No verify job at all: then creating one is the advice.
+    report.datastores[0].verify_job_runs.clear();
+    let md = markdown::render(&report, None).unwrap();
+    assert!(
+        md.contains("no verify job covers pbs-main · store1"),
+        "{md}"
+    );
+    assert!(md.contains("Schedule a PBS verify job"), "{md}");
 }
