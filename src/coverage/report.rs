@@ -568,11 +568,29 @@ impl PbsJobRun {
     }
 }
 
+/// `host` of a `host[:port]` (brackets of an IPv6 literal removed): the name the PVE cluster is
+/// known by in [`EvidenceReport::pve_host`], the same whichever port the API listens on.
+pub fn host_without_port(host: &str) -> &str {
+    let name = match host.rsplit_once(':') {
+        // A trailing `:port`, but not the last group of a bare IPv6 address.
+        Some((name, port))
+            if !port.is_empty()
+                && port.chars().all(|c| c.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => host,
+    };
+    name.trim_start_matches('[').trim_end_matches(']')
+}
+
 /// The evidence horizon and incomplete sources.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct EvidenceReport {
-    /// The PVE `host[:port]` the evidence was read from (None: no PVE configured, or a report of an
-    /// older version). The report's only name for the cluster: `/cluster/status` is not read.
+    /// The PVE host the evidence was read from, without its port (None: no PVE configured, or a
+    /// report of an older version). The report's only name for the cluster: `/cluster/status` is
+    /// not read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pve_host: Option<String>,
     /// Per node: how far back the task history reaches.

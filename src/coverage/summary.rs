@@ -147,7 +147,10 @@ pub(crate) fn required_unavailable(evidence: &EvidenceReport) -> Vec<&str> {
 /// Task-history horizons per node and one sentence per incomplete source.
 pub(crate) fn evidence(inventory: &Inventory) -> EvidenceReport {
     let mut report = EvidenceReport {
-        pve_host: inventory.pve.as_ref().map(|pve| pve.host.clone()),
+        pve_host: inventory
+            .pve
+            .as_ref()
+            .map(|pve| super::report::host_without_port(&pve.host).to_string()),
         ..EvidenceReport::default()
     };
     let mut note = |what: &str, c: &Completeness| {

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use super::collection::{self, CollectionState};
 use super::view::words::severity_word;
-use crate::coverage::report::{Coverage, Freshness, GuestReport, Report};
+use crate::coverage::report::{host_without_port, Coverage, Freshness, GuestReport, Report};
 use crate::model::Severity;
 
 /// Escape a label value per the exposition format: backslash, double quote and line feed.
@@ -87,18 +87,7 @@ pub fn cluster_label(report: &Report) -> String {
     let Some(host) = report.evidence.pve_host.as_deref() else {
         return "unknown".to_string();
     };
-    // Drop a trailing `:port`, but not the colons of a bare IPv6 address.
-    let without_port = match host.rsplit_once(':') {
-        Some((name, port))
-            if !port.is_empty()
-                && port.chars().all(|c| c.is_ascii_digit())
-                && (!name.contains(':') || name.ends_with(']')) =>
-        {
-            name
-        }
-        _ => host,
-    };
-    let trimmed = without_port.trim_start_matches('[').trim_end_matches(']');
+    let trimmed = host_without_port(host);
     if trimmed.is_empty() {
         "unknown".to_string()
     } else {

@@ -506,7 +506,7 @@ pub fn report() -> Report {
         jobs: jobs(),
         datastores: datastores(),
         evidence: EvidenceReport {
-            pve_host: Some("pve1.example.com:8006".into()),
+            pve_host: Some("pve1.example.com".into()),
             horizons: vec![
                 NodeHorizon {
                     node: "pve1".into(),
@@ -704,7 +704,7 @@ pub fn failed_report() -> Report {
         jobs: Vec::new(),
         datastores: Vec::new(),
         evidence: EvidenceReport {
-            pve_host: Some("pve1.example.com:8006".into()),
+            pve_host: Some("pve1.example.com".into()),
             horizons: Vec::new(),
             incomplete: vec![
                 "PVE backup jobs unavailable: /cluster/backup failed: connection refused".into(),

@@ -15,3 +15,4 @@ mod foundation;
 mod golden;
 mod report;
 mod simulator;
+mod try_it;
