@@ -2,14 +2,19 @@
 //!
 //! ```text
 //! cargo run --example pve-sim                      # serve the demo scenario until killed
+//! cargo run --example pve-sim -- --dir /tmp/sim    # ... writing its settings into /tmp/sim
+//! cargo run --example pve-sim -- --frozen          # ... frozen at the tests' DEMO_NOW
 //! cargo run --example pve-sim -- large 10 5000     # serve a generated cluster
 //! cargo run --example pve-sim -- scenario.json     # serve a scenario file
 //! cargo run --example pve-sim -- run demo -- --check-api          # start, run the tool in-process, stop
 //! cargo run --release --example pve-sim -- run large 10 5000 -- --dump-inventory --json
 //! cargo run --example pve-sim -- record-demo src/demo/recording   # regenerate the --demo data
 //! ```
-//! While serving, the connection settings are written to `$TMPDIR/pve-sim.env`, usable as
-//! `pve-backup-report --env-file $TMPDIR/pve-sim.env`.
+//! The demo scenario is served as of the wall clock (its times and schedules shifted so "now" is
+//! now: guests come out fresh); `--frozen` serves it at the fixed `DEMO_NOW` the tests and the
+//! built-in recording use (then run the tool with `--now 2026-01-15T08:00:00Z`). While serving,
+//! the connection settings (`pve-sim.env`) and CA files are written into the directory given with
+//! `--dir`, by default `$TMPDIR/pve-sim-<pid>`: a second simulator never overwrites the first's.
 
 #[path = "../tests/support/sim/mod.rs"]
 mod sim;
@@ -22,9 +27,52 @@ use clap::Parser;
 use pve_backup_report::cli::Cli;
 use pve_backup_report::config::Config;
 
-fn scenario_from(args: &[String]) -> std::io::Result<(sim::Scenario, usize)> {
+/// Simulator options taken out of the arguments: `--frozen` and `--dir DIR`.
+struct Options {
+    frozen: bool,
+    dir: Option<PathBuf>,
+}
+
+fn take_options(args: &mut Vec<String>) -> Result<Options, String> {
+    let mut options = Options {
+        frozen: false,
+        dir: None,
+    };
+    // Only before a `--`: what follows belongs to the tool.
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let mut i = 0;
+    let mut kept = Vec::new();
+    while i < end {
+        match args[i].as_str() {
+            "--frozen" => options.frozen = true,
+            "--dir" => {
+                i += 1;
+                let dir = args
+                    .get(i)
+                    .filter(|_| i < end)
+                    .ok_or("--dir needs a directory")?;
+                options.dir = Some(PathBuf::from(dir));
+            }
+            _ => kept.push(args[i].clone()),
+        }
+        i += 1;
+    }
+    kept.extend(args.drain(end..));
+    *args = kept;
+    Ok(options)
+}
+
+fn demo(frozen: bool) -> sim::Scenario {
+    if frozen {
+        sim::demo_scenario()
+    } else {
+        sim::demo::demo_scenario_live(chrono::Utc::now().timestamp())
+    }
+}
+
+fn scenario_from(args: &[String], frozen: bool) -> std::io::Result<(sim::Scenario, usize)> {
     Ok(match args.first().map(String::as_str) {
-        None | Some("demo") => (sim::demo_scenario(), 1),
+        None | Some("demo") => (demo(frozen), 1),
         Some("large") => {
             let nodes = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10);
             let guests = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(5000);
@@ -159,14 +207,20 @@ fn tidy_demo_recording(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let options = take_options(&mut args)?;
+    let dir = match &options.dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("pve-sim-{}", std::process::id())),
+    };
     match args.first().map(String::as_str) {
         Some("record-demo") => {
             let dir = PathBuf::from(args.get(1).ok_or("usage: pve-sim record-demo DIR")?);
             let scenario = sim::demo_scenario();
             let pbs_names: Vec<String> = scenario.pbs.iter().map(|p| p.name.clone()).collect();
             let handle = sim::start(scenario).await?;
-            let vars = settings(&handle, &pbs_names, &std::env::temp_dir())?;
+            let ca_dir = tempfile::tempdir()?;
+            let vars = settings(&handle, &pbs_names, ca_dir.path())?;
             let now =
                 chrono::DateTime::from_timestamp(sim::demo::DEMO_NOW, 0).ok_or("bad DEMO_NOW")?;
             let user_args = vec![
@@ -188,7 +242,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some("run") => {
             let split = args.iter().position(|a| a == "--").unwrap_or(args.len());
-            let (scenario, _) = scenario_from(&args[1..split])?;
+            let (scenario, _) = scenario_from(&args[1..split], options.frozen)?;
             let user_args: Vec<String> = args
                 .get(split + 1..)
                 .map(<[String]>::to_vec)
@@ -197,7 +251,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let started = Instant::now();
             let handle = sim::start(scenario).await?;
             eprintln!("simulator ready in {:.2?}", started.elapsed());
-            let vars = settings(&handle, &pbs_names, &std::env::temp_dir())?;
+            std::fs::create_dir_all(&dir)?;
+            let vars = settings(&handle, &pbs_names, &dir)?;
             let config = tool_config(&vars, &user_args)?;
             let started = Instant::now();
             let status = match pve_backup_report::run(config).await {
@@ -218,10 +273,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(i32::from(status.code()));
         }
         _ => {
-            let (scenario, _) = scenario_from(&args)?;
+            let (scenario, _) = scenario_from(&args, options.frozen)?;
             let pbs_names: Vec<String> = scenario.pbs.iter().map(|p| p.name.clone()).collect();
             let handle = sim::start(scenario).await?;
-            let dir = std::env::temp_dir();
+            std::fs::create_dir_all(&dir)?;
             let vars = settings(&handle, &pbs_names, &dir)?;
             let env_path = dir.join("pve-sim.env");
             let text: String = vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect();

@@ -17,7 +17,7 @@ pub mod exit;
 pub mod model;
 pub(crate) mod output;
 pub mod render;
-pub(crate) mod schedule;
+pub mod schedule;
 pub(crate) mod secret;
 pub(crate) mod tasklog;
 pub(crate) mod upid;

@@ -1,6 +1,9 @@
-//! The HTML report in a real browser: Debian's headless chromium renders the scenario report and a
-//! generated 5 000-guest report, in light and in dark mode, and the screenshots must exist, carry
-//! real content, and differ between the two colour schemes.
+//! The HTML report in a real browser: Debian's headless chromium renders the scenario report, a
+//! generated 5 000-guest report and the demo, in light and in dark mode, at a phone width (420 px)
+//! and a laptop width (1 400 px). The screenshots must exist, carry real content, and differ between
+//! the two colour schemes; and a measurement run (`--dump-dom` after a script reported the layout)
+//! asserts the page fits: no horizontal scroll of the document, "why" and "what to do" inside the
+//! viewport on a phone, the all-guests table inside its box on a laptop.
 //!
 //! Without chromium the test is skipped, unless `CI` is set: then it fails, so CI cannot pass
 //! without running it. The screenshots stay in `target/tmp/browser/` for a person to look at.
@@ -37,7 +40,7 @@ fn chromium_available() -> bool {
     false
 }
 
-fn screenshot(html: &Path, png: &Path, scheme: Scheme, work: &Path) {
+fn screenshot(html: &Path, png: &Path, scheme: Scheme, width: u32, work: &Path) {
     let profile = work.join(format!(
         "profile-{}-{:?}",
         png.file_stem().unwrap().to_string_lossy(),
@@ -48,7 +51,7 @@ fn screenshot(html: &Path, png: &Path, scheme: Scheme, work: &Path) {
         Scheme::Light => "--blink-settings=preferredColorScheme=1",
         Scheme::Dark => "--blink-settings=preferredColorScheme=0",
     };
-    let mut child = Command::new(CHROMIUM)
+    let child = Command::new(CHROMIUM)
         .args([
             "--headless",
             "--no-sandbox",
@@ -62,7 +65,7 @@ fn screenshot(html: &Path, png: &Path, scheme: Scheme, work: &Path) {
             scheme_flag,
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--window-size=1280,2000")
+        .arg(format!("--window-size={width},2000"))
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", html.display()))
         .stdin(Stdio::null())
@@ -70,6 +73,10 @@ fn screenshot(html: &Path, png: &Path, scheme: Scheme, work: &Path) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start chromium");
+    wait_for(child, html);
+}
+
+fn wait_for(mut child: std::process::Child, html: &Path) {
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -135,23 +142,120 @@ impl Image {
     }
 }
 
+/// Appended to a copy of the page: once laid out, write what the assertions need into an
+/// attribute of `<body>`, which `--dump-dom` then prints.
+const MEASURE: &str = r#"<script>
+window.addEventListener("load", function () {
+  var vw = window.innerWidth, bad = [];
+  document.querySelectorAll("td[data-label='Why'], td[data-label='What to do']").forEach(function (td) {
+    var r = td.getBoundingClientRect();
+    if (r.width <= 0 || r.left < 0 || r.right > vw + 0.5) { bad.push(td.getAttribute("data-label") + "@" + Math.round(r.left) + "-" + Math.round(r.right)); }
+  });
+  var g = document.getElementById("t-guests"), guests = "none";
+  if (g) { guests = g.scrollWidth + "/" + g.parentNode.clientWidth; }
+  document.body.setAttribute("data-measure", [document.documentElement.scrollWidth, vw, guests, bad.join(";") || "-"].join(" "));
+});
+</script>"#;
+
+/// Layout of the page at `width`: (document scrollWidth, viewport width, all-guests table
+/// "scrollWidth/box width", cells of "why"/"what to do" outside the viewport or "-").
+fn measure(page: &Path, width: u32, work: &Path) -> (u32, u32, String, String) {
+    let probe = work.join(format!(
+        "{}-measure-{width}.html",
+        page.file_stem().unwrap().to_string_lossy()
+    ));
+    let mut text = std::fs::read_to_string(page).unwrap();
+    text.push_str(MEASURE);
+    std::fs::write(&probe, text).unwrap();
+    let profile = work.join(format!(
+        "profile-{}",
+        probe.file_stem().unwrap().to_string_lossy()
+    ));
+    let output = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--run-all-compositor-stages-before-draw",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--window-size={width},2000"))
+        .arg(format!("file://{}", probe.display()))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .expect("run chromium");
+    assert!(
+        output.status.success(),
+        "chromium failed measuring {}",
+        probe.display()
+    );
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let start = dom
+        .find("data-measure=\"")
+        .unwrap_or_else(|| panic!("no measurement in {}", probe.display()))
+        + "data-measure=\"".len();
+    let value = &dom[start..start + dom[start..].find('"').unwrap()];
+    let parts: Vec<&str> = value.split(' ').collect();
+    (
+        parts[0].parse().unwrap(),
+        parts[1].parse().unwrap(),
+        parts[2].to_string(),
+        parts[3].to_string(),
+    )
+}
+
+/// The phone and the laptop width the report must fit (chromium's headless window is at least
+/// 500 px wide, so the phone layout is measured at that width: still under the 700 px card break).
+const WIDTHS: [u32; 2] = [420, 1400];
+
 fn check_page(name: &str, html_text: &str, out: &Path) {
     let page = out.join(format!("{name}.html"));
     std::fs::write(&page, html_text).unwrap();
+    for width in WIDTHS {
+        let (document, viewport, guests, outside) = measure(&page, width, out);
+        assert!(
+            document <= viewport,
+            "{name} at {width} px scrolls sideways: document {document} px in a {viewport} px viewport"
+        );
+        assert_eq!(
+            outside, "-",
+            "{name} at {width} px: why/what-to-do cells off-screen"
+        );
+        if width >= 1400 {
+            if let Some((table, area)) = guests.split_once('/') {
+                let (table, area): (u32, u32) = (table.parse().unwrap(), area.parse().unwrap());
+                assert!(
+                    table <= area,
+                    "{name} at {width} px: the all-guests table is {table} px in a {area} px box"
+                );
+            }
+        }
+    }
+    for width in WIDTHS {
+        check_screenshots(name, &page, width, out);
+    }
+}
+
+fn check_screenshots(name: &str, page: &Path, width: u32, out: &Path) {
     let mut images = Vec::new();
     for scheme in [Scheme::Light, Scheme::Dark] {
         let png = out.join(format!(
-            "{name}-{}.png",
+            "{name}-{width}-{}.png",
             format!("{scheme:?}").to_lowercase()
         ));
         let _ = std::fs::remove_file(&png);
-        screenshot(&page, &png, scheme, out);
+        screenshot(page, &png, scheme, width, out);
         let size = std::fs::metadata(&png)
             .unwrap_or_else(|_| panic!("no screenshot {}", png.display()))
             .len();
-        assert!(size > 50_000, "{} is only {size} bytes", png.display());
+        assert!(size > 30_000, "{} is only {size} bytes", png.display());
         let image = Image::load(&png);
-        assert_eq!((image.width, image.height), (1280, 2000));
+        assert_eq!((image.width, image.height), (width, 2000));
         assert!(
             image.distinct_colours() > 50,
             "{} looks blank ({} colours)",

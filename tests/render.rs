@@ -105,7 +105,9 @@ fn html_shows_attention_first_and_every_section() {
     let attention = &page[positions[1]..positions[2]];
     let at = |vmid: &str| {
         attention
-            .find(&format!("<td class=\"num\">{vmid}</td>"))
+            .find(&format!(
+                "<td class=\"num\" data-label=\"VMID\">{vmid}</td>"
+            ))
             .unwrap()
     };
     assert!(at("105") < at("110"));
@@ -114,8 +116,8 @@ fn html_shows_attention_first_and_every_section() {
     assert!(at("104") < at("101"));
     assert!(at("101") < at("102"));
     // The exempt guest is not in "needs attention"; healthy ones are not either.
-    assert!(!attention.contains("<td class=\"num\">106</td>"));
-    assert!(!attention.contains("<td class=\"num\">100</td>"));
+    assert!(!attention.contains("<td class=\"num\" data-label=\"VMID\">106</td>"));
+    assert!(!attention.contains("<td class=\"num\" data-label=\"VMID\">100</td>"));
     // No network assets.
     for needle in ["href=\"http", "src=", "<link", "@import", "url("] {
         assert!(!page.contains(needle), "page contains {needle}");
@@ -238,25 +240,57 @@ fn json_is_the_contract_and_round_trips() {
     assert_eq!(back, report);
 }
 
-#[test]
-fn prometheus_output_is_valid_exposition_format() {
-    let (report, _) = scenario();
-    let text = prometheus::render(&report, Some(std::time::Duration::from_millis(12_345)));
+/// Parse Prometheus text exposition and check it follows the conventions node_exporter's textfile
+/// collector and `promtool check metrics` enforce: HELP then TYPE once per family, families sorted
+/// and each family's samples contiguous, no duplicate series, label values quoted and escaped,
+/// gauges never named like counters (`_total`), units as suffixes, a `cluster` label on every
+/// series. Returns series → value.
+fn check_exposition(text: &str) -> BTreeMap<String, String> {
     let mut helps: BTreeSet<String> = BTreeSet::new();
     let mut types: BTreeMap<String, String> = BTreeMap::new();
     let mut families_in_order: Vec<String> = Vec::new();
     let mut samples: BTreeMap<String, String> = BTreeMap::new();
+    let mut closed: BTreeSet<String> = BTreeSet::new();
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "no final line feed"
+    );
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# HELP ") {
-            let name = rest.split(' ').next().unwrap();
+            let (name, help) = rest.split_once(' ').unwrap();
             assert!(helps.insert(name.to_string()), "duplicate HELP {name}");
+            assert!(!help.trim().is_empty(), "empty HELP for {name}");
+            if let Some(previous) = families_in_order.last() {
+                closed.insert(previous.clone());
+            }
             families_in_order.push(name.to_string());
             continue;
         }
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').unwrap();
             assert_eq!(kind, "gauge");
-            types.insert(name.to_string(), kind.to_string());
+            assert_eq!(families_in_order.last().unwrap(), name, "TYPE without HELP");
+            assert!(
+                types.insert(name.to_string(), kind.to_string()).is_none(),
+                "duplicate TYPE {name}"
+            );
+            assert!(
+                !name.ends_with("_total"),
+                "gauge {name} has a counter suffix"
+            );
+            assert!(name.starts_with("pve_backup_"), "{name} lacks the prefix");
+            assert!(!name.contains("percent"), "{name}: use a 0-1 _ratio");
+            if name.contains("timestamp") {
+                assert!(name.ends_with("_timestamp_seconds"), "{name}");
+            }
+            for unit in ["duration", "size", "_used"] {
+                if name.contains(unit) {
+                    assert!(
+                        name.ends_with("_seconds") || name.ends_with("_bytes"),
+                        "{name} lacks a unit suffix"
+                    );
+                }
+            }
             continue;
         }
         assert!(!line.starts_with('#'), "unexpected comment {line}");
@@ -272,11 +306,13 @@ fn prometheus_output_is_valid_exposition_format() {
         );
         assert!(helps.contains(name), "sample without HELP: {line}");
         assert!(types.contains_key(name), "sample without TYPE: {line}");
+        assert!(!closed.contains(name), "samples of {name} not contiguous");
         assert_eq!(
             families_in_order.last().unwrap(),
             name,
             "samples of {name} not grouped"
         );
+        let mut keys = Vec::new();
         if let Some(labels) = series.strip_prefix(name).and_then(|l| l.strip_prefix('{')) {
             let labels = labels.strip_suffix('}').unwrap();
             // Every label value is a quoted string whose quotes and backslashes are escaped.
@@ -287,6 +323,7 @@ fn prometheus_output_is_valid_exposition_format() {
                     key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
                     "{key}"
                 );
+                keys.push(key.to_string());
                 let mut end = None;
                 let mut escaped = false;
                 for (i, c) in after.char_indices() {
@@ -306,6 +343,9 @@ fn prometheus_output_is_valid_exposition_format() {
                     .unwrap_or(&after[end + 1..]);
             }
         }
+        assert_eq!(keys.first().map(String::as_str), Some("cluster"), "{line}");
+        let unique: BTreeSet<&String> = keys.iter().collect();
+        assert_eq!(unique.len(), keys.len(), "repeated label in {line}");
         assert!(
             samples
                 .insert(series.to_string(), value.to_string())
@@ -313,27 +353,38 @@ fn prometheus_output_is_valid_exposition_format() {
             "duplicate {series}"
         );
     }
+    for family in &families_in_order {
+        assert!(types.contains_key(family), "HELP without TYPE: {family}");
+    }
     let mut sorted = families_in_order.clone();
     sorted.sort();
     assert_eq!(families_in_order, sorted, "families are sorted by name");
+    samples
+}
+
+#[test]
+fn prometheus_output_is_valid_exposition_format() {
+    let (report, _) = scenario();
+    let text = prometheus::render(&report, Some(std::time::Duration::from_millis(12_345)));
+    let samples = check_exposition(&text);
 
     let get = |series: &str| samples.get(series).map(String::as_str);
     assert_eq!(
         get(
-            r#"pve_backup_guest_last_success_timestamp_seconds{vmid="100",name="web01",node="pve1",type="qemu"}"#
+            r#"pve_backup_guest_last_success_timestamp_seconds{cluster="pve1.example.com",vmid="100",name="web01",node="pve1",type="qemu"}"#
         ),
         Some("1795226640")
     );
     assert_eq!(
         get(
-            r#"pve_backup_guest_coverage{vmid="105",name="scratch",node="pve1",type="qemu",coverage="not_covered"}"#
+            r#"pve_backup_guest_coverage{cluster="pve1.example.com",vmid="105",name="scratch",node="pve1",type="qemu",coverage="not_covered"}"#
         ),
         Some("1")
     );
     // One verdict series per guest: the other verdicts are not written as zeros.
     assert_eq!(
         get(
-            r#"pve_backup_guest_coverage{vmid="105",name="scratch",node="pve1",type="qemu",coverage="covered"}"#
+            r#"pve_backup_guest_coverage{cluster="pve1.example.com",vmid="105",name="scratch",node="pve1",type="qemu",coverage="covered"}"#
         ),
         None
     );
@@ -346,40 +397,55 @@ fn prometheus_output_is_valid_exposition_format() {
     );
     assert_eq!(
         get(
-            r#"pve_backup_guest_freshness{vmid="103",name="build",node="pve2",type="qemu",freshness="failed"}"#
+            r#"pve_backup_guest_freshness{cluster="pve1.example.com",vmid="103",name="build",node="pve2",type="qemu",freshness="failed"}"#
         ),
         Some("1")
     );
     // Unknown is not zero: guest 104 has no success, so it has no timestamp series at all.
-    assert!(!text.contains(r#"pve_backup_guest_last_success_timestamp_seconds{vmid="104""#));
+    assert!(!text.contains(
+        r#"pve_backup_guest_last_success_timestamp_seconds{cluster="pve1.example.com",vmid="104""#
+    ));
     // Guest 140 has no name: an empty label value.
-    assert!(text.contains(r#"{vmid="140",name="",node="pve1",type="qemu"}"#));
+    assert!(
+        text.contains(r#"{cluster="pve1.example.com",vmid="140",name="",node="pve1",type="qemu"}"#)
+    );
     assert_eq!(
-        get(r#"pve_backup_datastore_used_bytes{server="pbs-main",datastore="store1"}"#),
+        get(
+            r#"pve_backup_datastore_used_bytes{cluster="pve1.example.com",server="pbs-main",datastore="store1"}"#
+        ),
         Some("6443624169472")
     );
     assert_eq!(
-        get(r#"pve_backup_datastore_total_bytes{server="pbs-main",datastore="store1"}"#),
+        get(
+            r#"pve_backup_datastore_size_bytes{cluster="pve1.example.com",server="pbs-main",datastore="store1"}"#
+        ),
         Some("8796093022208")
     );
-    assert!(!text.contains(r#"pve_backup_datastore_used_bytes{server="pbs-offsite""#));
+    assert!(!text.contains(
+        r#"pve_backup_datastore_used_bytes{cluster="pve1.example.com",server="pbs-offsite""#
+    ));
     assert_eq!(
-        get(r#"pve_backup_report_guests{coverage="not_covered"}"#),
+        get(
+            r#"pve_backup_report_guests_by_coverage{cluster="pve1.example.com",coverage="not_covered"}"#
+        ),
         Some("3")
     );
     assert_eq!(
-        get(r#"pve_backup_report_anomalies{severity="critical"}"#),
+        get(r#"pve_backup_report_anomalies{cluster="pve1.example.com",severity="critical"}"#),
         Some("2")
     );
     assert_eq!(
-        get(r#"pve_backup_report_anomalies{severity="info"}"#),
+        get(r#"pve_backup_report_anomalies{cluster="pve1.example.com",severity="info"}"#),
         Some("2")
     );
     assert_eq!(
-        get("pve_backup_report_generated_timestamp_seconds"),
+        get(r#"pve_backup_report_generated_timestamp_seconds{cluster="pve1.example.com"}"#),
         Some("1795240800")
     );
-    assert_eq!(get("pve_backup_report_duration_seconds"), Some("12.345"));
+    assert_eq!(
+        get(r#"pve_backup_report_duration_seconds{cluster="pve1.example.com"}"#),
+        Some("12.345")
+    );
 }
 
 #[test]
@@ -388,11 +454,13 @@ fn prometheus_escapes_hostile_label_values() {
     let text = prometheus::render(&report, None);
     let line = text
         .lines()
-        .find(|l| l.starts_with("pve_backup_guest_exempt{vmid=\"100\""))
+        .find(|l| {
+            l.starts_with("pve_backup_guest_exempt{cluster=\"pve1.example.com\",vmid=\"100\"")
+        })
         .unwrap();
     assert_eq!(
         line,
-        r#"pve_backup_guest_exempt{vmid="100",name="evil|name<script>alert(\"pwned\")</script>",node="pve1",type="qemu"} 0"#
+        r#"pve_backup_guest_exempt{cluster="pve1.example.com",vmid="100",name="evil|name<script>alert(\"pwned\")</script>",node="pve1",type="qemu"} 0"#
     );
     // Every line is one sample or one comment: no label value broke a line.
     for l in text.lines() {
@@ -406,11 +474,17 @@ fn generated_report_renders_in_every_format() {
     let page = html::render(&report, None).unwrap();
     let guests_table =
         &page[page.find("id=\"t-guests\"").unwrap()..page.find("id=\"jobs\"").unwrap()];
-    assert_eq!(guests_table.matches("<tr><td class=\"num\">").count(), 5000);
+    assert_eq!(
+        guests_table
+            .matches("<tr><td class=\"num\" data-label=\"VMID\">")
+            .count(),
+        5000
+    );
     let md = markdown::render(&report, None).unwrap();
     assert!(md.contains("| 5999 | guest-04999 |"));
     let prom = prometheus::render(&report, None);
-    assert!(prom.contains(r#"pve_backup_report_guests_total 5000"#));
+    check_exposition(&prom);
+    assert!(prom.contains(r#"pve_backup_report_guests{cluster="pve1.example.com"} 5000"#));
 }
 
 /// Writes the scenario pages for a person to look at (`cargo test -- --ignored write_sample_pages`).
@@ -487,15 +561,17 @@ fn a_failed_collection_opens_every_report_loudly_and_never_gives_the_all_clear()
     );
 
     assert!(
-        prom.contains("\npve_backup_report_collection_complete 0\n"),
+        prom.contains("\npve_backup_report_collection_complete{cluster=\"pve1.example.com\"} 0\n"),
         "{prom}"
     );
     assert!(
-        prom.contains("\npve_backup_report_collection_failed 1\n"),
+        prom.contains("\npve_backup_report_collection_failed{cluster=\"pve1.example.com\"} 1\n"),
         "{prom}"
     );
     assert!(
-        prom.contains("\npve_backup_report_anomalies{severity=\"critical\"} 1\n"),
+        prom.contains(
+            "\npve_backup_report_anomalies{cluster=\"pve1.example.com\",severity=\"critical\"} 1\n"
+        ),
         "{prom}"
     );
 
@@ -525,11 +601,11 @@ fn an_incomplete_collection_is_said_first_and_hides_the_all_clear() {
     assert!(!html.contains(ALL_CLEAR));
     assert!(text.starts_with("Collection was incomplete: "), "{text}");
     assert!(
-        prom.contains("\npve_backup_report_collection_complete 0\n"),
+        prom.contains("\npve_backup_report_collection_complete{cluster=\"unknown\"} 0\n"),
         "{prom}"
     );
     assert!(
-        prom.contains("\npve_backup_report_collection_failed 0\n"),
+        prom.contains("\npve_backup_report_collection_failed{cluster=\"unknown\"} 0\n"),
         "{prom}"
     );
 
@@ -557,7 +633,37 @@ fn a_complete_collection_gives_the_all_clear_and_no_banner() {
         "{text}"
     );
     assert!(
-        prom.contains("\npve_backup_report_collection_complete 1\n"),
+        prom.contains("\npve_backup_report_collection_complete{cluster=\"unknown\"} 1\n"),
         "{prom}"
     );
+}
+
+#[test]
+fn an_unverified_guest_is_told_about_the_verify_job_that_exists() {
+    let mut report = common::report();
+    // The verify job of pbs-main/store1 ran OK: wait for it, do not create one.
+    let md = markdown::render(&report, None).unwrap();
+    assert!(md.contains("verify job v-weekly last ran at"), "{md}");
+    assert!(!md.contains("Schedule a PBS verify job"), "{md}");
+    // It failed: the why names the job, its time and state; the advice is to look at it.
+    report.datastores[0].verify_job_runs[0].last_run_state =
+        Some("verification failed - please check the log for details".into());
+    let md = markdown::render(&report, None).unwrap();
+    assert!(
+        md.contains("verify job v-weekly failed at 2026-11-16 03:00 UTC: verification failed"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Look at verify job v-weekly on pbs-main · store1"),
+        "{md}"
+    );
+    assert!(!md.contains("Schedule a PBS verify job"), "{md}");
+    // No verify job at all: then creating one is the advice.
+    report.datastores[0].verify_job_runs.clear();
+    let md = markdown::render(&report, None).unwrap();
+    assert!(
+        md.contains("no verify job covers pbs-main · store1"),
+        "{md}"
+    );
+    assert!(md.contains("Schedule a PBS verify job"), "{md}");
 }

@@ -529,6 +529,10 @@ pub struct DatastoreReport {
     pub gc_last_run: Option<DateTime<Utc>>,
     /// Verify jobs: "id: state" lines.
     pub verify_jobs: Vec<String>,
+    /// Verify jobs of this datastore with their last run, sorted by id: what the report needs to
+    /// tell "no verify job" from "the verify job failed". Absent in reports of older versions.
+    #[serde(default)]
+    pub verify_job_runs: Vec<PbsJobRun>,
     /// Prune jobs.
     pub prune_jobs: Vec<String>,
     /// Sync jobs.
@@ -539,9 +543,56 @@ pub struct DatastoreReport {
     pub namespaces: Vec<String>,
 }
 
+/// One PBS job (verify, prune, sync) of a datastore and its last run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PbsJobRun {
+    /// Job id.
+    pub id: String,
+    /// Namespace the job is limited to (None: the whole datastore).
+    pub namespace: Option<String>,
+    /// Whether the job is disabled.
+    pub disabled: bool,
+    /// State of the last run as PBS words it (`OK`, `WARNINGS: n`, an error text); None: never
+    /// run, or the state was not visible.
+    pub last_run_state: Option<String>,
+    /// End of the last run.
+    pub last_run_end: Option<DateTime<Utc>>,
+}
+
+impl PbsJobRun {
+    /// Whether the last run is known to have failed (a state other than `OK` / `WARNINGS: n`).
+    pub fn last_run_failed(&self) -> bool {
+        self.last_run_state
+            .as_deref()
+            .is_some_and(|state| state != "OK" && !state.starts_with("WARNINGS"))
+    }
+}
+
+/// `host` of a `host[:port]` (brackets of an IPv6 literal removed): the name the PVE cluster is
+/// known by in [`EvidenceReport::pve_host`], the same whichever port the API listens on.
+pub fn host_without_port(host: &str) -> &str {
+    let name = match host.rsplit_once(':') {
+        // A trailing `:port`, but not the last group of a bare IPv6 address.
+        Some((name, port))
+            if !port.is_empty()
+                && port.chars().all(|c| c.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => host,
+    };
+    name.trim_start_matches('[').trim_end_matches(']')
+}
+
 /// The evidence horizon and incomplete sources.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct EvidenceReport {
+    /// The PVE host the evidence was read from, without its port (None: no PVE configured, or a
+    /// report of an older version). The report's only name for the cluster: `/cluster/status` is
+    /// not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pve_host: Option<String>,
     /// Per node: how far back the task history reaches.
     pub horizons: Vec<NodeHorizon>,
     /// Sources that were incomplete, one sentence each, sorted.

@@ -4,7 +4,7 @@ use crate::model::{Anomaly, Completeness, Inventory, PbsJob, Severity};
 
 use super::report::{
     Coverage, DatastoreReport, EvidenceReport, Freshness, GuestFlag, GuestReport, NodeHorizon,
-    Summary,
+    PbsJobRun, Summary,
 };
 
 /// Count verdicts. Exempt guests are counted under `exempt` only, so the verdict counts plus
@@ -68,6 +68,22 @@ fn job_lines(jobs: &[PbsJob], store: &str) -> Vec<String> {
     lines
 }
 
+fn job_runs(jobs: &[PbsJob], store: &str) -> Vec<PbsJobRun> {
+    let mut runs: Vec<PbsJobRun> = jobs
+        .iter()
+        .filter(|j| j.store == store)
+        .map(|j| PbsJobRun {
+            id: j.id.clone(),
+            namespace: j.namespace.clone(),
+            disabled: j.disabled,
+            last_run_state: j.last_run_state.clone(),
+            last_run_end: j.last_run_end,
+        })
+        .collect();
+    runs.sort_by(|a, b| a.id.cmp(&b.id));
+    runs
+}
+
 /// One entry per PBS datastore, sorted by (server, datastore).
 pub(crate) fn datastores(inventory: &Inventory) -> Vec<DatastoreReport> {
     let mut out = Vec::new();
@@ -92,6 +108,7 @@ pub(crate) fn datastores(inventory: &Inventory) -> Vec<DatastoreReport> {
                 gc_state: ds.gc.as_ref().and_then(|g| g.last_run_state.clone()),
                 gc_last_run: ds.gc.as_ref().and_then(|g| g.last_run_end),
                 verify_jobs: job_lines(&pbs.verify_jobs.items, &ds.name),
+                verify_job_runs: job_runs(&pbs.verify_jobs.items, &ds.name),
                 prune_jobs: job_lines(&pbs.prune_jobs.items, &ds.name),
                 sync_jobs: job_lines(&pbs.sync_jobs.items, &ds.name),
                 snapshots: ds
@@ -129,7 +146,13 @@ pub(crate) fn required_unavailable(evidence: &EvidenceReport) -> Vec<&str> {
 
 /// Task-history horizons per node and one sentence per incomplete source.
 pub(crate) fn evidence(inventory: &Inventory) -> EvidenceReport {
-    let mut report = EvidenceReport::default();
+    let mut report = EvidenceReport {
+        pve_host: inventory
+            .pve
+            .as_ref()
+            .map(|pve| super::report::host_without_port(&pve.host).to_string()),
+        ..EvidenceReport::default()
+    };
     let mut note = |what: &str, c: &Completeness| {
         if let Some(reason) = c.reason() {
             let state = match c {

@@ -184,6 +184,7 @@ mod tests {
             jobs: Vec::new(),
             datastores: Vec::new(),
             evidence: EvidenceReport {
+                pve_host: None,
                 horizons: Vec::new(),
                 incomplete: incomplete.iter().map(|s| s.to_string()).collect(),
             },

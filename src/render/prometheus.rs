@@ -1,10 +1,18 @@
 //! The Prometheus text exposition format, for node_exporter's textfile collector.
 //!
-//! Every family has `# HELP` and `# TYPE` lines (all are gauges); families are sorted by name and
-//! series keep the report's order (guests by VMID, datastores by server and datastore). A value the
-//! report does not know is left out, never written as 0.
+//! Naming follows the exposition conventions: one prefix (`pve_backup_`), then the subject
+//! (`guest_`, `datastore_`, `job_`, `report_`); units as suffixes (`_seconds`, `_bytes`,
+//! `_timestamp_seconds`, `_ratio` for 0–1 fractions); no gauge ends in `_total` (a counter suffix:
+//! every family here is a gauge, re-computed on each run); `pve_backup_report_info` is the info
+//! metric. Every family has `# HELP` and `# TYPE`, families are sorted by name, each family's
+//! samples are contiguous, and series keep the report's order (guests by VMID, datastores by server
+//! and datastore). A value the report does not know is left out, never written as 0.
 //!
-//! Guest series carry the labels `vmid`, `name` (empty when the guest has none), `node` and `type`
+//! Every series carries `cluster`: the PVE host the report read (port dropped), because the
+//! report does not read `/cluster/status` and so has no cluster name. With it, reports of several
+//! clusters can sit side by side in one textfile directory without duplicate series.
+//!
+//! Guest series also carry `vmid`, `name` (empty when the guest has none), `node` and `type`
 //! (`qemu`/`lxc`). Verdicts are label-valued: `pve_backup_guest_coverage` has exactly one series per
 //! guest, whose `coverage` label is the verdict (`covered`, `partial`, `disabled_only`,
 //! `not_covered`, `indeterminate`) and whose value is always 1; `pve_backup_guest_freshness`
@@ -17,14 +25,14 @@
 //! A failed or incomplete collection is visible without reading the anomalies:
 //! `pve_backup_report_collection_complete` is 0 and `pve_backup_report_collection_failed` is 1
 //! when nothing usable was read (same decision as the HTML and Markdown banners); alert on
-//! `pve_backup_report_collection_complete == 0`.
+//! `pve_backup_report_collection_complete == 0`. docs/report.md lists every family.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::collection::{self, CollectionState};
 use super::view::words::severity_word;
-use crate::coverage::report::{Coverage, Freshness, GuestReport, Report};
+use crate::coverage::report::{host_without_port, Coverage, Freshness, GuestReport, Report};
 use crate::model::Severity;
 
 /// Escape a label value per the exposition format: backslash, double quote and line feed.
@@ -73,8 +81,23 @@ impl Family {
     }
 }
 
-fn guest_labels(guest: &GuestReport) -> [(&'static str, String); 4] {
+/// The `cluster` label's value: the PVE host without its port (`unknown` when the report does
+/// not say, e.g. a report written by an older version).
+pub fn cluster_label(report: &Report) -> String {
+    let Some(host) = report.evidence.pve_host.as_deref() else {
+        return "unknown".to_string();
+    };
+    let trimmed = host_without_port(host);
+    if trimmed.is_empty() {
+        "unknown".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+fn guest_labels(cluster: &str, guest: &GuestReport) -> [(&'static str, String); 5] {
     [
+        ("cluster", cluster.to_string()),
         ("vmid", guest.vmid.to_string()),
         ("name", guest.name.clone().unwrap_or_default()),
         ("node", guest.node.clone()),
@@ -94,6 +117,10 @@ fn with<'a>(
 
 /// Render the metrics. `run_duration` is how long the run took, when the caller measured it.
 pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
+    let cluster_value = cluster_label(report);
+    let cluster = cluster_value.as_str();
+    let only_cluster = [("cluster", cluster)];
+
     let mut coverage = Family::new(
         "pve_backup_guest_coverage",
         "Coverage verdict of the guest, in the coverage label (always 1).",
@@ -104,7 +131,7 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
     );
     let mut exempt = Family::new(
         "pve_backup_guest_exempt",
-        "1 when the guest has a justified, unexpired backup exemption.",
+        "1 when the guest has a justified, unexpired backup exemption, else 0.",
     );
     let mut last_success = Family::new(
         "pve_backup_guest_last_success_timestamp_seconds",
@@ -120,14 +147,14 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
     );
     let mut success_duration = Family::new(
         "pve_backup_guest_last_success_duration_seconds",
-        "Duration of the guest's latest successful backup.",
+        "Duration of the guest's latest successful backup, in seconds.",
     );
     let mut success_size = Family::new(
         "pve_backup_guest_last_success_size_bytes",
-        "Size of the guest's latest successful backup archive.",
+        "Size of the guest's latest successful backup archive, in bytes.",
     );
     for guest in &report.guests {
-        let base = guest_labels(guest);
+        let base = guest_labels(cluster, guest);
         coverage.push(&with(&base, &[("coverage", guest.coverage.as_str())]), 1);
         freshness.push(&with(&base, &[("freshness", guest.freshness.as_str())]), 1);
         let labels = with(&base, &[]);
@@ -154,16 +181,22 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         "pve_backup_datastore_used_bytes",
         "Bytes used on the PBS datastore.",
     );
-    let mut total = Family::new(
-        "pve_backup_datastore_total_bytes",
-        "Size of the PBS datastore in bytes.",
+    let mut size = Family::new(
+        "pve_backup_datastore_size_bytes",
+        "Size of the PBS datastore, in bytes.",
     );
     let mut full = Family::new(
         "pve_backup_datastore_estimated_full_timestamp_seconds",
         "When PBS estimates the datastore will be full, Unix seconds.",
     );
+    let mut verify_failed = Family::new(
+        "pve_backup_datastore_verify_job_last_run_failed",
+        "1 when the verify job's last run failed, 0 when it ended OK or with warnings \
+         (absent: never run or state not visible).",
+    );
     for ds in &report.datastores {
         let labels = [
+            ("cluster", cluster),
             ("server", ds.server.as_str()),
             ("datastore", ds.datastore.as_str()),
         ];
@@ -171,10 +204,17 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
             used.push(&labels, value);
         }
         if let Some(value) = ds.total_bytes {
-            total.push(&labels, value);
+            size.push(&labels, value);
         }
         if let Some(value) = ds.estimated_full {
             full.push(&labels, value.timestamp());
+        }
+        for job in &ds.verify_job_runs {
+            if job.last_run_state.is_some() {
+                let mut job_labels = labels.to_vec();
+                job_labels.push(("job", job.id.as_str()));
+                verify_failed.push(&job_labels, u8::from(job.last_run_failed()));
+            }
         }
     }
 
@@ -187,7 +227,7 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         "Next scheduled run of the backup job, Unix seconds.",
     );
     for job in &report.jobs {
-        let labels = [("job", job.id.as_str())];
+        let labels = [("cluster", cluster), ("job", job.id.as_str())];
         job_enabled.push(&labels, u8::from(job.enabled));
         if let Some(next) = job.next_run {
             job_next.push(&labels, next.timestamp());
@@ -195,9 +235,18 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
     }
 
     let summary = &report.summary;
-    let mut guests = Family::new(
-        "pve_backup_report_guests",
-        "Guests in the report by coverage verdict.",
+    let mut info = Family::new(
+        "pve_backup_report_info",
+        "The report's cluster label and JSON schema version, in labels (always 1).",
+    );
+    let schema = report.schema_version.to_string();
+    info.push(
+        &[("cluster", cluster), ("schema_version", schema.as_str())],
+        1,
+    );
+    let mut by_coverage = Family::new(
+        "pve_backup_report_guests_by_coverage",
+        "Guests in the report by coverage verdict (exempt guests excluded).",
     );
     for (verdict, count) in [
         (Coverage::Covered, summary.covered),
@@ -206,11 +255,14 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         (Coverage::NotCovered, summary.not_covered),
         (Coverage::Indeterminate, summary.indeterminate),
     ] {
-        guests.push(&[("coverage", verdict.as_str())], count);
+        by_coverage.push(
+            &[("cluster", cluster), ("coverage", verdict.as_str())],
+            count,
+        );
     }
     let mut by_freshness = Family::new(
         "pve_backup_report_guests_by_freshness",
-        "Guests in the report by freshness verdict.",
+        "Guests in the report by freshness verdict (exempt guests excluded).",
     );
     for (verdict, count) in [
         (Freshness::Ok, summary.fresh),
@@ -219,26 +271,34 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         (Freshness::Never, summary.never),
         (Freshness::Unknown, summary.freshness_unknown),
     ] {
-        by_freshness.push(&[("freshness", verdict.as_str())], count);
+        by_freshness.push(
+            &[("cluster", cluster), ("freshness", verdict.as_str())],
+            count,
+        );
     }
-    let mut guests_total = Family::new("pve_backup_report_guests_total", "Guests in the report.");
-    guests_total.push(&[], summary.guests);
+    let mut guests = Family::new("pve_backup_report_guests", "Guests in the report.");
+    guests.push(&only_cluster, summary.guests);
     let mut guests_exempt = Family::new(
         "pve_backup_report_guests_exempt",
         "Guests with a justified, unexpired exemption.",
     );
-    guests_exempt.push(&[], summary.exempt);
+    guests_exempt.push(&only_cluster, summary.exempt);
     let mut guests_unverified = Family::new(
         "pve_backup_report_guests_unverified",
         "Guests whose latest snapshot is not verified or failed verification.",
     );
-    guests_unverified.push(&[], summary.unverified);
-    let mut percent = Family::new(
-        "pve_backup_report_coverage_percent",
-        "Covered and partial guests among guests with known coverage, in percent (absent: none known).",
+    guests_unverified.push(&only_cluster, summary.unverified);
+    let mut ratio = Family::new(
+        "pve_backup_report_coverage_ratio",
+        "Covered and partial guests among guests with known coverage, 0 to 1 (absent: none known).",
     );
-    if let Some(value) = summary.coverage_percent {
-        percent.push(&[], value);
+    if let Some(percent) = summary.coverage_percent {
+        // The summary's percentage has one decimal: four decimals here say exactly the same.
+        let value = format!("{:.4}", percent / 100.0);
+        ratio.push(
+            &only_cluster,
+            value.trim_end_matches('0').trim_end_matches('.'),
+        );
     }
     let mut anomalies = Family::new(
         "pve_backup_report_anomalies",
@@ -250,7 +310,10 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
             .iter()
             .filter(|a| a.severity == severity)
             .count();
-        anomalies.push(&[("severity", severity_word(severity))], count);
+        anomalies.push(
+            &[("cluster", cluster), ("severity", severity_word(severity))],
+            count,
+        );
     }
     let mut complete = Family::new(
         "pve_backup_report_collection_complete",
@@ -258,24 +321,30 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
          or a required list unavailable): the other series then cannot be trusted to be whole.",
     );
     let collection = collection::assess(report);
-    complete.push(&[], u8::from(collection.state == CollectionState::Complete));
+    complete.push(
+        &only_cluster,
+        u8::from(collection.state == CollectionState::Complete),
+    );
     let mut failed = Family::new(
         "pve_backup_report_collection_failed",
         "1 when the collection failed: no guest could be read, or the nodes, guests or backup jobs \
          could not be listed.",
     );
-    failed.push(&[], u8::from(collection.state == CollectionState::Failed));
+    failed.push(
+        &only_cluster,
+        u8::from(collection.state == CollectionState::Failed),
+    );
     let mut generated = Family::new(
         "pve_backup_report_generated_timestamp_seconds",
         "When the report was generated (its \"now\"), Unix seconds.",
     );
-    generated.push(&[], report.generated_at.timestamp());
+    generated.push(&only_cluster, report.generated_at.timestamp());
     let mut duration = Family::new(
         "pve_backup_report_duration_seconds",
-        "How long the run that made the report took.",
+        "How long the run that made the report took, in seconds.",
     );
     if let Some(elapsed) = run_duration {
-        duration.push(&[], format!("{:.3}", elapsed.as_secs_f64()));
+        duration.push(&only_cluster, format!("{:.3}", elapsed.as_secs_f64()));
     }
 
     let mut families = vec![
@@ -288,16 +357,18 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
         success_duration,
         success_size,
         used,
-        total,
+        size,
         full,
+        verify_failed,
         job_enabled,
         job_next,
-        guests,
+        info,
+        by_coverage,
         by_freshness,
-        guests_total,
+        guests,
         guests_exempt,
         guests_unverified,
-        percent,
+        ratio,
         anomalies,
         complete,
         failed,
@@ -308,7 +379,7 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
 
     let mut out = String::new();
     for family in families.iter().filter(|f| !f.samples.is_empty()) {
-        let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
+        let _ = writeln!(out, "# HELP {} {}", family.name, escape_help(family.help));
         let _ = writeln!(out, "# TYPE {} gauge", family.name);
         for sample in &family.samples {
             out.push_str(sample);
@@ -318,9 +389,52 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
     out
 }
 
+/// Escape a HELP text per the exposition format: backslash and line feed.
+fn escape_help(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::escape_label_value;
+    use super::{cluster_label, escape_help, escape_label_value};
+    use crate::coverage::report::{EvidenceReport, Report, Summary, SCHEMA_VERSION};
+
+    fn report_from(pve_host: Option<&str>) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            generated_at: chrono::DateTime::UNIX_EPOCH,
+            summary: Summary::default(),
+            guests: Vec::new(),
+            jobs: Vec::new(),
+            datastores: Vec::new(),
+            evidence: EvidenceReport {
+                pve_host: pve_host.map(str::to_string),
+                ..EvidenceReport::default()
+            },
+            orphans: Vec::new(),
+            anomalies: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_cluster_label_is_the_pve_host_without_its_port() {
+        for (host, label) in [
+            (Some("pve1.example.com:8006"), "pve1.example.com"),
+            (Some("pve1.example.com"), "pve1.example.com"),
+            (Some("10.0.0.11:8006"), "10.0.0.11"),
+            (Some("[fd00::11]:8006"), "fd00::11"),
+            (Some("fd00::11"), "fd00::11"),
+            (Some(""), "unknown"),
+            (None, "unknown"),
+        ] {
+            assert_eq!(cluster_label(&report_from(host)), label, "{host:?}");
+        }
+    }
+
+    #[test]
+    fn help_texts_escape_backslash_and_newline() {
+        assert_eq!(escape_help("a\\b\nc"), "a\\\\b\\nc");
+    }
 
     #[test]
     fn label_values_escape_backslash_quote_and_newline() {

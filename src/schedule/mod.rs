@@ -48,7 +48,7 @@ pub(crate) use legacy::schedule_from_legacy;
 
 /// Why a calendar event (or a legacy start time / day list) could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum ScheduleError {
+pub enum ScheduleError {
     /// The event text is empty or only whitespace.
     #[error(
         "calendar event is empty — write e.g. `daily`, `mon..fri 21:00`, `sat 02:30` or `*:0/15`"
@@ -102,7 +102,7 @@ fn quote_position(at: &str) -> String {
 /// There is no canonical text form (PVE and PBS store the schedule as entered), so compare
 /// events by behaviour, not by [`CalendarEvent::raw`].
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct CalendarEvent {
+pub struct CalendarEvent {
     raw: String,
     spec: spec::Spec,
 }
@@ -110,7 +110,7 @@ pub(crate) struct CalendarEvent {
 impl CalendarEvent {
     /// Parse `text` like PVE: surrounding whitespace is trimmed, an empty event is an error, and
     /// the rest must follow the proxmox-time grammar completely.
-    pub(crate) fn parse(text: &str) -> Result<CalendarEvent, ScheduleError> {
+    pub fn parse(text: &str) -> Result<CalendarEvent, ScheduleError> {
         Ok(CalendarEvent {
             raw: text.to_string(),
             spec: parse::parse_event(text)?,
@@ -140,7 +140,7 @@ impl CalendarEvent {
     /// First event strictly after `after`, evaluated in `tz` (ignored when the event has the UTC
     /// suffix). `None` when there is none: a date that never exists (`02-30`), only past years,
     /// or nothing found within proxmox-time's 1000 search rounds.
-    pub(crate) fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+    pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
         // Whole seconds: an event at the current second is not "after" a sub-second instant.
         let next = search::next_event(&self.spec, after.timestamp(), self.zone(tz))?;
         DateTime::from_timestamp(next, 0)

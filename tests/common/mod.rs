@@ -407,6 +407,13 @@ pub fn datastores() -> Vec<DatastoreReport> {
             gc_state: Some("ok".into()),
             gc_last_run: Some(t(2026, 11, 20, 4, 12)),
             verify_jobs: vec!["v-weekly: ok (2026-11-16)".into()],
+            verify_job_runs: vec![PbsJobRun {
+                id: "v-weekly".into(),
+                namespace: None,
+                disabled: false,
+                last_run_state: Some("OK".into()),
+                last_run_end: Some(t(2026, 11, 16, 3, 0)),
+            }],
             prune_jobs: vec!["keep-last 7, keep-weekly 4: ok".into()],
             sync_jobs: vec!["to-offsite: ok".into()],
             snapshots: 142,
@@ -422,6 +429,7 @@ pub fn datastores() -> Vec<DatastoreReport> {
             gc_state: Some("error: chunk store locked".into()),
             gc_last_run: Some(t(2026, 11, 19, 4, 0)),
             verify_jobs: vec![],
+            verify_job_runs: vec![],
             prune_jobs: vec![],
             sync_jobs: vec![],
             snapshots: 12,
@@ -437,6 +445,7 @@ pub fn datastores() -> Vec<DatastoreReport> {
             gc_state: None,
             gc_last_run: None,
             verify_jobs: vec![],
+            verify_job_runs: vec![],
             prune_jobs: vec![],
             sync_jobs: vec![],
             snapshots: 0,
@@ -497,6 +506,7 @@ pub fn report() -> Report {
         jobs: jobs(),
         datastores: datastores(),
         evidence: EvidenceReport {
+            pve_host: Some("pve1.example.com".into()),
             horizons: vec![
                 NodeHorizon {
                     node: "pve1".into(),
@@ -694,6 +704,7 @@ pub fn failed_report() -> Report {
         jobs: Vec::new(),
         datastores: Vec::new(),
         evidence: EvidenceReport {
+            pve_host: Some("pve1.example.com".into()),
             horizons: Vec::new(),
             incomplete: vec![
                 "PVE backup jobs unavailable: /cluster/backup failed: connection refused".into(),

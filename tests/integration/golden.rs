@@ -48,8 +48,10 @@ fn mask_timing(line: &str) -> String {
     if let Some(index) = line.find("\"latency_ms\": ") {
         return format!("{}\"latency_ms\": <MS>,", &line[..index]);
     }
-    if line.starts_with("pve_backup_report_duration_seconds ") {
-        return "pve_backup_report_duration_seconds <S>".to_string();
+    if line.starts_with("pve_backup_report_duration_seconds") {
+        if let Some((series, _)) = line.rsplit_once(' ') {
+            return format!("{series} <S>");
+        }
     }
     let mut out = String::with_capacity(line.len());
     let mut rest = line;

@@ -16,3 +16,4 @@ mod foundation;
 mod golden;
 mod report;
 mod simulator;
+mod try_it;

@@ -2,7 +2,7 @@
 //! all-guests table and the exemptions table.
 
 use crate::coverage::report::{
-    AttemptStatus, BackupEvent, Coverage, Freshness, GuestFlag, GuestReport, Report,
+    AttemptStatus, BackupEvent, Coverage, Freshness, GuestFlag, GuestReport, PbsJobRun, Report,
 };
 
 use super::format::{format_duration, format_size, or_none, Formatter, When, NONE};
@@ -119,14 +119,86 @@ pub struct ExemptionRow {
     pub coverage: Badge,
 }
 
-/// One problem of a guest: its rank (lower is worse), badge and advice.
-fn problems_of(guest: &GuestReport) -> Vec<(u8, Badge, String)> {
+/// Why the latest snapshot is unverified and what to do, from the verify jobs of its datastore:
+/// a verify job that exists but failed needs looking at, not a new one.
+fn unverified_advice(guest: &GuestReport, report: &Report, fmt: &Formatter) -> (String, String) {
+    let generic = (
+        String::new(),
+        "Schedule a PBS verify job for this datastore.".to_string(),
+    );
+    let Some(archive) = &guest.archive else {
+        return generic;
+    };
+    let Some(datastore) = report
+        .datastores
+        .iter()
+        .find(|d| d.server == archive.server && d.datastore == archive.datastore)
+    else {
+        return generic;
+    };
+    let place = format!("{} · {}", archive.server, archive.datastore);
+    // A job limited to a namespace verifies that namespace and the ones below it.
+    let applies = |job: &&PbsJobRun| match job.namespace.as_deref() {
+        None | Some("") => true,
+        Some(ns) => archive.namespace == ns || archive.namespace.starts_with(&format!("{ns}/")),
+    };
+    let jobs: Vec<&PbsJobRun> = datastore.verify_job_runs.iter().filter(applies).collect();
+    if let Some(job) = jobs.iter().find(|j| j.last_run_failed()) {
+        let when = fmt.when(job.last_run_end).text;
+        return (
+            format!(
+                "verify job {} failed at {when}: {}",
+                job.id,
+                job.last_run_state.as_deref().unwrap_or_default()
+            ),
+            format!(
+                "Look at verify job {} on {place}: read its last task log, fix the cause and run it again.",
+                job.id
+            ),
+        );
+    }
+    if let Some(job) = jobs.iter().find(|j| !j.disabled) {
+        let last = match job.last_run_end {
+            Some(end) => format!("last ran at {}", fmt.when(Some(end)).text),
+            None => "has not run yet".to_string(),
+        };
+        return (
+            format!(
+                "the latest snapshot is not verified yet; verify job {} {last}",
+                job.id
+            ),
+            format!(
+                "Wait for the next run of verify job {} on {place} or run it now; if it still skips this snapshot, check its namespace and re-verify settings.",
+                job.id
+            ),
+        );
+    }
+    if let Some(job) = jobs.first() {
+        return (
+            format!("verify job {} of {place} is disabled", job.id),
+            format!("Enable verify job {} on {place}.", job.id),
+        );
+    }
+    (
+        format!("no verify job covers {place}"),
+        "Schedule a PBS verify job for this datastore.".to_string(),
+    )
+}
+
+/// One problem of a guest: its rank (lower is worse), badge, advice, and the reason when the
+/// report's own coverage and freshness reasons do not already say it.
+fn problems_of(
+    guest: &GuestReport,
+    report: &Report,
+    fmt: &Formatter,
+) -> Vec<(u8, Badge, String, String)> {
     let mut problems = Vec::new();
     match guest.coverage {
         Coverage::NotCovered => problems.push((
             0,
             Badge::new("not covered", "bad", ""),
             "Add it to an enabled backup job, or declare a justified exemption.".to_string(),
+            String::new(),
         )),
         Coverage::DisabledOnly => problems.push((
             0,
@@ -135,6 +207,7 @@ fn problems_of(guest: &GuestReport) -> Vec<(u8, Badge, String)> {
                 "Enable job {} or add the guest to an enabled job.",
                 guest.jobs.join(", ")
             ),
+            String::new(),
         )),
         Coverage::Partial => problems.push((
             4,
@@ -143,11 +216,13 @@ fn problems_of(guest: &GuestReport) -> Vec<(u8, Badge, String)> {
                 "Volumes not backed up: {}. Confirm they need no backup, or set backup=1.",
                 guest.excluded_volumes.join(", ")
             ),
+            String::new(),
         )),
         Coverage::Indeterminate => problems.push((
             6,
             Badge::new("indeterminate", "unknown", ""),
             "Evidence was incomplete: see the collection horizon section and grant the missing privilege.".to_string(),
+            String::new(),
         )),
         Coverage::Covered => {}
     }
@@ -159,6 +234,7 @@ fn problems_of(guest: &GuestReport) -> Vec<(u8, Badge, String)> {
             Badge::new("failed", "bad", ""),
             "Read the error line and the task log, fix the cause, and run the job again."
                 .to_string(),
+            String::new(),
         )),
         Freshness::Never if selected => problems.push((
             2,
@@ -167,6 +243,7 @@ fn problems_of(guest: &GuestReport) -> Vec<(u8, Badge, String)> {
                 "Check that the job runs on node {} and includes this guest; run it once by hand.",
                 guest.node
             ),
+            String::new(),
         )),
         Freshness::Stale => problems.push((
             3,
@@ -175,6 +252,7 @@ fn problems_of(guest: &GuestReport) -> Vec<(u8, Badge, String)> {
                 "Scheduled runs were missed: check that the job ran on node {} and finished.",
                 guest.node
             ),
+            String::new(),
         )),
         Freshness::Unknown if guest.coverage != Coverage::Indeterminate && selected => problems
             .push((
@@ -182,6 +260,7 @@ fn problems_of(guest: &GuestReport) -> Vec<(u8, Badge, String)> {
                 Badge::new("freshness unknown", "unknown", ""),
                 "The task history does not reach far enough: see the collection horizon section."
                     .to_string(),
+                String::new(),
             )),
         _ => {}
     }
@@ -192,28 +271,31 @@ fn problems_of(guest: &GuestReport) -> Vec<(u8, Badge, String)> {
                 Badge::new("verification failed", "bad", ""),
                 "The latest snapshot failed verification: check the datastore and take a new backup."
                     .to_string(),
+                String::new(),
             ),
-            GuestFlag::Unverified => (
-                5,
-                Badge::new("unverified", "warn", ""),
-                "Schedule a PBS verify job for this datastore.".to_string(),
-            ),
+            GuestFlag::Unverified => {
+                let (why, action) = unverified_advice(guest, report, fmt);
+                (5, Badge::new("unverified", "warn", ""), action, why)
+            }
             GuestFlag::ArchiveMissing => (
                 2,
                 Badge::new("archive missing", "bad", ""),
                 "The task says it succeeded but no archive was found: check the target storage."
                     .to_string(),
+                String::new(),
             ),
             GuestFlag::ExemptionExpired => (
                 4,
                 Badge::new("exemption expired", "warn", ""),
                 "Renew the exemption with a new date, or back the guest up.".to_string(),
+                String::new(),
             ),
             GuestFlag::VmidReuse => (
                 5,
                 Badge::new("VMID reused", "warn", ""),
                 "Old backups of this VMID belong to another guest: do not restore them blindly."
                     .to_string(),
+                String::new(),
             ),
             // Said elsewhere (template, encryption: the guest row) or unknown to this version.
             GuestFlag::Encrypted
@@ -223,7 +305,7 @@ fn problems_of(guest: &GuestReport) -> Vec<(u8, Badge, String)> {
         };
         problems.push(problem);
     }
-    problems.sort_by_key(|(rank, _, _)| *rank);
+    problems.sort_by_key(|(rank, _, _, _)| *rank);
     problems
 }
 
@@ -234,7 +316,7 @@ pub(crate) fn attention_rows(report: &Report, fmt: &Formatter) -> Vec<AttentionR
         .iter()
         .filter(|g| g.exempt.is_none())
         .filter_map(|g| {
-            let problems = problems_of(g);
+            let problems = problems_of(g, report, fmt);
             let rank = problems.first()?.0;
             let mut why = Vec::new();
             if g.coverage != Coverage::Covered && !g.coverage_reason.is_empty() {
@@ -248,7 +330,10 @@ pub(crate) fn attention_rows(report: &Report, fmt: &Formatter) -> Vec<AttentionR
             }
             let mut actions: Vec<String> = Vec::new();
             let mut badges = Vec::new();
-            for (_, badge, action) in problems {
+            for (_, badge, action, reason) in problems {
+                if !reason.is_empty() && !why.contains(&reason) {
+                    why.push(reason);
+                }
                 if !actions.contains(&action) {
                     actions.push(action);
                 }
@@ -337,7 +422,14 @@ pub(crate) fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
         Some(AttemptStatus::Failed) => Badge::new("failed", "bad", ""),
         None => Badge::new(NONE, "muted", ""),
     };
-    let mut flags: Vec<String> = g.flags.iter().map(flag_word).collect();
+    // Encryption is said once, as a count above the table: a chip on nearly every row drowned
+    // the flags that matter, and no policy here requires encryption.
+    let mut flags: Vec<String> = g
+        .flags
+        .iter()
+        .filter(|f| !matches!(f, GuestFlag::Encrypted | GuestFlag::NotEncrypted))
+        .map(flag_word)
+        .collect();
     if g.exempt.is_some() {
         flags.push("exempt".into());
     }
@@ -403,6 +495,27 @@ pub(crate) fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
         notes_short,
         notes,
     }
+}
+
+/// "Client-side encryption: 2 of 11 latest archives encrypted." (empty: none known).
+pub(crate) fn encryption_summary(report: &Report) -> String {
+    let encrypted = report
+        .guests
+        .iter()
+        .filter(|g| g.flags.contains(&GuestFlag::Encrypted))
+        .count();
+    let plain = report
+        .guests
+        .iter()
+        .filter(|g| g.flags.contains(&GuestFlag::NotEncrypted))
+        .count();
+    if encrypted + plain == 0 {
+        return String::new();
+    }
+    format!(
+        "Client-side encryption: {encrypted} of {} latest archives encrypted.",
+        encrypted + plain
+    )
 }
 
 /// Justified exemptions, by VMID.

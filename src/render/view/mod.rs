@@ -63,8 +63,13 @@ impl Badge {
 pub struct ReportView {
     /// The report's time.
     pub generated_at: When,
-    /// RFC 3339 form of the report's time.
+    /// RFC 3339 form of the report's time, to the second (for `<time datetime>`).
     pub generated_at_rfc3339: String,
+    /// The report's time for people, to the second: `2026-01-15 08:00:00 UTC`.
+    pub generated_at_seconds: String,
+    /// How many latest archives are client-side encrypted, said once for all guests (empty when
+    /// no archive's encryption is known).
+    pub encryption: String,
     /// Contract version.
     pub schema_version: u32,
     /// Said first, in the critical style, when the collection failed or was incomplete.
@@ -112,7 +117,14 @@ pub fn build(report: &Report, drift: Option<&Drift>) -> ReportView {
     let headline = summary::headline(&report.summary, &attention, &collection);
     ReportView {
         generated_at: fmt.when(Some(report.generated_at)),
-        generated_at_rfc3339: report.generated_at.to_rfc3339(),
+        generated_at_rfc3339: report
+            .generated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        generated_at_seconds: report
+            .generated_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        encryption: guests::encryption_summary(report),
         schema_version: report.schema_version,
         collection: summary::collection_banner(&collection),
         headline,

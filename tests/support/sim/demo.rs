@@ -38,11 +38,91 @@ pub const DEMO_PBS: &str = "pbs1";
 /// UTC offset of Europe/Vienna in January.
 const VIENNA: i64 = 3600;
 
-/// The demo cluster.
+/// The demo cluster, frozen at [`DEMO_NOW`] (what the tests and the built-in demo recording see).
 pub fn demo_scenario() -> Scenario {
+    demo_scenario_at(DEMO_NOW)
+}
+
+/// The demo cluster as it would look at `wall_clock` (Unix seconds): every time shifted by the
+/// same amount (whole minutes), the job schedules too, so each backup still ran at its job's
+/// scheduled time and guests come out fresh, not "missed 300 runs". Nodes answer with the real
+/// clock. For trying the tool out; tests use [`demo_scenario`].
+pub fn demo_scenario_live(wall_clock: i64) -> Scenario {
+    let now = DEMO_NOW + (wall_clock - DEMO_NOW).div_euclid(60) * 60;
+    let mut sc = demo_scenario_at(now);
+    sc.pve.settings.now = None;
+    sc
+}
+
+/// Move a simple calendar event (`HH:MM`, `<days> HH:MM`, `daily`) by `shift` seconds, in the
+/// demo's fixed local offset. With a shift of whole weeks the text is returned unchanged.
+pub fn shift_schedule(schedule: &str, shift: i64) -> String {
+    const WEEK_MIN: i64 = 7 * 1440;
+    let shift_min = shift.div_euclid(60).rem_euclid(WEEK_MIN);
+    if shift_min == 0 {
+        return schedule.to_string();
+    }
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let (days_part, time) = match schedule.trim() {
+        "daily" => (None, "00:00"),
+        text => match text.rsplit_once(' ') {
+            Some((days, time)) => (Some(days), time),
+            None => (None, text),
+        },
+    };
+    let Some((h, m)) = time
+        .split_once(':')
+        .and_then(|(h, m)| Some((h.parse::<i64>().ok()?, m.parse::<i64>().ok()?)))
+    else {
+        return schedule.to_string();
+    };
+    let index = |d: &str| DAYS.iter().position(|x| *x == d);
+    let days: Vec<usize> = match days_part {
+        None => (0..7).collect(),
+        Some(spec) => {
+            let mut out = Vec::new();
+            for part in spec.split(',') {
+                match part.split_once("..") {
+                    Some((a, b)) => {
+                        let (Some(a), Some(b)) = (index(a), index(b)) else {
+                            return schedule.to_string();
+                        };
+                        out.extend(a..=b);
+                    }
+                    None => match index(part) {
+                        Some(d) => out.push(d),
+                        None => return schedule.to_string(),
+                    },
+                }
+            }
+            out
+        }
+    };
+    let mut shifted: Vec<(usize, i64)> = days
+        .iter()
+        .map(|&d| {
+            let minute = (d as i64 * 1440 + h * 60 + m + shift_min).rem_euclid(WEEK_MIN);
+            ((minute / 1440) as usize, minute % 1440)
+        })
+        .collect();
+    shifted.sort();
+    let minute = shifted.first().map(|(_, t)| *t).unwrap_or(0);
+    let hhmm = format!("{:02}:{:02}", minute / 60, minute % 60);
+    if shifted.len() == 7 {
+        hhmm
+    } else {
+        let names: Vec<&str> = shifted.iter().map(|(d, _)| DAYS[*d]).collect();
+        format!("{} {hhmm}", names.join(","))
+    }
+}
+
+/// The demo cluster at `now`; `now - DEMO_NOW` also shifts the schedules.
+fn demo_scenario_at(now: i64) -> Scenario {
+    let shift = now - DEMO_NOW;
+    let sched = |text: &str| json!(shift_schedule(text, shift));
     let mut sc = Scenario::builder();
     sc.pve.cluster_name = Some("democluster".into());
-    sc.pve.settings.now = Some(DEMO_NOW);
+    sc.pve.settings.now = Some(now);
     for (i, n) in ["pve1", "pve2", "pve3"].iter().enumerate() {
         let mut node = Node::new(n, "Europe/Vienna");
         node.ip = Some(format!("10.0.0.{}", 11 + i));
@@ -145,7 +225,9 @@ pub fn demo_scenario() -> Scenario {
                 ("all", json!(1)),
                 ("exclude", json!("303")),
                 ("storage", json!("pbs1")),
-                ("schedule", json!("21:00")),
+                ("schedule", sched("21:00")),
+                // Next run as PVE computes it in the node's zone (Vienna, UTC+1 in January): today 21:00 = 20:00 UTC.
+                ("next-run", json!(now + 12 * 3600)),
                 ("mode", json!("snapshot")),
                 ("enabled", json!(1)),
                 ("notes-template", json!("{{guestname}}")),
@@ -161,7 +243,9 @@ pub fn demo_scenario() -> Scenario {
             &[
                 ("pool", json!("prod")),
                 ("storage", json!("nfs-backup")),
-                ("schedule", json!("sat 02:30")),
+                ("schedule", sched("sat 02:30")),
+                // Thursday 08:00 UTC now: Saturday 02:30 Vienna = 01:30 UTC.
+                ("next-run", json!(now + 41 * 3600 + 1800)),
                 ("mode", json!("snapshot")),
                 ("enabled", json!(1)),
             ],
@@ -171,7 +255,9 @@ pub fn demo_scenario() -> Scenario {
             &[
                 ("vmid", json!("100,202,999")),
                 ("storage", json!("pbs1")),
-                ("schedule", json!("mon..fri 12:00")),
+                ("schedule", sched("mon..fri 12:00")),
+                // Today (Thursday) 12:00 Vienna = 11:00 UTC.
+                ("next-run", json!(now + 3 * 3600)),
                 ("mode", json!("snapshot")),
                 ("enabled", json!(1)),
             ],
@@ -181,7 +267,9 @@ pub fn demo_scenario() -> Scenario {
             &[
                 ("vmid", json!("302")),
                 ("storage", json!("pbs1")),
-                ("schedule", json!("sun 04:00")),
+                ("schedule", sched("sun 04:00")),
+                // Sunday 04:00 Vienna = 03:00 UTC (PVE lists it for disabled jobs too).
+                ("next-run", json!(now + 67 * 3600)),
                 ("enabled", json!(0)),
             ],
         ),
@@ -192,7 +280,9 @@ pub fn demo_scenario() -> Scenario {
                 ("exclude", json!("303")),
                 ("node", json!("pve3")),
                 ("storage", json!("nfs-backup")),
-                ("schedule", json!("03:15")),
+                ("schedule", sched("03:15")),
+                // Tomorrow 03:15 Vienna = 02:15 UTC.
+                ("next-run", json!(now + 18 * 3600 + 15 * 60)),
                 ("mode", json!("stop")),
                 ("enabled", json!(1)),
                 ("repeat-missed", json!(1)),
@@ -238,13 +328,13 @@ pub fn demo_scenario() -> Scenario {
     let mut ds = Datastore::new("store1");
     ds.comment = Some("main backup store".into());
     ds.namespaces = vec!["pve".into(), "lab".into()];
-    ds.estimated_full_date = Some(DEMO_NOW + 200 * 86400);
+    ds.estimated_full_date = Some(now + 200 * 86400);
     let gc_upid = PbsTask::new(
         DEMO_PBS,
         "garbage_collection",
         Some("store1"),
         "root@pam",
-        DEMO_NOW - 7 * 3600,
+        now - 7 * 3600,
         Some(1800),
         &["starting garbage collection on store store1", "TASK OK"],
         VIENNA,
@@ -252,7 +342,7 @@ pub fn demo_scenario() -> Scenario {
     ds.gc_status = raw(&[
         ("upid", json!(gc_upid.upid)),
         ("last-run-state", json!("OK")),
-        ("last-run-endtime", json!(DEMO_NOW - 7 * 3600 + 1800)),
+        ("last-run-endtime", json!(now - 7 * 3600 + 1800)),
         ("duration", json!(1800)),
         ("index-file-count", json!(120)),
         ("index-data-bytes", json!(3_221_225_472_000u64)),
@@ -264,7 +354,7 @@ pub fn demo_scenario() -> Scenario {
         "verificationjob",
         Some("store1:v-daily"),
         "root@pam",
-        DEMO_NOW - 5 * 3600,
+        now - 5 * 3600,
         Some(900),
         &[
             "Starting datastore verify job 'store1:v-daily'",
@@ -277,14 +367,14 @@ pub fn demo_scenario() -> Scenario {
     pbs.tasks.push(verify_task);
 
     // Nightly history: job backup-all-nightly, 5 nights, 20:00 UTC (21:00 Vienna).
-    let day_start = DEMO_NOW - 8 * 3600;
+    let day_start = now - 8 * 3600;
     let nights: Vec<i64> = (1..=5)
         .rev()
         .map(|d| day_start - d * 86400 + 20 * 3600)
         .collect();
     let job_args = "--all 1 --exclude 303 --storage pbs1 --mode snapshot --quiet 1 --notes-template '{{guestname}}' --prune-backups 'keep-daily=7,keep-last=3'";
     let all_guests = sc.pve.guests.clone();
-    let last_night = *nights.last().unwrap_or(&DEMO_NOW);
+    let last_night = *nights.last().unwrap_or(&now);
     for &night in &nights {
         for node in ["pve1", "pve2", "pve3"] {
             let local: Vec<LogGuest> = all_guests
@@ -347,9 +437,8 @@ pub fn demo_scenario() -> Scenario {
         }
     }
     // In-progress snapshot of CT 301 (backup running right now).
-    ds.snapshots.push(
-        Snapshot::guest("pve", Kind::Lxc, 301, DEMO_NOW - 600, 1, "pve@pbs!backup").in_progress(),
-    );
+    ds.snapshots
+        .push(Snapshot::guest("pve", Kind::Lxc, 301, now - 600, 1, "pve@pbs!backup").in_progress());
     // Orphan: VM 150 was deleted, its snapshots remain.
     ds.snapshots.push(
         Snapshot::guest(
@@ -397,24 +486,26 @@ pub fn demo_scenario() -> Scenario {
         ("ns", json!("pve")),
         ("ignore-verified", json!(true)),
         ("outdated-after", json!(30)),
-        ("schedule", json!("daily")),
-        ("next-run", json!(DEMO_NOW + 16 * 3600)),
+        ("schedule", sched("daily")),
+        // daily = 00:00 in the PBS zone (Vienna): 23:00 UTC today.
+        ("next-run", json!(now + 15 * 3600)),
         (
             "last-run-state",
             json!("verification failed - please check the log for details"),
         ),
         ("last-run-upid", json!(verify_upid)),
-        ("last-run-endtime", json!(DEMO_NOW - 5 * 3600 + 900)),
+        ("last-run-endtime", json!(now - 5 * 3600 + 900)),
     ]));
     pbs.prune_jobs.push(raw(&[
         ("id", json!("p-store1")),
         ("store", json!("store1")),
-        ("schedule", json!("daily")),
+        ("schedule", sched("daily")),
         ("keep-daily", json!(7)),
         ("keep-last", json!(3)),
-        ("next-run", json!(DEMO_NOW + 16 * 3600)),
+        // daily = 00:00 in the PBS zone (Vienna): 23:00 UTC today.
+        ("next-run", json!(now + 15 * 3600)),
         ("last-run-state", json!("OK")),
-        ("last-run-endtime", json!(DEMO_NOW - 6 * 3600)),
+        ("last-run-endtime", json!(now - 6 * 3600)),
     ]));
     sc.pbs.push(pbs);
 
@@ -425,7 +516,7 @@ pub fn demo_scenario() -> Scenario {
         .cloned()
         .collect();
     for d in 0..3 {
-        let start = DEMO_NOW - 8 * 3600 + 2 * 3600 + 15 * 60 - d * 86400;
+        let start = now - 8 * 3600 + 2 * 3600 + 15 * 60 - d * 86400;
         let run = Run {
             node: "pve3".into(),
             utc_offset_secs: VIENNA,
@@ -468,7 +559,7 @@ pub fn demo_scenario() -> Scenario {
         .cloned()
         .collect();
     for week in 0..2 {
-        let start = DEMO_NOW - 5 * 86400 - 6 * 3600 - 1800 - week * 7 * 86400;
+        let start = now - 5 * 86400 - 6 * 3600 - 1800 - week * 7 * 86400;
         for node in ["pve1", "pve2"] {
             let run = Run {
                 node: node.into(),
@@ -508,7 +599,7 @@ pub fn demo_scenario() -> Scenario {
     // A manual single-guest run by a token (task id = VMID, user split into user + tokenid).
     sc.pve.tasks.push(super::tasks::PveTask::vzdump(
         "pve2",
-        DEMO_NOW - 3 * 3600,
+        now - 3 * 3600,
         Some(140),
         Some(202),
         "backup@pve!ops",
@@ -527,13 +618,13 @@ pub fn demo_scenario() -> Scenario {
         "qmstart",
         "100",
         "root@pam",
-        DEMO_NOW - 2 * 86400,
+        now - 2 * 86400,
         Some(3),
         vec!["TASK OK".into()],
     ));
     sc.pve.tasks.push(super::tasks::PveTask::vzdump(
         "pve3",
-        DEMO_NOW - 600,
+        now - 600,
         None,
         Some(301),
         "root@pam",
