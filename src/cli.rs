@@ -228,6 +228,23 @@ pub struct Cli {
     #[arg(long, env = "PVE_TASK_LOG_LIMIT", value_name = "LINES", help_heading = COLLECTION)]
     pub task_log_limit: Option<String>,
 
+    /// Directory of the cache of finished task logs (default $XDG_CACHE_HOME/pve-backup-report,
+    /// else ~/.cache/pve-backup-report).
+    #[arg(long, env = "PVE_CACHE_DIR", value_name = "DIR", help_heading = COLLECTION)]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Read every task log again instead of using the cache (nothing is read from or written to
+    /// it). `PVE_NO_CACHE=true|false`; the flag alone means true.
+    #[arg(
+        long,
+        env = "PVE_NO_CACHE",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        help_heading = COLLECTION
+    )]
+    pub no_cache: Option<String>,
+
     /// Compare with this earlier report JSON (default: the newest earlier JSON in the output dir).
     #[arg(long, value_name = "FILE", help_heading = REPORT)]
     pub previous: Option<PathBuf>,

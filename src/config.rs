@@ -204,6 +204,9 @@ pub struct CollectOptions {
     pub guest_configs: bool,
     /// Path segments of the backup-job list below `/api2/json` (`PVE_BACKUP_JOBS_ENDPOINT`).
     pub jobs_endpoint: Vec<String>,
+    /// Root directory of the cache of finished task logs' parsed results; `None`: no cache
+    /// (`--no-cache`, no directory to put it in, or an input that must not use it).
+    pub task_log_cache: Option<PathBuf>,
 }
 
 impl Default for CollectOptions {
@@ -216,6 +219,7 @@ impl Default for CollectOptions {
             log_page_size: 5000,
             guest_configs: true,
             jobs_endpoint: vec!["cluster".into(), "backup".into()],
+            task_log_cache: None,
         }
     }
 }
@@ -701,6 +705,12 @@ impl Config {
                 None => defaults.jobs_endpoint.clone(),
                 Some(path) => parse_endpoint(&path)?,
             },
+            // A recording must hold every answer, and replay and demo are offline and must stay
+            // deterministic: only a plain live run reads or writes the cache.
+            task_log_cache: match input {
+                Input::Live => task_log_cache_dir(cli, env)?,
+                Input::Record { .. } | Input::Replay(_) | Input::Demo => None,
+            },
             ..defaults
         };
         let report = resolve_report_options(cli)?;
@@ -794,6 +804,38 @@ pub fn unknown_variables(env: &BTreeMap<String, String>, known: &[String]) -> Ve
         });
     }
     unknown
+}
+
+/// Name of the tool's directory below the user's cache directory.
+const CACHE_DIR_NAME: &str = "pve-backup-report";
+
+/// Where the task-log cache lives: `--cache-dir`/`PVE_CACHE_DIR`, else `$XDG_CACHE_HOME`, else
+/// `~/.cache` (each with the tool's own subdirectory); `None` with `--no-cache`/`PVE_NO_CACHE` or
+/// when no home is known (a cron job without `HOME` simply runs without the cache).
+fn task_log_cache_dir(
+    cli: &Cli,
+    env: &BTreeMap<String, String>,
+) -> Result<Option<PathBuf>, ConfigError> {
+    if let Some(text) = non_empty(cli.no_cache.clone()) {
+        if parse_bool("PVE_NO_CACHE (--no-cache)", &text)? {
+            return Ok(None);
+        }
+    }
+    if let Some(dir) = cli.cache_dir.as_ref().filter(|d| !d.as_os_str().is_empty()) {
+        return Ok(Some(dir.clone()));
+    }
+    // The XDG spec says a relative XDG_CACHE_HOME is invalid and to be ignored.
+    let xdg = env
+        .get("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute());
+    let base = xdg.or_else(|| {
+        env.get("HOME")
+            .map(PathBuf::from)
+            .filter(|home| home.is_absolute())
+            .map(|home| home.join(".cache"))
+    });
+    Ok(base.map(|base| base.join(CACHE_DIR_NAME)))
 }
 
 /// `PBS07` for `PBS07_ANYTHING`; None for any other name.
@@ -1490,6 +1532,44 @@ mod tests {
         assert!(err.contains("PBS_API_TOKEN_ID"), "{err}");
         assert!(err.contains("':'"), "{err}");
         assert!(!err.contains(SECRET), "{err}");
+    }
+
+    #[test]
+    fn the_cache_directory_follows_flags_then_xdg_then_home() {
+        let args = pve_token_args("monitor@pve!report");
+        let dir = |extra: &[&str], env: &[(&str, &str)]| {
+            let mut all: Vec<&str> = vec!["x"];
+            all.extend(args.iter().map(String::as_str));
+            all.extend_from_slice(extra);
+            let env = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::resolve(&Cli::parse_from(all), &env)
+                .unwrap()
+                .collect
+                .task_log_cache
+        };
+        let home = [("HOME", "/home/u")];
+        let xdg = [("HOME", "/home/u"), ("XDG_CACHE_HOME", "/var/cache/u")];
+        let relative_xdg = [("HOME", "/home/u"), ("XDG_CACHE_HOME", "cache")];
+        let some = |p: &str| Some(PathBuf::from(p));
+        assert_eq!(dir(&[], &[]), None);
+        assert_eq!(dir(&[], &home), some("/home/u/.cache/pve-backup-report"));
+        assert_eq!(dir(&[], &xdg), some("/var/cache/u/pve-backup-report"));
+        assert_eq!(
+            dir(&[], &relative_xdg),
+            some("/home/u/.cache/pve-backup-report")
+        );
+        assert_eq!(dir(&["--cache-dir", "/srv/c"], &xdg), some("/srv/c"));
+        assert_eq!(dir(&["--cache-dir", "/srv/c", "--no-cache"], &xdg), None);
+        assert_eq!(
+            dir(&["--no-cache=false"], &home),
+            some("/home/u/.cache/pve-backup-report")
+        );
+        assert_eq!(dir(&["--record", "/tmp/rec"], &xdg), None);
+        assert_eq!(dir(&["--demo"], &xdg), None);
+        assert_eq!(dir(&["--replay", "/tmp/rec"], &xdg), None);
     }
 
     #[test]

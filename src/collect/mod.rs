@@ -6,6 +6,7 @@
 //! [`Completeness`] on the list it shortened, and the run goes on. Results are sorted by stable keys,
 //! so the inventory never depends on timing.
 
+mod cache;
 mod pbs;
 mod progress;
 mod pve;

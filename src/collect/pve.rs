@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use tokio::task::JoinSet;
 
+use super::cache::TaskLogCache;
 use super::{
     answer, epoch, kept, observe, request_anomaly, unavailable, with_partial, CollectOptions,
     Failed, Progress,
@@ -142,8 +143,21 @@ pub async fn collect_pve(
     );
 
     let since = now - Duration::days(i64::from(options.history_days));
-    let task_history =
-        read_all_task_history(api, &nodes, since, options, progress, &mut anomalies).await;
+    // Only a live run uses the cache: a recording must hold every answer, a replay stays offline.
+    let cache = match (source, &options.task_log_cache) {
+        (Source::Live(_), Some(root)) => Some(TaskLogCache::new(root, &source.server().host)),
+        _ => None,
+    };
+    let task_history = read_all_task_history(
+        api,
+        &nodes,
+        since,
+        options,
+        cache.as_ref(),
+        progress,
+        &mut anomalies,
+    )
+    .await;
     // Backup content of storages not read through a configured PBS.
     let storage_backups = read_storage_backups(
         api,
@@ -351,6 +365,7 @@ async fn read_all_task_history(
     nodes: &Nodes,
     since: DateTime<Utc>,
     options: &CollectOptions,
+    cache: Option<&TaskLogCache>,
     progress: &Progress,
     anomalies: &mut Vec<Anomaly>,
 ) -> Vec<NodeTaskHistory> {
@@ -363,8 +378,10 @@ async fn read_all_task_history(
         let options = options.clone();
         let sees_all = nodes.sees_all.get(&node).copied().flatten();
         let progress = progress.clone();
+        let cache = cache.cloned();
         history_set.spawn(async move {
-            read_task_history(&api, &node, tz, since, &options, sees_all, &progress).await
+            let history = (since, &options, cache.as_ref());
+            read_task_history(&api, &node, tz, history, sees_all, &progress).await
         });
     }
     while let Some(joined) = history_set.join_next().await {
@@ -750,8 +767,7 @@ async fn read_task_history(
     api: &PveApi,
     node: &str,
     tz: Tz,
-    since: DateTime<Utc>,
-    options: &CollectOptions,
+    (since, options, cache): (DateTime<Utc>, &CollectOptions, Option<&TaskLogCache>),
     sees_all: Option<bool>,
     progress: &Progress,
 ) -> (NodeTaskHistory, Vec<Anomaly>) {
@@ -842,10 +858,21 @@ async fn read_task_history(
     };
 
     progress.history_done();
+    let mut node_cache = cache.map(|cache| {
+        let (node_cache, warning) = cache.open(node, tz.name());
+        anomalies.extend(warning);
+        node_cache
+    });
+    let mut logs: BTreeMap<usize, TaskLogEvidence> = BTreeMap::new();
     let mut set = JoinSet::new();
     for (index, item) in items.iter().enumerate() {
         if item.endtime.is_none() && item.status.is_none() {
             continue; // still running: no result yet
+        }
+        let cached = node_cache.as_ref();
+        if let Some(hit) = cached.and_then(|c| c.get(&item.upid, item.status.as_deref())) {
+            logs.insert(index, hit);
+            continue;
         }
         progress.add_logs(1);
         let api = api.clone();
@@ -854,7 +881,6 @@ async fn read_task_history(
         let options = options.clone();
         set.spawn(async move { (index, read_task_log(&api, &node, &upid, tz, &options).await) });
     }
-    let mut logs: BTreeMap<usize, TaskLogEvidence> = BTreeMap::new();
     let mut log_failures = 0usize;
     let mut first_failure: Option<ApiError> = None;
     while let Some(Ok((index, result))) = set.join_next().await {
@@ -878,6 +904,15 @@ async fn read_task_history(
             &format!("{log_failures} vzdump task log(s) on node {node}"),
             &err,
         ));
+    }
+    if let Some(mut node_cache) = node_cache.take() {
+        for (index, item) in items.iter().enumerate() {
+            if let Some(evidence) = logs.get(&index) {
+                let status = item.status.as_deref();
+                node_cache.offer(&item.upid, item.starttime, item.endtime, status, evidence);
+            }
+        }
+        anomalies.extend(node_cache.save(since));
     }
     let tasks: Vec<VzdumpTask> = items
         .into_iter()

@@ -21,12 +21,17 @@ mod tests;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 pub use parser::parse_vzdump_log;
 
+/// Version of what [`parse_vzdump_log`] makes of a log. Bump it whenever a change to the parser
+/// can change its output for some log (a new field, a line read differently): results cached by
+/// an older parser are then read again instead of trusted.
+pub const PARSER_VERSION: u32 = 1;
+
 /// Everything learned from one vzdump task log.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct VzdumpLog {
     /// The job's command line from `starting new backup job: vzdump …`; `None` if the job failed
     /// before printing it or the line is missing.
@@ -56,7 +61,7 @@ impl VzdumpLog {
 }
 
 /// The `vzdump` command line printed at job start: VMIDs first, then `--option value` pairs.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct JobCommand {
     /// Explicitly listed VMIDs (only for jobs that select guests by VMID).
     pub vmids: Vec<u32>,
@@ -117,7 +122,7 @@ impl JobCommand {
 }
 
 /// Result of the job as a whole, from the job summary line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum JobOutcome {
     /// `Backup job finished successfully` (also printed when there were no guests).
@@ -132,7 +137,7 @@ pub enum JobOutcome {
 }
 
 /// The final `TASK …` line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskEnd {
     /// `TASK OK`.
@@ -144,7 +149,7 @@ pub enum TaskEnd {
 }
 
 /// Guest type from `Starting Backup of VM <vmid> (<qemu|lxc>)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GuestKind {
     /// A QEMU virtual machine.
@@ -154,7 +159,7 @@ pub enum GuestKind {
 }
 
 /// One guest's backup within the task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuestRun {
     /// The guest's VMID.
     pub vmid: u32,
@@ -210,7 +215,7 @@ impl GuestRun {
 }
 
 /// How one guest's backup ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum GuestOutcome {
     /// `Finished Backup of VM <vmid> (…)`.
@@ -226,7 +231,7 @@ pub enum GuestOutcome {
 }
 
 /// The archive target from `creating <kind> archive '<target>'`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ArchiveTarget {
     /// `creating Proxmox Backup Server archive '<vm|ct>/<id>/<UTC time>'`.
@@ -254,7 +259,7 @@ pub enum ArchiveTarget {
 }
 
 /// A disk or mount point that vzdump left out of the backup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExcludedVolume {
     /// Config key: `scsi1`, `efidisk0`, `mp0`, …
     pub key: String,

@@ -8,6 +8,7 @@ mod sim;
 
 mod support;
 
+mod cache;
 mod check_api;
 mod cli;
 mod collection;
