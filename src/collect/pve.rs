@@ -380,8 +380,12 @@ async fn read_all_task_history(
         let progress = progress.clone();
         let cache = cache.cloned();
         history_set.spawn(async move {
-            let history = (since, &options, cache.as_ref());
-            read_task_history(&api, &node, tz, history, sees_all, &progress).await
+            let window = HistoryWindow {
+                since,
+                options: &options,
+                cache: cache.as_ref(),
+            };
+            read_task_history(&api, &node, tz, window, sees_all, &progress).await
         });
     }
     while let Some(joined) = history_set.join_next().await {
@@ -763,14 +767,26 @@ async fn read_pool_members(
     members
 }
 
+/// What every node's history read shares: how far back, how much, and where finished logs are kept.
+struct HistoryWindow<'a> {
+    since: DateTime<Utc>,
+    options: &'a CollectOptions,
+    cache: Option<&'a TaskLogCache>,
+}
+
 async fn read_task_history(
     api: &PveApi,
     node: &str,
     tz: Tz,
-    (since, options, cache): (DateTime<Utc>, &CollectOptions, Option<&TaskLogCache>),
+    window: HistoryWindow<'_>,
     sees_all: Option<bool>,
     progress: &Progress,
 ) -> (NodeTaskHistory, Vec<Anomaly>) {
+    let HistoryWindow {
+        since,
+        options,
+        cache,
+    } = window;
     let mut anomalies = Vec::new();
     let component = format!("pve/tasks/{node}");
     let paged = api
