@@ -20,7 +20,7 @@ const FILES: &[(&str, &str)] = &[
 ];
 
 /// The demo's manifest and one replay per recorded server.
-pub fn recording() -> Result<(Manifest, Vec<Arc<Replay>>), RecordingError> {
+pub(crate) fn recording() -> Result<(Manifest, Vec<Arc<Replay>>), RecordingError> {
     let origin = Path::new("(built-in demo)");
     let manifest: Manifest =
         serde_json::from_str(MANIFEST).map_err(|e| RecordingError::Format {

@@ -55,6 +55,7 @@ pub struct VzdumpLog {
 
 impl VzdumpLog {
     /// The last run of guest `vmid` in this log, if any.
+    #[cfg(test)] // the parser tests read the log through it
     pub fn guest(&self, vmid: u32) -> Option<&GuestRun> {
         self.guests.iter().rev().find(|g| g.vmid == vmid)
     }
@@ -82,6 +83,7 @@ impl JobCommand {
     }
 
     /// Backup mode requested for the job (`--mode`: snapshot, suspend or stop).
+    #[cfg(test)] // the parser tests read the log through it
     pub fn mode(&self) -> Option<&str> {
         self.option("mode")
     }
@@ -110,12 +112,14 @@ impl JobCommand {
     }
 
     /// Node restriction (`--node`).
+    #[cfg(test)] // the parser tests read the log through it
     pub fn node(&self) -> Option<&str> {
         self.option("node")
     }
 
     /// Backup job id (`--job-id`). vzdump does not print it in the PVE versions documented so
     /// far, so this is normally `None`.
+    #[cfg(test)] // the parser tests read the log through it
     pub fn job_id(&self) -> Option<&str> {
         self.option("job-id")
     }
