@@ -8,30 +8,12 @@ use std::process::Stdio;
 
 use clap::Parser;
 use pve_backup_report::cli::Cli;
-use serde_json::json;
 
-use super::sim::{self, guest, vzdump, Kind, Scenario};
-use super::support::{demo_now, with, without, Run, World};
+use super::report::healthy;
+use super::sim;
+use super::support::{demo_now, run_tool_in as run_in, with, without, Run, World};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pve-backup-report");
-
-/// Run the binary in `cwd` with exactly these variables.
-async fn run_in(cwd: &Path, vars: &[(String, String)], args: &[&str]) -> Run {
-    let output = tokio::process::Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("binary runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 async fn run(vars: &[(String, String)], args: &[&str]) -> Run {
     let cwd = tempfile::tempdir().expect("cwd");
@@ -140,58 +122,9 @@ async fn prom_file_is_written_alone_and_whole() {
     assert!(prom.exists());
 }
 
-/// A one-node cluster with a daily job whose last three nights succeeded (as in report.rs).
-fn healthy() -> Scenario {
-    let now = sim::demo::DEMO_NOW;
-    let web = guest(100, "pve1", Kind::Qemu)
-        .name("web")
-        .cfg("scsi0", json!("local-lvm:vm-100-disk-0,size=8G"));
-    let mut scenario = Scenario::builder()
-        .node("pve1", "UTC")
-        .guest(web.clone())
-        .storage(sim::raw(&[
-            ("storage", json!("local")),
-            ("type", json!("dir")),
-            ("content", json!("backup,iso")),
-            ("path", json!("/var/lib/vz")),
-        ]))
-        .job(sim::job(
-            "daily",
-            &[
-                ("schedule", json!("02:00")),
-                ("all", json!(1)),
-                ("storage", json!("local")),
-                ("enabled", json!(1)),
-            ],
-        ));
-    scenario.pve.settings.now = Some(now);
-    scenario.pve.access = sim::demo_scenario().pve.access;
-    let midnight = now - now.rem_euclid(86_400);
-    for night in 0..3 {
-        let start = midnight - night * 86_400 + 2 * 3600;
-        let run = vzdump::Run {
-            node: "pve1".into(),
-            utc_offset_secs: 0,
-            start,
-            job_args: "--all 1 --storage local --mode snapshot --quiet 1".into(),
-            skip_external: vec![],
-            guests: vec![vzdump::LogGuest::from_guest(&web, vzdump::Outcome::Ok)],
-            target: vzdump::Target::Dir {
-                storage: "local".into(),
-                dumpdir: "/var/lib/vz/dump".into(),
-            },
-            seconds_per_guest: 60,
-            compact: false,
-        };
-        let (task, _) = run.task("root@pam");
-        scenario = scenario.task(task);
-    }
-    scenario
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn quiet_is_silent_when_healthy_and_one_line_when_not() {
-    let world = World::start(healthy()).await;
+    let world = World::start(healthy(false)).await;
     let reports = world.path("reports");
     let now = demo_now();
     let args = [

@@ -258,7 +258,7 @@ async fn a_policy_exempts_a_guest_until_its_expiry() {
 }
 
 /// A one-node cluster with a daily job whose last three nights succeeded.
-fn healthy(extra_disk: bool) -> Scenario {
+pub(super) fn healthy(extra_disk: bool) -> Scenario {
     let now = sim::demo::DEMO_NOW;
     let mut web = guest(100, "pve1", Kind::Qemu)
         .name("web")

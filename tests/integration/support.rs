@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use super::sim;
@@ -103,11 +103,16 @@ impl World {
 /// Run the binary with exactly these variables (no inherited environment, no `.env`).
 pub async fn run_tool(vars: &[(String, String)], args: &[&str]) -> Run {
     let cwd = tempfile::tempdir().expect("cwd");
+    run_tool_in(cwd.path(), vars, args).await
+}
+
+/// Run the binary in `cwd` with exactly these variables (for tests of what it reads from there).
+pub async fn run_tool_in(cwd: &Path, vars: &[(String, String)], args: &[&str]) -> Run {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pve-backup-report"))
         .args(args)
         .env_clear()
         .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(cwd.path())
+        .current_dir(cwd)
         .stdin(Stdio::null())
         .output()
         .await
