@@ -228,7 +228,12 @@ fn vars(world: &World) -> Vec<(String, String)> {
 
 /// Start a simulator with `rule` (if any), run the default report into files, collect everything.
 async fn run_once(case: Case, rule: Option<FaultRule>) -> Outcome {
-    let world = World::start(case.scenario()).await;
+    run_scenario(case.scenario(), rule).await
+}
+
+/// [`run_once`] on any scenario.
+async fn run_scenario(scenario: Scenario, rule: Option<FaultRule>) -> Outcome {
+    let world = World::start(scenario).await;
     if let Some(rule) = rule {
         world.sim.add_fault(rule);
     }
@@ -527,5 +532,57 @@ async fn every_endpoint_under_every_fault() {
         "new failing cells:\n{}\n\nlisted in KNOWN_FAILING but passing now (remove or narrow the entry):\n{}",
         new_failures.join("\n"),
         now_passing.join("\n")
+    );
+}
+
+/// Issue #9 rule 1, item by item: one malformed backup job costs that job only. The other job
+/// still covers what it selects, the list is partial, an anomaly quotes the item and field, and a
+/// guest that the remaining job does not select becomes indeterminate, never "not covered" (the
+/// malformed job might have been the one selecting it).
+#[tokio::test(flavor = "multi_thread")]
+async fn one_malformed_job_costs_that_job_only() {
+    use serde_json::json;
+    let mut scenario = sim::healthy_scenario();
+    scenario
+        .pve
+        .guests
+        .push(sim::scenario::guest(300, "pve2", sim::scenario::Kind::Qemu).name("new01"));
+    let nightly = scenario
+        .pve
+        .backup_jobs
+        .first_mut()
+        .expect("the nightly job");
+    nightly.insert("exclude".into(), json!("300"));
+    scenario.pve.backup_jobs.push(sim::scenario::job(
+        "broken",
+        &[
+            ("vmid", json!("300")),
+            ("storage", json!("pbs1")),
+            // A string field sent as a number: this item does not decode.
+            ("schedule", json!(2100)),
+        ],
+    ));
+    let run = run_scenario(scenario, None).await;
+    let report = run.report.as_ref().expect("a JSON report");
+    assert_eq!(
+        run.code,
+        Some(3),
+        "a verdict rests on the job list: {}",
+        run.stderr
+    );
+    let verdicts = verdicts(report);
+    for vmid in [100, 101, 200] {
+        assert_eq!(verdicts[&vmid].0, "covered", "guest {vmid}");
+    }
+    assert_eq!(verdicts[&300].0, "indeterminate");
+    let texts = anomaly_texts(report);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("1 of 2 backup jobs could not be read")
+                && t.contains("/cluster/backup")
+                && t.contains("item 1")
+                && t.contains("`schedule`")),
+        "{texts:#?}"
     );
 }
