@@ -20,6 +20,7 @@ use crate::api::pve_types as wire;
 use crate::api::source::Source;
 use crate::api::ApiError;
 use crate::model::permissions::{Need, Requirement};
+use crate::model::volumes::{volumes, VolumeKind};
 use crate::model::{
     Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
     NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory, Selection, Severity,
@@ -592,25 +593,21 @@ fn config_facts(
     endpoint: &str,
     anomalies: &mut Vec<Anomaly>,
 ) -> GuestConfigFacts {
-    let config_kind = config_kind(kind);
     let mut excluded = Vec::new();
     let mut included = 0usize;
     let mut errors = Vec::new();
-    for volume in config.volumes(config_kind) {
+    for volume in volumes(config, kind) {
         match volume {
             Ok(volume) if volume.included() => included += 1,
             Ok(volume) => {
                 // CD-ROMs and unused volumes are never data the admin expects in a backup.
-                if matches!(
-                    volume.kind,
-                    wire::VolumeKind::Cdrom | wire::VolumeKind::Unused
-                ) {
+                if matches!(volume.kind, VolumeKind::Cdrom | VolumeKind::Unused) {
                     continue;
                 }
                 excluded.push(ExcludedVolume {
                     key: volume.key.clone(),
                     volume: volume.volume.clone(),
-                    reason: exclusion_reason(volume.reason).to_string(),
+                    reason: volume.reason.exclusion_text().to_string(),
                 });
             }
             Err(err) => errors.push(err.to_string()),
@@ -651,18 +648,6 @@ fn config_kind(kind: GuestKind) -> wire::GuestConfigKind {
     match kind {
         GuestKind::Qemu => wire::GuestConfigKind::Qemu,
         GuestKind::Lxc => wire::GuestConfigKind::Lxc,
-    }
-}
-
-fn exclusion_reason(reason: wire::InclusionReason) -> &'static str {
-    match reason {
-        wire::InclusionReason::BackupDisabled => "backup=0",
-        wire::InclusionReason::EfiDiskWithoutOvmf => "EFI disk without OVMF BIOS",
-        wire::InclusionReason::MountPointNotEnabled => "mount point without backup=1",
-        wire::InclusionReason::NotAVolume => "bind or device mount (never backed up)",
-        wire::InclusionReason::Cdrom => "CD-ROM",
-        wire::InclusionReason::Unused => "unused volume",
-        _ => "excluded",
     }
 }
 
