@@ -333,6 +333,25 @@ impl<T> LenientList<T> {
     }
 }
 
+impl<T> LenientList<T> {
+    /// Appends the next page of the same list: its bad items are renumbered to their position in
+    /// the whole list, and only the first [`QUOTED_BAD_ITEMS`] of the whole are quoted.
+    pub fn append(&mut self, next: LenientList<T>) {
+        let offset = self.sent();
+        self.items.extend(next.items);
+        let room = QUOTED_BAD_ITEMS.saturating_sub(self.bad.len());
+        self.bad
+            .extend(next.bad.into_iter().take(room).map(|bad| BadItem {
+                index: bad.index + offset,
+                error: bad.error,
+            }));
+        self.bad_count += next.bad_count;
+        if self.endpoint.is_empty() {
+            self.endpoint = next.endpoint;
+        }
+    }
+}
+
 impl<T: serde::de::DeserializeOwned> LenientList<T> {
     /// Decodes one item, recording it as bad when it does not fit `T`.
     fn push(&mut self, index: usize, value: &Value) {
@@ -1138,6 +1157,23 @@ mod tests {
         let text = list.describe_bad();
         assert!(text.starts_with("item 1: "), "{text}");
         assert!(text.ends_with("; and 1 more"), "{text}");
+    }
+
+    #[test]
+    fn pages_of_a_lenient_list_number_bad_items_in_the_whole_list() {
+        let page = |rows: Value| serde_json::from_value::<LenientList<Row>>(rows).unwrap();
+        let mut list = page(json!([{"backup-id": "1", "backup-time": 1}, {"x": 1}]));
+        list.append(page(json!([
+            {"y": 1},
+            {"backup-id": "4", "backup-time": 4},
+            {"z": 1},
+            {"w": 1},
+        ])));
+        assert_eq!(list.items.len(), 2);
+        assert_eq!((list.sent(), list.bad_count), (6, 4));
+        let indices: Vec<usize> = list.bad.iter().map(|b| b.index).collect();
+        assert_eq!(indices, [1, 2, 4]);
+        assert!(list.describe_bad().ends_with("; and 1 more"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Reading a list that the server hands out in pages (`start`/`limit`): PVE task lists, task logs.
+//! Reading a list that the server hands out in pages (`start`/`limit`): PVE task lists (decoded
+//! item by item), task logs (all or nothing).
 //!
 //! Owns when to ask for the next page, when to stop, and what a cut or a failed page means, so every
 //! paged endpoint stops the same way and a shortened list is always flagged, never silently short.
@@ -6,6 +7,7 @@
 use std::future::Future;
 
 use super::client::Answer;
+use super::de::LenientList;
 use super::error::ApiError;
 
 /// How a paged read is bounded.
@@ -29,11 +31,43 @@ pub(crate) struct PageFailure {
     pub(crate) error: ApiError,
 }
 
+/// What one page holds: the server's items, however they were decoded.
+///
+/// A task list is decoded item by item ([`LenientList`]: a malformed task costs that task only,
+/// and the list is then marked incomplete by the collector). A task log stays all-or-nothing
+/// (`Vec`): a log missing a line could hide the line that says a guest failed, so a page that
+/// does not decode fails the whole log.
+pub(crate) trait Page: Default {
+    /// How many items the server sent on this page (good and bad): the next page starts after
+    /// all of them.
+    fn sent(&self) -> usize;
+    /// Appends the next page.
+    fn append(&mut self, next: Self);
+}
+
+impl<T> Page for Vec<T> {
+    fn sent(&self) -> usize {
+        self.len()
+    }
+    fn append(&mut self, next: Self) {
+        self.extend(next);
+    }
+}
+
+impl<T> Page for LenientList<T> {
+    fn sent(&self) -> usize {
+        LenientList::sent(self)
+    }
+    fn append(&mut self, next: Self) {
+        LenientList::append(self, next);
+    }
+}
+
 /// What a paged read returned.
 #[derive(Debug, Clone)]
-pub(crate) struct Paged<T> {
+pub(crate) struct Paged<P> {
     /// Every item read, in server order (pages before a failure are kept).
-    pub(crate) items: Vec<T>,
+    pub(crate) items: P,
     /// Reading stopped at `max_items`; the server may hold more.
     pub(crate) capped: bool,
     /// A page failed and reading stopped there.
@@ -41,18 +75,20 @@ pub(crate) struct Paged<T> {
 }
 
 /// Read pages through `fetch(start, limit)` until a short or empty page, the server's `total`, or
-/// `max_items`. A failed page stops the read and is returned with the items before it.
-pub(crate) async fn read_pages<T, F, Fut>(paging: Paging, mut fetch: F) -> Paged<T>
+/// `max_items`. A failed page stops the read and is returned with the items before it. Offsets and
+/// the cap count every item the server sent, including items that did not decode.
+pub(crate) async fn read_pages<P, F, Fut>(paging: Paging, mut fetch: F) -> Paged<P>
 where
+    P: Page,
     F: FnMut(usize, usize) -> Fut,
-    Fut: Future<Output = Result<Answer<Vec<T>>, ApiError>>,
+    Fut: Future<Output = Result<Answer<P>, ApiError>>,
 {
-    let mut items: Vec<T> = Vec::new();
+    let mut items = P::default();
     let mut capped = false;
     let mut failure = None;
     loop {
         let limit = if paging.clip_to_max {
-            let remaining = paging.max_items.saturating_sub(items.len());
+            let remaining = paging.max_items.saturating_sub(items.sent());
             if remaining == 0 {
                 capped = true;
                 break;
@@ -61,18 +97,18 @@ where
         } else {
             paging.page_size
         };
-        let start = items.len();
+        let start = items.sent();
         match fetch(start, limit).await {
             Ok(answer) => {
-                let got = answer.data.len();
-                items.extend(answer.data);
+                let got = answer.data.sent();
+                items.append(answer.data);
                 let done_by_total = answer
                     .total
-                    .is_some_and(|total| items.len() as u64 >= total);
+                    .is_some_and(|total| items.sent() as u64 >= total);
                 if got < limit || done_by_total || got == 0 {
                     break;
                 }
-                if !paging.clip_to_max && items.len() >= paging.max_items {
+                if !paging.clip_to_max && items.sent() >= paging.max_items {
                     capped = true;
                     break;
                 }
@@ -198,6 +234,33 @@ mod tests {
         assert_eq!(paged.items, vec![0, 1, 2]);
         assert!(paged.capped);
         assert_eq!(*fake.asked.borrow(), vec![(0, 2), (2, 1)]);
+    }
+
+    #[test]
+    fn a_malformed_item_costs_itself_only_and_still_counts_for_the_next_page() {
+        // Five items, the second and fourth malformed, read two at a time.
+        let rows = serde_json::json!([0, "bad", 2, "bad", 4]);
+        let asked = RefCell::new(Vec::new());
+        let fetch = |start: usize, limit: usize| {
+            asked.borrow_mut().push((start, limit));
+            let page: Vec<serde_json::Value> = rows
+                .as_array()
+                .unwrap()
+                .iter()
+                .skip(start)
+                .take(limit)
+                .cloned()
+                .collect();
+            let data: LenientList<u32> =
+                serde_json::from_value(serde_json::Value::Array(page)).unwrap();
+            async move { Ok(Answer { data, total: None }) }
+        };
+        let paged = block_on(read_pages(list(2, 100), fetch));
+        assert_eq!(paged.items.items, vec![0, 2, 4]);
+        assert_eq!(paged.items.bad_count, 2);
+        let indices: Vec<usize> = paged.items.bad.iter().map(|b| b.index).collect();
+        assert_eq!(indices, [1, 3]);
+        assert_eq!(*asked.borrow(), vec![(0, 2), (2, 2), (4, 2)]);
     }
 
     #[test]

@@ -156,10 +156,24 @@ impl PbsApi {
         self.get(PbsRequest::Datastores).await
     }
 
+    /// [`PbsApi::datastores`] decoded item by item.
+    pub(crate) async fn datastores_listed(
+        &self,
+    ) -> Result<LenientList<wire::DatastoreListItem>, ApiError> {
+        self.list(PbsRequest::Datastores).await
+    }
+
     /// `GET /status/datastore-usage`. **Silently filtered** like [`PbsApi::datastores`]; without
     /// `Datastore.Audit` or `Datastore.Backup` an entry carries no numbers.
     pub(crate) async fn datastore_usage(&self) -> Result<Vec<wire::DatastoreUsage>, ApiError> {
         self.get(PbsRequest::DatastoreUsage).await
+    }
+
+    /// [`PbsApi::datastore_usage`] decoded item by item.
+    pub(crate) async fn datastore_usage_listed(
+        &self,
+    ) -> Result<LenientList<wire::DatastoreUsage>, ApiError> {
+        self.list(PbsRequest::DatastoreUsage).await
     }
 
     /// `GET /admin/datastore/{store}/namespace`. **Silently filtered** to namespaces with

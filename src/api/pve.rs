@@ -181,6 +181,11 @@ impl PveApi {
         self.get(PveRequest::Nodes).await
     }
 
+    /// [`PveApi::nodes`] decoded item by item.
+    pub(crate) async fn nodes_listed(&self) -> Result<LenientList<wire::Node>, ApiError> {
+        self.list(PveRequest::Nodes).await
+    }
+
     /// `GET /nodes/{node}/time`. Needs `Sys.Audit` on `/nodes/{node}`: 403 without it.
     pub(crate) async fn node_time(&self, node: &str) -> Result<wire::NodeTime, ApiError> {
         self.get(PveRequest::NodeTime(node)).await
@@ -191,6 +196,13 @@ impl PveApi {
     /// without `Pool.Audit` on that pool.
     pub(crate) async fn guests(&self) -> Result<Vec<wire::ClusterResource>, ApiError> {
         self.get(PveRequest::Guests).await
+    }
+
+    /// [`PveApi::guests`] decoded item by item.
+    pub(crate) async fn guests_listed(
+        &self,
+    ) -> Result<LenientList<wire::ClusterResource>, ApiError> {
+        self.list(PveRequest::Guests).await
     }
 
     /// `GET /nodes/{node}/{qemu|lxc}/{vmid}/config`. Needs `VM.Audit` on `/vms/{vmid}`: 403
@@ -208,6 +220,13 @@ impl PveApi {
     /// `Datastore.Audit` or `Datastore.AllocateSpace` on `/storage/{storage}`.
     pub(crate) async fn storages(&self) -> Result<Vec<wire::StorageConfig>, ApiError> {
         self.get(PveRequest::Storages).await
+    }
+
+    /// [`PveApi::storages`] decoded item by item.
+    pub(crate) async fn storages_listed(
+        &self,
+    ) -> Result<LenientList<wire::StorageConfig>, ApiError> {
+        self.list(PveRequest::Storages).await
     }
 
     /// `GET /nodes/{node}/storage/{storage}/content?content=backup`. Needs `Datastore.Audit` or
@@ -242,6 +261,13 @@ impl PveApi {
     /// without it.
     pub(crate) async fn backup_jobs(&self) -> Result<Vec<wire::BackupJob>, ApiError> {
         self.get(PveRequest::BackupJobs).await
+    }
+
+    /// [`PveApi::backup_jobs`] decoded item by item.
+    pub(crate) async fn backup_jobs_listed(
+        &self,
+    ) -> Result<LenientList<wire::BackupJob>, ApiError> {
+        self.list(PveRequest::BackupJobs).await
     }
 
     /// `GET /cluster/backup-info/not-backed-up`. Needs `Sys.Audit` on `/` (403 without it); guests
@@ -281,35 +307,45 @@ impl PveApi {
         self.get(PveRequest::PoolLegacy(id)).await
     }
 
-    /// `GET /nodes/{node}/tasks?typefilter=vzdump&since=…`, paged with `start`/`limit`. Any
-    /// authenticated caller, **silently filtered** to the caller's own tasks without `Sys.Audit`
-    /// on `/nodes/{node}` (scheduled backups run as `root@pam` and vanish).
+    /// `GET /nodes/{node}/tasks?typefilter=vzdump&since=…`, paged with `start`/`limit`, each page
+    /// decoded item by item. Any authenticated caller, **silently filtered** to the caller's own
+    /// tasks without `Sys.Audit` on `/nodes/{node}` (scheduled backups run as `root@pam` and
+    /// vanish).
     pub(crate) async fn vzdump_tasks(
         &self,
         node: &str,
         since: i64,
         page_size: usize,
         max_items: usize,
-    ) -> Paged<wire::TaskListItem> {
+    ) -> Paged<LenientList<wire::TaskListItem>> {
         let paging = Paging {
             page_size,
             max_items,
             clip_to_max: false,
         };
-        read_pages(paging, |start, limit| {
-            let query = [
+        let mut paged: Paged<LenientList<wire::TaskListItem>> =
+            read_pages(paging, |start, limit| {
+                let query = [
+                    ("typefilter", "vzdump".to_string()),
+                    ("since", since.to_string()),
+                    ("start", start.to_string()),
+                    ("limit", limit.to_string()),
+                ];
+                async move {
+                    self.source
+                        .get_answer(&["nodes", node, "tasks"], &query)
+                        .await
+                }
+            })
+            .await;
+        paged.items.endpoint = endpoint_label(
+            &["nodes", node, "tasks"],
+            &[
                 ("typefilter", "vzdump".to_string()),
                 ("since", since.to_string()),
-                ("start", start.to_string()),
-                ("limit", limit.to_string()),
-            ];
-            async move {
-                self.source
-                    .get_answer(&["nodes", node, "tasks"], &query)
-                    .await
-            }
-        })
-        .await
+            ],
+        );
+        paged
     }
 
     /// `GET /nodes/{node}/tasks?typefilter=vzdump&limit=1`: a cheap probe of the task history (same
@@ -322,6 +358,8 @@ impl PveApi {
     }
 
     /// `GET /nodes/{node}/tasks/{upid}/log`, paged with `start`/`limit`, never past `max_lines`.
+    /// All or nothing, unlike the task list: a log missing a line could hide the line that says a
+    /// guest failed.
     /// Needs to be the task's owner or `Sys.Audit` on `/nodes/{node}`: 403 otherwise.
     pub(crate) async fn task_log(
         &self,
@@ -329,7 +367,7 @@ impl PveApi {
         upid: &str,
         page_size: usize,
         max_lines: usize,
-    ) -> Paged<wire::TaskLogLine> {
+    ) -> Paged<Vec<wire::TaskLogLine>> {
         let paging = Paging {
             page_size,
             max_items: max_lines,

@@ -25,8 +25,8 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
     let (version, permissions, stores, usage, verify, prune, sync) = tokio::join!(
         api.version(),
         api.permissions(),
-        api.datastores(),
-        api.datastore_usage(),
+        api.datastores_listed(),
+        api.datastore_usage_listed(),
         api.verify_jobs_listed(),
         api.prune_jobs_listed(),
         api.sync_jobs_listed(),
@@ -58,11 +58,23 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         }
     };
 
+    // Usage is a nicety (no verdict rests on it): a malformed entry is a warning, and its
+    // datastore is shown without numbers.
     let mut usage_by_store: BTreeMap<String, wire::DatastoreUsage> = answer(
         usage,
         Failed::new(Severity::Warning, &component, "datastore usage"),
         &mut anomalies,
     )
+    .map(|list| {
+        kept(
+            list,
+            Severity::Warning,
+            &component,
+            "datastore usage entries",
+            &mut anomalies,
+        )
+        .0
+    })
     .unwrap_or_default()
     .into_iter()
     .map(|item| (item.store.clone(), item))
@@ -70,6 +82,14 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
 
     let datastores = match stores {
         Ok(list) => {
+            // A dropped datastore hides its snapshots: archive evidence rests on the list.
+            let (list, bad) = kept(
+                list,
+                Severity::Critical,
+                &component,
+                "datastores",
+                &mut anomalies,
+            );
             let mut set = JoinSet::new();
             for store in list {
                 let api = api.clone();
@@ -103,7 +123,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
             }
             datastores.sort_by(|a, b| a.name.cmp(&b.name));
             let needs = Need::PbsDatastores.requirement();
-            let completeness = match &perms {
+            let visible = match &perms {
                 Some(p) if p.has_everywhere_below(needs.acl_path, needs.privilege) => {
                     Completeness::Complete
                 }
@@ -111,9 +131,18 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
                     reason: needs.effect.to_string(),
                 },
             };
+            if let Completeness::Partial { reason } = &visible {
+                // A shortened list must not look complete: say so once.
+                anomalies.push(Anomaly::new(
+                    Severity::Warning,
+                    &component,
+                    "the datastore list may be incomplete",
+                    format!("{reason}. Check with --check-api"),
+                ));
+            }
             Observed {
                 items: datastores,
-                completeness,
+                completeness: with_partial(visible, bad),
             }
         }
         Err(err) => unavailable(
@@ -223,15 +252,6 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         &mut anomalies,
     );
 
-    // A shortened list must not look complete: say so once per list.
-    if let Completeness::Partial { reason } = &datastores.completeness {
-        anomalies.push(Anomaly::new(
-            Severity::Warning,
-            &component,
-            "the datastore list may be incomplete",
-            format!("{reason}. Check with --check-api"),
-        ));
-    }
     for store in &datastores.items {
         if let Completeness::Partial { reason } = &store.snapshots.completeness {
             anomalies.push(Anomaly::new(

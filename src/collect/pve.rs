@@ -20,6 +20,7 @@ use crate::api::pve_types as wire;
 use crate::api::source::Source;
 use crate::api::ApiError;
 use crate::model::permissions::{Need, Requirement};
+use crate::model::volumes::{volumes, VolumeKind};
 use crate::model::{
     Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
     NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory, Selection, Severity,
@@ -43,10 +44,10 @@ pub async fn collect_pve(
     let (version, permissions, nodes, resources, storages, jobs, pools, not_backed_up) = tokio::join!(
         api.version(),
         api.permissions(),
-        api.nodes(),
-        api.guests(),
-        api.storages(),
-        api.backup_jobs(),
+        api.nodes_listed(),
+        api.guests_listed(),
+        api.storages_listed(),
+        api.backup_jobs_listed(),
         api.pools_listed(),
         api.not_backed_up_listed(),
     );
@@ -84,12 +85,20 @@ pub async fn collect_pve(
         Failed::new(Severity::Critical, "pve/storage", "the storage list"),
         |err| format!("/storage failed: {}", err.kind),
         &mut anomalies,
-        |items, _| {
+        |list, anomalies| {
+            // A dropped storage hides where its jobs write: a verdict rests on it.
+            let (items, bad) = kept(
+                list,
+                Severity::Critical,
+                "pve/storage",
+                "storages",
+                anomalies,
+            );
             let mut list: Vec<Storage> = items.into_iter().map(storage_from_wire).collect();
             list.sort_by(|a, b| a.id.cmp(&b.id));
             Observed {
                 items: list,
-                completeness: visibility.below(Need::Storages),
+                completeness: with_partial(visibility.below(Need::Storages), bad),
             }
         },
     );
@@ -104,13 +113,25 @@ pub async fn collect_pve(
             )
         },
         &mut anomalies,
-        |items, anomalies| {
+        |list, anomalies| {
+            // A dropped job may be the one that covers a guest: with the list partial, no guest
+            // that another job does not cover can be called not covered.
+            let (items, bad) = kept(
+                list,
+                Severity::Critical,
+                "pve/jobs",
+                "backup jobs",
+                anomalies,
+            );
             let mut list: Vec<BackupJob> = items
                 .into_iter()
                 .map(|job| job_from_wire(job, anomalies))
                 .collect();
             list.sort_by(|a, b| a.id.cmp(&b.id));
-            Observed::complete(list)
+            Observed {
+                items: list,
+                completeness: with_partial(Completeness::Complete, bad),
+            }
         },
     );
     let pools = read_pools(api, pools, version.as_deref(), &visibility, &mut anomalies).await;
@@ -199,12 +220,19 @@ struct Nodes {
 
 async fn read_nodes(
     api: &PveApi,
-    nodes: Result<Vec<wire::Node>, ApiError>,
+    nodes: Result<LenientList<wire::Node>, ApiError>,
     anomalies: &mut Vec<Anomaly>,
 ) -> Nodes {
     let mut unavailable_reason = None;
+    let mut partial_reason = None;
     let mut node_list = match nodes {
-        Ok(list) => list,
+        Ok(list) => {
+            // A dropped node's task history and storage content are not read: its guests'
+            // freshness becomes unknown, so a verdict rests on the list.
+            let (items, bad) = kept(list, Severity::Critical, "pve/nodes", "nodes", anomalies);
+            partial_reason = bad;
+            items
+        }
         Err(err) => {
             // No node list hides every node's time zone, task history and storage content:
             // all of that is unknown, not absent.
@@ -269,7 +297,10 @@ async fn read_nodes(
         .collect();
     let observed = match unavailable_reason {
         Some(reason) => Observed::unavailable(reason),
-        None => Observed::complete(items),
+        None => Observed {
+            items,
+            completeness: with_partial(Completeness::Complete, partial_reason),
+        },
     };
     let time_zones = observed
         .items
@@ -292,7 +323,7 @@ async fn read_nodes(
 }
 
 fn read_guests(
-    resources: Result<Vec<wire::ClusterResource>, ApiError>,
+    resources: Result<LenientList<wire::ClusterResource>, ApiError>,
     visibility: &Visibility<'_>,
     anomalies: &mut Vec<Anomaly>,
 ) -> Observed<Guest> {
@@ -301,27 +332,39 @@ fn read_guests(
         Failed::new(Severity::Critical, "pve/guests", "the guest list"),
         |err| format!("/cluster/resources failed: {}", err.kind),
         anomalies,
-        |items, anomalies| Observed {
-            items: items
+        |list, anomalies| {
+            // A dropped row is a guest missing from the report: the list must not look complete.
+            let (items, bad) = kept(
+                list,
+                Severity::Critical,
+                "pve/guests",
+                "entries of the guest list",
+                anomalies,
+            );
+            let items: Vec<Guest> = items
                 .into_iter()
                 .filter(wire::ClusterResource::is_guest)
                 .filter_map(|item| guest_from_resource(item, anomalies))
-                .collect(),
-            completeness: visibility.below(Need::Guests),
+                .collect();
+            let visible = visibility.below(Need::Guests);
+            if let Completeness::Partial { reason } = &visible {
+                // Hidden guests cannot appear as "not backed up": the run must not look complete.
+                anomalies.push(Anomaly::new(
+                    Severity::Critical,
+                    "pve/guests",
+                    format!(
+                        "the guest list may be incomplete ({} visible): guests the token cannot see are not in the report",
+                        items.len()
+                    ),
+                    format!("{reason}. Check with --check-api"),
+                ));
+            }
+            Observed {
+                items,
+                completeness: with_partial(visible, bad),
+            }
         },
     );
-    if let Completeness::Partial { reason } = &guests.completeness {
-        // Hidden guests cannot appear as "not backed up": the run must not look complete.
-        anomalies.push(Anomaly::new(
-            Severity::Critical,
-            "pve/guests",
-            format!(
-                "the guest list may be incomplete ({} visible): guests the token cannot see are not in the report",
-                guests.items.len()
-            ),
-            format!("{reason}. Check with --check-api"),
-        ));
-    }
     guests.items.sort_by_key(|g| g.vmid);
     guests
 }
@@ -550,25 +593,21 @@ fn config_facts(
     endpoint: &str,
     anomalies: &mut Vec<Anomaly>,
 ) -> GuestConfigFacts {
-    let config_kind = config_kind(kind);
     let mut excluded = Vec::new();
     let mut included = 0usize;
     let mut errors = Vec::new();
-    for volume in config.volumes(config_kind) {
+    for volume in volumes(config, kind) {
         match volume {
             Ok(volume) if volume.included() => included += 1,
             Ok(volume) => {
                 // CD-ROMs and unused volumes are never data the admin expects in a backup.
-                if matches!(
-                    volume.kind,
-                    wire::VolumeKind::Cdrom | wire::VolumeKind::Unused
-                ) {
+                if matches!(volume.kind, VolumeKind::Cdrom | VolumeKind::Unused) {
                     continue;
                 }
                 excluded.push(ExcludedVolume {
                     key: volume.key.clone(),
                     volume: volume.volume.clone(),
-                    reason: exclusion_reason(volume.reason).to_string(),
+                    reason: volume.reason.exclusion_text().to_string(),
                 });
             }
             Err(err) => errors.push(err.to_string()),
@@ -609,18 +648,6 @@ fn config_kind(kind: GuestKind) -> wire::GuestConfigKind {
     match kind {
         GuestKind::Qemu => wire::GuestConfigKind::Qemu,
         GuestKind::Lxc => wire::GuestConfigKind::Lxc,
-    }
-}
-
-fn exclusion_reason(reason: wire::InclusionReason) -> &'static str {
-    match reason {
-        wire::InclusionReason::BackupDisabled => "backup=0",
-        wire::InclusionReason::EfiDiskWithoutOvmf => "EFI disk without OVMF BIOS",
-        wire::InclusionReason::MountPointNotEnabled => "mount point without backup=1",
-        wire::InclusionReason::NotAVolume => "bind or device mount (never backed up)",
-        wire::InclusionReason::Cdrom => "CD-ROM",
-        wire::InclusionReason::Unused => "unused volume",
-        _ => "excluded",
     }
 }
 
@@ -797,7 +824,15 @@ async fn read_task_history(
             options.task_history_limit,
         )
         .await;
-    let mut items = paged.items;
+    // A malformed task may be the run that backed a guest up or failed it: the history becomes
+    // partial, so no guest is called stale or never from it.
+    let (mut items, bad) = kept(
+        paged.items,
+        Severity::Critical,
+        &component,
+        &format!("vzdump tasks of node {node}"),
+        &mut anomalies,
+    );
     items.iter_mut().for_each(fill_from_upid);
     let capped = paged.capped;
     let failure = paged.failure.map(|failure| {
@@ -872,6 +907,8 @@ async fn read_task_history(
             },
         }
     };
+
+    let completeness = with_partial(completeness, bad);
 
     progress.history_done();
     let mut node_cache = cache.map(|cache| {

@@ -283,11 +283,16 @@ pub(crate) fn decide(
     }
 
     if let Some(reason) = jobs_completeness.reason() {
+        // A partial list lost malformed jobs (its reason says which); privileges only explain
+        // a list that could not be read at all.
+        let fix = match jobs_completeness {
+            Completeness::Partial { .. } => "",
+            _ => "; grant Sys.Audit on / to see every job",
+        };
         return CoverageVerdict {
             coverage: Coverage::Indeterminate,
             reason: format!(
-                "no visible enabled job selects it, but the job list is incomplete ({reason}); \
-                 grant Sys.Audit on / to see every job"
+                "no visible enabled job selects it, but the job list is incomplete ({reason}){fix}"
             ),
             covering,
             excluded_volumes: Vec::new(),

@@ -351,11 +351,19 @@ fn indeterminate_cases() {
         .vm(101, "pve1")
         .job("j", "01:00", vmids(&[100]));
     fx.pve().jobs.completeness = Completeness::Partial {
-        reason: "privileges filter the list".into(),
+        reason: "1 of 2 backup jobs could not be read".into(),
     };
     let report = run(&fx.build());
     assert_eq!(guest(&report, 100).coverage, Coverage::Covered);
-    assert_eq!(guest(&report, 101).coverage, Coverage::Indeterminate);
+    let g = guest(&report, 101);
+    assert_eq!(g.coverage, Coverage::Indeterminate);
+    // The reason names the malformed job; privileges are not the fix for it.
+    assert!(
+        g.coverage_reason.contains("1 of 2 backup jobs")
+            && !g.coverage_reason.contains("Sys.Audit"),
+        "{}",
+        g.coverage_reason
+    );
 
     // Unreadable pool: a guest without a pool field is indeterminate, unless another enabled job
     // covers it; a guest in another pool is not covered.

@@ -11,6 +11,7 @@ mod anomaly;
 mod pbs;
 pub(crate) mod permissions;
 mod pve;
+pub mod volumes;
 
 pub use anomaly::{Anomaly, Severity};
 pub use pbs::*;

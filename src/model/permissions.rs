@@ -25,27 +25,12 @@ impl PermissionMap {
         }
     }
 
-    /// Read the raw `data` member of `GET /access/permissions` through the same wire type; an
-    /// answer that is not a map reads as no privileges. For callers that still hold raw JSON.
-    pub fn from_json(data: &serde_json::Value) -> PermissionMap {
-        serde_json::from_value::<Permissions>(data.clone())
-            .map(PermissionMap::from_wire)
-            .unwrap_or_default()
-    }
-
     /// Record the answer of `GET /access/permissions?path=<path>`. The full map leaves out paths
     /// where nothing is granted (e.g. a NoAccess ACL), which would let an ancestor's grant seem to
     /// reach them; the per-path answer is exact, and an empty one is recorded as "nothing here".
     pub fn set_path_permissions(&mut self, path: &str, answer: Permissions) {
         let privs = answer.paths.get(path).cloned().unwrap_or_default();
         self.paths.insert(path.to_string(), privs);
-    }
-
-    /// [`PermissionMap::set_path_permissions`] from the raw `data` member, for callers that still
-    /// hold raw JSON.
-    pub fn set_path_answer(&mut self, path: &str, data: &serde_json::Value) {
-        let answer = serde_json::from_value::<Permissions>(data.clone()).unwrap_or_default();
-        self.set_path_permissions(path, answer);
     }
 
     /// No privilege anywhere: what a privilege-separated token without ACLs of its own sees.
@@ -426,11 +411,20 @@ fn parent_path(path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    /// The map from a raw answer; one that does not decode reads as no privileges.
+    fn from_json(data: &Value) -> PermissionMap {
+        PermissionMap::from_wire(answer(data))
+    }
+
+    fn answer(data: &Value) -> Permissions {
+        serde_json::from_value(data.clone()).unwrap_or_default()
+    }
 
     #[test]
     fn pve_numeric_flags_and_propagation() {
-        let map = PermissionMap::from_json(&json!({
+        let map = from_json(&json!({
             "/": {"Sys.Audit": 1, "VM.Audit": 1},
             "/vms": {"Sys.Audit": 1, "VM.Audit": 1},
             "/storage/local": {"Datastore.Audit": 0}
@@ -447,15 +441,14 @@ mod tests {
 
     #[test]
     fn pbs_boolean_flags() {
-        let map =
-            PermissionMap::from_json(&json!({"/datastore/store1": {"Datastore.Audit": true}}));
+        let map = from_json(&json!({"/datastore/store1": {"Datastore.Audit": true}}));
         assert!(map.has("/datastore/store1/ns1", "Datastore.Audit"));
         assert!(!map.has("/datastore/store2", "Datastore.Audit"));
     }
 
     #[test]
     fn a_more_specific_path_without_the_privilege_shortens_the_list() {
-        let map = PermissionMap::from_json(&json!({
+        let map = from_json(&json!({
             "/vms": {"VM.Audit": 1},
             "/vms/105": {}
         }));
@@ -465,18 +458,18 @@ mod tests {
 
     #[test]
     fn a_per_path_answer_overrides_what_the_full_map_implies() {
-        let mut map = PermissionMap::from_json(&json!({"/": {"Pool.Audit": 1, "VM.Audit": 1}}));
+        let mut map = from_json(&json!({"/": {"Pool.Audit": 1, "VM.Audit": 1}}));
         assert!(map.has_everywhere_below("/pool", "Pool.Audit"));
-        map.set_path_answer("/pool", &json!({}));
+        map.set_path_permissions("/pool", answer(&json!({})));
         assert!(!map.has_everywhere_below("/pool", "Pool.Audit"));
         assert!(!map.has("/pool/prod", "Pool.Audit"));
-        map.set_path_answer("/vms", &json!({"/vms": {"VM.Audit": 1}}));
+        map.set_path_permissions("/vms", answer(&json!({"/vms": {"VM.Audit": 1}})));
         assert!(map.has_everywhere_below("/vms", "VM.Audit"));
     }
 
     #[test]
     fn a_propagate_flag_of_no_is_false_like_everywhere_else() {
-        let map = PermissionMap::from_json(&json!({"/": {"VM.Audit": "no"}}));
+        let map = from_json(&json!({"/": {"VM.Audit": "no"}}));
         assert!(map.has("/", "VM.Audit"));
         assert!(!map.has("/vms", "VM.Audit"));
     }
@@ -508,8 +501,8 @@ mod tests {
 
     #[test]
     fn empty_answers_mean_no_privileges() {
-        assert!(PermissionMap::from_json(&json!({})).is_empty());
-        assert!(PermissionMap::from_json(&json!({"/": {}})).is_empty());
-        assert!(PermissionMap::from_json(&json!(null)).is_empty());
+        assert!(from_json(&json!({})).is_empty());
+        assert!(from_json(&json!({"/": {}})).is_empty());
+        assert!(from_json(&json!(null)).is_empty());
     }
 }

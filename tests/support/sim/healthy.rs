@@ -2,11 +2,16 @@
 //! enabled nightly job, last night's run fine, every snapshot on the PBS verified — so a clean run
 //! exits 0 and any fault injected into it must show as a non-zero exit. The paged variant has one
 //! task log long enough to need a second page, so paging faults have a page to hit.
+//!
+//! Every list the tool reads carries at least one item (a pool, verify/prune/sync jobs, a host
+//! backup in the PBS root namespace), so a fault that distorts items has something to distort.
 
 use serde_json::json;
 
 use super::demo::{DEMO_NOW, DEMO_PBS};
-use super::scenario::{guest, job, raw, Datastore, Kind, Node, PbsScenario, Scenario, Snapshot};
+use super::scenario::{
+    guest, job, raw, Datastore, Kind, Node, PbsScenario, Pool, Scenario, Snapshot,
+};
 use super::tasks::PbsTask;
 use super::vzdump::{LogGuest, Outcome, Run, Target};
 
@@ -34,10 +39,15 @@ fn build(long_log: bool) -> Scenario {
         sc.pve.nodes.push(node);
     }
     sc.pve.guests = vec![
-        guest(100, "pve1", Kind::Qemu).name("web01"),
+        guest(100, "pve1", Kind::Qemu).name("web01").pool("web"),
         guest(101, "pve1", Kind::Lxc).name("dns01"),
         guest(200, "pve2", Kind::Qemu).name("db01"),
     ];
+    sc.pve.pools = vec![Pool {
+        poolid: "web".into(),
+        comment: Some("public web servers".into()),
+        storages: Vec::new(),
+    }];
     sc.pve.storages = vec![
         raw(&[
             ("storage", json!("local")),
@@ -139,6 +149,8 @@ fn build(long_log: bool) -> Scenario {
             }
         }
     }
+    // The PBS host backs up its own configuration into the root namespace.
+    ds.snapshots.push(host_backup(last_night + 3 * 3600));
     pbs.datastores.push(ds);
     pbs.verify_jobs.push(raw(&[
         ("id", json!("v-daily")),
@@ -150,8 +162,37 @@ fn build(long_log: bool) -> Scenario {
         ("last-run-upid", json!(verify_upid)),
         ("last-run-endtime", json!(DEMO_NOW - 5 * 3600 + 600)),
     ]));
+    pbs.prune_jobs.push(raw(&[
+        ("id", json!("p-store1")),
+        ("store", json!("store1")),
+        ("ns", json!("pve")),
+        ("schedule", json!("daily")),
+        ("keep-daily", json!(7)),
+        ("next-run", json!(DEMO_NOW + 16 * 3600)),
+        ("last-run-state", json!("OK")),
+        ("last-run-endtime", json!(DEMO_NOW - 6 * 3600)),
+    ]));
+    pbs.sync_jobs.push(raw(&[
+        // A local sync (no remote, PBS ≥ 3.3): the copy lands in the root namespace.
+        ("id", json!("s-local")),
+        ("store", json!("store1")),
+        ("remote-store", json!("store1")),
+        ("remote-ns", json!("pve")),
+        ("schedule", json!("daily")),
+        ("next-run", json!(DEMO_NOW + 16 * 3600)),
+        ("last-run-state", json!("OK")),
+        ("last-run-endtime", json!(DEMO_NOW - 4 * 3600)),
+    ]));
     sc.pbs.push(pbs);
     sc
+}
+
+/// A `host/pbs1` backup of the PBS's own configuration (no guest, so never evidence for one).
+fn host_backup(time: i64) -> Snapshot {
+    let mut snapshot = Snapshot::guest("", Kind::Lxc, 0, time, 1_048_576, "root@pam");
+    snapshot.backup_type = "host".into();
+    snapshot.backup_id = DEMO_PBS.into();
+    snapshot
 }
 
 /// A big disk backed up slowly: vzdump prints its progress line again while the percentage

@@ -22,5 +22,7 @@ pub use self::scenario::{
     PbsSettings, Pool, PveScenario, PveSettings, RawMap, Scenario, Snapshot, SnapshotFile, Token,
     User, Verification,
 };
-pub use self::server::{start, Endpoint, Fault, FaultRule, PathMatch, RecordedRequest, SimHandle};
+pub use self::server::{
+    start, Endpoint, Fault, FaultEffect, FaultRule, PathMatch, RecordedRequest, SimHandle,
+};
 pub use self::tasks::{PbsTask, PveTask};

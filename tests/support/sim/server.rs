@@ -60,6 +60,23 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// Body as text.
     pub body: String,
+    /// What an injected fault did to the answer.
+    #[serde(default)]
+    pub fault: FaultEffect,
+}
+
+/// What an injected fault did to one answer, so a test can tell a fault the client saw from one
+/// that left the answer as it was (wrong scalars in an empty list: nothing to distort).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FaultEffect {
+    /// No fault rule matched the request.
+    #[default]
+    None,
+    /// A rule matched, but the answer went out exactly as it would have without it.
+    Unchanged,
+    /// A rule matched and the client received something else: another status or body, a cut or
+    /// reset connection, no answer, or an answer delayed or trickled.
+    Changed,
 }
 
 /// An injected failure.
@@ -607,10 +624,22 @@ async fn handle(
         query: query.clone(),
         headers: headers.clone(),
         body: body.clone(),
+        fault: FaultEffect::None,
     };
-    if let Ok(mut l) = shared.log.lock() {
-        l.push(recorded);
-    }
+    let position = match shared.log.lock() {
+        Ok(mut l) => {
+            l.push(recorded);
+            Some(l.len() - 1)
+        }
+        Err(_) => None,
+    };
+    let mark = |effect: FaultEffect| {
+        if let (Some(at), Ok(mut l)) = (position, shared.log.lock()) {
+            if let Some(request) = l.get_mut(at) {
+                request.fault = effect;
+            }
+        }
+    };
     let latency = shared
         .latency
         .lock()
@@ -638,7 +667,15 @@ async fn handle(
             super::pbs::error_reply(code, message)
         }
     };
-    // Faults that replace the answer entirely.
+    // Faults that replace the answer entirely (or delay it): the client sees a difference.
+    if fault.as_ref().is_some_and(|f| {
+        !matches!(
+            f,
+            Fault::WrongContainer | Fault::WrongScalars | Fault::Oversized { .. }
+        )
+    }) {
+        mark(FaultEffect::Changed);
+    }
     match &fault {
         Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
         Some(Fault::Hang) => {
@@ -694,16 +731,31 @@ async fn handle(
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
-    // Faults that distort the real answer.
-    match fault {
-        Some(Fault::WrongContainer) => rewrite_data(&mut reply, wrong_container),
-        Some(Fault::WrongScalars) => rewrite_data(&mut reply, wrong_scalars),
-        Some(Fault::Oversized { bytes }) => {
-            if let Some(open) = reply.body.find('{') {
-                let pad = bytes.saturating_sub(reply.body.len());
-                reply.body.insert_str(open + 1, &" ".repeat(pad));
+    // Faults that distort the real answer: a distortion may leave it as it was.
+    if matches!(
+        fault,
+        Some(Fault::WrongContainer | Fault::WrongScalars | Fault::Oversized { .. })
+    ) {
+        let before = reply.body.clone();
+        match &fault {
+            Some(Fault::WrongContainer) => rewrite_data(&mut reply, wrong_container),
+            Some(Fault::WrongScalars) => rewrite_data(&mut reply, wrong_scalars),
+            Some(Fault::Oversized { bytes }) => {
+                if let Some(open) = reply.body.find('{') {
+                    let pad = bytes.saturating_sub(reply.body.len());
+                    reply.body.insert_str(open + 1, &" ".repeat(pad));
+                }
             }
+            _ => {}
         }
+        mark(if reply.body == before {
+            FaultEffect::Unchanged
+        } else {
+            FaultEffect::Changed
+        });
+        return Ok(to_response(reply));
+    }
+    match fault {
         Some(Fault::Truncated) => {
             let full = reply.body.len();
             let half = Bytes::from(reply.body.clone()).slice(..full / 2);
