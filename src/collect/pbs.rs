@@ -148,7 +148,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         Err(err) => unavailable(
             err,
             Failed::new(Severity::Critical, &component, "the datastore list"),
-            |err| format!("/admin/datastore failed: {}", err.kind),
+            |err| format!("{} failed: {}", err.endpoint, err.kind),
             &mut anomalies,
         ),
     };

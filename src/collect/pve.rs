@@ -83,7 +83,7 @@ pub async fn collect_pve(
     let storages = observe(
         storages,
         Failed::new(Severity::Critical, "pve/storage", "the storage list"),
-        |err| format!("/storage failed: {}", err.kind),
+        |err| format!("{} failed: {}", err.endpoint, err.kind),
         &mut anomalies,
         |list, anomalies| {
             // A dropped storage hides where its jobs write: a verdict rests on it.
@@ -108,7 +108,7 @@ pub async fn collect_pve(
         |err| {
             format!(
                 "{} failed ({}): no guest can be called covered or not covered",
-                DEFAULT_JOBS_LABEL,
+                err.endpoint,
                 err.short()
             )
         },
@@ -143,7 +143,7 @@ pub async fn collect_pve(
             "pve/not-backed-up",
             "PVE's own list of guests without a backup job",
         ),
-        |err| format!("/cluster/backup-info/not-backed-up failed: {}", err.kind),
+        |err| format!("{} failed: {}", err.endpoint, err.kind),
         &mut anomalies,
         |list, anomalies| {
             let (items, bad) = kept(
@@ -205,10 +205,6 @@ pub async fn collect_pve(
     (inventory, anomalies)
 }
 
-/// The backup-job list as messages name it (even when `PVE_BACKUP_JOBS_ENDPOINT` moves it: the
-/// privilege advice is about PVE's list).
-const DEFAULT_JOBS_LABEL: &str = "/cluster/backup";
-
 /// The nodes with their time zones, and what each node's task history may show.
 struct Nodes {
     observed: Observed<Node>,
@@ -237,7 +233,8 @@ async fn read_nodes(
             // No node list hides every node's time zone, task history and storage content:
             // all of that is unknown, not absent.
             let reason = format!(
-                "/nodes failed ({}): node time zones, task histories and storage contents are unknown",
+                "{} failed ({}): node time zones, task histories and storage contents are unknown",
+                err.endpoint,
                 err.short()
             );
             Failed::new(Severity::Critical, "pve/nodes", "the node list").report(&err, anomalies);
@@ -330,7 +327,7 @@ fn read_guests(
     let mut guests = observe(
         resources,
         Failed::new(Severity::Critical, "pve/guests", "the guest list"),
-        |err| format!("/cluster/resources failed: {}", err.kind),
+        |err| format!("{} failed: {}", err.endpoint, err.kind),
         anomalies,
         |list, anomalies| {
             // A dropped row is a guest missing from the report: the list must not look complete.
@@ -382,7 +379,7 @@ async fn read_pools(
             return unavailable(
                 err,
                 Failed::new(Severity::Warning, "pve/pools", "the pool list"),
-                |err| format!("/pools failed: {}", err.kind),
+                |err| format!("{} failed: {}", err.endpoint, err.kind),
                 anomalies,
             )
         }
