@@ -169,20 +169,31 @@ pub(crate) fn host_port(url: &Url) -> String {
     }
 }
 
+/// Split `host:port`, `[v6]:port`, `host` or a bare IPv6 address into the host (without
+/// brackets, case kept) and the port, when a numeric one is given. The one parser of the
+/// `host:port` strings [`host_port`] writes and users configure.
+pub(crate) fn split_host_port(text: &str) -> (&str, Option<u16>) {
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix('[') {
+        if let Some((host, tail)) = rest.split_once(']') {
+            return (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+        }
+    }
+    // A bare IPv6 address has several colons and no port: its last group only looks like one.
+    if text.matches(':').count() == 1 {
+        if let Some((host, port)) = text.rsplit_once(':') {
+            if let Ok(port) = port.parse() {
+                return (host, Some(port));
+            }
+        }
+    }
+    (text, None)
+}
+
 /// The host of a [`host_port`] string, without the port and without IPv6 brackets; the text as
 /// given when it carries no numeric port.
 pub(crate) fn host_of(host_port: &str) -> &str {
-    match host_port.rsplit_once(':') {
-        Some((host, port)) if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => {
-            match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-                Some(v6) => v6,
-                // An unbracketed IPv6 address has no port: its last group only looks like one.
-                None if host.contains(':') => host_port,
-                None => host,
-            }
-        }
-        _ => host_port,
-    }
+    split_host_port(host_port).0
 }
 
 #[cfg(test)]
@@ -208,5 +219,19 @@ mod tests {
         assert_eq!(host_of("pbs1"), "pbs1");
         assert_eq!(host_of("pbs1:x"), "pbs1:x");
         assert_eq!(host_of("fe80::1"), "fe80::1");
+    }
+
+    #[test]
+    fn host_port_forms() {
+        let cases = [
+            ("pbs.example.com:8007", ("pbs.example.com", Some(8007))),
+            ("PBS.Example.com", ("PBS.Example.com", None)),
+            ("[fd00::1]:8007", ("fd00::1", Some(8007))),
+            ("fd00::1", ("fd00::1", None)),
+            ("10.0.0.5:8443", ("10.0.0.5", Some(8443))),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(split_host_port(text), expected, "{text}");
+        }
     }
 }

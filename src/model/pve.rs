@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Observed;
+use crate::api::server::split_host_port;
 use crate::tasklog::VzdumpLog;
 
 /// A guest id (VMID).
@@ -210,37 +211,19 @@ pub struct PbsTarget {
     pub encrypted: bool,
 }
 
-/// Split `host:port`, `[v6]:port` or `host` into a lowercase host without brackets and a port.
-pub fn split_host_port(text: &str) -> (String, Option<u16>) {
-    let text = text.trim();
-    if let Some(rest) = text.strip_prefix('[') {
-        if let Some((host, tail)) = rest.split_once(']') {
-            let port = tail.strip_prefix(':').and_then(|p| p.parse().ok());
-            return (host.to_ascii_lowercase(), port);
-        }
-    }
-    // A bare IPv6 address has several colons and no port.
-    if text.matches(':').count() == 1 {
-        if let Some((host, port)) = text.rsplit_once(':') {
-            if let Ok(port) = port.parse() {
-                return (host.to_ascii_lowercase(), Some(port));
-            }
-        }
-    }
-    (text.to_ascii_lowercase(), None)
-}
-
 impl PbsTarget {
     /// Which of the configured PBS servers (given as `host:port`) this target writes to: the one
     /// whose host and port equal `server` and `port`, else the first whose host equals `server`
     /// (case-insensitive; IPv6 brackets ignored). Collection and coverage both decide it here.
     pub fn find_server<'a>(&self, hosts: impl IntoIterator<Item = &'a str>) -> Option<usize> {
         let (server, _) = split_host_port(&self.server);
-        let parsed: Vec<(String, Option<u16>)> = hosts.into_iter().map(split_host_port).collect();
+        let parsed: Vec<(&str, Option<u16>)> = hosts.into_iter().map(split_host_port).collect();
+        // Host names are case-insensitive.
+        let same_host = |host: &str| host.eq_ignore_ascii_case(server);
         parsed
             .iter()
-            .position(|(host, port)| *host == server && *port == Some(self.port))
-            .or_else(|| parsed.iter().position(|(host, _)| *host == server))
+            .position(|(host, port)| same_host(host) && *port == Some(self.port))
+            .or_else(|| parsed.iter().position(|(host, _)| same_host(host)))
     }
 }
 
@@ -389,20 +372,6 @@ pub struct StorageBackup {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn host_port_forms() {
-        let cases = [
-            ("pbs.example.com:8007", ("pbs.example.com", Some(8007))),
-            ("PBS.Example.com", ("pbs.example.com", None)),
-            ("[fd00::1]:8007", ("fd00::1", Some(8007))),
-            ("fd00::1", ("fd00::1", None)),
-            ("10.0.0.5:8443", ("10.0.0.5", Some(8443))),
-        ];
-        for (text, (host, port)) in cases {
-            assert_eq!(split_host_port(text), (host.to_string(), port), "{text}");
-        }
-    }
 
     #[test]
     fn a_target_finds_its_server_by_host_and_port_first() {
