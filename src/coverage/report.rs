@@ -568,23 +568,6 @@ impl PbsJobRun {
     }
 }
 
-/// `host` of a `host[:port]` (brackets of an IPv6 literal removed): the name the PVE cluster is
-/// known by in [`EvidenceReport::pve_host`], the same whichever port the API listens on.
-pub fn host_without_port(host: &str) -> &str {
-    let name = match host.rsplit_once(':') {
-        // A trailing `:port`, but not the last group of a bare IPv6 address.
-        Some((name, port))
-            if !port.is_empty()
-                && port.chars().all(|c| c.is_ascii_digit())
-                && (!name.contains(':') || name.ends_with(']')) =>
-        {
-            name
-        }
-        _ => host,
-    };
-    name.trim_start_matches('[').trim_end_matches(']')
-}
-
 /// The evidence horizon and incomplete sources.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct EvidenceReport {

@@ -150,7 +150,7 @@ pub(crate) fn evidence(inventory: &Inventory) -> EvidenceReport {
         pve_host: inventory
             .pve
             .as_ref()
-            .map(|pve| super::report::host_without_port(&pve.host).to_string()),
+            .map(|pve| crate::api::server::host_of(&pve.host).to_string()),
         ..EvidenceReport::default()
     };
     let mut note = |what: &str, c: &Completeness| {

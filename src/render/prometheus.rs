@@ -32,7 +32,8 @@ use std::time::Duration;
 
 use super::collection::{self, CollectionState};
 use super::view::words::severity_word;
-use crate::coverage::report::{host_without_port, Coverage, Freshness, GuestReport, Report};
+use crate::api::server::host_of;
+use crate::coverage::report::{Coverage, Freshness, GuestReport, Report};
 use crate::model::Severity;
 
 /// Escape a label value per the exposition format: backslash, double quote and line feed.
@@ -87,7 +88,7 @@ pub fn cluster_label(report: &Report) -> String {
     let Some(host) = report.evidence.pve_host.as_deref() else {
         return "unknown".to_string();
     };
-    let trimmed = host_without_port(host);
+    let trimmed = host_of(host);
     if trimmed.is_empty() {
         "unknown".to_string()
     } else {
