@@ -7,10 +7,12 @@
 //! Every write is atomic: the bytes go to a temporary file in the same directory, are flushed to
 //! disk (fsync), and only then renamed over the final name, so a reader (a web server, the
 //! textfile collector, tomorrow's drift) sees either the old complete file or the new complete
-//! file, never half of one, even when the process is killed mid-write. The files of one night
-//! appear together: every dated file is written first, and only then are all `latest` names
-//! switched, one rename each, so the `latest` set mixes two nights at most for the length of that
-//! last loop. A killed run's temporary files are removed by the next run. Rotation and clean-up
+//! file, never half of one, even when the process is killed mid-write. Each format is rendered
+//! straight into its buffered temporary file, one format at a time, so no format's text is ever
+//! held in memory whole (a 5 000-guest JSON is ~46 MB). The files of one night appear together:
+//! every format is rendered first, then every dated file is renamed in, and only then are all
+//! `latest` names (hard links to the dated files where the file system has them) switched, one
+//! rename each, so the `latest` set mixes two nights at most for the length of that last loop. A killed run's temporary files are removed by the next run. Rotation and clean-up
 //! only ever delete files whose names match our patterns exactly.
 
 use std::fs::{self, File, OpenOptions};
@@ -152,51 +154,173 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Write `contents` to `path` atomically (temporary file in the same directory, fsync, rename).
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
-    write_atomic_with(path, |file| file.write_all(contents))
+/// Why streaming one format into its file stopped.
+#[derive(Debug)]
+pub enum StreamError {
+    /// The renderer failed (a template or serialization bug), with what it said.
+    Render(String),
+    /// The bytes could not be written.
+    Io(io::Error),
 }
 
-/// Atomic write where `fill` writes the contents; when `fill` fails (or the process dies during
-/// it) the final name is untouched and the temporary file is removed (or, after a crash, left
-/// under a hidden `.…tmp…` name that nothing reads).
-fn write_atomic_with(
+impl From<io::Error> for StreamError {
+    fn from(source: io::Error) -> Self {
+        StreamError::Io(source)
+    }
+}
+
+/// A `fmt::Write` over an `io::Write` that keeps the I/O error, so a failed write is told apart
+/// from a failed render (`fmt::Error` carries no cause).
+struct FmtToIo<'a> {
+    out: &'a mut dyn Write,
+    error: Option<io::Error>,
+}
+
+impl std::fmt::Write for FmtToIo<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.out.write_all(text.as_bytes()).map_err(|err| {
+            self.error = Some(err);
+            std::fmt::Error
+        })
+    }
+}
+
+/// Run a renderer that writes into a `fmt::Write` against `out`, keeping an I/O failure as such.
+fn through_fmt<E: std::fmt::Display>(
+    out: &mut dyn Write,
+    render: impl FnOnce(&mut dyn std::fmt::Write) -> Result<(), E>,
+) -> Result<(), StreamError> {
+    let mut adapter = FmtToIo { out, error: None };
+    let result = render(&mut adapter);
+    match (result, adapter.error) {
+        (_, Some(err)) => Err(StreamError::Io(err)),
+        (Err(err), None) => Err(StreamError::Render(err.to_string())),
+        (Ok(()), None) => Ok(()),
+    }
+}
+
+/// Render one format straight into `out`, piece by piece: no format's full text is held.
+pub fn stream_format(
+    format: Format,
+    report: &Report,
+    drift: Option<&Drift>,
+    elapsed: Duration,
+    out: &mut dyn Write,
+) -> Result<(), StreamError> {
+    match format {
+        Format::Html => through_fmt(out, |w| render::html::render_into(report, drift, w)),
+        Format::Markdown => through_fmt(out, |w| render::markdown::render_into(report, drift, w)),
+        Format::Json => render::json::write(report, drift, out).map_err(|err| {
+            if err.is_io() {
+                StreamError::Io(io::Error::from(err))
+            } else {
+                StreamError::Render(err.to_string())
+            }
+        }),
+        Format::Prometheus => through_fmt(out, |w| {
+            render::prometheus::render_into(report, Some(elapsed), w)
+        }),
+    }
+}
+
+/// The error for a format that failed while streaming into the file `path`.
+fn stream_failure(format: Format, path: &Path, err: StreamError) -> OutputError {
+    match err {
+        StreamError::Render(detail) => OutputError::Render {
+            format: format.extension(),
+            detail,
+        },
+        StreamError::Io(source) => OutputError::Write {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// Stream one format into a new temporary file beside `path`, buffered, and make it durable;
+/// the temporary path is returned for the caller to rename. On failure nothing is left.
+fn stream_to_temp(
     path: &Path,
-    fill: impl FnOnce(&mut File) -> io::Result<()>,
-) -> Result<(), OutputError> {
-    let fail = |source: io::Error| OutputError::Write {
+    format: Format,
+    fill: &mut dyn FnMut(Format, &mut dyn Write) -> Result<(), StreamError>,
+) -> Result<PathBuf, OutputError> {
+    let temp = temp_path(path).map_err(|source| OutputError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let temp = temp_path(path).map_err(fail)?;
+    })?;
     let result = (|| {
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&temp)?;
-        fill(&mut file)?;
-        file.flush()?;
+        let mut out = io::BufWriter::with_capacity(256 * 1024, file);
+        fill(format, &mut out)?;
+        let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
-        drop(file);
-        fs::rename(&temp, path)?;
-        sync_dir(&parent_dir(path));
         Ok(())
     })();
-    if let Err(source) = result {
-        let _ = fs::remove_file(&temp);
-        return Err(fail(source));
+    match result {
+        Ok(()) => Ok(temp),
+        Err(err) => {
+            let _ = fs::remove_file(&temp);
+            Err(stream_failure(format, path, err))
+        }
     }
+}
+
+/// Write one file atomically: `fill` streams `format` into a temporary file in the same
+/// directory, which is flushed to disk and only then renamed over `path`. When `fill` fails (or
+/// the process dies during it) `path` is untouched and the temporary file is removed (or, after a
+/// crash, left under a hidden `.…tmp…` name that nothing reads and the next run removes).
+fn write_atomic(
+    path: &Path,
+    format: Format,
+    fill: &mut dyn FnMut(Format, &mut dyn Write) -> Result<(), StreamError>,
+) -> Result<(), OutputError> {
+    let temp = stream_to_temp(path, format, fill)?;
+    rename_all(&[(temp, path.to_path_buf())])?;
+    sync_dir(&parent_dir(path));
     Ok(())
 }
 
-/// Write each rendered format as its dated file, then switch every `latest` name to it, then,
-/// when `keep` is given, delete dated reports older than the `keep` newest dates (the current one
-/// counts). Temporary files a killed run left behind are removed first.
+/// Remove temporary files of this run that will not be renamed.
+fn discard(temps: &[(PathBuf, PathBuf)]) {
+    for (temp, _) in temps {
+        let _ = fs::remove_file(temp);
+    }
+}
+
+/// Rename each temporary file over its final name, in order; on the first failure the rest are
+/// discarded and the error names the final path. Returns the final paths renamed.
+fn rename_all(prepared: &[(PathBuf, PathBuf)]) -> Result<Vec<PathBuf>, OutputError> {
+    let mut renamed = Vec::new();
+    for (index, (temp, path)) in prepared.iter().enumerate() {
+        if let Err(source) = fs::rename(temp, path) {
+            discard(&prepared[index..]);
+            return Err(OutputError::Write {
+                path: path.clone(),
+                source,
+            });
+        }
+        renamed.push(path.clone());
+    }
+    Ok(renamed)
+}
+
+/// Write each format as its dated file, then switch every `latest` name to it, then, when `keep`
+/// is given, delete dated reports older than the `keep` newest dates (the current one counts).
+/// Temporary files a killed run left behind are removed first.
+///
+/// `fill` renders one format into the writer it is given, which is a buffered temporary file:
+/// the formats are rendered one at a time straight to disk, and no format's text is held in
+/// memory. Every format is rendered before any final name changes, so a render (or write)
+/// failure leaves every dated and `latest` file as it was and no temporary file behind.
 /// Returns the paths written (dated, latest per format, in the given order).
 pub fn write_reports(
     dir: &Path,
     generated_at: DateTime<Utc>,
-    rendered: &[(Format, &str)],
+    formats: &[Format],
+    mut fill: impl FnMut(Format, &mut dyn Write) -> Result<(), StreamError>,
     keep: Option<usize>,
 ) -> Result<Vec<PathBuf>, OutputError> {
     fs::create_dir_all(dir).map_err(|source| OutputError::CreateDir {
@@ -205,51 +329,37 @@ pub fn write_reports(
     })?;
     remove_stale_temp_files(dir, SystemTime::now());
     let date = generated_at.date_naive();
-    let mut dated = Vec::new();
-    for (format, contents) in rendered {
+    let mut rendered = Vec::new();
+    for format in formats {
         let path = dir.join(dated_file_name(date, *format));
-        write_atomic(&path, contents.as_bytes())?;
-        dated.push((*format, path));
-    }
-    // Every `latest` is prepared before any is switched, so only the renames remain to be done
-    // when the first `latest` changes.
-    let mut prepared = Vec::new();
-    for ((format, contents), (_, dated_path)) in rendered.iter().zip(&dated) {
-        let latest = dir.join(latest_file_name(*format));
-        match prepare_latest(dated_path, &latest, contents.as_bytes()) {
-            Ok(temp) => prepared.push((temp, latest)),
+        match stream_to_temp(&path, *format, &mut fill) {
+            Ok(temp) => rendered.push((temp, path)),
             Err(err) => {
-                for (temp, _) in &prepared {
-                    let _ = fs::remove_file(temp);
-                }
+                discard(&rendered);
                 return Err(err);
             }
         }
     }
-    let mut switched = Vec::new();
-    let mut failure = None;
-    for (temp, latest) in &prepared {
-        if failure.is_some() {
-            let _ = fs::remove_file(temp);
-            continue;
-        }
-        match fs::rename(temp, latest) {
-            Ok(()) => switched.push(latest.clone()),
-            Err(source) => {
-                let _ = fs::remove_file(temp);
-                failure = Some(OutputError::Write {
-                    path: latest.clone(),
-                    source,
-                });
+    let dated = rename_all(&rendered)?;
+    sync_dir(dir);
+    // Every `latest` is prepared before any is switched, so only the renames remain to be done
+    // when the first `latest` changes.
+    let mut prepared = Vec::new();
+    for (format, dated_path) in formats.iter().zip(&dated) {
+        let latest = dir.join(latest_file_name(*format));
+        match prepare_latest(dated_path, &latest) {
+            Ok(temp) => prepared.push((temp, latest)),
+            Err(err) => {
+                discard(&prepared);
+                return Err(err);
             }
         }
     }
+    let switched = rename_all(&prepared);
     sync_dir(dir);
-    if let Some(err) = failure {
-        return Err(err);
-    }
+    let switched = switched?;
     let mut written = Vec::new();
-    for ((_, dated_path), latest) in dated.into_iter().zip(switched) {
+    for (dated_path, latest) in dated.into_iter().zip(switched) {
         written.push(dated_path);
         written.push(latest);
     }
@@ -260,8 +370,8 @@ pub fn write_reports(
 }
 
 /// A new `latest` under a temporary name, ready to be renamed over `latest`: a hard link to the
-/// dated file (no second copy of the bytes), or a durable copy where links are not possible.
-fn prepare_latest(dated: &Path, latest: &Path, contents: &[u8]) -> Result<PathBuf, OutputError> {
+/// dated file (no second copy of the bytes), or a durable copy of it where links are not possible.
+fn prepare_latest(dated: &Path, latest: &Path) -> Result<PathBuf, OutputError> {
     let temp = temp_path(latest).map_err(|source| OutputError::Write {
         path: latest.to_path_buf(),
         source,
@@ -269,13 +379,15 @@ fn prepare_latest(dated: &Path, latest: &Path, contents: &[u8]) -> Result<PathBu
     if fs::hard_link(dated, &temp).is_ok() {
         return Ok(temp);
     }
-    // Some file systems (FAT, some network shares) have no hard links: copy instead.
+    // Some file systems (FAT, some network shares) have no hard links: copy the dated file,
+    // streamed from disk rather than from a rendered text held in memory.
     let copied = (|| {
+        let mut source = File::open(dated)?;
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&temp)?;
-        file.write_all(contents)?;
+        io::copy(&mut source, &mut file)?;
         file.sync_all()
     })();
     match copied {
@@ -449,7 +561,7 @@ pub fn drift_since_previous(options: &ReportOptions, report: &Report) -> Option<
     previous_report(options, report).map(|previous| drift(&previous, report))
 }
 
-/// Render one format.
+/// Render one format as a string (`--output -`, where one format goes to stdout).
 pub fn render_format(
     format: Format,
     report: &Report,
@@ -460,14 +572,12 @@ pub fn render_format(
         format: format.extension(),
         detail,
     };
-    match format {
-        Format::Html => render::html::render(report, drift).map_err(|e| failed(e.to_string())),
-        Format::Markdown => {
-            render::markdown::render(report, drift).map_err(|e| failed(e.to_string()))
-        }
-        Format::Json => render::json::render(report, drift).map_err(|e| failed(e.to_string())),
-        Format::Prometheus => Ok(render::prometheus::render(report, Some(elapsed))),
-    }
+    let mut bytes = Vec::new();
+    stream_format(format, report, drift, elapsed, &mut bytes).map_err(|err| match err {
+        StreamError::Render(detail) => failed(detail),
+        StreamError::Io(err) => failed(err.to_string()),
+    })?;
+    String::from_utf8(bytes).map_err(|err| failed(err.to_string()))
 }
 
 /// Write the Prometheus text to exactly `path`, atomically (`--prom-file`): node_exporter's
@@ -475,33 +585,25 @@ pub fn render_format(
 /// may appear beside it, and it must never see half a file. The temporary name starts with a dot
 /// and does not end in `.prom`, so the collector ignores it even mid-write.
 pub fn write_prom_file(path: &Path, report: &Report, elapsed: Duration) -> Result<(), OutputError> {
-    let text = render_format(Format::Prometheus, report, None, elapsed)?;
-    write_atomic(path, text.as_bytes())
+    write_atomic(path, Format::Prometheus, &mut |format, out| {
+        stream_format(format, report, None, elapsed, out)
+    })
 }
 
-/// Render every requested format (against the previous report for drift) and write the files;
-/// nothing is written when any format fails to render. Returns the paths written.
+/// Render every requested format (against the previous report for drift) straight into its file,
+/// one at a time, and switch the files in; nothing is written when any format fails to render.
+/// Returns the paths written.
 pub fn write_report_files(
     options: &ReportOptions,
     report: &Report,
     elapsed: Duration,
 ) -> Result<Vec<PathBuf>, OutputError> {
     let drift = drift_since_previous(options, report);
-    let rendered = options
-        .formats
-        .iter()
-        .map(|format| {
-            Ok((
-                *format,
-                render_format(*format, report, drift.as_ref(), elapsed)?,
-            ))
-        })
-        .collect::<Result<Vec<_>, OutputError>>()?;
-    let borrowed: Vec<(Format, &str)> = rendered.iter().map(|(f, t)| (*f, t.as_str())).collect();
     write_reports(
         &options.output_dir,
         report.generated_at,
-        &borrowed,
+        &options.formats,
+        |format, out| stream_format(format, report, drift.as_ref(), elapsed, out),
         options.keep,
     )
 }
@@ -564,6 +666,31 @@ mod tests {
         names
     }
 
+    /// Write fixed texts as the night's formats.
+    fn write_texts(
+        dir: &Path,
+        generated_at: DateTime<Utc>,
+        texts: &[(Format, &str)],
+        keep: Option<usize>,
+    ) -> Result<Vec<PathBuf>, OutputError> {
+        let formats: Vec<Format> = texts.iter().map(|(f, _)| *f).collect();
+        write_reports(
+            dir,
+            generated_at,
+            &formats,
+            |format, out| {
+                let (_, text) = texts.iter().find(|(f, _)| *f == format).unwrap();
+                Ok(out.write_all(text.as_bytes())?)
+            },
+            keep,
+        )
+    }
+
+    /// Write `bytes` to `path` atomically.
+    fn put(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+        write_atomic(path, Format::Json, &mut |_, out| Ok(out.write_all(bytes)?))
+    }
+
     fn at(day: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, day, 23, 30, 0).unwrap()
     }
@@ -601,7 +728,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("reports");
         // 23:30 UTC on the 21st: the date is the UTC date, whatever the local zone.
-        let written = write_reports(
+        let written = write_texts(
             &out,
             at(21),
             &[(Format::Html, "<html>1</html>"), (Format::Json, "{}")],
@@ -632,7 +759,7 @@ mod tests {
         fs::write(out.join("pve-backup-report-2020-01-01.html.bak"), "mine").unwrap();
         fs::create_dir(out.join("pve-backup-report-2020-01-02.html")).unwrap();
         for day in [18, 19, 20, 21] {
-            write_reports(
+            write_texts(
                 out,
                 at(day),
                 &[(Format::Html, "h"), (Format::Markdown, "m")],
@@ -693,13 +820,13 @@ mod tests {
     fn a_crash_mid_write_leaves_the_previous_report_intact() {
         let dir = tempfile::tempdir().unwrap();
         let latest = dir.path().join(latest_file_name(Format::Html));
-        write_atomic(&latest, b"<html>yesterday, complete</html>").unwrap();
+        put(&latest, b"<html>yesterday, complete</html>").unwrap();
 
         // The writer dies half-way: some bytes are out, then an error (as a full disk or a kill
         // between two writes would leave it).
-        let err = write_atomic_with(&latest, |file| {
-            file.write_all(b"<html>today, half")?;
-            Err(io::Error::other("simulated crash half-way"))
+        let err = write_atomic(&latest, Format::Html, &mut |_, out| {
+            out.write_all(b"<html>today, half")?;
+            Err(io::Error::other("simulated crash half-way").into())
         })
         .unwrap_err();
 
@@ -720,7 +847,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path();
         let json = out.join("pve-backup-report-2026-11-20.json");
-        write_atomic(&json, b"{\"old\":true}").unwrap();
+        put(&json, b"{\"old\":true}").unwrap();
         fs::write(
             out.join(".pve-backup-report-2026-11-21.json.tmp-999-0"),
             "{\"half",
@@ -766,7 +893,7 @@ mod tests {
             leave(&out.join(name), old);
         }
         fs::create_dir(out.join(".pve-backup-report-dir.tmp-1-1")).unwrap();
-        write_reports(out, at(22), &[(Format::Html, "h")], None).unwrap();
+        write_texts(out, at(22), &[(Format::Html, "h")], None).unwrap();
         let mut expected: Vec<String> = kept.iter().map(|s| s.to_string()).collect();
         expected.extend([
             ".pve-backup-report-dir.tmp-1-1".to_string(),
@@ -785,11 +912,11 @@ mod tests {
         let night = |text: &'static str| -> Vec<(Format, &'static str)> {
             formats.iter().map(|f| (*f, text)).collect()
         };
-        write_reports(out, at(21), &night("night 21"), None).unwrap();
+        write_texts(out, at(21), &night("night 21"), None).unwrap();
         // The 22nd's JSON cannot be written (a directory holds its name): the HTML was already
         // written, but no `latest` may move to the 22nd while another stays on the 21st.
         fs::create_dir(out.join("pve-backup-report-2026-11-22.json")).unwrap();
-        assert!(write_reports(out, at(22), &night("night 22"), None).is_err());
+        assert!(write_texts(out, at(22), &night("night 22"), None).is_err());
         for format in formats {
             let latest = fs::read_to_string(out.join(latest_file_name(format))).unwrap();
             assert_eq!(latest, "night 21", "{format:?}");
@@ -801,7 +928,7 @@ mod tests {
         );
         // The next good night switches the whole set.
         fs::remove_dir(out.join("pve-backup-report-2026-11-22.json")).unwrap();
-        write_reports(out, at(22), &night("night 22"), None).unwrap();
+        write_texts(out, at(22), &night("night 22"), None).unwrap();
         for format in formats {
             let latest = fs::read_to_string(out.join(latest_file_name(format))).unwrap();
             assert_eq!(latest, "night 22", "{format:?}");
@@ -810,6 +937,103 @@ mod tests {
         rotate(out, 1).unwrap();
         let latest = fs::read_to_string(out.join(latest_file_name(Format::Json))).unwrap();
         assert_eq!(latest, "night 22");
+    }
+
+    #[test]
+    fn a_render_error_leaves_no_partial_file_and_no_latest_switch() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let formats = [Format::Html, Format::Markdown, Format::Json];
+        write_texts(out, at(21), &formats.map(|f| (f, "night 21")), None).unwrap();
+        let before = names(out);
+        // The 22nd: HTML renders fine, Markdown fails after writing half of itself (a template
+        // bug), JSON is never reached.
+        let mut asked = Vec::new();
+        let err = write_reports(
+            out,
+            at(22),
+            &formats,
+            |format, writer| {
+                asked.push(format);
+                writer.write_all(b"night 22, ")?;
+                match format {
+                    Format::Markdown => Err(StreamError::Render("template bug".into())),
+                    _ => Ok(writer.write_all(b"complete")?),
+                }
+            },
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "cannot render the md report: template bug");
+        assert_eq!(asked, vec![Format::Html, Format::Markdown]);
+        // Not even the HTML that rendered appears: no dated file of the 22nd, no temp file, and
+        // every `latest` still the 21st's.
+        assert_eq!(names(out), before);
+        for format in formats {
+            let latest = fs::read_to_string(out.join(latest_file_name(format))).unwrap();
+            assert_eq!(latest, "night 21", "{format:?}");
+        }
+    }
+
+    #[test]
+    fn a_stream_write_failure_names_the_file_and_keeps_the_previous_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        write_texts(out, at(21), &[(Format::Json, "{}")], None).unwrap();
+        let err = write_reports(
+            out,
+            at(22),
+            &[Format::Json],
+            |_, _| Err(io::Error::other("disk full").into()),
+            None,
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("pve-backup-report-2026-11-22.json"),
+            "{message}"
+        );
+        assert!(message.contains("disk full"), "{message}");
+        assert_eq!(
+            fs::read_to_string(out.join(latest_file_name(Format::Json))).unwrap(),
+            "{}"
+        );
+        assert!(!out.join("pve-backup-report-2026-11-22.json").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn latest_is_a_hard_link_to_the_dated_file() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        write_texts(out, at(21), &[(Format::Html, "h")], None).unwrap();
+        let dated = fs::metadata(out.join("pve-backup-report-2026-11-21.html")).unwrap();
+        let latest = fs::metadata(out.join(latest_file_name(Format::Html))).unwrap();
+        assert_eq!(dated.ino(), latest.ino());
+        assert_eq!(latest.nlink(), 2);
+    }
+
+    #[test]
+    fn streamed_formats_are_the_rendered_bytes() {
+        let report = report_with(0, &[]);
+        let elapsed = Duration::from_millis(1500);
+        for format in [
+            Format::Html,
+            Format::Markdown,
+            Format::Json,
+            Format::Prometheus,
+        ] {
+            let mut streamed = Vec::new();
+            stream_format(format, &report, None, elapsed, &mut streamed).unwrap();
+            let expected = match format {
+                Format::Html => render::html::render(&report, None).unwrap(),
+                Format::Markdown => render::markdown::render(&report, None).unwrap(),
+                Format::Json => render::json::render(&report, None).unwrap(),
+                Format::Prometheus => render::prometheus::render(&report, Some(elapsed)),
+            };
+            assert_eq!(String::from_utf8(streamed).unwrap(), expected, "{format:?}");
+        }
     }
 
     fn report_with(guests: usize, critical: &[&str]) -> Report {
@@ -864,7 +1088,7 @@ mod tests {
     fn write_errors_name_the_path() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("no-such-dir").join("report.html");
-        let err = write_atomic(&target, b"x").unwrap_err();
+        let err = put(&target, b"x").unwrap_err();
         assert!(err.to_string().contains("no-such-dir"), "{err}");
     }
 

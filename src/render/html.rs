@@ -16,6 +16,17 @@ struct HtmlReport<'a> {
 
 /// Render the report (and the drift section, when given) as one HTML page.
 pub fn render(report: &Report, drift: Option<&Drift>) -> Result<String, askama::Error> {
+    let mut page = String::new();
+    render_into(report, drift, &mut page)?;
+    Ok(page)
+}
+
+/// Render the page straight into `out` (a file being written), so the whole page is never held.
+pub fn render_into(
+    report: &Report,
+    drift: Option<&Drift>,
+    out: &mut dyn std::fmt::Write,
+) -> Result<(), askama::Error> {
     let view = view::build(report, drift);
-    HtmlReport { view: &view }.render()
+    HtmlReport { view: &view }.render_into(out)
 }

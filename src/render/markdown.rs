@@ -57,8 +57,19 @@ struct MarkdownReport<'a> {
 
 /// Render the report (and the drift section, when given) as Markdown.
 pub fn render(report: &Report, drift: Option<&Drift>) -> Result<String, askama::Error> {
+    let mut text = String::new();
+    render_into(report, drift, &mut text)?;
+    Ok(text)
+}
+
+/// Render the Markdown straight into `out` (a file being written), so it is never held whole.
+pub fn render_into(
+    report: &Report,
+    drift: Option<&Drift>,
+    out: &mut dyn std::fmt::Write,
+) -> Result<(), askama::Error> {
     let view = view::build(report, drift);
-    MarkdownReport { view: &view }.render()
+    MarkdownReport { view: &view }.render_into(out)
 }
 
 #[cfg(test)]

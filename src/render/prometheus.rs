@@ -118,6 +118,18 @@ fn with<'a>(
 
 /// Render the metrics. `run_duration` is how long the run took, when the caller measured it.
 pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = render_into(report, run_duration, &mut out);
+    out
+}
+
+/// Render the metrics straight into `out` (a file being written); fails only when `out` does.
+pub fn render_into(
+    report: &Report,
+    run_duration: Option<Duration>,
+    out: &mut dyn std::fmt::Write,
+) -> std::fmt::Result {
     let cluster_value = cluster_label(report);
     let cluster = cluster_value.as_str();
     let only_cluster = [("cluster", cluster)];
@@ -378,16 +390,15 @@ pub fn render(report: &Report, run_duration: Option<Duration>) -> String {
     ];
     families.sort_by_key(|f| f.name);
 
-    let mut out = String::new();
     for family in families.iter().filter(|f| !f.samples.is_empty()) {
-        let _ = writeln!(out, "# HELP {} {}", family.name, escape_help(family.help));
-        let _ = writeln!(out, "# TYPE {} gauge", family.name);
+        writeln!(out, "# HELP {} {}", family.name, escape_help(family.help))?;
+        writeln!(out, "# TYPE {} gauge", family.name)?;
         for sample in &family.samples {
-            out.push_str(sample);
-            out.push('\n');
+            out.write_str(sample)?;
+            out.write_char('\n')?;
         }
     }
-    out
+    Ok(())
 }
 
 /// Escape a HELP text per the exposition format: backslash and line feed.

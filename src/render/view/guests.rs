@@ -320,7 +320,7 @@ pub(crate) fn attention_rows(report: &Report, fmt: &Formatter) -> Vec<AttentionR
             let rank = problems.first()?.0;
             let mut why = Vec::new();
             if g.coverage != Coverage::Covered && !g.coverage_reason.is_empty() {
-                why.push(g.coverage_reason.clone());
+                why.push(super::why::summarise(&g.coverage_reason));
             }
             if g.freshness != Freshness::Ok && !g.freshness_reason.is_empty() {
                 why.push(g.freshness_reason.clone());
@@ -466,7 +466,7 @@ pub(crate) fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
         coverage: Badge::new(
             coverage_word(g.coverage),
             coverage_class(g.coverage),
-            g.coverage_reason.clone(),
+            super::why::summarise(&g.coverage_reason),
         ),
         freshness: Badge::new(
             freshness_word(g.freshness),
@@ -542,7 +542,7 @@ pub(crate) fn exemption_rows(report: &Report, fmt: &Formatter) -> Vec<ExemptionR
                 coverage: Badge::new(
                     coverage_word(g.coverage),
                     coverage_class(g.coverage),
-                    g.coverage_reason.clone(),
+                    super::why::summarise(&g.coverage_reason),
                 ),
             })
         })

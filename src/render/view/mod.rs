@@ -8,7 +8,8 @@
 //! the cluster are kept raw; each template escapes them for its own format.
 //!
 //! One submodule per concern: `summary` (headline and cards), `guests` (attention, all guests,
-//! exemptions), `jobs`, `datastores` (with orphans), `evidence` (anomalies, horizon), `drift`.
+//! exemptions), `jobs`, `datastores` (with orphans), `evidence` (anomalies, horizon), `drift`,
+//! `why` (long coverage reasons summarised for the page).
 
 mod datastores;
 mod drift;
@@ -17,6 +18,7 @@ pub mod format;
 mod guests;
 mod jobs;
 mod summary;
+mod why;
 pub mod words;
 
 use crate::coverage::drift::Drift;
