@@ -1072,9 +1072,15 @@ async fn read_storage_backups(
             perms.is_some_and(|p| p.has(&needs.acl_path_for(&storage.id), needs.privilege))
         };
         if !sees_all {
+            // A read-only PBS token only helps where the archives are on a PBS; a dir/NFS/CIFS
+            // storage's archives are seen through PVE or through the vzdump task logs.
+            let instead = if storage.pbs.is_some() {
+                "configure a read-only PBS token to read PBS evidence directly"
+            } else {
+                "without it, the vzdump task logs remain the evidence for this storage"
+            };
             partial_reasons.push(format!(
-                "backups on storage '{}' are listed only with Datastore.Allocate on /storage/{} (or AllocateSpace + VM.Backup per guest); \
-                 configure a read-only PBS token to read PBS evidence directly",
+                "backups on storage '{}' are listed only with Datastore.Allocate on /storage/{} (or AllocateSpace + VM.Backup per guest); {instead}",
                 storage.id, storage.id
             ));
         }
