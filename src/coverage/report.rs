@@ -64,7 +64,8 @@ impl ServerKind {
 pub struct ServerVersion {
     /// PVE or PBS.
     pub kind: ServerKind,
-    /// `host:port` as configured.
+    /// The host as configured, without its port (like `evidence.pve_host`): the port is
+    /// transport detail, and a report must not change with it.
     pub host: String,
     /// The version the server reported (`9.1.8`, `4.2`); None when `/version` could not be read.
     pub version: Option<String>,

@@ -160,12 +160,12 @@ pub(crate) fn servers(inventory: &Inventory) -> (Vec<ServerVersion>, Vec<Anomaly
         .iter()
         .map(|pve| ServerVersion {
             kind: ServerKind::Pve,
-            host: pve.host.clone(),
+            host: crate::api::server::host_of(&pve.host).to_string(),
             version: pve.version.clone(),
         })
         .chain(inventory.pbs.iter().map(|pbs| ServerVersion {
             kind: ServerKind::Pbs,
-            host: pbs.host.clone(),
+            host: crate::api::server::host_of(&pbs.host).to_string(),
             version: pbs.version.clone(),
         }))
         .collect();
@@ -336,14 +336,11 @@ mod tests {
         };
         let (servers, anomalies) = servers(&inventory);
         let hosts: Vec<&str> = servers.iter().map(|s| s.host.as_str()).collect();
-        assert_eq!(
-            hosts,
-            ["a-known:8007", "b-new:8007", "c-unknown:8007", "d-old:8007"]
-        );
+        assert_eq!(hosts, ["a-known", "b-new", "c-unknown", "d-old"]);
         assert_eq!(servers[2].version, None);
         assert_eq!(anomalies.len(), 1, "{anomalies:?}");
         assert_eq!(anomalies[0].severity, Severity::Info);
-        assert!(anomalies[0].message.contains("PBS 4.3.1 on b-new:8007"));
+        assert!(anomalies[0].message.contains("PBS 4.3.1 on b-new"));
         assert!(anomalies[0].message.contains("(4.2)"));
         assert!(anomalies[0].details.contains("check for an update"));
     }

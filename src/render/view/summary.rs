@@ -18,7 +18,7 @@ pub struct Card {
     pub class: &'static str,
 }
 
-/// The servers for the report header: `PVE 9.1.8 on pve1:8006 · PBS 4.2 on pbs:8007`, in the
+/// The servers for the report header: `PVE 9.1.8 on pve1 · PBS 4.2 on pbs`, in the
 /// report's order; a server whose version could not be read says so rather than showing nothing.
 pub(crate) fn servers_line(servers: &[ServerVersion]) -> String {
     servers
