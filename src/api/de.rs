@@ -659,6 +659,29 @@ pub fn property_map_from_value(
     }
 }
 
+/// Like [`property_map_from_value`], for a property string whose schema has a `default_key`
+/// (`fleecing`: `enabled`): a bare entry (`1,storage=x`) is that key's value, so a string
+/// written the short way decodes to the same map as the object form `{"enabled": 1, …}`.
+pub fn fleecing_map_from_value(
+    value: &Value,
+) -> Result<Option<BTreeMap<String, String>>, WireValueError> {
+    let Value::String(text) = value else {
+        return property_map_from_value(value);
+    };
+    let parsed = PropertyString::parse(text)?;
+    let mut entries = parsed.entries;
+    if let Some(bare) = parsed.default_value {
+        if entries.contains_key("enabled") {
+            return Err(WireValueError::BadPropertyString {
+                input: text.clone(),
+                detail: format!("entry '{bare}' repeats the key 'enabled'"),
+            });
+        }
+        entries.insert("enabled".to_owned(), bare);
+    }
+    Ok(Some(entries))
+}
+
 /// Reads any scalar as text (for enums that may arrive as numbers, e.g. `compress: 0`).
 ///
 /// Strings as is, numbers as their JSON text, booleans as `1`/`0`. Arrays, objects and `null`
@@ -736,6 +759,19 @@ optional_field_module!(
     i64_from_value
 );
 optional_field_module!(
+    /// `Option<i64>` for an epoch where `0` means "none": PBS ≥ 4.0.17 lists a group without
+    /// snapshots with `last-backup: 0`, which is no backup at all, never one in 1970. `0` or
+    /// negative, `null`, `""` or absent → `None`.
+    opt_epoch_nonzero,
+    i64,
+    epoch_nonzero_from_value
+);
+
+/// An epoch that may be `0` for "none" (see [`opt_epoch_nonzero`]).
+pub fn epoch_nonzero_from_value(value: &Value) -> Result<Option<i64>, WireValueError> {
+    Ok(i64_from_value(value)?.filter(|epoch| *epoch > 0))
+}
+optional_field_module!(
     /// `Option<f64>` from a number or numeric string; `null`, `""` or absent → `None`.
     opt_f64,
     f64,
@@ -775,6 +811,13 @@ optional_field_module!(
     opt_property_string,
     BTreeMap<String, String>,
     property_map_from_value
+);
+optional_field_module!(
+    /// `fleecing` of a backup job: an object (`{"enabled": 1, "storage": "x"}`) or a property
+    /// string whose bare entry is `enabled` (`1,storage=x`); `null` or absent → `None`.
+    opt_fleecing,
+    BTreeMap<String, String>,
+    fleecing_map_from_value
 );
 
 /// A required string field (`id`, `backup-id`, log text); a number or `null` is an error.

@@ -236,7 +236,8 @@ pub struct NamespaceItem {
     pub comment: Option<String>,
 }
 
-/// One item of `GET /admin/datastore/{store}/groups` (non-recursive; `Datastore.Audit` → all
+/// One item of `GET /admin/datastore/{store}/groups` (non-recursive; PBS ≥ 4.1.9 can move a
+/// group to another namespace, so the same group may appear under a new namespace between runs; `Datastore.Audit` → all
 /// groups, `Datastore.Backup` → own groups only, silently).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -246,8 +247,9 @@ pub struct GroupItem {
     /// Group id; the VMID for PVE guests.
     #[serde(with = "de::string")]
     pub backup_id: String,
-    /// Time of the newest snapshot (may be an in-progress one).
-    #[serde(default, with = "de::opt_i64")]
+    /// Time of the newest snapshot (may be an in-progress one). PBS ≥ 4.0.17 also lists empty
+    /// groups (`backup-count: 0`, `last-backup: 0`): their `0` decodes to None, no backup.
+    #[serde(default, with = "de::opt_epoch_nonzero")]
     pub last_backup: Option<i64>,
     /// Number of snapshots, including unfinished ones.
     #[serde(default, with = "de::opt_u64")]
@@ -833,6 +835,44 @@ mod tests {
         );
         assert_eq!(items[2].backup_type, BackupType::Other("tape".to_owned()));
         assert_eq!(items[2].last_backup, None);
+    }
+
+    #[test]
+    fn groups_pbs_4_1_empty_group_has_no_latest_backup() {
+        // PBS ≥ 4.0.17 keeps groups without snapshots: backup-count 0, last-backup 0.
+        let items: Vec<GroupItem> = parse(json!([
+            {"backup-type": "vm", "backup-id": "100", "last-backup": 0, "backup-count": 0,
+             "files": [], "owner": "pve@pbs!pve1"},
+            {"backup-type": "ct", "backup-id": "101", "last-backup": "0", "backup-count": "0", "files": []}
+        ]));
+        assert_eq!(
+            (items[0].last_backup, items[0].backup_count),
+            (None, Some(0))
+        );
+        assert_eq!(
+            (items[1].last_backup, items[1].backup_count),
+            (None, Some(0))
+        );
+    }
+
+    #[test]
+    fn groups_and_snapshots_pbs_4_2_metadata_mode_container() {
+        // Change detection `data`/`metadata`: root.mpxar.didx + root.ppxar.didx, no catalog.
+        let items: Vec<GroupItem> = parse(json!([
+            {"backup-type": "ct", "backup-id": "101", "last-backup": 1768420896, "backup-count": 4,
+             "files": ["pct.conf.blob", "root.mpxar.didx", "root.ppxar.didx", "index.json.blob"]}
+        ]));
+        assert_eq!(items[0].last_backup, Some(1_768_420_896));
+        assert_eq!(items[0].files.as_ref().map(Vec::len), Some(4));
+        let s: SnapshotItem = parse(json!({"backup-type": "ct", "backup-id": "101",
+            "backup-time": 1768420896, "size": 300, "files": [
+                {"filename": "index.json.blob", "crypt-mode": "none", "size": 100},
+                {"filename": "pct.conf.blob", "crypt-mode": "encrypt", "size": 100},
+                {"filename": "root.mpxar.didx", "crypt-mode": "encrypt", "size": 50},
+                {"filename": "root.ppxar.didx", "crypt-mode": "encrypt", "size": 50}]}));
+        // Both metadata-mode archives count as archives, like root.pxar.didx.
+        assert_eq!(s.encrypted(), Some(true));
+        assert!(!s.in_progress());
     }
 
     #[test]

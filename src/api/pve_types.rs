@@ -523,7 +523,11 @@ impl StorageConfig {
 
 /// One item of `GET /cluster/backup` (or the object of `GET /cluster/backup/{id}`); needs
 /// `Sys.Audit` on `/` (403 otherwise). Legacy vzdump.cron jobs come first and have no `type`;
-/// PVE ≤ 7.0 returned `starttime`/`dow` instead of `schedule`.
+/// PVE ≤ 7.0 returned `starttime`/`dow` instead of `schedule`, PVE 7.1 – 9.1.7 returned them
+/// next to `schedule`, and PVE ≥ 9.1.8 returns `schedule` only (the collector prefers
+/// `schedule` and converts `starttime`/`dow` only when it is absent). `maxfiles` is gone from
+/// PVE 9; `prune-backups`, `fleecing`, `performance` are objects (property strings on very old
+/// servers): every one of these shapes decodes.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct BackupJob {
@@ -601,8 +605,9 @@ pub struct BackupJob {
     /// Prune after backup; absent means 1.
     #[serde(default, with = "de::opt_bool")]
     pub remove: Option<bool>,
-    /// Fleecing settings (`enabled`, `storage`), object or property string.
-    #[serde(default, with = "de::opt_property_string")]
+    /// Fleecing settings (`enabled`, `storage`), object or property string (`1,storage=x`:
+    /// the bare entry is `enabled`).
+    #[serde(default, with = "de::opt_fleecing")]
     pub fleecing: Option<BTreeMap<String, String>>,
     /// Performance settings (`max-workers`, `pbs-entries-max`), object or property string.
     #[serde(default, with = "de::opt_property_string")]
@@ -1456,5 +1461,111 @@ mod tests {
             "{err}"
         );
         assert!(broken.bios().is_err());
+    }
+
+    fn job(value: serde_json::Value) -> BackupJob {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn get<'a>(map: &'a Option<BTreeMap<String, String>>, key: &str) -> Option<&'a str> {
+        map.as_ref()?.get(key).map(String::as_str)
+    }
+
+    #[test]
+    fn backup_job_pve_7_0_legacy_cron_job() {
+        // vzdump.cron job before jobs.cfg: starttime/dow, no schedule, property strings, maxfiles.
+        let j = job(
+            json!({"id": "3f4a:1", "starttime": "02:30", "dow": "mon,tue,wed,thu,fri",
+            "all": 1, "storage": "pbs1", "mode": "snapshot", "maxfiles": 3,
+            "prune-backups": "keep-daily=7,keep-last=3"}),
+        );
+        assert_eq!(j.schedule, None);
+        assert_eq!(j.starttime.as_deref(), Some("02:30"));
+        assert_eq!(j.dow.as_deref(), Some("mon,tue,wed,thu,fri"));
+        assert_eq!(j.maxfiles, Some(3));
+        assert_eq!(get(&j.prune_backups, "keep-daily"), Some("7"));
+        assert!(j.is_legacy_cron_job());
+    }
+
+    #[test]
+    fn backup_job_pve_8_legacy_cron_job_with_schedule_and_starttime() {
+        // PVE 7.1 – 9.1.7: the converted schedule next to the legacy starttime/dow.
+        let j = job(
+            json!({"id": "3f4a:1", "schedule": "mon..fri 02:30", "starttime": "02:30",
+            "dow": "mon,tue,wed,thu,fri", "all": 1, "storage": "pbs1",
+            "prune-backups": {"keep-daily": "7"}, "maxfiles": 0}),
+        );
+        assert_eq!(j.schedule.as_deref(), Some("mon..fri 02:30"));
+        assert_eq!(j.starttime.as_deref(), Some("02:30"));
+        assert_eq!(j.maxfiles, Some(0));
+        assert_eq!(get(&j.prune_backups, "keep-daily"), Some("7"));
+    }
+
+    #[test]
+    fn backup_job_pve_8_2_jobs_cfg_job() {
+        // jobs.cfg job with every option object-shaped and maxfiles still in the schema.
+        let j = job(
+            json!({"id": "backup-8f2c", "type": "vzdump", "schedule": "21:00",
+            "enabled": 1, "next-run": 1768420800, "all": 1, "storage": "pbs1",
+            "fleecing": {"enabled": 1, "storage": "local-lvm"},
+            "performance": {"max-workers": 16},
+            "prune-backups": {"keep-last": 3}, "maxfiles": 1,
+            "pbs-change-detection-mode": "metadata"}),
+        );
+        assert_eq!(get(&j.fleecing, "enabled"), Some("1"));
+        assert_eq!(get(&j.performance, "max-workers"), Some("16"));
+        assert_eq!(get(&j.prune_backups, "keep-last"), Some("3"));
+        assert_eq!(j.maxfiles, Some(1));
+        assert!(j.extra.is_empty());
+    }
+
+    #[test]
+    fn backup_job_pve_9_0_without_maxfiles() {
+        let j = job(
+            json!({"id": "backup-8f2c", "type": "vzdump", "schedule": "sat 03:00",
+            "enabled": 0, "vmid": "100,101", "storage": "pbs1",
+            "prune-backups": {"keep-weekly": 4}}),
+        );
+        assert_eq!(j.maxfiles, None);
+        assert_eq!(j.vmid, Some(vec![100, 101]));
+        assert!(!j.enabled_or_default());
+        assert_eq!(get(&j.prune_backups, "keep-weekly"), Some("4"));
+    }
+
+    #[test]
+    fn backup_job_pve_9_1_objects_and_no_starttime() {
+        // pve-manager ≥ 9.1.8: formal object schema, legacy jobs keep schedule only.
+        let j = job(
+            json!({"id": "3f4a:1", "schedule": "mon..fri 02:30", "all": 1,
+            "storage": "pbs1",
+            "fleecing": {"enabled": true, "storage": "local-zfs"},
+            "performance": {"max-workers": 8, "pbs-entries-max": 1048576},
+            "prune-backups": {"keep-all": 1}}),
+        );
+        assert_eq!((j.starttime.as_deref(), j.dow.as_deref()), (None, None));
+        assert_eq!(j.schedule.as_deref(), Some("mon..fri 02:30"));
+        assert_eq!(get(&j.fleecing, "enabled"), Some("1"));
+        assert_eq!(get(&j.fleecing, "storage"), Some("local-zfs"));
+        assert_eq!(get(&j.performance, "pbs-entries-max"), Some("1048576"));
+        assert_eq!(get(&j.prune_backups, "keep-all"), Some("1"));
+        assert!(j.extra.is_empty());
+    }
+
+    #[test]
+    fn backup_job_old_property_strings_decode_like_objects() {
+        // Very old servers (and the config file) write property strings; fleecing's bare entry
+        // is its default key `enabled`.
+        let short = job(json!({"id": "j", "fleecing": "1,storage=local-lvm",
+            "performance": "max-workers=4", "prune-backups": "keep-all=1"}));
+        let long = job(
+            json!({"id": "j", "fleecing": {"enabled": 1, "storage": "local-lvm"},
+            "performance": {"max-workers": 4}, "prune-backups": {"keep-all": 1}}),
+        );
+        assert_eq!(short, long);
+        let named = job(json!({"id": "j", "fleecing": "enabled=0"}));
+        assert_eq!(get(&named.fleecing, "enabled"), Some("0"));
+        assert!(serde_json::from_value::<BackupJob>(json!({"id": "j",
+            "fleecing": "1,enabled=0"}))
+        .is_err());
     }
 }

@@ -1170,6 +1170,31 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// The schedule each PVE version's shape of the same legacy job turns into.
+    #[test]
+    fn a_legacy_job_gets_its_schedule_from_every_version_shape() {
+        let schedule_of = |value: serde_json::Value| {
+            let job: wire::BackupJob = serde_json::from_value(value).unwrap();
+            let mut anomalies = Vec::new();
+            let job = job_from_wire(job, &mut anomalies);
+            assert!(anomalies.is_empty(), "{anomalies:?}");
+            job.schedule
+        };
+        // PVE ≤ 7.0: starttime/dow only.
+        let old = schedule_of(serde_json::json!({"id": "c:1", "starttime": "02:30",
+            "dow": "sat,sun", "all": 1}));
+        // PVE 7.1 – 9.1.7: the converted schedule next to starttime/dow.
+        let both = schedule_of(serde_json::json!({"id": "c:1", "schedule": "sat,sun 02:30",
+            "starttime": "02:30", "dow": "sat,sun", "all": 1}));
+        // PVE ≥ 9.1.8: schedule only.
+        let new = schedule_of(serde_json::json!({"id": "c:1", "schedule": "sat,sun 02:30",
+            "all": 1}));
+        assert_eq!(both.as_deref(), Some("sat,sun 02:30"));
+        assert_eq!(new, both);
+        assert_eq!(old, schedule_from_legacy("02:30", Some("sat,sun")).ok());
+        assert!(old.is_some());
+    }
+
     #[test]
     fn a_task_without_start_or_node_takes_them_from_its_upid() {
         let mut item: wire::TaskListItem = serde_json::from_value(serde_json::json!({

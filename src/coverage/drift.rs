@@ -345,6 +345,7 @@ mod tests {
         Report {
             schema_version: 1,
             generated_at: Utc.with_ymd_and_hms(2026, 11, day, 6, 0, 0).unwrap(),
+            servers: Vec::new(),
             summary: Summary::default(),
             guests,
             jobs,

@@ -252,12 +252,15 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
         ));
     }
     let orphans = evidence::orphans(&index);
+    let (servers, server_anomalies) = summary::servers(inventory);
+    anomalies.extend(server_anomalies);
     anomalies.sort();
     anomalies.dedup();
     let summary = summary::summarize(&guests, &anomalies);
     Report {
         schema_version: SCHEMA_VERSION,
         generated_at: now,
+        servers,
         summary,
         guests,
         jobs,

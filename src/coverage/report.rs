@@ -19,6 +19,10 @@ pub struct Report {
     pub schema_version: u32,
     /// The run's "now" (equals `--now` when given), RFC 3339.
     pub generated_at: DateTime<Utc>,
+    /// The servers read and the version each reported, sorted by (kind, host). Absent in
+    /// reports of older versions: read as empty.
+    #[serde(default)]
+    pub servers: Vec<ServerVersion>,
     /// Headline counts.
     pub summary: Summary,
     /// One entry per guest, sorted by vmid.
@@ -33,6 +37,38 @@ pub struct Report {
     pub orphans: Vec<OrphanSnapshot>,
     /// Every anomaly (collection and assessment), worst first.
     pub anomalies: Vec<Anomaly>,
+}
+
+/// Which product a server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerKind {
+    /// Proxmox VE (the cluster the guests live on).
+    Pve,
+    /// Proxmox Backup Server.
+    Pbs,
+}
+
+impl ServerKind {
+    /// The product name shown to people: `PVE` or `PBS`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServerKind::Pve => "PVE",
+            ServerKind::Pbs => "PBS",
+        }
+    }
+}
+
+/// One server the report read, with the version it reported.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ServerVersion {
+    /// PVE or PBS.
+    pub kind: ServerKind,
+    /// The host as configured, without its port (like `evidence.pve_host`): the port is
+    /// transport detail, and a report must not change with it.
+    pub host: String,
+    /// The version the server reported (`9.1.8`, `4.2`); None when `/version` could not be read.
+    pub version: Option<String>,
 }
 
 /// Headline counts. `coverage_percent` is covered+partial over guests whose coverage is known

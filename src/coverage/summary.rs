@@ -4,8 +4,15 @@ use crate::model::{Anomaly, Completeness, Inventory, PbsJob, Severity};
 
 use super::report::{
     Coverage, DatastoreReport, EvidenceReport, Freshness, GuestFlag, GuestReport, NodeHorizon,
-    PbsJobRun, Summary,
+    PbsJobRun, ServerKind, ServerVersion, Summary,
 };
+
+/// The newest PVE release (major, minor) whose API shapes this version decodes; a newer server
+/// gets an info anomaly. The reference facts were read at pve-manager 9.2.11.
+pub const NEWEST_KNOWN_PVE: (u32, u32) = (9, 2);
+
+/// The newest PBS release (major, minor) whose API shapes this version decodes.
+pub const NEWEST_KNOWN_PBS: (u32, u32) = (4, 2);
 
 /// Count verdicts. Exempt guests are counted under `exempt` only, so the verdict counts plus
 /// `exempt` equal `guests`; `coverage_percent` is covered+partial over non-exempt guests whose
@@ -144,6 +151,63 @@ pub(crate) fn required_unavailable(evidence: &EvidenceReport) -> Vec<&str> {
         .collect()
 }
 
+/// Every server read with its version, sorted by (kind, host), and an info anomaly for each one
+/// newer than the newest release this version knows: its answers may have shapes this version
+/// misreads, and the operator should know before trusting the verdicts blindly.
+pub(crate) fn servers(inventory: &Inventory) -> (Vec<ServerVersion>, Vec<Anomaly>) {
+    let mut servers: Vec<ServerVersion> = inventory
+        .pve
+        .iter()
+        .map(|pve| ServerVersion {
+            kind: ServerKind::Pve,
+            host: crate::api::server::host_of(&pve.host).to_string(),
+            version: pve.version.clone(),
+        })
+        .chain(inventory.pbs.iter().map(|pbs| ServerVersion {
+            kind: ServerKind::Pbs,
+            host: crate::api::server::host_of(&pbs.host).to_string(),
+            version: pbs.version.clone(),
+        }))
+        .collect();
+    servers.sort();
+    servers.dedup();
+    let anomalies = servers
+        .iter()
+        .filter_map(|server| {
+            let version = server.version.as_deref()?;
+            let seen = major_minor(version)?;
+            let newest = match server.kind {
+                ServerKind::Pve => NEWEST_KNOWN_PVE,
+                ServerKind::Pbs => NEWEST_KNOWN_PBS,
+            };
+            (seen > newest).then(|| {
+                let kind = server.kind.label();
+                Anomaly::new(
+                    Severity::Info,
+                    kind.to_lowercase(),
+                    format!(
+                        "{kind} {version} on {} is newer than the newest {kind} this version knows \
+                         ({}.{})",
+                        server.host, newest.0, newest.1
+                    ),
+                    "answers whose shape changed in a newer release may be misread; check for an \
+                     update of pve-backup-report",
+                )
+            })
+        })
+        .collect();
+    (servers, anomalies)
+}
+
+/// `(major, minor)` of a version string (`9.1.8`, `4.2`, `9.1-8`); None when it has no
+/// numeric major and minor: an unreadable version is no evidence of a newer server.
+fn major_minor(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split(['.', '-', '~', '+']);
+    let major = parts.next()?.trim().parse().ok()?;
+    let minor = parts.next()?.trim().parse().ok()?;
+    Some((major, minor))
+}
+
 /// Task-history horizons per node and one sentence per incomplete source.
 pub(crate) fn evidence(inventory: &Inventory) -> EvidenceReport {
     let mut report = EvidenceReport {
@@ -227,4 +291,57 @@ pub(crate) fn evidence(inventory: &Inventory) -> EvidenceReport {
     report.incomplete.sort();
     report.incomplete.dedup();
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::{Observed, PbsInventory};
+
+    fn pbs(host: &str, version: Option<&str>) -> PbsInventory {
+        PbsInventory {
+            name: host.to_string(),
+            host: format!("{host}:8007"),
+            version: version.map(str::to_string),
+            datastores: Observed::complete(Vec::new()),
+            verify_jobs: Observed::complete(Vec::new()),
+            prune_jobs: Observed::complete(Vec::new()),
+            sync_jobs: Observed::complete(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn major_minor_reads_release_and_package_versions() {
+        assert_eq!(major_minor("9.1.8"), Some((9, 1)));
+        assert_eq!(major_minor("4.2"), Some((4, 2)));
+        assert_eq!(major_minor("9.1-8"), Some((9, 1)));
+        assert_eq!(major_minor("9"), None);
+        assert_eq!(major_minor("pve-manager/9.1"), None);
+    }
+
+    #[test]
+    fn only_a_server_newer_than_the_newest_known_gets_an_info_anomaly() {
+        let inventory = Inventory {
+            collected_at: Utc.with_ymd_and_hms(2026, 1, 15, 8, 0, 0).unwrap(),
+            pve: None,
+            pbs: vec![
+                pbs("b-new", Some("4.3.1")),
+                pbs("a-known", Some("4.2.3")),
+                pbs("c-unknown", None),
+                pbs("d-old", Some("2.4")),
+            ],
+            anomalies: Vec::new(),
+        };
+        let (servers, anomalies) = servers(&inventory);
+        let hosts: Vec<&str> = servers.iter().map(|s| s.host.as_str()).collect();
+        assert_eq!(hosts, ["a-known", "b-new", "c-unknown", "d-old"]);
+        assert_eq!(servers[2].version, None);
+        assert_eq!(anomalies.len(), 1, "{anomalies:?}");
+        assert_eq!(anomalies[0].severity, Severity::Info);
+        assert!(anomalies[0].message.contains("PBS 4.3.1 on b-new"));
+        assert!(anomalies[0].message.contains("(4.2)"));
+        assert!(anomalies[0].details.contains("check for an update"));
+    }
 }

@@ -176,6 +176,7 @@ mod tests {
         Report {
             schema_version: SCHEMA_VERSION,
             generated_at: chrono::DateTime::UNIX_EPOCH,
+            servers: Vec::new(),
             summary: Summary {
                 guests,
                 ..Summary::default()

@@ -415,6 +415,7 @@ mod tests {
         Report {
             schema_version: SCHEMA_VERSION,
             generated_at: chrono::DateTime::UNIX_EPOCH,
+            servers: Vec::new(),
             summary: Summary::default(),
             guests: Vec::new(),
             jobs: Vec::new(),

@@ -501,6 +501,7 @@ pub fn report() -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         generated_at: now(),
+        servers: Vec::new(),
         summary: summary_of(&guests, &anomalies),
         guests,
         jobs: jobs(),
@@ -675,6 +676,7 @@ pub fn generated_report(count: u32) -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         generated_at: now(),
+        servers: Vec::new(),
         summary: summary_of(&guests, &anomalies),
         guests,
         jobs: jobs(),
@@ -721,6 +723,7 @@ pub fn failed_report() -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         generated_at: now(),
+        servers: Vec::new(),
         summary: summary_of(&[], &anomalies),
         guests: Vec::new(),
         jobs: Vec::new(),
@@ -755,6 +758,7 @@ pub fn incomplete_report() -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         generated_at: now(),
+        servers: Vec::new(),
         summary: summary_of(&guests, &anomalies),
         guests,
         jobs: Vec::new(),

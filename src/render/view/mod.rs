@@ -74,6 +74,8 @@ pub struct ReportView {
     pub encryption: String,
     /// Contract version.
     pub schema_version: u32,
+    /// The servers read with their versions, on one line (empty when none is known).
+    pub servers: String,
     /// Said first, in the critical style, when the collection failed or was incomplete.
     pub collection: Option<CollectionBanner>,
     /// The one-line answer: is anything wrong?
@@ -128,6 +130,7 @@ pub fn build(report: &Report, drift: Option<&Drift>) -> ReportView {
             .to_string(),
         encryption: guests::encryption_summary(report),
         schema_version: report.schema_version,
+        servers: summary::servers_line(&report.servers),
         collection: summary::collection_banner(&collection),
         headline,
         coverage_cards: summary::coverage_cards(&report.summary),

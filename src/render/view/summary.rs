@@ -1,7 +1,7 @@
 //! The top of the report: the collection banner, the one-line headline, the count cards, and
 //! what the attention section says when it is empty.
 
-use crate::coverage::report::Summary;
+use crate::coverage::report::{ServerVersion, Summary};
 use crate::render::collection::{Collection, CollectionState, CHECK_HINT};
 
 use super::format::NONE;
@@ -16,6 +16,23 @@ pub struct Card {
     pub label: String,
     /// Colour: `ok`, `warn`, `bad`, `unknown`, `muted`.
     pub class: &'static str,
+}
+
+/// The servers for the report header: `PVE 9.1.8 on pve1 · PBS 4.2 on pbs`, in the
+/// report's order; a server whose version could not be read says so rather than showing nothing.
+pub(crate) fn servers_line(servers: &[ServerVersion]) -> String {
+    servers
+        .iter()
+        .map(|server| {
+            format!(
+                "{} {} on {}",
+                server.kind.label(),
+                server.version.as_deref().unwrap_or("(version unknown)"),
+                server.host
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// A count card: `trouble_class` when the count is above zero, `muted` when it is zero.
