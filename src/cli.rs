@@ -228,6 +228,12 @@ pub struct Cli {
     #[arg(long, env = "PVE_TASK_LOG_LIMIT", value_name = "LINES", help_heading = COLLECTION)]
     pub task_log_limit: Option<String>,
 
+    /// Which guest configs to read for their notes: `on-demand` (default: only guests whose
+    /// verdict is not healthy, plus those no job's volume list shows) or `all` (one request per
+    /// guest).
+    #[arg(long, env = "PVE_NOTES", value_name = "on-demand|all", help_heading = COLLECTION)]
+    pub notes: Option<String>,
+
     /// Directory of the cache of finished task logs (default $XDG_CACHE_HOME/pve-backup-report,
     /// else ~/.cache/pve-backup-report).
     #[arg(long, env = "PVE_CACHE_DIR", value_name = "DIR", help_heading = COLLECTION)]

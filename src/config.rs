@@ -202,6 +202,8 @@ pub struct CollectOptions {
     pub log_page_size: usize,
     /// Read each guest's config (notes, disks excluded from backup): one request per guest.
     pub guest_configs: bool,
+    /// Which guests' configs are read for their notes (`--notes`).
+    pub notes: NotesMode,
     /// Path segments of the backup-job list below `/api2/json` (`PVE_BACKUP_JOBS_ENDPOINT`).
     pub jobs_endpoint: Vec<String>,
     /// Root directory of the cache of finished task logs' parsed results; `None`: no cache
@@ -218,10 +220,21 @@ impl Default for CollectOptions {
             task_page_size: 500,
             log_page_size: 5000,
             guest_configs: true,
+            notes: NotesMode::OnDemand,
             jobs_endpoint: vec!["cluster".into(), "backup".into()],
             task_log_cache: None,
         }
     }
+}
+
+/// Which guest configs a run reads for their notes (`--notes`, `PVE_NOTES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotesMode {
+    /// Only guests whose verdict is not healthy (or whose volumes no job's `included_volumes`
+    /// shows): a healthy guest's notes cannot change its verdict.
+    OnDemand,
+    /// Every guest: one config request per guest, so the report shows every guest's notes.
+    All,
 }
 
 /// A report format, with its file extension.
@@ -704,6 +717,19 @@ impl Config {
             jobs_endpoint: match non_empty(cli.backup_jobs_endpoint.clone()) {
                 None => defaults.jobs_endpoint.clone(),
                 Some(path) => parse_endpoint(&path)?,
+            },
+            // A recording is read again later, perhaps with another policy: it holds every
+            // guest's config so a replay can answer whatever that run asks.
+            notes: match (&input, non_empty(cli.notes.clone()).as_deref()) {
+                (_, Some("all")) | (Input::Record { .. }, _) => NotesMode::All,
+                (_, None | Some("on-demand")) => NotesMode::OnDemand,
+                (_, Some(other)) => {
+                    return Err(invalid(
+                        "PVE_NOTES (--notes)",
+                        format!("'{other}' is not a notes mode"),
+                        "use on-demand or all",
+                    ))
+                }
             },
             // A recording must hold every answer, and replay and demo are offline and must stay
             // deterministic: only a plain live run reads or writes the cache.

@@ -24,7 +24,7 @@ pub(crate) mod upid;
 
 use std::io::Write as _;
 
-use config::{Config, ConfigError, FailOn, Mode};
+use config::{Config, ConfigError, FailOn, Mode, NotesMode};
 use coverage::Policy;
 use exit::ExitStatus;
 use model::Inventory;
@@ -90,7 +90,7 @@ pub async fn run(config: Config) -> Result<Outcome, RunError> {
     let status = match config.mode {
         Mode::CheckApi => run_check(&config).await?,
         Mode::DumpInventory => {
-            let inventory = gather(&config).await?;
+            let inventory = gather_with(&config, &policy).await?;
             if config.json {
                 print_json(&inventory)?;
             } else {
@@ -99,7 +99,7 @@ pub async fn run(config: Config) -> Result<Outcome, RunError> {
             exit::collection_status(&inventory)
         }
         Mode::DumpCoverage | Mode::DumpReportData | Mode::Report | Mode::Nagios => {
-            let inventory = gather(&config).await?;
+            let inventory = gather_with(&config, &policy).await?;
             let report = coverage::assess(&inventory, &policy, inventory.collected_at);
             let status = exit::collection_status(&inventory).max(exit::report_status(&report));
             let status = exit::with_threshold(
@@ -191,7 +191,35 @@ fn policy(config: &Config) -> Result<Policy, RunError> {
 
 /// Collect the inventory from the configured input (live, recording, replay or demo).
 pub async fn gather(config: &Config) -> Result<Inventory, RunError> {
-    Ok(collect::gather(config).await?)
+    gather_with(config, &policy(config)?).await
+}
+
+/// Collect with the policy that judges the result: it may ask for every guest's notes, and on
+/// demand its verdicts decide whose notes are read (a second pass, docs/collection.md).
+async fn gather_with(config: &Config, policy: &Policy) -> Result<Inventory, RunError> {
+    let wanted = |inventory: &Inventory| notes_wanted(inventory, policy);
+    if policy.read_all_notes && config.collect.notes != NotesMode::All {
+        let mut config = config.clone();
+        config.collect.notes = NotesMode::All;
+        return Ok(collect::gather(&config, &wanted).await?);
+    }
+    Ok(collect::gather(config, &wanted).await?)
+}
+
+/// The guests whose notes could change what the report says about them: every guest whose
+/// verdict is not covered and fresh. A healthy guest's notes can only annotate it (an exemption
+/// it does not need), so they are not worth a request per guest.
+fn notes_wanted(inventory: &Inventory, policy: &Policy) -> std::collections::BTreeSet<model::Vmid> {
+    let report = coverage::assess(inventory, policy, inventory.collected_at);
+    report
+        .guests
+        .iter()
+        .filter(|g| {
+            g.coverage != coverage::report::Coverage::Covered
+                || g.freshness != coverage::report::Freshness::Ok
+        })
+        .map(|g| g.vmid)
+        .collect()
 }
 
 fn print_text(text: &str) -> Result<(), RunError> {

@@ -59,6 +59,8 @@ pub(crate) enum PveRequest<'a> {
     },
     /// [`PveApi::backup_jobs`] (`PVE_BACKUP_JOBS_ENDPOINT`).
     BackupJobs,
+    /// [`PveApi::included_volumes`] of this job.
+    IncludedVolumes(&'a str),
     /// [`PveApi::not_backed_up`].
     NotBackedUp,
     /// [`PveApi::pools`].
@@ -104,6 +106,10 @@ impl PveApi {
                 vec![("content", "backup".to_string())],
             ),
             PveRequest::BackupJobs => (self.jobs_path.clone(), Vec::new()),
+            PveRequest::IncludedVolumes(job) => (
+                owned(&["cluster", "backup", job, "included_volumes"]),
+                Vec::new(),
+            ),
             PveRequest::NotBackedUp => (
                 owned(&["cluster", "backup-info", "not-backed-up"]),
                 Vec::new(),
@@ -268,6 +274,17 @@ impl PveApi {
         &self,
     ) -> Result<LenientList<wire::BackupJob>, ApiError> {
         self.list(PveRequest::BackupJobs).await
+    }
+
+    /// `GET /cluster/backup/{id}/included_volumes`: the guests the job selects, each with its
+    /// volumes and whether vzdump backs them up. Needs `Sys.Audit` on `/` (403 without it);
+    /// guests without `VM.Audit` are **silently left out** of the tree, so a guest missing from
+    /// it has unknown volumes (never "all included").
+    pub(crate) async fn included_volumes(
+        &self,
+        job: &str,
+    ) -> Result<wire::IncludedVolumes, ApiError> {
+        self.get(PveRequest::IncludedVolumes(job)).await
     }
 
     /// `GET /cluster/backup-info/not-backed-up`. Needs `Sys.Audit` on `/` (403 without it); guests

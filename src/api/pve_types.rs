@@ -682,6 +682,61 @@ impl BackupJob {
 }
 
 // ---------------------------------------------------------------------------------------------
+// /cluster/backup/{id}/included_volumes
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /cluster/backup/{id}/included_volumes`: the guests a job selects, each with its volumes
+/// and whether vzdump backs them up (pve-api.md §3.7). Decoded strictly: a tree with one bad node
+/// is not used at all, so a misread volume can never pass for an included one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct IncludedVolumes {
+    /// One node per guest the job selects (guests without `VM.Audit` are silently left out).
+    #[serde(default)]
+    pub children: Vec<IncludedGuest>,
+}
+
+/// A guest node of [`IncludedVolumes`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct IncludedGuest {
+    /// VMID.
+    #[serde(with = "de::req_u32")]
+    pub id: u32,
+    /// `qemu`, `lxc`, or `unknown` for a VMID in the job whose guest no longer exists.
+    #[serde(rename = "type")]
+    pub kind: GuestType,
+    /// The guest's volumes (absent for an `unknown` guest or one without volumes).
+    #[serde(default)]
+    pub children: Vec<IncludedVolume>,
+}
+
+/// A volume node of [`IncludedGuest`]: CD-ROM drives and `unusedN` are never listed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct IncludedVolume {
+    /// `<vmid>:<config key>`, e.g. `100:scsi1`.
+    #[serde(with = "de::string")]
+    pub id: String,
+    /// Volume id or path as the config writes it.
+    #[serde(default, with = "de::opt_string")]
+    pub name: Option<String>,
+    /// Whether vzdump backs it up (trust this, not `reason`: `backup=1` says `backup=no`).
+    /// Required; `null` decodes to `None`, which makes the whole tree unusable.
+    #[serde(with = "de::opt_bool")]
+    pub included: Option<bool>,
+    /// PVE's reason text (`backup=no`, `efidisk but no OVMF BIOS`, `disabled`, `not a volume`…).
+    #[serde(default, with = "de::opt_string")]
+    pub reason: Option<String>,
+}
+
+impl IncludedVolume {
+    /// The config key (`scsi1`): `id` after the `<vmid>:` prefix.
+    pub fn key(&self) -> &str {
+        self.id
+            .split_once(':')
+            .map_or(self.id.as_str(), |(_, key)| key)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // /cluster/backup-info/not-backed-up
 // ---------------------------------------------------------------------------------------------
 

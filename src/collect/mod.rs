@@ -12,12 +12,14 @@ mod progress;
 mod pve;
 mod sources;
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 
 use crate::api::de::LenientList;
 use crate::api::source::Source;
 use crate::api::ApiError;
-use crate::model::{Anomaly, Completeness, Inventory, Observed, Severity};
+use crate::model::{Anomaly, Completeness, Inventory, Observed, Severity, Vmid};
 
 pub use crate::config::CollectOptions;
 pub use pbs::collect_pbs;
@@ -34,12 +36,21 @@ pub struct Sources {
     pub pbs: Vec<Source>,
 }
 
+/// Which guests' notes a run needs, given the inventory collected so far: the caller's judgement
+/// (the coverage engine's verdicts), handed in so collection never depends on a later stage.
+pub type NotesWanted<'a> = &'a (dyn Fn(&Inventory) -> BTreeSet<Vmid> + Sync);
+
 /// Collect from every configured server. Never fails: problems become anomalies.
+///
+/// On demand (`--notes on-demand`), guests whose volumes came from the jobs' `included_volumes`
+/// trees have no notes yet; `notes_wanted` then names the guests whose notes could change their
+/// verdict, and only their configs are read, in a second pass over the finished inventory.
 pub async fn collect(
     sources: &Sources,
     now: DateTime<Utc>,
     options: &CollectOptions,
     progress: &Progress,
+    notes_wanted: NotesWanted<'_>,
 ) -> Inventory {
     let pbs_hosts: Vec<String> = sources.pbs.iter().map(|s| s.server().host).collect();
     let pve_future = async {
@@ -84,6 +95,15 @@ pub async fn collect(
         anomalies,
     };
     inventory.normalize();
+    if let Some(source) = &sources.pve {
+        let wanted = notes_wanted(&inventory);
+        if let Some(pve) = inventory.pve.as_mut().filter(|_| !wanted.is_empty()) {
+            let mut found =
+                pve::read_notes(source, options, &mut pve.guests.items, &wanted, progress).await;
+            inventory.anomalies.append(&mut found);
+            inventory.normalize();
+        }
+    }
     inventory
 }
 

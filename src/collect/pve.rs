@@ -19,8 +19,9 @@ use crate::api::pve::{PveApi, PveRequest};
 use crate::api::pve_types as wire;
 use crate::api::source::Source;
 use crate::api::ApiError;
+use crate::config::NotesMode;
 use crate::model::permissions::{Need, Requirement};
-use crate::model::volumes::{volumes, VolumeKind};
+use crate::model::volumes::{tree_exclusion, volumes, VolumeKind};
 use crate::model::{
     Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
     NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory, Selection, Severity,
@@ -77,9 +78,6 @@ pub async fn collect_pve(
 
     let nodes = read_nodes(api, nodes, &mut anomalies).await;
     let mut guests = read_guests(resources, &visibility, &mut anomalies);
-    if options.guest_configs {
-        read_guest_configs(api, &mut guests.items, &mut anomalies, progress).await;
-    }
     let storages = observe(
         storages,
         Failed::new(Severity::Critical, "pve/storage", "the storage list"),
@@ -134,7 +132,6 @@ pub async fn collect_pve(
             }
         },
     );
-    let pools = read_pools(api, pools, version.as_deref(), &visibility, &mut anomalies).await;
     let not_backed_up = observe(
         not_backed_up,
         // Only a cross-check hides behind it, so a warning: no verdict depends on it.
@@ -169,26 +166,41 @@ pub async fn collect_pve(
         (Source::Live(_), Some(root)) => Some(TaskLogCache::new(root, &source.server().host)),
         _ => None,
     };
-    let task_history = read_all_task_history(
-        api,
-        &nodes,
-        since,
-        options,
-        cache.as_ref(),
-        progress,
-        &mut anomalies,
-    )
-    .await;
-    // Backup content of storages not read through a configured PBS.
-    let storage_backups = read_storage_backups(
-        api,
-        &storages.items,
-        &nodes.names,
-        pbs_hosts,
-        perms.as_ref(),
-        &mut anomalies,
-    )
-    .await;
+    // The phases share nothing but the request limiter: none waits for another (issue #10 item 5).
+    let (mut guest_found, mut pool_found, mut history_found, mut storage_found) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (_, pools, task_history, storage_backups) = tokio::join!(
+        read_guest_facts(
+            api,
+            &mut guests.items,
+            &jobs.items,
+            options,
+            &mut guest_found,
+            progress
+        ),
+        read_pools(api, pools, version.as_deref(), &visibility, &mut pool_found),
+        read_all_task_history(
+            api,
+            &nodes,
+            since,
+            options,
+            cache.as_ref(),
+            progress,
+            &mut history_found,
+        ),
+        // Backup content of storages not read through a configured PBS.
+        read_storage_backups(
+            api,
+            &storages.items,
+            &nodes.names,
+            pbs_hosts,
+            perms.as_ref(),
+            &mut storage_found,
+        ),
+    );
+    for mut found in [guest_found, pool_found, history_found, storage_found] {
+        anomalies.append(&mut found);
+    }
 
     let inventory = PveInventory {
         host: source.server().host,
@@ -515,15 +527,207 @@ fn guest_from_resource(item: wire::ClusterResource, anomalies: &mut Vec<Anomaly>
     })
 }
 
-async fn read_guest_configs(
+/// Each guest's volume facts: from the jobs' `included_volumes` trees (one request per job),
+/// and from the guest's own config where no readable tree shows the guest (a job whose tree
+/// failed, a guest without `VM.Audit`, one no job selects) or where `--notes all` asks for every
+/// config. Never "all disks included" by default: a guest no tree or config describes stays
+/// `Unknown`.
+async fn read_guest_facts(
     api: &PveApi,
     guests: &mut [Guest],
+    jobs: &[BackupJob],
+    options: &CollectOptions,
     anomalies: &mut Vec<Anomaly>,
     progress: &Progress,
 ) {
-    progress.add_configs(guests.len());
+    if !options.guest_configs {
+        return;
+    }
+    // Read even when every config is (`--notes all`, a recording): one request per job keeps a
+    // guest's volumes known if its config fails, and lets a recording answer either mode.
+    let from_trees = read_volume_trees(api, jobs, anomalies).await;
+    let mut unread = Vec::new();
+    for (index, guest) in guests.iter_mut().enumerate() {
+        match from_trees.get(&(guest.vmid, guest.kind)) {
+            Some(facts) if options.notes == NotesMode::OnDemand => guest.config = facts.clone(),
+            Some(facts) => {
+                guest.config = facts.clone();
+                unread.push(index);
+            }
+            None => unread.push(index),
+        }
+    }
+    read_guest_configs(api, guests, &unread, anomalies, progress).await;
+}
+
+/// Read the configs of `wanted` guests (VMIDs whose facts lack their notes) for their notes: the
+/// second pass of an on-demand run, once the verdicts show which guests are not healthy. A
+/// config that cannot be read keeps the volume facts the trees gave.
+pub(crate) async fn read_notes(
+    source: &Source,
+    options: &CollectOptions,
+    guests: &mut [Guest],
+    wanted: &std::collections::BTreeSet<Vmid>,
+    progress: &Progress,
+) -> Vec<Anomaly> {
+    let mut anomalies = Vec::new();
+    let api = PveApi::new(source.clone(), options.jobs_endpoint.clone());
+    let indices: Vec<usize> = guests
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| wanted.contains(&g.vmid))
+        .filter(|(_, g)| {
+            matches!(
+                g.config,
+                GuestConfigFacts::Read {
+                    notes_read: false,
+                    ..
+                }
+            )
+        })
+        .map(|(index, _)| index)
+        .collect();
+    read_guest_configs(&api, guests, &indices, &mut anomalies, progress).await;
+    anomalies
+}
+
+/// Volume facts per guest from every job's `included_volumes` tree. A tree that cannot be read or
+/// decoded is left out whole, with one anomaly for all such jobs: its guests then have their
+/// configs read one by one instead.
+async fn read_volume_trees(
+    api: &PveApi,
+    jobs: &[BackupJob],
+    anomalies: &mut Vec<Anomaly>,
+) -> BTreeMap<GuestKey, GuestConfigFacts> {
     let mut set = JoinSet::new();
-    for (index, guest) in guests.iter().enumerate() {
+    for job in jobs.iter().filter(|j| !j.id.is_empty()) {
+        let api = api.clone();
+        let id = job.id.clone();
+        set.spawn(async move {
+            let result = api.included_volumes(&id).await;
+            (id, result)
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(answer) => answers.push(answer),
+            Err(err) => tracing::error!("an included_volumes reader ended abnormally: {err}"),
+        }
+    }
+    // The first readable tree (by job id) that lists a guest describes it: every tree reads the
+    // same guest config, so which one does not matter, but the choice stays deterministic.
+    answers.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut facts = BTreeMap::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
+    for (id, result) in answers {
+        let tree = match result {
+            Ok(tree) => tree,
+            Err(err) => {
+                failed.push((id, format!("GET {}: {}", err.endpoint, err.kind)));
+                continue;
+            }
+        };
+        match tree_facts(&tree) {
+            Ok(guests) => {
+                for (key, value) in guests {
+                    facts.entry(key).or_insert(value);
+                }
+            }
+            Err(problem) => failed.push((
+                id.clone(),
+                format!(
+                    "GET {}: {problem}",
+                    api.label(PveRequest::IncludedVolumes(&id))
+                ),
+            )),
+        }
+    }
+    if let Some((_, first)) = failed.first() {
+        let ids: Vec<&str> = failed.iter().map(|(id, _)| id.as_str()).collect();
+        // A warning although nothing is lost: the fallback costs a request per guest, and a
+        // tree that fails where the job list did not is worth a look.
+        anomalies.push(Anomaly::new(
+            Severity::Warning,
+            "pve/included-volumes",
+            format!(
+                "the volume list of {} backup job(s) ({}) could not be read; the configs of their guests were read one by one instead",
+                failed.len(),
+                ids.join(", ")
+            ),
+            format!(
+                "{first}. Fix: grant Sys.Audit on / (PVEAuditor) so one request per job replaces one per guest"
+            ),
+        ));
+    }
+    facts
+}
+
+/// A guest as a tree names it: VMID and kind (a tree's VM 100 never describes CT 100).
+type GuestKey = (Vmid, GuestKind);
+
+/// The volume facts of every guest one tree lists, or why the tree cannot be trusted (a volume
+/// whose `included` is missing): then none of it is used.
+fn tree_facts(
+    tree: &wire::IncludedVolumes,
+) -> Result<Vec<(GuestKey, GuestConfigFacts)>, String> {
+    let mut out = Vec::new();
+    for guest in &tree.children {
+        let kind = match guest.kind {
+            wire::GuestType::Qemu => GuestKind::Qemu,
+            wire::GuestType::Lxc => GuestKind::Lxc,
+            // A VMID in the job whose guest no longer exists, or a type this version does not
+            // know: nothing to learn about any guest's volumes.
+            _ => continue,
+        };
+        let mut excluded = Vec::new();
+        let mut included = 0usize;
+        for volume in &guest.children {
+            let Some(is_included) = volume.included else {
+                return Err(format!(
+                    "volume {} of guest {} has no 'included' value",
+                    volume.id, guest.id
+                ));
+            };
+            if is_included {
+                included += 1;
+                continue;
+            }
+            let name = volume.name.clone().unwrap_or_default();
+            let reason = tree_exclusion(kind, volume.reason.as_deref(), &name);
+            excluded.push(ExcludedVolume {
+                key: volume.key().to_string(),
+                volume: name,
+                reason: reason.exclusion_text().to_string(),
+            });
+        }
+        excluded.sort();
+        out.push((
+            (guest.id, kind),
+            GuestConfigFacts::Read {
+                notes: None,
+                notes_read: false,
+                excluded_volumes: excluded,
+                included_volumes: included,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+async fn read_guest_configs(
+    api: &PveApi,
+    guests: &mut [Guest],
+    indices: &[usize],
+    anomalies: &mut Vec<Anomaly>,
+    progress: &Progress,
+) {
+    progress.add_configs(indices.len());
+    let mut set = JoinSet::new();
+    for (index, guest) in indices
+        .iter()
+        .filter_map(|&index| guests.get(index).map(|guest| (index, guest)))
+    {
         let api = api.clone();
         let node = guest.node.clone();
         let kind = config_kind(guest.kind);
@@ -564,8 +768,14 @@ async fn read_guest_configs(
                         &err,
                     ));
                 }
-                GuestConfigFacts::Unknown {
-                    reason: format!("config not readable: {}", err.kind),
+                match &guest.config {
+                    // The volumes a tree gave stay known; only the notes are missing.
+                    GuestConfigFacts::Read {
+                        notes_read: false, ..
+                    } => guest.config.clone(),
+                    _ => GuestConfigFacts::Unknown {
+                        reason: format!("config not readable: {}", err.kind),
+                    },
                 }
             }
         };
@@ -636,6 +846,7 @@ fn config_facts(
     excluded.sort();
     GuestConfigFacts::Read {
         notes,
+        notes_read: true,
         excluded_volumes: excluded,
         included_volumes: included,
     }
@@ -1167,8 +1378,97 @@ async fn read_storage_backups(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    /// A guest's volume facts from its job's `included_volumes` tree (as pve-api.md §3.7 shows
+    /// it) equal those from its config: the same exclusions, reasons and count.
+    #[test]
+    fn a_tree_describes_the_volumes_as_the_config_does() {
+        let facts_of_config = |kind, config: serde_json::Value| {
+            let config: wire::GuestConfig = serde_json::from_value(config).unwrap();
+            let mut anomalies = Vec::new();
+            let facts = config_facts(kind, &config, 100, "/x", &mut anomalies);
+            assert!(anomalies.is_empty(), "{anomalies:?}");
+            match facts {
+                GuestConfigFacts::Read {
+                    excluded_volumes,
+                    included_volumes,
+                    ..
+                } => (excluded_volumes, included_volumes),
+                GuestConfigFacts::Unknown { reason } => panic!("{reason}"),
+            }
+        };
+        let tree: wire::IncludedVolumes = serde_json::from_value(serde_json::json!({"children": [
+            {"id": 100, "type": "qemu", "name": "web", "leaf": 0, "children": [
+                {"id": "100:scsi0", "name": "local-lvm:vm-100-disk-0", "included": 1, "reason": "backup=yes", "leaf": 1},
+                {"id": "100:scsi1", "name": "local-lvm:vm-100-disk-1", "included": 0, "reason": "backup=no", "leaf": 1},
+                {"id": "100:scsi2", "name": "local-lvm:vm-100-disk-2", "included": 1, "reason": "backup=no", "leaf": 1},
+                {"id": "100:efidisk0", "name": "local-lvm:vm-100-disk-3", "included": 0, "reason": "efidisk but no OVMF BIOS", "leaf": 1}]},
+            {"id": 101, "type": "lxc", "name": "ct", "leaf": 0, "children": [
+                {"id": "101:rootfs", "name": "local-lvm:vm-101-disk-0", "included": 1, "reason": "rootfs", "leaf": 1},
+                {"id": "101:mp0", "name": "local-lvm:vm-101-disk-1", "included": 0, "reason": "disabled", "leaf": 1},
+                {"id": "101:mp1", "name": "/srv/data", "included": 0, "reason": "not a volume", "leaf": 1},
+                {"id": "101:mp2", "name": "local-lvm:vm-101-disk-2", "included": 1, "reason": "enabled", "leaf": 1}]},
+            {"id": 999, "type": "unknown", "leaf": 1}
+        ]}))
+        .unwrap();
+        let from_tree: BTreeMap<_, _> = tree_facts(&tree).unwrap().into_iter().collect();
+        assert_eq!(from_tree.len(), 2, "the unknown guest describes nothing");
+
+        let vm = facts_of_config(
+            GuestKind::Qemu,
+            serde_json::json!({
+                "scsi0": "local-lvm:vm-100-disk-0,size=8G",
+                "scsi1": "local-lvm:vm-100-disk-1,backup=0,size=8G",
+                "scsi2": "local-lvm:vm-100-disk-2,backup=1,size=8G",
+                "efidisk0": "local-lvm:vm-100-disk-3,size=4M",
+                "ide2": "none,media=cdrom",
+                "unused0": "local-lvm:vm-100-disk-9",
+            }),
+        );
+        let ct = facts_of_config(
+            GuestKind::Lxc,
+            serde_json::json!({
+                "rootfs": "local-lvm:vm-101-disk-0,size=8G",
+                "mp0": "local-lvm:vm-101-disk-1,mp=/data",
+                "mp1": "/srv/data,mp=/srv",
+                "mp2": "local-lvm:vm-101-disk-2,mp=/keep,backup=1",
+            }),
+        );
+        for ((vmid, kind), (excluded, included)) in
+            [((100, GuestKind::Qemu), vm), ((101, GuestKind::Lxc), ct)]
+        {
+            assert_eq!(
+                from_tree.get(&(vmid, kind)),
+                Some(&GuestConfigFacts::Read {
+                    notes: None,
+                    notes_read: false,
+                    excluded_volumes: excluded,
+                    included_volumes: included,
+                }),
+                "guest {vmid}"
+            );
+        }
+    }
+
+    /// A volume whose `included` is missing makes the whole tree unusable: guessing could call a
+    /// disk included.
+    #[test]
+    fn a_tree_with_an_unreadable_inclusion_is_not_used() {
+        let tree: wire::IncludedVolumes = serde_json::from_value(serde_json::json!({"children": [
+            {"id": 100, "type": "qemu", "children": [
+                {"id": "100:scsi0", "name": "a", "included": 1},
+                {"id": "100:scsi1", "name": "b", "included": null}]}
+        ]}))
+        .unwrap();
+        assert!(tree_facts(&tree).is_err());
+        let missing =
+            serde_json::from_value::<wire::IncludedVolumes>(serde_json::json!({"children": [
+                {"id": 100, "type": "qemu", "children": [{"id": "100:scsi0", "name": "a"}]}
+            ]}));
+        assert!(missing.is_err(), "{missing:?}");
+    }
 
     /// The schedule each PVE version's shape of the same legacy job turns into.
     #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 
-use super::{collect, Progress, Sources};
+use super::{collect, NotesWanted, Progress, Sources};
 use crate::api::client::ClientSetupError;
 use crate::api::redact::{NamesToHide, Pseudonyms};
 use crate::api::source::{
@@ -39,7 +39,10 @@ pub enum SourceError {
 type Recorders = Vec<(RecordedServer, Arc<Recorder>)>;
 
 /// Collect the inventory from the configured input (live, recording, replay or demo).
-pub async fn gather(config: &Config) -> Result<Inventory, SourceError> {
+pub async fn gather(
+    config: &Config,
+    notes_wanted: NotesWanted<'_>,
+) -> Result<Inventory, SourceError> {
     let (sources, recorders, now) = match &config.input {
         Input::Live | Input::Record { .. } => {
             let record = matches!(config.input, Input::Record { .. });
@@ -62,7 +65,7 @@ pub async fn gather(config: &Config) -> Result<Inventory, SourceError> {
     let status_line = config
         .show_progress
         .then(|| spawn_status_line(progress.clone()));
-    let mut inventory = collect(&sources, now, &config.collect, &progress).await;
+    let mut inventory = collect(&sources, now, &config.collect, &progress, notes_wanted).await;
     if let Some(handle) = status_line {
         handle.abort();
         // Erase the status line so the next output starts on a clean line.

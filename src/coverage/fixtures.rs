@@ -140,6 +140,7 @@ impl Fx {
             tags: Vec::new(),
             config: GuestConfigFacts::Read {
                 notes: None,
+                notes_read: true,
                 excluded_volumes: Vec::new(),
                 included_volumes: 1,
             },

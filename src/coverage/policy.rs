@@ -36,6 +36,9 @@ pub struct Policy {
     /// How many days of task history the collector asked for (used to tell whether the window is
     /// shorter than a schedule's period). None: taken from the node histories' `requested_since`.
     pub history_days: Option<u32>,
+    /// Read every guest's config for its notes, as `--notes all` does (default false: only the
+    /// guests whose verdict is not healthy, docs/collection.md).
+    pub read_all_notes: bool,
     /// Minutes after a scheduled occurrence within which a vzdump task is attributed to the job.
     /// Default 30 (the scheduler starts a due job within about a minute).
     pub attribution_tolerance_minutes: u32,
@@ -52,6 +55,7 @@ impl Default for Policy {
             notes_marker: DEFAULT_NOTES_MARKER.to_string(),
             exemptions: Vec::new(),
             history_days: None,
+            read_all_notes: false,
             attribution_tolerance_minutes: 30,
         }
     }
@@ -77,7 +81,8 @@ pub enum PolicyError {
     #[error(
         "invalid policy: {0} — expected a JSON object with optional fields grace_hours, \
          max_age_hours, max_age_hours_by_tag, max_age_hours_by_pool, exempt_tags, notes_marker, \
-         exemptions [{{vmid, reason, until}}], history_days, attribution_tolerance_minutes"
+         exemptions [{{vmid, reason, until}}], history_days, read_all_notes, \
+         attribution_tolerance_minutes"
     )]
     Json(#[from] serde_json::Error),
     /// A field has a value that makes no sense.

@@ -214,6 +214,7 @@ fn coverage_outcomes_table() {
         .guest(104, |g| {
             g.config = GuestConfigFacts::Read {
                 notes: None,
+                notes_read: true,
                 excluded_volumes: vec![ExcludedVolume {
                     key: "scsi1".into(),
                     volume: "local-lvm:vm-104-disk-1".into(),
@@ -930,6 +931,7 @@ fn exemptions_table() {
     };
     let notes = |text: &str| GuestConfigFacts::Read {
         notes: Some(text.to_string()),
+        notes_read: true,
         excluded_volumes: Vec::new(),
         included_volumes: 1,
     };

@@ -141,10 +141,15 @@ pub struct Guest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum GuestConfigFacts {
-    /// The config was read.
+    /// The volume facts are known: from the config, or from the jobs' `included_volumes` trees.
     Read {
-        /// Notes (`description`), as written.
+        /// Notes (`description`), as written; always `None` when `notes_read` is false.
         notes: Option<String>,
+        /// Whether the config itself was read, so `notes` is what it says. False when the volumes
+        /// came from `included_volumes` and the guest's verdict did not call for its notes
+        /// (`--notes on-demand`, docs/collection.md).
+        #[serde(skip_serializing_if = "is_true")]
+        notes_read: bool,
         /// Volumes that vzdump leaves out (`backup=0` disks, CT mount points without `backup=1`).
         excluded_volumes: Vec<ExcludedVolume>,
         /// Volumes that are backed up.
@@ -155,6 +160,10 @@ pub enum GuestConfigFacts {
         /// Why.
         reason: String,
     },
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// A volume vzdump does not back up.

@@ -190,6 +190,24 @@ pub fn volumes(
         .collect()
 }
 
+/// Why vzdump leaves out a volume that `GET /cluster/backup/{id}/included_volumes` marks
+/// `included: 0` (pve-api.md §3.7), in the terms [`volumes`] uses for a config, so a guest's
+/// exclusions read the same whichever source described them. `reason` is PVE's text, `name` the
+/// volume id or path.
+pub fn tree_exclusion(kind: GuestKind, reason: Option<&str>, name: &str) -> InclusionReason {
+    match kind {
+        // PVE says "efidisk but no OVMF BIOS" for that case and "backup=no" for any other.
+        GuestKind::Qemu if reason.is_some_and(|r| r.contains("OVMF")) => {
+            InclusionReason::EfiDiskWithoutOvmf
+        }
+        GuestKind::Qemu => InclusionReason::BackupDisabled,
+        GuestKind::Lxc if reason == Some("not a volume") || name.starts_with('/') => {
+            InclusionReason::NotAVolume
+        }
+        GuestKind::Lxc => InclusionReason::MountPointNotEnabled,
+    }
+}
+
 /// Wraps a value error with its key.
 fn invalid(key: &str, source: WireValueError) -> GuestConfigError {
     GuestConfigError::InvalidValue {
