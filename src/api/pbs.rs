@@ -217,12 +217,13 @@ impl PbsApi {
         self.get(PbsRequest::Snapshots { store, ns }).await
     }
 
-    /// [`PbsApi::snapshots`] decoded item by item.
+    /// [`PbsApi::snapshots`] decoded item by item, each straight into the compact
+    /// [`wire::SnapshotSummary`] (no file names).
     pub(crate) async fn snapshots_listed(
         &self,
         store: &str,
         ns: &str,
-    ) -> Result<LenientList<wire::SnapshotItem>, ApiError> {
+    ) -> Result<LenientList<wire::SnapshotSummary>, ApiError> {
         self.list(PbsRequest::Snapshots { store, ns }).await
     }
 

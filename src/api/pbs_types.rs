@@ -330,51 +330,143 @@ pub struct SnapshotVerification {
 /// Files PVE ignores when deciding whether a snapshot is encrypted.
 const NON_ARCHIVE_FILES: [&str; 2] = ["index.json.blob", "client.log.blob"];
 
-impl SnapshotItem {
+/// What a snapshot's `files` say about encryption, folded file by file: all a verdict needs,
+/// without keeping one file name (issue #10 item 3).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ArchiveModes {
+    /// Archive files seen (every file but `index.json.blob` and `client.log.blob`).
+    pub archives: usize,
+    /// An archive is `none`, `sign-only` or has no crypt-mode: not encrypted.
+    pub plain: bool,
+    /// An archive has a crypt-mode this version does not know.
+    pub unknown: bool,
+}
+
+impl ArchiveModes {
+    /// Count one file.
+    pub fn add(&mut self, filename: &str, mode: Option<&CryptMode>) {
+        if NON_ARCHIVE_FILES.contains(&filename) {
+            return;
+        }
+        self.archives += 1;
+        match mode {
+            Some(CryptMode::Encrypt) => {}
+            Some(CryptMode::None | CryptMode::SignOnly) | None => self.plain = true,
+            Some(CryptMode::Other(_)) => self.unknown = true,
+        }
+    }
+
+    /// Whether the snapshot is encrypted, decided as PVE does for its `encrypted` column:
+    /// `Some(true)` if a key fingerprint is reported, else `Some(true)` if every archive file
+    /// has crypt-mode `encrypt`, and `Some(false)` if one of them is `none`, `sign-only` or lacks
+    /// a crypt-mode. `None` when it cannot be told: manifest unreadable (`in_progress`), no
+    /// archive files, or a crypt-mode this version does not know. Like PVE, a reported
+    /// fingerprint counts as encrypted even if the archives are only signed.
+    pub fn encrypted(&self, fingerprint: bool, in_progress: bool) -> Option<bool> {
+        if fingerprint {
+            return Some(true);
+        }
+        if in_progress || self.archives == 0 {
+            return None;
+        }
+        if self.plain {
+            Some(false)
+        } else if self.unknown {
+            None
+        } else {
+            Some(true)
+        }
+    }
+}
+
+/// Decodes `files` straight into [`ArchiveModes`], one file at a time.
+fn archive_modes<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<ArchiveModes>, D::Error> {
+    struct Files;
+    impl<'de> serde::de::Visitor<'de> for Files {
+        type Value = Option<ArchiveModes>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of files")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut modes = ArchiveModes::default();
+            while let Some(file) = seq.next_element::<SnapshotFile>()? {
+                modes.add(&file.filename, file.crypt_mode.as_ref());
+            }
+            Ok(Some(modes))
+        }
+    }
+    deserializer.deserialize_option(Files)
+}
+
+/// [`SnapshotItem`] as the collector keeps it: the same fields a verdict reads, with `files`
+/// folded into [`ArchiveModes`] while decoding, so 100 000 snapshots do not hold 400 000 file
+/// names. The verification keeps its UPID.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SnapshotSummary {
+    /// `vm`, `ct` or `host`.
+    pub backup_type: BackupType,
+    /// Group id; the VMID for PVE guests.
+    #[serde(with = "de::string")]
+    pub backup_id: String,
+    /// Snapshot time, epoch.
+    #[serde(with = "de::req_i64")]
+    pub backup_time: i64,
+    /// First line of the snapshot notes.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Last verification; absent = never verified (or manifest unreadable).
+    #[serde(default)]
+    pub verification: Option<SnapshotVerification>,
+    /// Whether an encryption key fingerprint is reported (the fingerprint itself is not kept).
+    #[serde(default, rename = "fingerprint", deserialize_with = "present")]
+    pub has_fingerprint: bool,
+    /// The files, folded.
+    #[serde(default, deserialize_with = "archive_modes")]
+    pub files: Option<ArchiveModes>,
+    /// Sum of file sizes; absent when the manifest cannot be read.
+    #[serde(default, with = "de::opt_u64")]
+    pub size: Option<u64>,
+    /// Group owner auth id.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Protected from pruning (PBS ≥ 2.1).
+    #[serde(default, with = "de::opt_bool")]
+    pub protected: Option<bool>,
+}
+
+/// A member that is present and not `null` (its value is not kept).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    let value: Option<serde::de::IgnoredAny> = Option::deserialize(deserializer)?;
+    Ok(value.is_some())
+}
+
+impl SnapshotSummary {
     /// The manifest could not be read, seen as an absent `size`: usually a backup still in
     /// progress, but a corrupt snapshot looks the same.
     pub fn in_progress(&self) -> bool {
         self.size.is_none()
     }
 
-    /// Whether the snapshot is encrypted, decided as PVE does for its `encrypted` column:
-    /// `Some(true)` if a key `fingerprint` is reported, else `Some(true)` if every archive file
-    /// (all files except `index.json.blob` and `client.log.blob`) has crypt-mode `encrypt`, and
-    /// `Some(false)` if one of them is `none`, `sign-only` or lacks a crypt-mode.
-    /// `None` when it cannot be told: manifest unreadable ([`SnapshotItem::in_progress`]), no
-    /// archive files, or a crypt-mode this version does not know.
-    ///
-    /// Like PVE, a reported fingerprint counts as encrypted even if the archives are only
-    /// signed.
+    /// Whether the snapshot is encrypted ([`ArchiveModes::encrypted`]).
     pub fn encrypted(&self) -> Option<bool> {
-        if self.fingerprint.is_some() {
-            return Some(true);
-        }
-        if self.in_progress() {
-            return None;
-        }
-        let archives: Vec<&SnapshotFile> = self
-            .files
-            .iter()
-            .flatten()
-            .filter(|file| !NON_ARCHIVE_FILES.contains(&file.filename.as_str()))
-            .collect();
-        if archives.is_empty() {
-            return None;
-        }
-        let mut unknown_mode = false;
-        for archive in archives {
-            match &archive.crypt_mode {
-                Some(CryptMode::Encrypt) => {}
-                Some(CryptMode::None | CryptMode::SignOnly) | None => return Some(false),
-                Some(CryptMode::Other(_)) => unknown_mode = true,
-            }
-        }
-        if unknown_mode {
-            None
-        } else {
-            Some(true)
-        }
+        self.files
+            .unwrap_or_default()
+            .encrypted(self.has_fingerprint, self.in_progress())
     }
 }
 
@@ -701,6 +793,15 @@ mod tests {
         serde_json::from_value(value).unwrap()
     }
 
+    /// The compact form the collector decodes, from the same answer.
+    fn summary(item: &SnapshotItem) -> SnapshotSummary {
+        parse(serde_json::to_value(item).unwrap())
+    }
+
+    fn enc(item: &SnapshotItem) -> Option<bool> {
+        summary(item).encrypted()
+    }
+
     fn reference_snapshot() -> Value {
         json!({"backup-type":"vm","backup-id":"100","backup-time":1716560564,"comment":"web01",
          "verification":{"state":"ok","upid":"UPID:pbs1:0000036B:00000B2A:0000001F:6650B0C0:verificationjob:store1\\x3av\\x2d1a2b:root@pam:"},
@@ -871,8 +972,8 @@ mod tests {
                 {"filename": "root.mpxar.didx", "crypt-mode": "encrypt", "size": 50},
                 {"filename": "root.ppxar.didx", "crypt-mode": "encrypt", "size": 50}]}));
         // Both metadata-mode archives count as archives, like root.pxar.didx.
-        assert_eq!(s.encrypted(), Some(true));
-        assert!(!s.in_progress());
+        assert_eq!(enc(&s), Some(true));
+        assert!(!summary(&s).in_progress());
     }
 
     #[test]
@@ -897,8 +998,8 @@ mod tests {
         assert_eq!(s.size, Some(34_359_739_500));
         assert_eq!(s.owner.as_deref(), Some("pve@pbs!pve1"));
         assert_eq!(s.protected, Some(false));
-        assert!(!s.in_progress());
-        assert_eq!(s.encrypted(), Some(false));
+        assert!(!summary(&s).in_progress());
+        assert_eq!(enc(&s), Some(false));
     }
 
     #[test]
@@ -910,8 +1011,8 @@ mod tests {
         );
         assert_eq!(running.backup_id, "101");
         assert_eq!(running.backup_time, 1_716_560_564);
-        assert!(running.in_progress());
-        assert_eq!(running.encrypted(), None);
+        assert!(summary(&running).in_progress());
+        assert_eq!(enc(&running), None);
         assert_eq!(running.protected, Some(false));
         assert_eq!(running.verification, None);
 
@@ -928,7 +1029,29 @@ mod tests {
             odd.files.as_ref().unwrap()[0].crypt_mode,
             Some(CryptMode::Other("quantum".to_owned()))
         );
-        assert_eq!(odd.encrypted(), None);
+        assert_eq!(enc(&odd), None);
+    }
+
+    /// The collector's compact form keeps what a verdict reads (verification state and UPID,
+    /// encryption, size, owner) and no file name.
+    #[test]
+    fn snapshot_summary_keeps_the_verdicts_facts_and_no_file_names() {
+        let item: SnapshotItem = parse(reference_snapshot());
+        let compact: SnapshotSummary = parse(reference_snapshot());
+        assert_eq!(compact.verification, item.verification);
+        assert_eq!(compact.size, item.size);
+        assert_eq!(compact.owner, item.owner);
+        assert_eq!(compact.encrypted(), Some(false));
+        assert_eq!(
+            compact.files,
+            Some(ArchiveModes {
+                archives: 2,
+                plain: true,
+                unknown: false
+            })
+        );
+        let text = serde_json::to_string(&compact).unwrap();
+        assert!(!text.contains(".fidx") && !text.contains(".blob"), "{text}");
     }
 
     #[test]
@@ -941,26 +1064,26 @@ mod tests {
         let all_encrypted: SnapshotItem = parse(
             json!({"backup-type": "vm", "backup-id": "100", "backup-time": 1, "size": 1232, "files": encrypted_files}),
         );
-        assert_eq!(all_encrypted.encrypted(), Some(true));
+        assert_eq!(enc(&all_encrypted), Some(true));
 
         let with_fingerprint: SnapshotItem = parse(
             json!({"backup-type": "vm", "backup-id": "100", "backup-time": 1,
             "fingerprint": "aa:bb", "size": 1, "files": [{"filename": "drive-scsi0.img.fidx", "crypt-mode": "sign-only", "size": 1}]}),
         );
-        assert_eq!(with_fingerprint.encrypted(), Some(true));
+        assert_eq!(enc(&with_fingerprint), Some(true));
 
         let mixed: SnapshotItem = parse(
             json!({"backup-type": "vm", "backup-id": "100", "backup-time": 1, "size": 2, "files": [
             {"filename": "drive-scsi0.img.fidx", "crypt-mode": "encrypt", "size": 1},
             {"filename": "drive-scsi1.img.fidx", "crypt-mode": "none", "size": 1}]}),
         );
-        assert_eq!(mixed.encrypted(), Some(false));
+        assert_eq!(enc(&mixed), Some(false));
 
         let only_meta: SnapshotItem = parse(
             json!({"backup-type": "vm", "backup-id": "100", "backup-time": 1, "size": 620, "files": [
             {"filename": "index.json.blob", "crypt-mode": "none", "size": 620}]}),
         );
-        assert_eq!(only_meta.encrypted(), None);
+        assert_eq!(enc(&only_meta), None);
     }
 
     #[test]

@@ -668,9 +668,7 @@ type GuestKey = (Vmid, GuestKind);
 
 /// The volume facts of every guest one tree lists, or why the tree cannot be trusted (a volume
 /// whose `included` is missing): then none of it is used.
-fn tree_facts(
-    tree: &wire::IncludedVolumes,
-) -> Result<Vec<(GuestKey, GuestConfigFacts)>, String> {
+fn tree_facts(tree: &wire::IncludedVolumes) -> Result<Vec<(GuestKey, GuestConfigFacts)>, String> {
     let mut out = Vec::new();
     for guest in &tree.children {
         let kind = match guest.kind {
