@@ -109,6 +109,7 @@ impl Fx {
             verify_jobs: Observed::complete(Vec::new()),
             prune_jobs: Observed::complete(Vec::new()),
             sync_jobs: Observed::complete(Vec::new()),
+            copies: crate::model::CopyInventory::none(),
         };
         Fx {
             inv: Inventory {

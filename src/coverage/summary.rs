@@ -309,6 +309,7 @@ mod tests {
             verify_jobs: Observed::complete(Vec::new()),
             prune_jobs: Observed::complete(Vec::new()),
             sync_jobs: Observed::complete(Vec::new()),
+            copies: crate::model::CopyInventory::none(),
         }
     }
 

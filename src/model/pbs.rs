@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{BackupType, Observed};
+use super::{BackupType, CopyInventory, Observed};
 
 /// Everything collected from one PBS server.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -22,6 +22,8 @@ pub struct PbsInventory {
     pub prune_jobs: Observed<PbsJob>,
     /// Sync jobs, sorted by id.
     pub sync_jobs: Observed<PbsJob>,
+    /// Copies elsewhere: sync jobs of both directions, remotes, tape jobs and tape content.
+    pub copies: CopyInventory,
 }
 
 /// One datastore with its evidence.
