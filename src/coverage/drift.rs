@@ -300,6 +300,7 @@ mod tests {
             exempt: None,
             flags: vec![],
             runs: vec![],
+            offsite: None,
         }
     }
 

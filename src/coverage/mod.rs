@@ -16,6 +16,7 @@ mod exemptions;
 mod freshness;
 mod index;
 mod jobs;
+mod offsite;
 pub(crate) mod policy;
 pub mod report;
 mod runs;
@@ -144,6 +145,8 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
         ));
     }
 
+    let (copy_routes, route_anomalies) = offsite::routes(inventory);
+    anomalies.extend(route_anomalies);
     let tolerance = Duration::minutes(i64::from(policy.attribution_tolerance_minutes));
     let runs = collect_runs(&index, &job_ctxs, tolerance);
     let grace = Duration::hours(i64::from(policy.grace_hours));
@@ -188,7 +191,16 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
             .unwrap_or_default();
         let verdict = decide(guest, &answers, jobs_completeness, &run_excluded);
         let (report, guest_anomalies) = guest_report(
-            &index, &job_ctxs, guest, &answers, verdict, guest_runs, policy, grace, now,
+            &index,
+            &job_ctxs,
+            guest,
+            &answers,
+            verdict,
+            guest_runs,
+            &copy_routes,
+            policy,
+            grace,
+            now,
         );
         anomalies.extend(guest_anomalies);
         guests.push(report);
@@ -279,6 +291,7 @@ fn guest_report(
     answers: &[JobAnswer<'_>],
     verdict: selection::CoverageVerdict,
     guest_runs: &[RunRecord<'_>],
+    copy_routes: &[offsite::Route<'_>],
     policy: &Policy,
     grace: Duration,
     now: DateTime<Utc>,
@@ -293,6 +306,31 @@ fn guest_report(
     }
     storages.extend(guest_runs.iter().filter_map(|r| r.storage.clone()));
     let archives = guest_archives(index, guest, &storages, guest_runs);
+    let places: Vec<offsite::Place> = storages
+        .iter()
+        .filter_map(|storage| match index.link(storage) {
+            index::StorageLink::Pbs {
+                server,
+                datastore,
+                namespace,
+            } => Some(offsite::Place {
+                server,
+                store: datastore.name.clone(),
+                namespace,
+            }),
+            _ => None,
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let offsite = offsite::assess_guest(
+        index,
+        copy_routes,
+        &places,
+        guest.kind.pbs_type().as_str(),
+        &guest.vmid.to_string(),
+        policy.require_offsite_for(&guest.tags, guest.pool.as_deref()),
+    );
     anomalies.extend(archives.anomalies.iter().cloned());
 
     let exemption = exemption_for(guest, policy, now);
@@ -428,6 +466,7 @@ fn guest_report(
         runs: run_events,
         exempt: exemption.active,
         flags: flags.into_iter().collect(),
+        offsite,
     };
     (report, anomalies)
 }

@@ -71,6 +71,8 @@ pub struct ServerVersion {
     pub version: Option<String>,
 }
 
+pub use super::offsite::{CopyKind, Offsite, OffsiteCopy, OffsiteStatus};
+
 /// Headline counts. `coverage_percent` is covered+partial over guests whose coverage is known
 /// (exempt guests excluded); None when no guest's coverage is known.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -107,6 +109,40 @@ pub struct Summary {
     pub critical_anomalies: usize,
     /// Anomalies of warning level.
     pub warning_anomalies: usize,
+    /// Guests per off-site verdict (exempt guests excluded; `none`: no copy job reads them and
+    /// the policy asks for none).
+    #[serde(default)]
+    pub offsite: OffsiteCounts,
+}
+
+/// Guests per off-site verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OffsiteCounts {
+    /// `ok`.
+    pub ok: usize,
+    /// `stale`.
+    pub stale: usize,
+    /// `missing`.
+    pub missing: usize,
+    /// `not_selected`.
+    pub not_selected: usize,
+    /// `unknown`.
+    pub unknown: usize,
+    /// `null`: no copy job touches the guest's datastore and none is required.
+    pub none: usize,
+}
+
+impl OffsiteCounts {
+    /// The count of one verdict.
+    pub fn of(&self, status: OffsiteStatus) -> usize {
+        match status {
+            OffsiteStatus::Ok => self.ok,
+            OffsiteStatus::Stale => self.stale,
+            OffsiteStatus::Missing => self.missing,
+            OffsiteStatus::NotSelected => self.not_selected,
+            OffsiteStatus::Unknown => self.unknown,
+        }
+    }
 }
 
 /// Coverage verdict for one guest.
@@ -490,6 +526,10 @@ pub struct GuestReport {
     pub exempt: Option<Exemption>,
     /// Short flags for the "needs attention" view, sorted by their spelling.
     pub flags: Vec<GuestFlag>,
+    /// Off-site copies (3-2-1): `null` when no copy job reads the guest's datastore and the
+    /// policy asks for none.
+    #[serde(default)]
+    pub offsite: Option<Offsite>,
 }
 
 /// Last run of a job on one node.

@@ -96,6 +96,7 @@ fn base_guest(vmid: u32, kind: GuestKind, name: &str, node: &str) -> GuestReport
         exempt: None,
         flags: vec![],
         runs: vec![],
+        offsite: None,
     }
 }
 
@@ -281,6 +282,10 @@ pub fn summary_of(guests: &[GuestReport], anomalies: &[Anomaly]) -> Summary {
             .iter()
             .filter(|a| a.severity == Severity::Warning)
             .count(),
+        offsite: OffsiteCounts {
+            none: count(&|g| g.exempt.is_none() && g.offsite.is_none()),
+            ..OffsiteCounts::default()
+        },
     }
 }
 
