@@ -15,6 +15,7 @@ mod collection;
 mod faults;
 mod foundation;
 mod golden;
+mod offsite;
 mod report;
 mod simulator;
 mod try_it;

@@ -9,7 +9,7 @@
 
 mod select;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -473,35 +473,45 @@ fn unknown(required: bool, reason: String) -> Offsite {
 
 /// Why copy jobs reading `places` may be hidden, when some list could not be read in full.
 fn hidden_jobs(inventory: &Inventory, places: &[Place]) -> Option<String> {
-    let mut why: BTreeSet<String> = BTreeSet::new();
+    // Lists of one server that are incomplete for the same reason are named together.
+    let mut why: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     for pbs in &inventory.pbs {
         for (what, reason) in [
             ("sync jobs", pbs.copies.sync_jobs.completeness.reason()),
             ("remotes", pbs.copies.remotes.completeness.reason()),
         ] {
             if let Some(reason) = reason {
-                why.insert(format!(
-                    "the {what} of {} may be incomplete ({reason})",
-                    pbs.name
-                ));
+                why.entry((pbs.name.clone(), reason.to_string()))
+                    .or_default()
+                    .push(what);
             }
         }
     }
     for place in places {
         if let Some(pbs) = inventory.pbs.get(place.server) {
             if let Some(reason) = pbs.copies.tape_jobs.completeness.reason() {
-                why.insert(format!(
-                    "the tape jobs of {} may be incomplete ({reason})",
-                    pbs.name
-                ));
+                let whats = why
+                    .entry((pbs.name.clone(), reason.to_string()))
+                    .or_default();
+                if !whats.contains(&"tape jobs") {
+                    whats.push("tape jobs");
+                }
             }
         }
     }
     if why.is_empty() {
-        None
-    } else {
-        Some(why.into_iter().collect::<Vec<_>>().join("; "))
+        return None;
     }
+    let parts: Vec<String> = why
+        .into_iter()
+        .map(|((server, reason), whats)| {
+            format!(
+                "the {} of {server} may be incomplete ({reason})",
+                whats.join(" and ")
+            )
+        })
+        .collect();
+    Some(parts.join("; "))
 }
 
 fn describe_places(inventory: &Inventory, places: &[Place]) -> String {

@@ -568,7 +568,8 @@ pub struct PbsScenario {
     /// Sync jobs (raw `SyncJobStatus` maps; `sync-direction` absent = pull).
     #[serde(default)]
     pub sync_jobs: Vec<RawMap>,
-    /// Remotes (raw `RemoteConfig` maps; a `password` member is never answered).
+    /// Remotes (raw `RemoteConfig` maps; a `password` member is never answered; a `host` naming
+    /// another simulated PBS is rewritten to its address, port and fingerprint at start).
     #[serde(default)]
     pub remotes: Vec<RawMap>,
     /// Tape backup jobs (raw `TapeBackupJobStatus` maps).
