@@ -51,7 +51,7 @@ pub(crate) enum PbsRequest<'a> {
     VerifyJobs,
     /// [`PbsApi::prune_jobs`].
     PruneJobs,
-    /// [`PbsApi::sync_jobs`].
+    /// [`PbsApi::sync_jobs_listed`].
     SyncJobs,
     /// [`PbsApi::copy_jobs_listed`]: every sync job, pull and push (PBS ≥ 3.3).
     SyncJobsAll,
@@ -283,13 +283,8 @@ impl PbsApi {
         self.list(PbsRequest::PruneJobs).await
     }
 
-    /// `GET /admin/sync`: sync jobs with their last result. **Silently filtered** to jobs with
-    /// `Datastore.Audit` on the target and `Remote.Audit` on the source remote.
-    pub(crate) async fn sync_jobs(&self) -> Result<Vec<wire::SyncJobStatus>, ApiError> {
-        self.get(PbsRequest::SyncJobs).await
-    }
-
-    /// [`PbsApi::sync_jobs`] decoded item by item.
+    /// `GET /admin/sync` without a direction, decoded item by item: every job before PBS 3.3,
+    /// pull jobs only since (use [`PbsApi::copy_jobs_listed`]). **Silently filtered** like it.
     pub(crate) async fn sync_jobs_listed(
         &self,
     ) -> Result<LenientList<wire::SyncJobStatus>, ApiError> {

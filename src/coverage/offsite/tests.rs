@@ -691,3 +691,30 @@ fn summary_counts_per_offsite_status() {
     assert_eq!(report.summary.offsite.not_selected, 1);
     assert_eq!(report.summary.offsite.none, 0);
 }
+
+#[test]
+fn offsite_problems_are_warnings_unless_the_policy_requires_copies() {
+    use crate::exit::{report_status, ExitStatus};
+    let level = |fx: &Fx, policy: &Policy| report_status(&assess(&fx.inv, policy, now()));
+    let base = world().task(
+        "pve1",
+        "2026-11-22T01:00:00Z",
+        "100",
+        Some("OK"),
+        Some(cmd_vmids("pbs1", &[100])),
+        vec![run_ok(100, "2026-11-22T01:00:00Z", 60)],
+    );
+    assert_eq!(level(&base, &Policy::default()), ExitStatus::Ok);
+    let mut stale = base;
+    stale.inv.pbs[1].copies.sync_jobs.items.push(pull("p"));
+    copy(&mut stale, "", "2026-11-20T01:00:00Z");
+    assert_eq!(level(&stale, &Policy::default()), ExitStatus::Warning);
+    let required = Policy {
+        require_offsite: true,
+        ..Policy::default()
+    };
+    assert_eq!(level(&stale, &required), ExitStatus::Critical);
+    let mut hidden = stale;
+    hidden.inv.pbs[1].copies.sync_jobs = Observed::partial(Vec::new(), "no Remote.Audit");
+    assert_eq!(level(&hidden, &required), ExitStatus::Unknown);
+}
