@@ -115,9 +115,44 @@ pub fn guests() -> Vec<GuestReport> {
     let mut g = ok_guest(100, GuestKind::Qemu, "web01", "pve1");
     g.tags = vec!["prod".into(), "web".into()];
     g.notes = Some("Public web server.\nOwner: web team".into());
+    g.offsite = Some(Offsite {
+        status: OffsiteStatus::Ok,
+        reason: "copied by copy job pull-main on pbs-far to pbs-far/copy, newest copy 2026-11-21T02:00:00Z".into(),
+        copies: vec![OffsiteCopy {
+            kind: CopyKind::Pbs,
+            server: "pbs-far".into(),
+            datastore: Some("copy".into()),
+            namespace: Some(String::new()),
+            time: t(2026, 11, 21, 2, 0),
+            via: "pull-main".into(),
+            media_set: None,
+        }],
+        latest_copy: Some(t(2026, 11, 21, 2, 0)),
+        required: false,
+        missing_snapshots: None,
+        missing_since: None,
+    });
     v.push(g);
 
     let mut g = ok_guest(101, GuestKind::Qemu, "db01", "pve1");
+    g.offsite = Some(Offsite {
+        status: OffsiteStatus::Stale,
+        reason: "copy job pull-main on pbs-far: 2 local snapshot(s) since 2026-11-19T02:00:00Z that its last run should have copied are not in pbs-far/copy".into(),
+        copies: vec![OffsiteCopy {
+            kind: CopyKind::Tape,
+            server: "pbs-main".into(),
+            datastore: None,
+            namespace: None,
+            time: t(2026, 11, 18, 2, 10),
+            via: "tape-weekly".into(),
+            media_set: Some("weekly 2026-11-18".into()),
+        }],
+        latest_copy: Some(t(2026, 11, 18, 2, 10)),
+        required: false,
+        missing_snapshots: Some(2),
+        missing_since: Some(t(2026, 11, 19, 2, 0)),
+    });
+
     g.pool = Some("prod".into());
     g.jobs = vec!["nightly".into(), "weekly-pool".into()];
     g.covering_jobs.push(covering(
@@ -282,9 +317,20 @@ pub fn summary_of(guests: &[GuestReport], anomalies: &[Anomaly]) -> Summary {
             .iter()
             .filter(|a| a.severity == Severity::Warning)
             .count(),
-        offsite: OffsiteCounts {
-            none: count(&|g| g.exempt.is_none() && g.offsite.is_none()),
-            ..OffsiteCounts::default()
+        offsite: {
+            let of = |status: OffsiteStatus| {
+                count(&|g| {
+                    g.exempt.is_none() && g.offsite.as_ref().map(|o| o.status) == Some(status)
+                })
+            };
+            OffsiteCounts {
+                ok: of(OffsiteStatus::Ok),
+                stale: of(OffsiteStatus::Stale),
+                missing: of(OffsiteStatus::Missing),
+                not_selected: of(OffsiteStatus::NotSelected),
+                unknown: of(OffsiteStatus::Unknown),
+                none: count(&|g| g.exempt.is_none() && g.offsite.is_none()),
+            }
         },
     }
 }
