@@ -388,6 +388,7 @@ mod tests {
             datastores: vec![],
             evidence: Default::default(),
             orphans: vec![],
+            copy_jobs: Vec::new(),
             anomalies: vec![],
         }
     }

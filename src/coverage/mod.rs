@@ -147,6 +147,7 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
 
     let (copy_routes, route_anomalies) = offsite::routes(inventory);
     anomalies.extend(route_anomalies);
+    let mut copy_tally = vec![offsite::GroupTally::default(); copy_routes.len()];
     let tolerance = Duration::minutes(i64::from(policy.attribution_tolerance_minutes));
     let runs = collect_runs(&index, &job_ctxs, tolerance);
     let grace = Duration::hours(i64::from(policy.grace_hours));
@@ -198,6 +199,7 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
             verdict,
             guest_runs,
             &copy_routes,
+            &mut copy_tally,
             policy,
             grace,
             now,
@@ -279,6 +281,7 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
         datastores: summary::datastores(inventory),
         evidence: summary::evidence(inventory),
         orphans,
+        copy_jobs: offsite::copy_job_reports(inventory, &copy_routes, &copy_tally),
         anomalies,
     }
 }
@@ -292,6 +295,7 @@ fn guest_report(
     verdict: selection::CoverageVerdict,
     guest_runs: &[RunRecord<'_>],
     copy_routes: &[offsite::Route<'_>],
+    copy_tally: &mut [offsite::GroupTally],
     policy: &Policy,
     grace: Duration,
     now: DateTime<Utc>,
@@ -330,6 +334,7 @@ fn guest_report(
         guest.kind.pbs_type().as_str(),
         &guest.vmid.to_string(),
         policy.require_offsite_for(&guest.tags, guest.pool.as_deref()),
+        copy_tally,
     );
     anomalies.extend(archives.anomalies.iter().cloned());
 

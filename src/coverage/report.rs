@@ -35,6 +35,10 @@ pub struct Report {
     pub evidence: EvidenceReport,
     /// Snapshots on PBS whose VMID no longer exists, sorted by (server, datastore, namespace, type, id).
     pub orphans: Vec<OrphanSnapshot>,
+    /// Copy jobs (pull/push sync, tape) of every PBS with how they treat the guests' groups,
+    /// sorted by (server, id). Absent in reports of older versions: read as empty.
+    #[serde(default)]
+    pub copy_jobs: Vec<CopyJobReport>,
     /// Every anomaly (collection and assessment), worst first.
     pub anomalies: Vec<Anomaly>,
 }
@@ -71,7 +75,9 @@ pub struct ServerVersion {
     pub version: Option<String>,
 }
 
-pub use super::offsite::{CopyKind, Offsite, OffsiteCopy, OffsiteStatus};
+pub use super::offsite::{
+    CopyJobKind, CopyJobReport, CopyKind, Offsite, OffsiteCopy, OffsiteStatus,
+};
 
 /// Headline counts. `coverage_percent` is covered+partial over guests whose coverage is known
 /// (exempt guests excluded); None when no guest's coverage is known.

@@ -458,6 +458,7 @@ mod tests {
                 ..EvidenceReport::default()
             },
             orphans: Vec::new(),
+            copy_jobs: Vec::new(),
             anomalies: Vec::new(),
         }
     }

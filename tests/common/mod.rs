@@ -608,6 +608,40 @@ pub fn report() -> Report {
                 snapshots: 30,
             },
         ],
+        copy_jobs: vec![
+            CopyJobReport {
+                server: "pbs-far".into(),
+                id: "pull-main".into(),
+                kind: CopyJobKind::Pull,
+                source: "pbs-main/store1".into(),
+                target: "pbs-far/copy".into(),
+                selection: "type:vm, exclude:group:vm/105; transfer-last 3".into(),
+                schedule: Some("hourly".into()),
+                last_run_state: Some("OK".into()),
+                last_run: Some(t(2026, 11, 21, 5, 0)),
+                groups_selected: 2,
+                groups_copied: 2,
+                groups_stale: 1,
+                groups_missing: 0,
+                groups_unknown: 0,
+            },
+            CopyJobReport {
+                server: "pbs-main".into(),
+                id: "tape-weekly".into(),
+                kind: CopyJobKind::Tape,
+                source: "pbs-main/store1".into(),
+                target: "tape on pbs-main, pool weekly".into(),
+                selection: "all groups; latest only".into(),
+                schedule: Some("sat 05:00".into()),
+                last_run_state: Some("media not online".into()),
+                last_run: Some(t(2026, 11, 21, 5, 0)),
+                groups_selected: 5,
+                groups_copied: 1,
+                groups_stale: 0,
+                groups_missing: 4,
+                groups_unknown: 0,
+            },
+        ],
         anomalies,
     }
 }
@@ -734,6 +768,7 @@ pub fn generated_report(count: u32) -> Report {
         datastores: datastores(),
         evidence: report().evidence,
         orphans: report().orphans,
+        copy_jobs: Vec::new(),
         anomalies,
     }
 }
@@ -789,6 +824,7 @@ pub fn failed_report() -> Report {
             ],
         },
         orphans: Vec::new(),
+        copy_jobs: Vec::new(),
         anomalies,
     }
 }
@@ -816,6 +852,7 @@ pub fn incomplete_report() -> Report {
         datastores: Vec::new(),
         evidence: EvidenceReport::default(),
         orphans: Vec::new(),
+        copy_jobs: Vec::new(),
         anomalies,
     }
 }

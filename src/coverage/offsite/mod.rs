@@ -150,6 +150,9 @@ enum Source {
 #[derive(Debug, Clone)]
 pub(crate) struct Route<'a> {
     via: &'a str,
+    kind: CopyJobKind,
+    schedule: Option<&'a str>,
+    pool: Option<&'a str>,
     /// Server the job is configured on.
     on: usize,
     source: Source,
@@ -252,6 +255,12 @@ pub(crate) fn routes(inventory: &Inventory) -> (Vec<Route<'_>>, Vec<Anomaly>) {
             }
             out.push(Route {
                 via: job.id.as_str(),
+                kind: match job.direction {
+                    SyncDirection::Pull => CopyJobKind::Pull,
+                    SyncDirection::Push => CopyJobKind::Push,
+                },
+                schedule: job.schedule.as_deref(),
+                pool: None,
                 on,
                 source,
                 source_store,
@@ -268,6 +277,9 @@ pub(crate) fn routes(inventory: &Inventory) -> (Vec<Route<'_>>, Vec<Anomaly>) {
         for job in &pbs.copies.tape_jobs.items {
             out.push(Route {
                 via: job.id.as_str(),
+                kind: CopyJobKind::Tape,
+                schedule: job.schedule.as_deref(),
+                pool: job.pool.as_deref(),
                 on,
                 source: Source::Server(on),
                 source_store: job.store.as_str(),
@@ -335,6 +347,168 @@ fn normalize(host_and_port: &str) -> String {
     }
 }
 
+/// How one copy job treats the guests' groups it reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct GroupTally {
+    selected: usize,
+    copied: usize,
+    missing: usize,
+    stale: usize,
+    unknown: usize,
+}
+
+impl GroupTally {
+    fn count(&mut self, status: OffsiteStatus) {
+        match status {
+            OffsiteStatus::NotSelected => return,
+            OffsiteStatus::Ok => self.copied += 1,
+            OffsiteStatus::Stale => {
+                self.copied += 1;
+                self.stale += 1;
+            }
+            OffsiteStatus::Missing => self.missing += 1,
+            OffsiteStatus::Unknown => self.unknown += 1,
+        }
+        self.selected += 1;
+    }
+}
+
+/// One copy job in the report: what it reads, where it writes, its last run, and how it
+/// treats the guests' groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyJobReport {
+    /// The server the job is configured on.
+    pub server: String,
+    /// Job id.
+    pub id: String,
+    /// `pull`, `push` or `tape`.
+    pub kind: CopyJobKind,
+    /// What it reads: `pbs1/store1 namespace 'pve'`.
+    pub source: String,
+    /// Where it writes: `offsite/copy namespace 'main'`, `tape pool weekly`, or the remote.
+    pub target: String,
+    /// Depth, group filters and snapshot options, one line (`all groups` when none).
+    pub selection: String,
+    /// Schedule (None: manual only).
+    pub schedule: Option<String>,
+    /// State of the last run.
+    pub last_run_state: Option<String>,
+    /// Start of the last run.
+    pub last_run: Option<DateTime<Utc>>,
+    /// Guests' groups the job selects.
+    pub groups_selected: usize,
+    /// Of those, with a copy (ok or stale).
+    pub groups_copied: usize,
+    /// Of those, with a copy older than the job's last run should have made.
+    pub groups_stale: usize,
+    /// Of those, without any copy.
+    pub groups_missing: usize,
+    /// Of those, whose copies could not be read.
+    pub groups_unknown: usize,
+}
+
+/// Kind of copy job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyJobKind {
+    /// A pull sync job (configured on the target).
+    Pull,
+    /// A push sync job (configured on the source).
+    Push,
+    /// A tape backup job.
+    Tape,
+}
+
+/// The copy-job section: every route with its tally, sorted by (server, id).
+pub(crate) fn copy_job_reports(
+    inventory: &Inventory,
+    routes: &[Route<'_>],
+    tally: &[GroupTally],
+) -> Vec<CopyJobReport> {
+    let name = |i: usize| {
+        inventory
+            .pbs
+            .get(i)
+            .map_or("?", |p| p.name.as_str())
+            .to_string()
+    };
+    let mut out: Vec<CopyJobReport> = routes
+        .iter()
+        .zip(tally)
+        .map(|(route, t)| {
+            let source_server = match &route.source {
+                Source::Server(s) => name(*s),
+                Source::Unresolved(remote) => format!("remote '{remote}'"),
+            };
+            let source = format!(
+                "{source_server}/{}{}",
+                route.source_store,
+                ns_suffix(route.source_anchor)
+            );
+            let target = match &route.target {
+                Target::Pbs {
+                    server,
+                    store,
+                    anchor,
+                } => format!("{}/{store}{}", name(*server), ns_suffix(anchor)),
+                Target::Unconfigured { remote, host } => {
+                    format!("remote '{remote}' ({host}, not configured here)")
+                }
+                Target::Tape { server } => format!(
+                    "tape on {}{}",
+                    name(*server),
+                    route
+                        .pool
+                        .map(|p| format!(", pool {p}"))
+                        .unwrap_or_default()
+                ),
+            };
+            let mut parts: Vec<String> = Vec::new();
+            match route.max_depth {
+                Some(0) => parts.push("anchor namespace only".into()),
+                Some(d) => parts.push(format!("max-depth {d}")),
+                None => {}
+            }
+            if route.filters.is_empty() {
+                parts.push("all groups".into());
+            } else {
+                parts.push(route.filters.join(", "));
+            }
+            if let Some(n) = route.rules.transfer_last {
+                parts.push(if route.kind == CopyJobKind::Tape {
+                    "latest only".into()
+                } else {
+                    format!("transfer-last {n}")
+                });
+            }
+            if route.rules.verified_only {
+                parts.push("verified only".into());
+            }
+            if route.rules.encrypted_only {
+                parts.push("encrypted only".into());
+            }
+            CopyJobReport {
+                server: name(route.on),
+                id: route.via.to_string(),
+                kind: route.kind,
+                source,
+                target,
+                selection: parts.join("; "),
+                schedule: route.schedule.map(str::to_string),
+                last_run_state: route.last_run_state.map(str::to_string),
+                last_run: route.last_run_start,
+                groups_selected: t.selected,
+                groups_copied: t.copied,
+                groups_stale: t.stale,
+                groups_missing: t.missing,
+                groups_unknown: t.unknown,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.server, &a.id).cmp(&(&b.server, &b.id)));
+    out
+}
+
 /// One place a guest's backups are kept: (server, datastore, namespace).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Place {
@@ -363,6 +537,7 @@ pub(crate) fn assess_guest(
     backup_type: &str,
     backup_id: &str,
     required: bool,
+    tally: &mut [GroupTally],
 ) -> Option<Offsite> {
     let inventory = index.inventory;
     let mut outcomes: Vec<Outcome> = Vec::new();
@@ -379,15 +554,15 @@ pub(crate) fn assess_guest(
             .get(&key)
             .map(|g| g.finished.clone())
             .unwrap_or_default();
-        for route in routes.iter().filter(|r| touches(inventory, r, place)) {
-            outcomes.push(route_outcome(
-                index,
-                route,
-                place,
-                &finished,
-                backup_type,
-                backup_id,
-            ));
+        for (i, route) in routes.iter().enumerate() {
+            if !touches(inventory, route, place) {
+                continue;
+            }
+            let outcome = route_outcome(index, route, place, &finished, backup_type, backup_id);
+            if let Some(t) = tally.get_mut(i) {
+                t.count(outcome.status);
+            }
+            outcomes.push(outcome);
         }
     }
     let hidden = hidden_jobs(inventory, places);
