@@ -57,7 +57,7 @@ pub fn report_status(report: &Report) -> ExitStatus {
         };
         let unverified = guest.flags.iter().any(GuestFlag::is_unverified);
         level = level.max(coverage).max(freshness).max(offsite_level(guest));
-        if unverified {
+        if unverified || guest.flags.contains(&GuestFlag::VerifyOutdated) {
             level = level.max(ExitStatus::Warning);
         }
     }

@@ -506,6 +506,12 @@ fn snapshot_from_wire(ns: &str, item: wire::SnapshotItem) -> Option<Snapshot> {
             wire::VerifyState::Failed => VerifyState::Failed,
             other => VerifyState::Other(other.as_str().to_string()),
         }),
+        verified_at: item
+            .verification
+            .as_ref()
+            .and_then(|v| v.upid.as_deref())
+            .and_then(crate::upid::pbs_start)
+            .and_then(epoch),
         protected: item.protected.unwrap_or(false),
         encrypted,
         owner: item.owner,

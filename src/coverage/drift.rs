@@ -347,6 +347,8 @@ mod tests {
             time: Utc.with_ymd_and_hms(2026, 11, 20, 1, 0, 0).unwrap(),
             size_bytes: None,
             verification: verification.map(str::to_string),
+            verified_at: None,
+            last_verified_ok: None,
             protected: false,
             encrypted: None,
             snapshot_count: 1,

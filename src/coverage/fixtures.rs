@@ -225,6 +225,7 @@ impl Fx {
             time: t(time),
             size,
             verification: Some(VerifyState::Ok),
+            verified_at: None,
             protected: false,
             encrypted: Some(false),
             owner: Some("pve@pbs!pve".to_string()),

@@ -421,6 +421,15 @@ fn guest_report(
     );
 
     let mut flags: BTreeSet<GuestFlag> = archives.flags.clone();
+    if let (Some(days), Some(latest)) = (policy.max_verify_age_days, &archives.latest) {
+        let outdated = latest.verification.as_deref() == Some("ok")
+            && latest
+                .verified_at
+                .is_some_and(|at| now - at > Duration::days(i64::from(days)));
+        if outdated {
+            flags.insert(GuestFlag::VerifyOutdated);
+        }
+    }
     if guest.template == Some(true) {
         flags.insert(GuestFlag::Template);
     }

@@ -47,6 +47,9 @@ pub struct Policy {
     pub require_offsite_tags: Vec<String>,
     /// Guests in one of these pools need an off-site copy (as `require_offsite`).
     pub require_offsite_pools: Vec<String>,
+    /// Flag `verify_outdated` when the latest archive's verification (the start of the task its
+    /// verification UPID names) is older than this many days. None: no limit.
+    pub max_verify_age_days: Option<u32>,
 }
 
 impl Default for Policy {
@@ -64,6 +67,7 @@ impl Default for Policy {
             require_offsite: false,
             require_offsite_tags: Vec::new(),
             require_offsite_pools: Vec::new(),
+            max_verify_age_days: None,
         }
     }
 }
@@ -89,7 +93,7 @@ pub enum PolicyError {
         "invalid policy: {0} — expected a JSON object with optional fields grace_hours, \
          max_age_hours, max_age_hours_by_tag, max_age_hours_by_pool, exempt_tags, notes_marker, \
          exemptions [{{vmid, reason, until}}], history_days, attribution_tolerance_minutes, \
-         require_offsite, require_offsite_tags, require_offsite_pools"
+         require_offsite, require_offsite_tags, require_offsite_pools, max_verify_age_days"
     )]
     Json(#[from] serde_json::Error),
     /// A field has a value that makes no sense.

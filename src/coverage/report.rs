@@ -313,6 +313,8 @@ pub enum GuestFlag {
     Unverified,
     /// The latest archive on PBS failed verification.
     VerifyFailed,
+    /// The latest archive's verification is older than the policy's `max_verify_age_days`.
+    VerifyOutdated,
     /// The VMID was reused: older backups under it belong to another guest.
     VmidReuse,
     /// A flag this version does not know, read back from a report another version wrote. Kept
@@ -333,6 +335,7 @@ impl GuestFlag {
             GuestFlag::Template => "template",
             GuestFlag::Unverified => "unverified",
             GuestFlag::VerifyFailed => "verify_failed",
+            GuestFlag::VerifyOutdated => "verify_outdated",
             GuestFlag::VmidReuse => "vmid_reuse",
             GuestFlag::Other(other) => other,
         }
@@ -432,6 +435,13 @@ pub struct ArchiveEvidence {
     pub size_bytes: Option<u64>,
     /// `ok`, `failed`, or None when never verified.
     pub verification: Option<String>,
+    /// Start of the verification task named by the snapshot's verification UPID (None: never
+    /// verified, not a PBS snapshot, or the UPID is unreadable).
+    #[serde(default)]
+    pub verified_at: Option<DateTime<Utc>>,
+    /// Backup time of the newest snapshot in that place whose verification is ok (None: none).
+    #[serde(default)]
+    pub last_verified_ok: Option<DateTime<Utc>>,
     /// Protected from pruning.
     pub protected: bool,
     /// Encrypted (None: unknown).

@@ -104,6 +104,10 @@ pub struct Snapshot {
     pub size: Option<u64>,
     /// Verification (None: never verified).
     pub verification: Option<VerifyState>,
+    /// Start of the verification task named by the snapshot's verification UPID (PBS keeps no
+    /// verification time; for a verify job it is the job's start; a synced snapshot carries the
+    /// source server's UPID). None: never verified or the UPID is unreadable.
+    pub verified_at: Option<DateTime<Utc>>,
     /// Protected from pruning.
     pub protected: bool,
     /// Whether the archives are encrypted (None: cannot be told).

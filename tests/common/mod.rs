@@ -54,6 +54,8 @@ fn archive(time: DateTime<Utc>, verification: Option<&str>) -> ArchiveEvidence {
         time,
         size_bytes: Some(13_207_024_435),
         verification: verification.map(str::to_string),
+        verified_at: None,
+        last_verified_ok: None,
         protected: false,
         encrypted: Some(false),
         snapshot_count: 14,

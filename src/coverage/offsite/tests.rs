@@ -139,6 +139,7 @@ fn snap(
         time: t(time),
         size,
         verification: verified,
+        verified_at: None,
         protected: false,
         encrypted,
         owner: None,

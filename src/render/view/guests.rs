@@ -276,9 +276,27 @@ fn problems_of(
             GuestFlag::VerifyFailed => (
                 5,
                 Badge::new("verification failed", "bad", ""),
-                "The latest snapshot failed verification: check the datastore and take a new backup."
-                    .to_string(),
+                match guest.archive.as_ref().and_then(|a| a.last_verified_ok) {
+                    Some(ok) => format!(
+                        "The latest snapshot failed verification: restore from {} (verified ok), check the datastore and take a new backup.",
+                        fmt.when(Some(ok)).text
+                    ),
+                    None => "The latest snapshot failed verification: check the datastore and take a new backup."
+                        .to_string(),
+                },
                 String::new(),
+            ),
+            GuestFlag::VerifyOutdated => (
+                5,
+                Badge::new("verification outdated", "warn", ""),
+                "The latest snapshot was verified longer ago than the policy allows: schedule a verify job with outdated-after."
+                    .to_string(),
+                guest
+                    .archive
+                    .as_ref()
+                    .and_then(|a| a.verified_at)
+                    .map(|v| format!("last verified {}", fmt.when(Some(v)).text))
+                    .unwrap_or_default(),
             ),
             GuestFlag::Unverified => {
                 let (why, action) = unverified_advice(guest, report, fmt);
