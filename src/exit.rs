@@ -20,7 +20,7 @@ impl ExitStatus {
     }
 }
 
-use crate::coverage::report::{Coverage, Freshness, GuestFlag, Report};
+use crate::coverage::report::{Coverage, Freshness, GuestFlag, GuestReport, OffsiteStatus, Report};
 use crate::model::{Inventory, Severity};
 
 /// The level collection calls for: unknown when it met a critical problem (the evidence is
@@ -35,8 +35,9 @@ pub fn collection_status(inventory: &Inventory) -> ExitStatus {
 
 /// The level a report calls for: unknown when a verdict is indeterminate or unknown, critical for a
 /// guest not covered, failed or never backed up (or a critical anomaly), warning for stale,
-/// partial, disabled-only or unverified guests (or a warning anomaly). Exempt guests count for
-/// nothing. The highest level wins.
+/// partial, disabled-only or unverified guests, off-site copies that are not ok (or a warning
+/// anomaly); off-site problems of a guest the policy requires copies of are critical. Exempt
+/// guests count for nothing. The highest level wins.
 pub fn report_status(report: &Report) -> ExitStatus {
     let mut level = ExitStatus::Ok;
     for guest in report.guests.iter().filter(|g| g.exempt.is_none()) {
@@ -55,8 +56,8 @@ pub fn report_status(report: &Report) -> ExitStatus {
             (_, Freshness::Unknown) => ExitStatus::Unknown,
         };
         let unverified = guest.flags.iter().any(GuestFlag::is_unverified);
-        level = level.max(coverage).max(freshness);
-        if unverified {
+        level = level.max(coverage).max(freshness).max(offsite_level(guest));
+        if unverified || guest.flags.contains(&GuestFlag::VerifyOutdated) {
             level = level.max(ExitStatus::Warning);
         }
     }
@@ -68,6 +69,20 @@ pub fn report_status(report: &Report) -> ExitStatus {
         });
     }
     level
+}
+
+/// Off-site problems are warnings; a guest whose copies the policy requires makes them critical
+/// (and an unknown off-site state unknown).
+fn offsite_level(guest: &GuestReport) -> ExitStatus {
+    let Some(offsite) = &guest.offsite else {
+        return ExitStatus::Ok;
+    };
+    match (offsite.status, offsite.required) {
+        (OffsiteStatus::Ok, _) => ExitStatus::Ok,
+        (_, false) => ExitStatus::Warning,
+        (OffsiteStatus::Unknown, true) => ExitStatus::Unknown,
+        (_, true) => ExitStatus::Critical,
+    }
 }
 
 /// Apply `--fail-on` and `--exit-zero`: levels below the threshold end the run with 0.

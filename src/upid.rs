@@ -5,7 +5,8 @@
 //! UPID, which every task has, carries both. Matching is hand-written (no regex crate) and mirrors
 //! the upstream regex field by field.
 //!
-//! PBS UPIDs (8 fields, escaped worker ids) are not read yet: nothing needs their fields.
+//! Of a PBS UPID (8 fields, escaped worker ids) only the start time is read ([`pbs_start`]): the
+//! start of a copy job's last run, and of the verification task a snapshot names.
 
 use thiserror::Error;
 
@@ -200,6 +201,23 @@ fn hex_to_u32(value: u64) -> u32 {
 }
 
 /// At most 8 hex digits were accepted, so the value always fits.
+/// The start time (epoch seconds) of a PBS UPID
+/// `UPID:<node>:<pid>:<pstart>:<task_id>:<starttime>:<type>:<id>:<auth>:`; `None` for anything
+/// else (a PVE UPID has one field less and is refused).
+pub(crate) fn pbs_start(upid: &str) -> Option<i64> {
+    let body = upid.strip_prefix("UPID:")?.strip_suffix(':')?;
+    let f: Vec<&str> = body.split(':').collect();
+    if f.len() != 8 || f[0].is_empty() {
+        return None;
+    }
+    parse_hex(upid, "pid", f[1], 8, 8).ok()?;
+    parse_hex(upid, "pstart", f[2], 8, 9).ok()?;
+    parse_hex(upid, "task_id", f[3], 8, 16).ok()?;
+    parse_hex(upid, "starttime", f[4], 8, 8)
+        .ok()
+        .map(hex_to_i64)
+}
+
 fn hex_to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
@@ -285,6 +303,27 @@ mod tests {
             PveUpid::parse("invalid garbage"),
             Err(UpidError::NotAUpid { .. })
         ));
+    }
+
+    #[test]
+    fn pbs_start_reads_the_fifth_field_and_refuses_pve_layouts() {
+        assert_eq!(
+            pbs_start("UPID:pbs1:000004D2:0000ABCD:00000003:6650A2B4:backup:store1\\x3avm-100:pve@pbs!backup:"),
+            Some(0x6650_A2B4)
+        );
+        assert_eq!(
+            pbs_start("UPID:pbs1:0000036B:00000B2A:0000001F:6650B0C0:verificationjob:store1\\x3av\\x2d1a2b:root@pam:"),
+            Some(0x6650_B0C0)
+        );
+        assert_eq!(
+            pbs_start("UPID:pve1:002D6A3F:0A1B2C3D:6650A2B4:vzdump:100:root@pam:"),
+            None
+        );
+        assert_eq!(pbs_start("UPID:pbs1:x"), None);
+        assert_eq!(
+            pbs_start("UPID:pbs1:000004D2:0000ABCD:00000003:ZZZZZZZZ:backup::root@pam:"),
+            None
+        );
     }
 
     #[test]

@@ -51,8 +51,16 @@ pub(crate) enum PbsRequest<'a> {
     VerifyJobs,
     /// [`PbsApi::prune_jobs`].
     PruneJobs,
-    /// [`PbsApi::sync_jobs`].
+    /// [`PbsApi::sync_jobs_listed`].
     SyncJobs,
+    /// [`PbsApi::copy_jobs_listed`]: every sync job, pull and push (PBS ≥ 3.3).
+    SyncJobsAll,
+    /// [`PbsApi::remotes_listed`].
+    Remotes,
+    /// [`PbsApi::tape_jobs_listed`].
+    TapeBackupJobs,
+    /// [`PbsApi::tape_content_listed`].
+    TapeMediaContent,
     /// [`PbsApi::tasks_probe`].
     TasksProbe,
 }
@@ -102,6 +110,13 @@ impl PbsApi {
             PbsRequest::VerifyJobs => (vec!["admin", "verify"], Vec::new()),
             PbsRequest::PruneJobs => (vec!["admin", "prune"], Vec::new()),
             PbsRequest::SyncJobs => (vec!["admin", "sync"], Vec::new()),
+            PbsRequest::SyncJobsAll => (
+                vec!["admin", "sync"],
+                vec![("sync-direction", "all".to_string())],
+            ),
+            PbsRequest::Remotes => (vec!["config", "remote"], Vec::new()),
+            PbsRequest::TapeBackupJobs => (vec!["tape", "backup"], Vec::new()),
+            PbsRequest::TapeMediaContent => (vec!["tape", "media", "content"], Vec::new()),
             PbsRequest::TasksProbe => (
                 vec!["nodes", "localhost", "tasks"],
                 vec![("limit", "1".to_string())],
@@ -269,17 +284,53 @@ impl PbsApi {
         self.list(PbsRequest::PruneJobs).await
     }
 
-    /// `GET /admin/sync`: sync jobs with their last result. **Silently filtered** to jobs with
-    /// `Datastore.Audit` on the target and `Remote.Audit` on the source remote.
-    pub(crate) async fn sync_jobs(&self) -> Result<Vec<wire::SyncJobStatus>, ApiError> {
-        self.get(PbsRequest::SyncJobs).await
-    }
-
-    /// [`PbsApi::sync_jobs`] decoded item by item.
+    /// `GET /admin/sync` without a direction, decoded item by item: every job before PBS 3.3,
+    /// pull jobs only since (use [`PbsApi::copy_jobs_listed`]). **Silently filtered** like it.
     pub(crate) async fn sync_jobs_listed(
         &self,
     ) -> Result<LenientList<wire::SyncJobStatus>, ApiError> {
         self.list(PbsRequest::SyncJobs).await
+    }
+
+    /// `GET /admin/sync?sync-direction=all`: every sync job, pull and push, with its last result;
+    /// on a server that rejects the parameter (PBS before 3.3 answers 400: it has no push jobs and
+    /// lists every job without it) asks again as [`PbsApi::sync_jobs_listed`]. Without the
+    /// parameter PBS 3.3+ lists pull jobs only. **Silently filtered**: a job needs
+    /// `Datastore.Audit` on its local store/namespace and `Remote.Audit` on `/remote/<remote>`
+    /// (pull) or `/remote/<remote>/<remote-store>[/<ns>]` (push); a local sync needs
+    /// `Datastore.Audit` on the other store. Missing privileges hide jobs without an error.
+    pub(crate) async fn copy_jobs_listed(
+        &self,
+    ) -> Result<LenientList<wire::SyncJobStatus>, ApiError> {
+        match self.list(PbsRequest::SyncJobsAll).await {
+            Err(err) if err.status() == Some(400) => self.sync_jobs_listed().await,
+            other => other,
+        }
+    }
+
+    /// `GET /config/remote`: the remotes (host, port, fingerprint, auth id; PBS never returns the
+    /// password and the wire type has no field for it). **Silently filtered** to remotes with
+    /// `Remote.Audit` on `/remote/<name>`: a token without it gets an empty list, no error.
+    pub(crate) async fn remotes_listed(&self) -> Result<LenientList<wire::RemoteItem>, ApiError> {
+        self.list(PbsRequest::Remotes).await
+    }
+
+    /// `GET /tape/backup`: tape backup jobs with their last result. **Silently filtered** to jobs
+    /// with `Tape.Audit` on `/tape/job/<id>`: without it the list is empty, no error.
+    pub(crate) async fn tape_jobs_listed(
+        &self,
+    ) -> Result<LenientList<wire::TapeBackupJobStatus>, ApiError> {
+        self.list(PbsRequest::TapeBackupJobs).await
+    }
+
+    /// `GET /tape/media/content`: one entry per (medium, snapshot) in the local tape catalog; no
+    /// hardware access (this endpoint has no `update-status`, unlike `/tape/media/list`, which the
+    /// tool never asks because by default it scans every changer). **Silently filtered** to media
+    /// sets of pools with `Tape.Audit` on `/tape/pool/<pool>`.
+    pub(crate) async fn tape_content_listed(
+        &self,
+    ) -> Result<LenientList<wire::MediaContentEntry>, ApiError> {
+        self.list(PbsRequest::TapeMediaContent).await
     }
 
     /// `GET /nodes/localhost/tasks?limit=1`: a cheap probe of the task history. **Silently

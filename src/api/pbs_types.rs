@@ -746,6 +746,120 @@ pub struct SyncJobStatus {
     pub extra: ExtraFields,
 }
 
+/// One item of `GET /config/remote` (`RemoteWithoutPassword`). PBS never sends the password;
+/// this type has no field that could hold one, and unknown members are dropped, not kept.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RemoteItem {
+    /// Remote id, as sync jobs name it.
+    #[serde(with = "de::string")]
+    pub name: String,
+    /// DNS name or IP address.
+    #[serde(default, with = "de::opt_string")]
+    pub host: Option<String>,
+    /// Port; absent = 8007.
+    #[serde(default, with = "de::opt_u64")]
+    pub port: Option<u64>,
+    /// Certificate fingerprint (SHA-256, colon hex), when pinned.
+    #[serde(default, with = "de::opt_string")]
+    pub fingerprint: Option<String>,
+    /// The user or token the remote is read with.
+    #[serde(default, with = "de::opt_string")]
+    pub auth_id: Option<String>,
+    /// Comment.
+    #[serde(default, with = "de::opt_string")]
+    pub comment: Option<String>,
+}
+
+/// One item of `GET /tape/backup` (`TapeBackupJobStatus`: setup + schedule status).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TapeBackupJobStatus {
+    /// Job id.
+    #[serde(with = "de::string")]
+    pub id: String,
+    /// Datastore written to tape.
+    #[serde(with = "de::string")]
+    pub store: String,
+    /// Media pool.
+    #[serde(default, with = "de::opt_string")]
+    pub pool: Option<String>,
+    /// Drive.
+    #[serde(default, with = "de::opt_string")]
+    pub drive: Option<String>,
+    /// Namespace anchor; absent = root.
+    #[serde(default, with = "de::opt_string")]
+    pub ns: Option<String>,
+    /// Recursion below the anchor; absent = all levels.
+    #[serde(default, with = "de::opt_u64")]
+    pub max_depth: Option<u64>,
+    /// Group filters (same grammar as sync jobs).
+    #[serde(default)]
+    pub group_filter: Option<Vec<String>>,
+    /// Only the newest finished snapshot per group.
+    #[serde(default, with = "de::opt_bool")]
+    pub latest_only: Option<bool>,
+    /// Calendar event.
+    #[serde(default, with = "de::opt_string")]
+    pub schedule: Option<String>,
+    /// Comment.
+    #[serde(default, with = "de::opt_string")]
+    pub comment: Option<String>,
+    /// Schedule status.
+    #[serde(flatten)]
+    pub status: JobScheduleStatus,
+    /// Members this version does not know.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+/// One item of `GET /tape/media/content` (`MediaContentEntry`): a snapshot found in one
+/// medium's catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct MediaContentEntry {
+    /// Medium label.
+    #[serde(default, with = "de::opt_string")]
+    pub label_text: Option<String>,
+    /// Media set name.
+    #[serde(default, with = "de::opt_string")]
+    pub media_set_name: Option<String>,
+    /// Media set uuid.
+    #[serde(default, with = "de::opt_string")]
+    pub media_set_uuid: Option<String>,
+    /// Media pool.
+    #[serde(default, with = "de::opt_string")]
+    pub pool: Option<String>,
+    /// Datastore the snapshot came from.
+    #[serde(with = "de::string")]
+    pub store: String,
+    /// `<type>/<id>/<RFC3339>`, or `ns/<a>/ns/<b>/<type>/<id>/<RFC3339>` below the root.
+    #[serde(with = "de::string")]
+    pub snapshot: String,
+    /// Backup time, epoch.
+    #[serde(with = "de::req_i64")]
+    pub backup_time: i64,
+}
+
+impl MediaContentEntry {
+    /// The snapshot path split into (namespace `a/b`, type, id); `None` when it has another shape.
+    pub fn group(&self) -> Option<(String, String, String)> {
+        let parts: Vec<&str> = self.snapshot.split('/').collect();
+        if parts.len() < 3 || parts.len().is_multiple_of(2) {
+            return None;
+        }
+        let (prefix, rest) = parts.split_at(parts.len() - 3);
+        let mut ns = Vec::new();
+        for pair in prefix.chunks(2) {
+            match pair {
+                ["ns", name] if !name.is_empty() => ns.push(*name),
+                _ => return None,
+            }
+        }
+        Some((ns.join("/"), rest[0].to_string(), rest[1].to_string()))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tasks
 // ---------------------------------------------------------------------------------------------

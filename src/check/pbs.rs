@@ -24,6 +24,8 @@ struct First {
     verify: Outcome<Vec<wire::VerifyJobStatus>>,
     prune: Outcome<Vec<wire::PruneJobStatus>>,
     sync: Outcome<Vec<wire::SyncJobStatus>>,
+    remotes: Outcome<Vec<wire::RemoteItem>>,
+    tape: Outcome<Vec<wire::TapeBackupJobStatus>>,
     tasks: Outcome<Answer<Vec<wire::PbsTaskListItem>>>,
 }
 
@@ -67,9 +69,21 @@ impl First {
         );
         let sync = start(
             api,
-            api.label(PbsRequest::SyncJobs),
-            "sync jobs",
-            |api| async move { api.sync_jobs().await },
+            api.label(PbsRequest::SyncJobsAll),
+            "sync jobs, pull and push (asked again without the direction before PBS 3.3)",
+            |api| async move { api.copy_jobs_listed().await.map(|list| list.items) },
+        );
+        let remotes = start(
+            api,
+            api.label(PbsRequest::Remotes),
+            "remotes (sync sources and targets)",
+            |api| async move { api.remotes_listed().await.map(|list| list.items) },
+        );
+        let tape = start(
+            api,
+            api.label(PbsRequest::TapeBackupJobs),
+            "tape backup jobs",
+            |api| async move { api.tape_jobs_listed().await.map(|list| list.items) },
         );
         let tasks = start(
             api,
@@ -85,11 +99,13 @@ impl First {
             verify: verify.finish().await,
             prune: prune.finish().await,
             sync: sync.finish().await,
+            remotes: remotes.finish().await,
+            tape: tape.finish().await,
             tasks: tasks.finish().await,
         }
     }
 
-    fn rows(&self) -> [&Probe; 8] {
+    fn rows(&self) -> [&Probe; 10] {
         [
             &self.version.row,
             &self.permissions.row,
@@ -98,6 +114,8 @@ impl First {
             &self.verify.row,
             &self.prune.row,
             &self.sync.row,
+            &self.remotes.row,
+            &self.tape.row,
             &self.tasks.row,
         ]
     }
@@ -112,6 +130,8 @@ impl First {
             self.verify.failure(),
             self.prune.failure(),
             self.sync.failure(),
+            self.remotes.failure(),
+            self.tape.failure(),
             self.tasks.failure(),
         ]
         .into_iter()
@@ -311,6 +331,33 @@ pub(crate) fn verdicts(facts: &PbsFacts) -> (Vec<Capability>, Vec<Trap>) {
             tasks.fix(identity),
         )
     });
+    for (need, visible) in [
+        (
+            Need::PbsRemotes,
+            "sync jobs of both directions and their remotes are listed: off-site copies can be judged",
+        ),
+        (
+            Need::PbsTape,
+            "tape backup jobs and the tape catalog are listed: copies on tape can be judged",
+        ),
+    ] {
+        let req = need.requirement();
+        let (path, privilege) = (req.acl_path, req.privilege);
+        capabilities.push(if perms.has_everywhere_below(path, privilege) {
+            capability(need, Visibility::Full, format!("{privilege} on {path}: {visible}"), None)
+        } else {
+            capability(
+                need,
+                if perms.has_anywhere_below(path, privilege) {
+                    Visibility::Partial
+                } else {
+                    Visibility::None
+                },
+                format!("without {privilege} on {path}, {}", req.effect),
+                req.fix(identity),
+            )
+        });
+    }
     (capabilities, traps)
 }
 

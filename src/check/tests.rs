@@ -235,10 +235,36 @@ fn pbs_audit_sees_every_store_and_task() {
         visibilities(&caps),
         vec![
             ("datastores", Visibility::Full),
-            ("task_history", Visibility::Full)
+            ("task_history", Visibility::Full),
+            ("remotes", Visibility::None),
+            ("tape", Visibility::None),
         ]
     );
     assert!(traps.is_empty());
+    // The Audit role lacks Remote.Audit and Tape.Audit: each row names the grant.
+    assert_eq!(
+        find(&caps, "remotes").fix.as_deref().unwrap_or_default(),
+        "proxmox-backup-manager acl update /remote RemoteAudit --auth-id 'pve@pbs!backup'  (the token's user needs it too: proxmox-backup-manager acl update /remote RemoteAudit --auth-id 'pve@pbs')"
+    );
+    assert!(find(&caps, "tape")
+        .fix
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with("proxmox-backup-manager acl update /tape TapeAudit"));
+}
+
+#[test]
+fn pbs_remote_and_tape_audit_see_copy_jobs() {
+    let (caps, _) = pbs::verdicts(&pbs_facts(Some(perms(json!({
+        "/": {"Datastore.Audit": true, "Sys.Audit": true},
+        "/remote": {"Remote.Audit": true},
+        "/tape": {"Tape.Audit": true},
+        "/tape/pool/offline": {}
+    })))));
+    assert_eq!(find(&caps, "remotes").visibility, Visibility::Full);
+    assert_eq!(find(&caps, "remotes").fix, None);
+    // A pool without Tape.Audit shortens the tape lists.
+    assert_eq!(find(&caps, "tape").visibility, Visibility::Partial);
 }
 
 #[test]

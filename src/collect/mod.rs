@@ -7,6 +7,7 @@
 //! so the inventory never depends on timing.
 
 mod cache;
+mod offsite;
 mod pbs;
 mod progress;
 mod pve;

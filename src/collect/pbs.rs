@@ -29,7 +29,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         api.datastore_usage_listed(),
         api.verify_jobs_listed(),
         api.prune_jobs_listed(),
-        api.sync_jobs_listed(),
+        api.copy_jobs_listed(),
     );
     let version = answer(
         version,
@@ -229,6 +229,8 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         "prune jobs",
         &mut anomalies,
     );
+    let mut sync_wire: Vec<wire::SyncJobStatus> = Vec::new();
+    let sync_failed = sync.as_ref().err().map(|err| err.kind.to_string());
     let sync_jobs = job_list(
         sync.map(|list| {
             let (jobs, bad) = kept(
@@ -238,6 +240,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
                 "sync jobs",
                 &mut anomalies,
             );
+            sync_wire = jobs.clone();
             let jobs = jobs
                 .into_iter()
                 .map(|j| {
@@ -251,6 +254,16 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         "sync jobs",
         &mut anomalies,
     );
+    let copies = super::offsite::read_copies(
+        &api,
+        perms.as_ref(),
+        sync_wire,
+        &sync_jobs.completeness,
+        sync_failed,
+        &component,
+        &mut anomalies,
+    )
+    .await;
 
     for store in &datastores.items {
         if let Completeness::Partial { reason } = &store.snapshots.completeness {
@@ -273,6 +286,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         verify_jobs,
         prune_jobs,
         sync_jobs,
+        copies,
     };
     (inventory, anomalies)
 }
@@ -485,6 +499,12 @@ fn snapshot_from_wire(ns: &str, item: wire::SnapshotSummary) -> Option<Snapshot>
             wire::VerifyState::Failed => VerifyState::Failed,
             other => VerifyState::Other(other.as_str().to_string()),
         }),
+        verified_at: item
+            .verification
+            .as_ref()
+            .and_then(|v| v.upid.as_deref())
+            .and_then(crate::upid::pbs_start)
+            .and_then(epoch),
         protected: item.protected.unwrap_or(false),
         encrypted,
         owner: item.owner,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::report::{Coverage, Freshness, GuestReport, JobReport, Report};
+use super::report::{Coverage, Freshness, GuestReport, JobReport, OffsiteStatus, Report};
 use crate::model::{GuestKind, Vmid};
 
 /// Everything that changed between two reports. Empty lists mean "no change of that kind".
@@ -29,6 +29,11 @@ pub struct Drift {
     pub freshness_worse: Vec<FreshnessChange>,
     /// Guests whose latest archive verification went from `ok` to `failed`, sorted by VMID.
     pub verification_failed: Vec<GuestRef>,
+    /// Guests whose off-site copies were `ok` and are now `stale`, `missing` or `not_selected`,
+    /// or no longer read by any copy job (`after` null); sorted by VMID. A move to `unknown`
+    /// is not a loss and is not listed.
+    #[serde(default)]
+    pub offsite_lost: Vec<OffsiteChange>,
     /// Jobs that were enabled and are now disabled, sorted by id.
     pub jobs_disabled: Vec<String>,
     /// Jobs that were disabled and are now enabled, sorted by id.
@@ -53,6 +58,7 @@ impl Drift {
             && self.coverage_uncertain.is_empty()
             && self.freshness_worse.is_empty()
             && self.verification_failed.is_empty()
+            && self.offsite_lost.is_empty()
             && self.jobs_disabled.is_empty()
             && self.jobs_enabled.is_empty()
             && self.jobs_changed.is_empty()
@@ -86,6 +92,19 @@ impl GuestRef {
             node: guest.node.clone(),
         }
     }
+}
+
+/// A guest that lost its off-site copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffsiteChange {
+    /// The guest.
+    pub guest: GuestRef,
+    /// Off-site verdict in the previous report (always `ok`).
+    pub before: OffsiteStatus,
+    /// Off-site verdict now (null: no copy job reads its datastore any more).
+    pub after: Option<OffsiteStatus>,
+    /// The current off-site reason.
+    pub reason: String,
 }
 
 /// A coverage verdict that changed.
@@ -213,6 +232,22 @@ pub fn drift(previous: &Report, current: &Report) -> Drift {
         if verification(old) == Some("ok") && verification(new) == Some("failed") {
             drift.verification_failed.push(GuestRef::of(new));
         }
+        let was = old.offsite.as_ref().map(|o| o.status);
+        let now = new.offsite.as_ref().map(|o| o.status);
+        if was == Some(OffsiteStatus::Ok)
+            && !matches!(now, Some(OffsiteStatus::Ok | OffsiteStatus::Unknown))
+        {
+            drift.offsite_lost.push(OffsiteChange {
+                guest: GuestRef::of(new),
+                before: OffsiteStatus::Ok,
+                after: now,
+                reason: new
+                    .offsite
+                    .as_ref()
+                    .map(|o| o.reason.clone())
+                    .unwrap_or_else(|| "no copy job reads its datastore any more".to_string()),
+            });
+        }
     }
 
     let old_jobs: BTreeMap<&str, &JobReport> =
@@ -300,6 +335,7 @@ mod tests {
             exempt: None,
             flags: vec![],
             runs: vec![],
+            offsite: None,
         }
     }
 
@@ -311,6 +347,8 @@ mod tests {
             time: Utc.with_ymd_and_hms(2026, 11, 20, 1, 0, 0).unwrap(),
             size_bytes: None,
             verification: verification.map(str::to_string),
+            verified_at: None,
+            last_verified_ok: None,
             protected: false,
             encrypted: None,
             snapshot_count: 1,
@@ -352,8 +390,44 @@ mod tests {
             datastores: vec![],
             evidence: Default::default(),
             orphans: vec![],
+            copy_jobs: Vec::new(),
             anomalies: vec![],
         }
+    }
+
+    #[test]
+    fn losing_the_offsite_copy_is_drift_but_becoming_unknown_is_not() {
+        use crate::coverage::report::Offsite;
+        let with = |status: Option<OffsiteStatus>| {
+            let mut g = guest(100, Coverage::Covered, Freshness::Ok);
+            g.offsite = status.map(|status| Offsite {
+                status,
+                reason: format!("offsite {}", status.as_str()),
+                copies: vec![],
+                latest_copy: None,
+                required: false,
+                missing_snapshots: None,
+                missing_since: None,
+            });
+            report(21, vec![g], vec![])
+        };
+        let before = with(Some(OffsiteStatus::Ok));
+        for (after, lost) in [
+            (Some(OffsiteStatus::Ok), false),
+            (Some(OffsiteStatus::Unknown), false),
+            (Some(OffsiteStatus::Stale), true),
+            (Some(OffsiteStatus::Missing), true),
+            (Some(OffsiteStatus::NotSelected), true),
+            (None, true),
+        ] {
+            let d = drift(&before, &with(after));
+            assert_eq!(d.offsite_lost.len(), usize::from(lost), "{after:?}");
+            if lost {
+                assert_eq!(d.offsite_lost[0].after, after);
+                assert!(!d.is_empty());
+            }
+        }
+        assert!(drift(&with(Some(OffsiteStatus::Missing)), &with(None)).is_empty());
     }
 
     #[test]

@@ -50,6 +50,7 @@ fn from_snapshot(
     storage: &str,
     snapshot: &Snapshot,
     count: usize,
+    last_verified_ok: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ArchiveEvidence {
     ArchiveEvidence {
         server: server.to_string(),
@@ -58,6 +59,8 @@ fn from_snapshot(
         time: snapshot.time,
         size_bytes: snapshot.size,
         verification: verification_text(&snapshot.verification),
+        verified_at: snapshot.verified_at,
+        last_verified_ok,
         protected: snapshot.protected,
         encrypted: snapshot.encrypted,
         snapshot_count: count,
@@ -80,6 +83,8 @@ fn from_content(
         time: backup.time,
         size_bytes: backup.size,
         verification: backup.verification.clone(),
+        verified_at: None,
+        last_verified_ok: None,
         protected: backup.protected,
         encrypted: backup.encrypted,
         snapshot_count: count,
@@ -132,12 +137,19 @@ pub(crate) fn guest_archives(
                 );
                 if let Some(group) = index.groups.get(&key) {
                     if let Some(latest) = group.finished.last() {
+                        let last_ok = group
+                            .finished
+                            .iter()
+                            .rev()
+                            .find(|s| s.verification == Some(VerifyState::Ok))
+                            .map(|s| s.time);
                         place.latest = Some(from_snapshot(
                             server_name,
                             &datastore.name,
                             storage,
                             latest,
                             group.finished.len(),
+                            last_ok,
                         ));
                         if let (Some(comment), Some(name)) = (&latest.comment, &guest.name) {
                             let comment = comment.trim();
@@ -258,6 +270,28 @@ pub(crate) fn guest_archives(
                 Some("ok") => {}
                 Some("failed") => {
                     out.flags.insert(GuestFlag::VerifyFailed);
+                    let at = |t: chrono::DateTime<chrono::Utc>| {
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    };
+                    out.anomalies.push(Anomaly::new(
+                        Severity::Warning,
+                        format!("guest/{}", guest.vmid),
+                        format!(
+                            "the latest snapshot of guest {} ({}) failed verification",
+                            guest.vmid,
+                            at(latest.time)
+                        ),
+                        match latest.last_verified_ok {
+                            Some(ok) => format!(
+                                "restore from {} (the newest snapshot verified ok); run a new backup \
+                                 and re-verify — PBS does not re-verify a failed snapshot by default",
+                                at(ok)
+                            ),
+                            None => "no snapshot of it verified ok: none is known to be restorable; \
+                                     run a new backup and verify it"
+                                .to_string(),
+                        },
+                    ));
                 }
                 Some(_) => {
                     out.flags.insert(GuestFlag::Unverified);

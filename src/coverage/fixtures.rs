@@ -109,6 +109,7 @@ impl Fx {
             verify_jobs: Observed::complete(Vec::new()),
             prune_jobs: Observed::complete(Vec::new()),
             sync_jobs: Observed::complete(Vec::new()),
+            copies: crate::model::CopyInventory::none(),
         };
         Fx {
             inv: Inventory {
@@ -225,6 +226,7 @@ impl Fx {
             time: t(time),
             size,
             verification: Some(VerifyState::Ok),
+            verified_at: None,
             protected: false,
             encrypted: Some(false),
             owner: Some("pve@pbs!pve".to_string()),

@@ -16,6 +16,7 @@ mod exemptions;
 mod freshness;
 mod index;
 mod jobs;
+mod offsite;
 pub(crate) mod policy;
 pub mod report;
 mod runs;
@@ -144,6 +145,9 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
         ));
     }
 
+    let (copy_routes, route_anomalies) = offsite::routes(inventory);
+    anomalies.extend(route_anomalies);
+    let mut copy_tally = vec![offsite::GroupTally::default(); copy_routes.len()];
     let tolerance = Duration::minutes(i64::from(policy.attribution_tolerance_minutes));
     let runs = collect_runs(&index, &job_ctxs, tolerance);
     let grace = Duration::hours(i64::from(policy.grace_hours));
@@ -188,7 +192,17 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
             .unwrap_or_default();
         let verdict = decide(guest, &answers, jobs_completeness, &run_excluded);
         let (report, guest_anomalies) = guest_report(
-            &index, &job_ctxs, guest, &answers, verdict, guest_runs, policy, grace, now,
+            &index,
+            &job_ctxs,
+            guest,
+            &answers,
+            verdict,
+            guest_runs,
+            &copy_routes,
+            &mut copy_tally,
+            policy,
+            grace,
+            now,
         );
         anomalies.extend(guest_anomalies);
         guests.push(report);
@@ -267,6 +281,7 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
         datastores: summary::datastores(inventory),
         evidence: summary::evidence(inventory),
         orphans,
+        copy_jobs: offsite::copy_job_reports(inventory, &copy_routes, &copy_tally),
         anomalies,
     }
 }
@@ -279,6 +294,8 @@ fn guest_report(
     answers: &[JobAnswer<'_>],
     verdict: selection::CoverageVerdict,
     guest_runs: &[RunRecord<'_>],
+    copy_routes: &[offsite::Route<'_>],
+    copy_tally: &mut [offsite::GroupTally],
     policy: &Policy,
     grace: Duration,
     now: DateTime<Utc>,
@@ -293,6 +310,32 @@ fn guest_report(
     }
     storages.extend(guest_runs.iter().filter_map(|r| r.storage.clone()));
     let archives = guest_archives(index, guest, &storages, guest_runs);
+    let places: Vec<offsite::Place> = storages
+        .iter()
+        .filter_map(|storage| match index.link(storage) {
+            index::StorageLink::Pbs {
+                server,
+                datastore,
+                namespace,
+            } => Some(offsite::Place {
+                server,
+                store: datastore.name.clone(),
+                namespace,
+            }),
+            _ => None,
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let offsite = offsite::assess_guest(
+        index,
+        copy_routes,
+        &places,
+        guest.kind.pbs_type().as_str(),
+        &guest.vmid.to_string(),
+        policy.require_offsite_for(&guest.tags, guest.pool.as_deref()),
+        copy_tally,
+    );
     anomalies.extend(archives.anomalies.iter().cloned());
 
     let exemption = exemption_for(guest, policy, now);
@@ -378,6 +421,15 @@ fn guest_report(
     );
 
     let mut flags: BTreeSet<GuestFlag> = archives.flags.clone();
+    if let (Some(days), Some(latest)) = (policy.max_verify_age_days, &archives.latest) {
+        let outdated = latest.verification.as_deref() == Some("ok")
+            && latest
+                .verified_at
+                .is_some_and(|at| now - at > Duration::days(i64::from(days)));
+        if outdated {
+            flags.insert(GuestFlag::VerifyOutdated);
+        }
+    }
     if guest.template == Some(true) {
         flags.insert(GuestFlag::Template);
     }
@@ -428,6 +480,7 @@ fn guest_report(
         runs: run_events,
         exempt: exemption.active,
         flags: flags.into_iter().collect(),
+        offsite,
     };
     (report, anomalies)
 }

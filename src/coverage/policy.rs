@@ -42,6 +42,17 @@ pub struct Policy {
     /// Minutes after a scheduled occurrence within which a vzdump task is attributed to the job.
     /// Default 30 (the scheduler starts a due job within about a minute).
     pub attribution_tolerance_minutes: u32,
+    /// Every guest needs an off-site copy (a sync job to another datastore/PBS, or tape): a guest
+    /// no copy job reads becomes `missing` instead of `null`, and off-site problems of such a
+    /// guest are critical instead of warnings. Default false.
+    pub require_offsite: bool,
+    /// Guests with one of these tags need an off-site copy (as `require_offsite`).
+    pub require_offsite_tags: Vec<String>,
+    /// Guests in one of these pools need an off-site copy (as `require_offsite`).
+    pub require_offsite_pools: Vec<String>,
+    /// Flag `verify_outdated` when the latest archive's verification (the start of the task its
+    /// verification UPID names) is older than this many days. None: no limit.
+    pub max_verify_age_days: Option<u32>,
 }
 
 impl Default for Policy {
@@ -57,6 +68,10 @@ impl Default for Policy {
             history_days: None,
             read_all_notes: false,
             attribution_tolerance_minutes: 30,
+            require_offsite: false,
+            require_offsite_tags: Vec::new(),
+            require_offsite_pools: Vec::new(),
+            max_verify_age_days: None,
         }
     }
 }
@@ -82,7 +97,8 @@ pub enum PolicyError {
         "invalid policy: {0} — expected a JSON object with optional fields grace_hours, \
          max_age_hours, max_age_hours_by_tag, max_age_hours_by_pool, exempt_tags, notes_marker, \
          exemptions [{{vmid, reason, until}}], history_days, read_all_notes, \
-         attribution_tolerance_minutes"
+         attribution_tolerance_minutes, require_offsite, require_offsite_tags, \
+         require_offsite_pools, max_verify_age_days"
     )]
     Json(#[from] serde_json::Error),
     /// A field has a value that makes no sense.
@@ -114,6 +130,13 @@ impl Policy {
             ));
         }
         Ok(())
+    }
+
+    /// Whether the policy asks for an off-site copy of a guest with these tags in this pool.
+    pub fn require_offsite_for(&self, tags: &[String], pool: Option<&str>) -> bool {
+        self.require_offsite
+            || tags.iter().any(|t| self.require_offsite_tags.contains(t))
+            || pool.is_some_and(|p| self.require_offsite_pools.iter().any(|q| q == p))
     }
 
     /// The fixed maximum age (hours) that applies to a guest, and where it comes from

@@ -35,6 +35,10 @@ pub struct Report {
     pub evidence: EvidenceReport,
     /// Snapshots on PBS whose VMID no longer exists, sorted by (server, datastore, namespace, type, id).
     pub orphans: Vec<OrphanSnapshot>,
+    /// Copy jobs (pull/push sync, tape) of every PBS with how they treat the guests' groups,
+    /// sorted by (server, id). Absent in reports of older versions: read as empty.
+    #[serde(default)]
+    pub copy_jobs: Vec<CopyJobReport>,
     /// Every anomaly (collection and assessment), worst first.
     pub anomalies: Vec<Anomaly>,
 }
@@ -70,6 +74,10 @@ pub struct ServerVersion {
     /// The version the server reported (`9.1.8`, `4.2`); None when `/version` could not be read.
     pub version: Option<String>,
 }
+
+pub use super::offsite::{
+    CopyJobKind, CopyJobReport, CopyKind, Offsite, OffsiteCopy, OffsiteStatus,
+};
 
 /// Headline counts. `coverage_percent` is covered+partial over guests whose coverage is known
 /// (exempt guests excluded); None when no guest's coverage is known.
@@ -107,6 +115,40 @@ pub struct Summary {
     pub critical_anomalies: usize,
     /// Anomalies of warning level.
     pub warning_anomalies: usize,
+    /// Guests per off-site verdict (exempt guests excluded; `none`: no copy job reads them and
+    /// the policy asks for none).
+    #[serde(default)]
+    pub offsite: OffsiteCounts,
+}
+
+/// Guests per off-site verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OffsiteCounts {
+    /// `ok`.
+    pub ok: usize,
+    /// `stale`.
+    pub stale: usize,
+    /// `missing`.
+    pub missing: usize,
+    /// `not_selected`.
+    pub not_selected: usize,
+    /// `unknown`.
+    pub unknown: usize,
+    /// `null`: no copy job touches the guest's datastore and none is required.
+    pub none: usize,
+}
+
+impl OffsiteCounts {
+    /// The count of one verdict.
+    pub fn of(&self, status: OffsiteStatus) -> usize {
+        match status {
+            OffsiteStatus::Ok => self.ok,
+            OffsiteStatus::Stale => self.stale,
+            OffsiteStatus::Missing => self.missing,
+            OffsiteStatus::NotSelected => self.not_selected,
+            OffsiteStatus::Unknown => self.unknown,
+        }
+    }
 }
 
 /// Coverage verdict for one guest.
@@ -271,6 +313,8 @@ pub enum GuestFlag {
     Unverified,
     /// The latest archive on PBS failed verification.
     VerifyFailed,
+    /// The latest archive's verification is older than the policy's `max_verify_age_days`.
+    VerifyOutdated,
     /// The VMID was reused: older backups under it belong to another guest.
     VmidReuse,
     /// A flag this version does not know, read back from a report another version wrote. Kept
@@ -291,6 +335,7 @@ impl GuestFlag {
             GuestFlag::Template => "template",
             GuestFlag::Unverified => "unverified",
             GuestFlag::VerifyFailed => "verify_failed",
+            GuestFlag::VerifyOutdated => "verify_outdated",
             GuestFlag::VmidReuse => "vmid_reuse",
             GuestFlag::Other(other) => other,
         }
@@ -390,6 +435,13 @@ pub struct ArchiveEvidence {
     pub size_bytes: Option<u64>,
     /// `ok`, `failed`, or None when never verified.
     pub verification: Option<String>,
+    /// Start of the verification task named by the snapshot's verification UPID (None: never
+    /// verified, not a PBS snapshot, or the UPID is unreadable).
+    #[serde(default)]
+    pub verified_at: Option<DateTime<Utc>>,
+    /// Backup time of the newest snapshot in that place whose verification is ok (None: none).
+    #[serde(default)]
+    pub last_verified_ok: Option<DateTime<Utc>>,
     /// Protected from pruning.
     pub protected: bool,
     /// Encrypted (None: unknown).
@@ -490,6 +542,10 @@ pub struct GuestReport {
     pub exempt: Option<Exemption>,
     /// Short flags for the "needs attention" view, sorted by their spelling.
     pub flags: Vec<GuestFlag>,
+    /// Off-site copies (3-2-1): `null` when no copy job reads the guest's datastore and the
+    /// policy asks for none.
+    #[serde(default)]
+    pub offsite: Option<Offsite>,
 }
 
 /// Last run of a job on one node.

@@ -4,7 +4,7 @@ use crate::model::{Anomaly, Completeness, Inventory, PbsJob, Severity};
 
 use super::report::{
     Coverage, DatastoreReport, EvidenceReport, Freshness, GuestFlag, GuestReport, NodeHorizon,
-    PbsJobRun, ServerKind, ServerVersion, Summary,
+    OffsiteStatus, PbsJobRun, ServerKind, ServerVersion, Summary,
 };
 
 /// The newest PVE release (major, minor) whose API shapes this version decodes; a newer server
@@ -43,6 +43,14 @@ pub(crate) fn summarize(guests: &[GuestReport], anomalies: &[Anomaly]) -> Summar
         }
         if guest.flags.iter().any(GuestFlag::is_unverified) {
             s.unverified += 1;
+        }
+        match guest.offsite.as_ref().map(|o| o.status) {
+            Some(OffsiteStatus::Ok) => s.offsite.ok += 1,
+            Some(OffsiteStatus::Stale) => s.offsite.stale += 1,
+            Some(OffsiteStatus::Missing) => s.offsite.missing += 1,
+            Some(OffsiteStatus::NotSelected) => s.offsite.not_selected += 1,
+            Some(OffsiteStatus::Unknown) => s.offsite.unknown += 1,
+            None => s.offsite.none += 1,
         }
     }
     let known = s.covered + s.partial + s.disabled_only + s.not_covered;
@@ -309,6 +317,7 @@ mod tests {
             verify_jobs: Observed::complete(Vec::new()),
             prune_jobs: Observed::complete(Vec::new()),
             sync_jobs: Observed::complete(Vec::new()),
+            copies: crate::model::CopyInventory::none(),
         }
     }
 

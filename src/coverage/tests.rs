@@ -1420,6 +1420,7 @@ fn a_5000_guest_inventory_is_assessed_completely() {
             time: now() - Duration::hours((i / guests.len()) as i64 * 24 + 11),
             size: Some(1),
             verification: Some(VerifyState::Ok),
+            verified_at: None,
             protected: false,
             encrypted: None,
             owner: None,
@@ -1479,4 +1480,108 @@ fn unreadable_config_uses_the_latest_log_for_exclusions() {
     let g = guest(&report, 101);
     assert_eq!(g.coverage, Coverage::Indeterminate, "{}", g.coverage_reason);
     assert!(g.coverage_reason.contains("excluded is unknown"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification age (issue #12 item 4).
+
+fn verified_world(states: &[(&str, Option<VerifyState>, Option<&str>)]) -> Inventory {
+    let mut fx = Fx::new()
+        .vm(100, "pve1")
+        .job("nightly", "01:00", all_except(&[]));
+    for (time, state, verified_at) in states {
+        let state = state.clone();
+        let verified_at = verified_at.map(t);
+        fx = fx.snapshot("", BackupType::Vm, "100", time, Some(1 << 30), move |s| {
+            s.verification = state;
+            s.verified_at = verified_at;
+        });
+    }
+    fx.build()
+}
+
+#[test]
+fn a_failed_latest_snapshot_says_which_older_one_to_restore_from() {
+    let inv = verified_world(&[
+        (
+            "2026-11-20T01:00:00Z",
+            Some(VerifyState::Ok),
+            Some("2026-11-20T05:00:00Z"),
+        ),
+        (
+            "2026-11-21T01:00:00Z",
+            Some(VerifyState::Failed),
+            Some("2026-11-21T05:00:00Z"),
+        ),
+        (
+            "2026-11-22T01:00:00Z",
+            Some(VerifyState::Failed),
+            Some("2026-11-22T05:00:00Z"),
+        ),
+    ]);
+    let report = run(&inv);
+    let g = guest(&report, 100);
+    let archive = g.archive.as_ref().unwrap();
+    assert_eq!(archive.verified_at, Some(t("2026-11-22T05:00:00Z")));
+    assert_eq!(archive.last_verified_ok, Some(t("2026-11-20T01:00:00Z")));
+    assert!(g.flags.contains(&GuestFlag::VerifyFailed));
+    let found = report
+        .anomalies
+        .iter()
+        .find(|a| a.message.contains("failed verification"))
+        .unwrap();
+    assert!(
+        found.details.contains("restore from 2026-11-20T01:00:00Z"),
+        "{}",
+        found.details
+    );
+    // Nothing verified ok: no restore point is named.
+    let none_ok = verified_world(&[("2026-11-22T01:00:00Z", Some(VerifyState::Failed), None)]);
+    let report = run(&none_ok);
+    assert_eq!(
+        guest(&report, 100)
+            .archive
+            .as_ref()
+            .unwrap()
+            .last_verified_ok,
+        None
+    );
+    assert!(report
+        .anomalies
+        .iter()
+        .any(|a| a.details.contains("no snapshot of it verified ok")));
+}
+
+#[test]
+fn max_verify_age_days_flags_an_old_verification() {
+    let inv = verified_world(&[(
+        "2026-11-22T01:00:00Z",
+        Some(VerifyState::Ok),
+        Some("2026-11-10T05:00:00Z"),
+    )]);
+    let cases = [(None, false), (Some(7), true), (Some(30), false)];
+    for (days, flagged) in cases {
+        let policy = Policy {
+            max_verify_age_days: days,
+            ..Policy::default()
+        };
+        let report = assess(&inv, &policy, now());
+        assert_eq!(
+            guest(&report, 100)
+                .flags
+                .contains(&GuestFlag::VerifyOutdated),
+            flagged,
+            "{days:?}"
+        );
+    }
+    // A verification time that cannot be told is never called outdated.
+    let unknown_time = verified_world(&[("2026-11-22T01:00:00Z", Some(VerifyState::Ok), None)]);
+    let policy = Policy {
+        max_verify_age_days: Some(1),
+        ..Policy::default()
+    };
+    let report = assess(&unknown_time, &policy, now());
+    assert!(!guest(&report, 100)
+        .flags
+        .contains(&GuestFlag::VerifyOutdated));
 }

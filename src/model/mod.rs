@@ -8,12 +8,14 @@
 //! - **No secrets.** Nothing here ever holds a token, password or ticket.
 
 mod anomaly;
+mod offsite;
 mod pbs;
 pub(crate) mod permissions;
 mod pve;
 pub mod volumes;
 
 pub use anomaly::{Anomaly, Severity};
+pub use offsite::*;
 pub use pbs::*;
 pub use permissions::PermissionMap;
 pub use pve::*;

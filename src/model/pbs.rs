@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{BackupType, Observed};
+use super::{BackupType, CopyInventory, Observed};
 
 /// Everything collected from one PBS server.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -22,6 +22,8 @@ pub struct PbsInventory {
     pub prune_jobs: Observed<PbsJob>,
     /// Sync jobs, sorted by id.
     pub sync_jobs: Observed<PbsJob>,
+    /// Copies elsewhere: sync jobs of both directions, remotes, tape jobs and tape content.
+    pub copies: CopyInventory,
 }
 
 /// One datastore with its evidence.
@@ -102,6 +104,10 @@ pub struct Snapshot {
     pub size: Option<u64>,
     /// Verification (None: never verified).
     pub verification: Option<VerifyState>,
+    /// Start of the verification task named by the snapshot's verification UPID (PBS keeps no
+    /// verification time; for a verify job it is the job's start; a synced snapshot carries the
+    /// source server's UPID). None: never verified or the UPID is unreadable.
+    pub verified_at: Option<DateTime<Utc>>,
     /// Protected from pruning.
     pub protected: bool,
     /// Whether the archives are encrypted (None: cannot be told).

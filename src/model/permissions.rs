@@ -136,6 +136,10 @@ pub(crate) enum Need {
     PbsJobs,
     /// The PBS task history.
     PbsTaskHistory,
+    /// PBS remotes and the sync jobs that name them (pull and push).
+    PbsRemotes,
+    /// PBS tape backup jobs and the tape catalog.
+    PbsTape,
 }
 
 /// A role to grant on a path so a [`Need`] is met read-only.
@@ -327,6 +331,32 @@ impl Need {
                     role: "Audit",
                 }),
             ),
+            Need::PbsRemotes => (
+                Product::Pbs,
+                "remotes",
+                "GET /config/remote, /admin/sync?sync-direction=all",
+                "/remote",
+                "Remote.Audit",
+                SilentlyFiltered,
+                "remotes and the sync jobs that name them are silently left out (the Audit role lacks Remote.Audit), so off-site copies cannot be seen",
+                Some(Grant {
+                    path: "/remote",
+                    role: "RemoteAudit",
+                }),
+            ),
+            Need::PbsTape => (
+                Product::Pbs,
+                "tape",
+                "GET /tape/backup, /tape/media/content",
+                "/tape",
+                "Tape.Audit",
+                SilentlyFiltered,
+                "tape backup jobs and tape content are silently left out (the Audit role lacks Tape.Audit), so copies on tape cannot be seen",
+                Some(Grant {
+                    path: "/tape",
+                    role: "TapeAudit",
+                }),
+            ),
         };
         Requirement {
             product,
@@ -497,6 +527,21 @@ mod tests {
             .is_some_and(
                 |fix| fix.starts_with("proxmox-backup-manager acl update /system/tasks Audit")
             ));
+    }
+
+    #[test]
+    fn remote_and_tape_needs_name_their_roles() {
+        let remotes = Need::PbsRemotes.requirement();
+        assert_eq!(remotes.privilege, "Remote.Audit");
+        assert_eq!(remotes.when_missing, WhenMissing::SilentlyFiltered);
+        assert_eq!(
+            remotes.fix("audit@pbs").as_deref(),
+            Some("proxmox-backup-manager acl update /remote RemoteAudit --auth-id 'audit@pbs'")
+        );
+        assert_eq!(
+            Need::PbsTape.requirement().fix("audit@pbs").as_deref(),
+            Some("proxmox-backup-manager acl update /tape TapeAudit --auth-id 'audit@pbs'")
+        );
     }
 
     #[test]

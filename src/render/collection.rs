@@ -190,6 +190,7 @@ mod tests {
                 incomplete: incomplete.iter().map(|s| s.to_string()).collect(),
             },
             orphans: Vec::new(),
+            copy_jobs: Vec::new(),
             anomalies,
         }
     }

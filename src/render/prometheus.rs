@@ -16,7 +16,9 @@
 //! (`qemu`/`lxc`). Verdicts are label-valued: `pve_backup_guest_coverage` has exactly one series per
 //! guest, whose `coverage` label is the verdict (`covered`, `partial`, `disabled_only`,
 //! `not_covered`, `indeterminate`) and whose value is always 1; `pve_backup_guest_freshness`
-//! likewise with `freshness` (`ok`, `stale`, `failed`, `never`, `unknown`). When a verdict
+//! likewise with `freshness` (`ok`, `stale`, `failed`, `never`, `unknown`), and
+//! `pve_backup_guest_offsite` with `offsite` (`ok`, `stale`, `missing`, `not_selected`, `unknown`;
+//! no series when the guest's `offsite` is null). When a verdict
 //! changes, the old series disappears (Prometheus marks it stale). Zero-valued series for the other
 //! verdicts are not written: with thousands of guests they would multiply the series count by
 //! five for no information. Alert on `pve_backup_guest_coverage{coverage="not_covered"} == 1`, count
@@ -33,7 +35,7 @@ use std::time::Duration;
 use super::collection::{self, CollectionState};
 use super::view::words::severity_word;
 use crate::api::server::host_of;
-use crate::coverage::report::{Coverage, Freshness, GuestReport, Report};
+use crate::coverage::report::{Coverage, Freshness, GuestReport, OffsiteStatus, Report};
 use crate::model::Severity;
 
 /// Escape a label value per the exposition format: backslash, double quote and line feed.
@@ -142,6 +144,14 @@ pub fn render_into(
         "pve_backup_guest_freshness",
         "Freshness verdict of the guest, in the freshness label (always 1).",
     );
+    let mut offsite = Family::new(
+        "pve_backup_guest_offsite",
+        "Off-site verdict of the guest, in the offsite label (always 1; absent when no copy job reads its datastore).",
+    );
+    let mut offsite_latest = Family::new(
+        "pve_backup_guest_offsite_latest_copy_timestamp_seconds",
+        "Backup time of the guest's newest off-site copy (sync or tape), Unix seconds.",
+    );
     let mut exempt = Family::new(
         "pve_backup_guest_exempt",
         "1 when the guest has a justified, unexpired backup exemption, else 0.",
@@ -171,6 +181,12 @@ pub fn render_into(
         coverage.push(&with(&base, &[("coverage", guest.coverage.as_str())]), 1);
         freshness.push(&with(&base, &[("freshness", guest.freshness.as_str())]), 1);
         let labels = with(&base, &[]);
+        if let Some(o) = &guest.offsite {
+            offsite.push(&with(&base, &[("offsite", o.status.as_str())]), 1);
+            if let Some(latest) = o.latest_copy {
+                offsite_latest.push(&labels, latest.timestamp());
+            }
+        }
         exempt.push(&labels, u8::from(guest.exempt.is_some()));
         if let Some(event) = &guest.last_success {
             last_success.push(&labels, event.time.timestamp());
@@ -289,6 +305,20 @@ pub fn render_into(
             count,
         );
     }
+    let mut by_offsite = Family::new(
+        "pve_backup_report_guests_by_offsite",
+        "Guests in the report by off-site verdict (exempt guests excluded; none: no copy job reads their datastore).",
+    );
+    for status in OffsiteStatus::ALL {
+        by_offsite.push(
+            &[("cluster", cluster), ("offsite", status.as_str())],
+            summary.offsite.of(status),
+        );
+    }
+    by_offsite.push(
+        &[("cluster", cluster), ("offsite", "none")],
+        summary.offsite.none,
+    );
     let mut guests = Family::new("pve_backup_report_guests", "Guests in the report.");
     guests.push(&only_cluster, summary.guests);
     let mut guests_exempt = Family::new(
@@ -363,6 +393,9 @@ pub fn render_into(
     let mut families = vec![
         coverage,
         freshness,
+        offsite,
+        offsite_latest,
+        by_offsite,
         exempt,
         last_success,
         last_attempt,
@@ -425,6 +458,7 @@ mod tests {
                 ..EvidenceReport::default()
             },
             orphans: Vec::new(),
+            copy_jobs: Vec::new(),
             anomalies: Vec::new(),
         }
     }

@@ -54,6 +54,8 @@ fn archive(time: DateTime<Utc>, verification: Option<&str>) -> ArchiveEvidence {
         time,
         size_bytes: Some(13_207_024_435),
         verification: verification.map(str::to_string),
+        verified_at: None,
+        last_verified_ok: None,
         protected: false,
         encrypted: Some(false),
         snapshot_count: 14,
@@ -96,6 +98,7 @@ fn base_guest(vmid: u32, kind: GuestKind, name: &str, node: &str) -> GuestReport
         exempt: None,
         flags: vec![],
         runs: vec![],
+        offsite: None,
     }
 }
 
@@ -114,9 +117,44 @@ pub fn guests() -> Vec<GuestReport> {
     let mut g = ok_guest(100, GuestKind::Qemu, "web01", "pve1");
     g.tags = vec!["prod".into(), "web".into()];
     g.notes = Some("Public web server.\nOwner: web team".into());
+    g.offsite = Some(Offsite {
+        status: OffsiteStatus::Ok,
+        reason: "copied by copy job pull-main on pbs-far to pbs-far/copy, newest copy 2026-11-21T02:00:00Z".into(),
+        copies: vec![OffsiteCopy {
+            kind: CopyKind::Pbs,
+            server: "pbs-far".into(),
+            datastore: Some("copy".into()),
+            namespace: Some(String::new()),
+            time: t(2026, 11, 21, 2, 0),
+            via: "pull-main".into(),
+            media_set: None,
+        }],
+        latest_copy: Some(t(2026, 11, 21, 2, 0)),
+        required: false,
+        missing_snapshots: None,
+        missing_since: None,
+    });
     v.push(g);
 
     let mut g = ok_guest(101, GuestKind::Qemu, "db01", "pve1");
+    g.offsite = Some(Offsite {
+        status: OffsiteStatus::Stale,
+        reason: "copy job pull-main on pbs-far: 2 local snapshot(s) since 2026-11-19T02:00:00Z that its last run should have copied are not in pbs-far/copy".into(),
+        copies: vec![OffsiteCopy {
+            kind: CopyKind::Tape,
+            server: "pbs-main".into(),
+            datastore: None,
+            namespace: None,
+            time: t(2026, 11, 18, 2, 10),
+            via: "tape-weekly".into(),
+            media_set: Some("weekly 2026-11-18".into()),
+        }],
+        latest_copy: Some(t(2026, 11, 18, 2, 10)),
+        required: false,
+        missing_snapshots: Some(2),
+        missing_since: Some(t(2026, 11, 19, 2, 0)),
+    });
+
     g.pool = Some("prod".into());
     g.jobs = vec!["nightly".into(), "weekly-pool".into()];
     g.covering_jobs.push(covering(
@@ -281,6 +319,21 @@ pub fn summary_of(guests: &[GuestReport], anomalies: &[Anomaly]) -> Summary {
             .iter()
             .filter(|a| a.severity == Severity::Warning)
             .count(),
+        offsite: {
+            let of = |status: OffsiteStatus| {
+                count(&|g| {
+                    g.exempt.is_none() && g.offsite.as_ref().map(|o| o.status) == Some(status)
+                })
+            };
+            OffsiteCounts {
+                ok: of(OffsiteStatus::Ok),
+                stale: of(OffsiteStatus::Stale),
+                missing: of(OffsiteStatus::Missing),
+                not_selected: of(OffsiteStatus::NotSelected),
+                unknown: of(OffsiteStatus::Unknown),
+                none: count(&|g| g.exempt.is_none() && g.offsite.is_none()),
+            }
+        },
     }
 }
 
@@ -557,6 +610,40 @@ pub fn report() -> Report {
                 snapshots: 30,
             },
         ],
+        copy_jobs: vec![
+            CopyJobReport {
+                server: "pbs-far".into(),
+                id: "pull-main".into(),
+                kind: CopyJobKind::Pull,
+                source: "pbs-main/store1".into(),
+                target: "pbs-far/copy".into(),
+                selection: "type:vm, exclude:group:vm/105; transfer-last 3".into(),
+                schedule: Some("hourly".into()),
+                last_run_state: Some("OK".into()),
+                last_run: Some(t(2026, 11, 21, 5, 0)),
+                groups_selected: 2,
+                groups_copied: 2,
+                groups_stale: 1,
+                groups_missing: 0,
+                groups_unknown: 0,
+            },
+            CopyJobReport {
+                server: "pbs-main".into(),
+                id: "tape-weekly".into(),
+                kind: CopyJobKind::Tape,
+                source: "pbs-main/store1".into(),
+                target: "tape on pbs-main, pool weekly".into(),
+                selection: "all groups; latest only".into(),
+                schedule: Some("sat 05:00".into()),
+                last_run_state: Some("media not online".into()),
+                last_run: Some(t(2026, 11, 21, 5, 0)),
+                groups_selected: 5,
+                groups_copied: 1,
+                groups_stale: 0,
+                groups_missing: 4,
+                groups_unknown: 0,
+            },
+        ],
         anomalies,
     }
 }
@@ -683,6 +770,7 @@ pub fn generated_report(count: u32) -> Report {
         datastores: datastores(),
         evidence: report().evidence,
         orphans: report().orphans,
+        copy_jobs: Vec::new(),
         anomalies,
     }
 }
@@ -738,6 +826,7 @@ pub fn failed_report() -> Report {
             ],
         },
         orphans: Vec::new(),
+        copy_jobs: Vec::new(),
         anomalies,
     }
 }
@@ -765,6 +854,7 @@ pub fn incomplete_report() -> Report {
         datastores: Vec::new(),
         evidence: EvidenceReport::default(),
         orphans: Vec::new(),
+        copy_jobs: Vec::new(),
         anomalies,
     }
 }

@@ -16,6 +16,7 @@ mod faults;
 mod foundation;
 mod golden;
 mod notes;
+mod offsite;
 mod report;
 mod simulator;
 mod try_it;

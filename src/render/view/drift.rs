@@ -4,7 +4,7 @@
 use crate::coverage::drift::{CoverageChange, Drift, FreshnessChange, GuestRef};
 
 use super::format::{Formatter, When};
-use super::words::{coverage_word, freshness_word};
+use super::words::{coverage_word, freshness_word, offsite_word};
 
 /// One line of the drift section.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +104,23 @@ pub(crate) fn drift_view(drift: &Drift, fmt: &Formatter) -> DriftView {
             title: "Verification went from ok to failed",
             class: "bad",
             lines: guest_lines(&drift.verification_failed, "ok → failed"),
+        },
+        DriftGroup {
+            title: "Lost the off-site copy",
+            class: "bad",
+            lines: drift
+                .offsite_lost
+                .iter()
+                .map(|c| DriftLine {
+                    subject: guest_subject(&c.guest),
+                    change: format!(
+                        "{} → {}",
+                        offsite_word(c.before),
+                        c.after.map_or("no copy job", offsite_word)
+                    ),
+                    detail: c.reason.clone(),
+                })
+                .collect(),
         },
         DriftGroup {
             title: "Jobs disabled",

@@ -2,12 +2,14 @@
 //! all-guests table and the exemptions table.
 
 use crate::coverage::report::{
-    AttemptStatus, BackupEvent, Coverage, Freshness, GuestFlag, GuestReport, PbsJobRun, Report,
+    AttemptStatus, BackupEvent, CopyKind, Coverage, Freshness, GuestFlag, GuestReport, PbsJobRun,
+    Report,
 };
 
 use super::format::{format_duration, format_size, or_none, Formatter, When, NONE};
 use super::words::{
     coverage_class, coverage_word, flag_word, freshness_class, freshness_word, kind_word,
+    offsite_class, offsite_word,
 };
 use super::Badge;
 
@@ -88,6 +90,11 @@ pub struct GuestRow {
     pub target: String,
     /// Verification state of the latest archive.
     pub verification: Badge,
+    /// Off-site verdict (title: the reason); `—` when no copy job reads the guest's datastore.
+    pub offsite: Badge,
+    /// The newest copy's place and age: `offsite · copy · 9 h ago`, `tape · pbs1 · 2 d ago`
+    /// (empty: none).
+    pub offsite_where: String,
     /// Report flags, plus exemption and excluded volumes, as short words.
     pub flags: Vec<String>,
     /// The guest's PVE tags.
@@ -269,9 +276,27 @@ fn problems_of(
             GuestFlag::VerifyFailed => (
                 5,
                 Badge::new("verification failed", "bad", ""),
-                "The latest snapshot failed verification: check the datastore and take a new backup."
-                    .to_string(),
+                match guest.archive.as_ref().and_then(|a| a.last_verified_ok) {
+                    Some(ok) => format!(
+                        "The latest snapshot failed verification: restore from {} (verified ok), check the datastore and take a new backup.",
+                        fmt.when(Some(ok)).text
+                    ),
+                    None => "The latest snapshot failed verification: check the datastore and take a new backup."
+                        .to_string(),
+                },
                 String::new(),
+            ),
+            GuestFlag::VerifyOutdated => (
+                5,
+                Badge::new("verification outdated", "warn", ""),
+                "The latest snapshot was verified longer ago than the policy allows: schedule a verify job with outdated-after."
+                    .to_string(),
+                guest
+                    .archive
+                    .as_ref()
+                    .and_then(|a| a.verified_at)
+                    .map(|v| format!("last verified {}", fmt.when(Some(v)).text))
+                    .unwrap_or_default(),
             ),
             GuestFlag::Unverified => {
                 let (why, action) = unverified_advice(guest, report, fmt);
@@ -489,6 +514,27 @@ pub(crate) fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
         size_key: size_bytes.map(|s| s.to_string()).unwrap_or_default(),
         target,
         verification,
+        offsite: match &g.offsite {
+            Some(o) => Badge::new(
+                offsite_word(o.status),
+                offsite_class(o.status),
+                o.reason.clone(),
+            ),
+            None => Badge::new(NONE, "", ""),
+        },
+        offsite_where: g
+            .offsite
+            .as_ref()
+            .and_then(|o| o.copies.first())
+            .map(|c| {
+                let place = match (&c.kind, &c.datastore) {
+                    (CopyKind::Tape, _) => format!("tape · {}", c.server),
+                    (CopyKind::Pbs, Some(ds)) => format!("{} · {ds}", c.server),
+                    (CopyKind::Pbs, None) => c.server.clone(),
+                };
+                format!("{place} · {}", fmt.when(Some(c.time)).relative)
+            })
+            .unwrap_or_default(),
         flags,
         tags: g.tags.clone(),
         notes_text: notes_parts.join("; "),

@@ -17,6 +17,7 @@ mod evidence;
 pub mod format;
 mod guests;
 mod jobs;
+mod offsite;
 mod summary;
 mod why;
 pub mod words;
@@ -31,6 +32,7 @@ pub use evidence::{AnomalyRow, HorizonRow};
 pub use format::When;
 pub use guests::{AttentionRow, ExemptionRow, GuestRow};
 pub use jobs::JobRow;
+pub use offsite::CopyJobRow;
 pub use summary::{Card, CollectionBanner};
 
 use format::Formatter;
@@ -97,6 +99,8 @@ pub struct ReportView {
     pub jobs: Vec<JobRow>,
     /// PBS datastores.
     pub datastores: Vec<DatastoreRow>,
+    /// Copy jobs (sync pull/push, tape), sorted by (server, id).
+    pub copy_jobs: Vec<CopyJobRow>,
     /// Anomalies, worst first.
     pub anomalies: Vec<AnomalyRow>,
     /// Task-history horizon per node.
@@ -145,6 +149,7 @@ pub fn build(report: &Report, drift: Option<&Drift>) -> ReportView {
             .collect(),
         jobs: jobs::job_rows(report, &fmt),
         datastores: datastores::datastore_rows(report, &fmt),
+        copy_jobs: offsite::copy_job_rows(report, &fmt),
         anomalies: evidence::anomaly_rows(report),
         horizons: evidence::horizon_rows(report, &fmt),
         incomplete: report.evidence.incomplete.clone(),

@@ -1,7 +1,7 @@
 //! Words and colours for people: how the view spells each verdict, flag and severity, and which
 //! colour class goes with it. The contract spellings are the types' own `as_str()`.
 
-use crate::coverage::report::{Coverage, Freshness, GuestFlag};
+use crate::coverage::report::{Coverage, Freshness, GuestFlag, OffsiteStatus};
 use crate::model::{GuestKind, Severity};
 
 use super::Badge;
@@ -75,4 +75,25 @@ pub(crate) fn severity_badge(severity: Severity) -> Badge {
         Severity::Info => "info",
     };
     Badge::new(severity_word(severity), class, "")
+}
+
+/// An off-site verdict for people (`not selected`).
+pub(crate) fn offsite_word(status: OffsiteStatus) -> &'static str {
+    match status {
+        OffsiteStatus::Ok => "ok",
+        OffsiteStatus::Stale => "stale",
+        OffsiteStatus::Missing => "missing",
+        OffsiteStatus::NotSelected => "not selected",
+        OffsiteStatus::Unknown => "unknown",
+    }
+}
+
+/// Colour of an off-site verdict.
+pub(crate) fn offsite_class(status: OffsiteStatus) -> &'static str {
+    match status {
+        OffsiteStatus::Ok => "ok",
+        OffsiteStatus::Stale | OffsiteStatus::NotSelected => "warn",
+        OffsiteStatus::Missing => "bad",
+        OffsiteStatus::Unknown => "unknown",
+    }
 }

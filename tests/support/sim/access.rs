@@ -174,6 +174,7 @@ pub fn expand_role(product: Product, role: &str) -> Vec<&'static str> {
         (Product::Pbs, "DatastorePowerUser") => &["Datastore.Prune", "Datastore.Backup"],
         (Product::Pbs, "DatastoreAudit") => &["Datastore.Audit"],
         (Product::Pbs, "RemoteAudit") => &["Remote.Audit"],
+        (Product::Pbs, "TapeAudit") => &["Tape.Audit"],
         (Product::Pbs, "RemoteAdmin") => &["Remote.Audit", "Remote.Modify", "Remote.Read"],
         (Product::Pbs, "RemoteSyncOperator") => &["Remote.Audit", "Remote.Read"],
         _ => {

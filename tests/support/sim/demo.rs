@@ -318,6 +318,11 @@ fn demo_scenario_at(now: i64) -> Scenario {
         .token("pve@pbs!backup", PBS_BACKUP_SECRET, true)
         .acl("/", "monitor@pbs", "Audit", true)
         .acl("/", "monitor@pbs!audit", "Audit", true)
+        // Off-site copies need Remote.Audit and Tape.Audit, which the Audit role lacks.
+        .acl("/remote", "monitor@pbs", "RemoteAudit", true)
+        .acl("/remote", "monitor@pbs!audit", "RemoteAudit", true)
+        .acl("/tape", "monitor@pbs", "TapeAudit", true)
+        .acl("/tape", "monitor@pbs!audit", "TapeAudit", true)
         .acl("/datastore/store1", "pve@pbs", "DatastoreBackup", true)
         .acl(
             "/datastore/store1",

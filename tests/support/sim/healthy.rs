@@ -146,6 +146,12 @@ fn build(long_log: bool) -> Scenario {
                     Snapshot::guest("pve", kind, vmid, time, 34_359_739_500, "pve@pbs!backup")
                         .verified("ok", &verify_upid),
                 );
+                // The local sync job `s-local` copies `pve` into the root namespace (it keeps
+                // the source's verification state).
+                ds.snapshots.push(
+                    Snapshot::guest("", kind, vmid, time, 34_359_739_500, "root@pam")
+                        .verified("ok", &verify_upid),
+                );
             }
         }
     }

@@ -398,7 +398,85 @@ impl PbsState {
                     .collect();
                 ok(Value::Array(list))
             }),
-            ["admin" | "config", kind @ ("verify" | "prune" | "sync")] => {
+            ["admin" | "config", "sync"] => check_params(r, &["store", "sync-direction"])
+                .and_then(|()| self.sync_direction(r.param("sync-direction")))
+                .map(|direction| {
+                    let with_status = segs[0] == "admin";
+                    let list = self
+                        .jobs(&v, id, "sync", r.param("store"), with_status)
+                        .into_iter()
+                        .filter(|j| {
+                            let push = j.get("sync-direction").and_then(Value::as_str) == Some("push");
+                            match direction {
+                                "all" => true,
+                                "push" => push,
+                                _ => !push,
+                            }
+                        })
+                        .collect();
+                    ok(Value::Array(list))
+                }),
+            ["config", "remote"] => check_params(r, &[]).map(|()| {
+                let list = self
+                    .sc
+                    .remotes
+                    .iter()
+                    .filter(|m| {
+                        let name = m.get("name").and_then(Value::as_str).unwrap_or("");
+                        v.has(id, &format!("/remote/{name}"), "Remote.Audit")
+                    })
+                    .map(|m| {
+                        let mut m = m.clone();
+                        m.remove("password");
+                        Value::Object(m)
+                    })
+                    .collect();
+                ok(Value::Array(list))
+            }),
+            ["tape", "backup"] => check_params(r, &[]).map(|()| {
+                let list = self
+                    .sc
+                    .tape_jobs
+                    .iter()
+                    .filter(|m| {
+                        let job = m.get("id").and_then(Value::as_str).unwrap_or("");
+                        v.has(id, &format!("/tape/job/{job}"), "Tape.Audit")
+                    })
+                    .map(|m| Value::Object(m.clone()))
+                    .collect();
+                ok(Value::Array(list))
+            }),
+            ["tape", "media", "content"] => check_params(
+                r,
+                &["pool", "label-text", "media", "media-set", "backup-type", "backup-id"],
+            )
+            .map(|()| {
+                let wanted = |key: &str, m: &RawMap| {
+                    r.param(key)
+                        .is_none_or(|want| m.get(key).and_then(Value::as_str) == Some(want))
+                };
+                let list = self
+                    .sc
+                    .tape_content
+                    .iter()
+                    .filter(|m| {
+                        let pool = m.get("pool").and_then(Value::as_str).unwrap_or("");
+                        v.has(id, &format!("/tape/pool/{pool}"), "Tape.Audit")
+                    })
+                    .filter(|m| wanted("pool", m) && wanted("label-text", m))
+                    .filter(|m| {
+                        let snapshot = m.get("snapshot").and_then(Value::as_str).unwrap_or("");
+                        // `[ns/<a>/…]<type>/<id>/<time>`: the group is the two parts before the time.
+                        let mut parts = snapshot.rsplit('/').skip(1);
+                        let (i, t) = (parts.next(), parts.next());
+                        r.param("backup-type").is_none_or(|want| t == Some(want))
+                            && r.param("backup-id").is_none_or(|want| i == Some(want))
+                    })
+                    .map(|m| Value::Object(m.clone()))
+                    .collect();
+                ok(Value::Array(list))
+            }),
+            ["admin" | "config", kind @ ("verify" | "prune")] => {
                 check_params(r, &["store"]).map(|()| {
                     let with_status = segs[0] == "admin";
                     ok(Value::Array(self.jobs(&v, id, kind, r.param("store"), with_status)))
@@ -423,6 +501,31 @@ impl PbsState {
             _ => return None,
         };
         Some(res)
+    }
+
+    /// `sync-direction` as the server's version understands it: PBS before 3.3 rejects the
+    /// parameter (400); 3.3+ defaults to pull (copies-and-evolution.md A1).
+    fn sync_direction<'r>(&self, asked: Option<&'r str>) -> Result<&'r str, Reply> {
+        let (major, minor) = self
+            .sc
+            .version
+            .split_once('.')
+            .map(|(a, b)| (a.parse::<u32>().unwrap_or(0), b.parse::<u32>().unwrap_or(0)))
+            .unwrap_or((0, 0));
+        let knows_push = (major, minor) >= (3, 3);
+        match asked {
+            None if knows_push => Ok("pull"),
+            None => Ok("all"),
+            Some(_) if !knows_push => Err(error_reply(
+                400,
+                "parameter verification errors\n\nparameter 'sync-direction': schema does not allow additional properties.\n",
+            )),
+            Some(d @ ("pull" | "push" | "all")) => Ok(d),
+            Some(other) => Err(error_reply(
+                400,
+                &format!("parameter verification errors\n\nparameter 'sync-direction': value '{other}' is not defined in the enumeration.\n"),
+            )),
+        }
     }
 
     fn node_ok(&self, node: &str) -> bool {
@@ -748,9 +851,29 @@ impl PbsState {
                 let ns = j.get("ns").and_then(Value::as_str).unwrap_or("");
                 let mut allowed = v.has_any(id, &ns_acl_path(st, ns), privs);
                 if kind == "sync" {
-                    if let Some(remote) = j.get("remote").and_then(Value::as_str) {
-                        allowed &= v.has(id, &format!("/remote/{remote}"), "Remote.Audit");
-                    }
+                    // copies-and-evolution.md A1 "Read filter".
+                    let push = j.get("sync-direction").and_then(Value::as_str) == Some("push");
+                    let remote = j.get("remote").and_then(Value::as_str);
+                    let remote_store = j.get("remote-store").and_then(Value::as_str).unwrap_or("");
+                    allowed &= match (push, remote) {
+                        (false, Some(remote)) => {
+                            v.has(id, &format!("/remote/{remote}"), "Remote.Audit")
+                        }
+                        (false, None) => {
+                            v.has(id, &ns_acl_path(remote_store, ""), "Datastore.Audit")
+                        }
+                        (true, Some(remote)) => {
+                            let remote_ns =
+                                j.get("remote-ns").and_then(Value::as_str).unwrap_or("");
+                            let mut path = format!("/remote/{remote}/{remote_store}");
+                            if !remote_ns.is_empty() {
+                                path.push('/');
+                                path.push_str(remote_ns);
+                            }
+                            v.has(id, &path, "Remote.Audit")
+                        }
+                        (true, None) => false,
+                    };
                 }
                 allowed
             })

@@ -565,9 +565,19 @@ pub struct PbsScenario {
     /// Prune jobs (raw `PruneJobStatus` maps).
     #[serde(default)]
     pub prune_jobs: Vec<RawMap>,
-    /// Sync jobs (raw `SyncJobStatus` maps).
+    /// Sync jobs (raw `SyncJobStatus` maps; `sync-direction` absent = pull).
     #[serde(default)]
     pub sync_jobs: Vec<RawMap>,
+    /// Remotes (raw `RemoteConfig` maps; a `password` member is never answered; a `host` naming
+    /// another simulated PBS is rewritten to its address, port and fingerprint at start).
+    #[serde(default)]
+    pub remotes: Vec<RawMap>,
+    /// Tape backup jobs (raw `TapeBackupJobStatus` maps).
+    #[serde(default)]
+    pub tape_jobs: Vec<RawMap>,
+    /// Tape catalog entries (raw `MediaContentEntry` maps).
+    #[serde(default)]
+    pub tape_content: Vec<RawMap>,
     /// Tasks.
     #[serde(default)]
     pub tasks: Vec<PbsTask>,
@@ -591,6 +601,9 @@ impl PbsScenario {
             verify_jobs: Vec::new(),
             prune_jobs: Vec::new(),
             sync_jobs: Vec::new(),
+            remotes: Vec::new(),
+            tape_jobs: Vec::new(),
+            tape_content: Vec::new(),
             tasks: Vec::new(),
             access: Access::default(),
             settings: PbsSettings::default(),

@@ -382,10 +382,30 @@ pub async fn start(scenario: Scenario) -> std::io::Result<SimHandle> {
 
     let mut pbs_endpoints = Vec::new();
     let mut pbs_states = Vec::new();
+    // Bind every PBS first: a remote naming another simulated PBS is rewritten to its address.
+    let mut bound = Vec::new();
     for pbs in &scenario.pbs {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let material = tls::generate(&pbs.name)?;
+        bound.push((pbs.clone(), listener, addr, material));
+    }
+    let addresses: Vec<(String, std::net::SocketAddr, String)> = bound
+        .iter()
+        .map(|(pbs, _, addr, material)| (pbs.name.clone(), *addr, material.fingerprint.clone()))
+        .collect();
+    for (mut pbs, listener, addr, material) in bound {
+        for remote in &mut pbs.remotes {
+            let host = remote
+                .get("host")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            if let Some((_, other, fingerprint)) = addresses.iter().find(|(n, _, _)| n == host) {
+                remote.insert("host".into(), serde_json::json!(other.ip().to_string()));
+                remote.insert("port".into(), serde_json::json!(other.port()));
+                remote.insert("fingerprint".into(), serde_json::json!(fingerprint));
+            }
+        }
         let endpoint = Endpoint {
             url: format!("https://{addr}"),
             host_port: addr.to_string(),
