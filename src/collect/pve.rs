@@ -75,7 +75,7 @@ pub async fn collect_pve(
         perms: perms.as_ref(),
     };
 
-    let nodes = read_nodes(api, nodes, &mut anomalies).await;
+    let nodes = read_nodes(api, nodes, now, &mut anomalies).await;
     let mut guests = read_guests(resources, &visibility, &mut anomalies);
     if options.guest_configs {
         read_guest_configs(api, &mut guests.items, &mut anomalies, progress).await;
@@ -217,6 +217,7 @@ struct Nodes {
 async fn read_nodes(
     api: &PveApi,
     nodes: Result<LenientList<wire::Node>, ApiError>,
+    now: DateTime<Utc>,
     anomalies: &mut Vec<Anomaly>,
 ) -> Nodes {
     let mut unavailable_reason = None;
@@ -290,6 +291,13 @@ async fn read_nodes(
             name: n.node.clone(),
             status: n.status.as_str().to_string(),
             timezone: zones.get(&n.node).cloned().flatten(),
+            // An offline node's uptime is its last RRD value, not a boot time.
+            up_since: n
+                .uptime
+                .filter(|_| n.status == wire::NodeStatus::Online)
+                .and_then(|s| i64::try_from(s).ok())
+                .and_then(Duration::try_seconds)
+                .and_then(|s| now.checked_sub_signed(s)),
         })
         .collect();
     let observed = match unavailable_reason {
@@ -509,6 +517,7 @@ fn guest_from_resource(item: wire::ClusterResource, anomalies: &mut Vec<Anomaly>
         template: item.template,
         pool: item.pool.filter(|p| !p.is_empty()),
         tags: item.tags.unwrap_or_default(),
+        lock: item.lock.map(|lock| lock.as_str().to_string()),
         config: GuestConfigFacts::Unknown {
             reason: "guest configs were not read (disabled)".into(),
         },
@@ -713,6 +722,7 @@ fn job_from_wire(job: wire::BackupJob, anomalies: &mut Vec<Anomaly>) -> BackupJo
         comment: job.comment.clone().filter(|c| !c.is_empty()),
         next_run: job.next_run.and_then(epoch),
         legacy,
+        repeat_missed: job.repeat_missed,
         id: job.id,
         raw,
     }

@@ -294,6 +294,8 @@ mod tests {
             freshness,
             freshness_reason: format!("freshness of {vmid}"),
             missed_runs: None,
+            missed: vec![],
+            lock: None,
             last_backup: None,
             last_success: None,
             archive: None,

@@ -32,6 +32,7 @@ fn node(name: &str, tz: Option<&str>) -> Node {
         name: name.to_string(),
         status: "online".to_string(),
         timezone: tz.map(str::to_string),
+        up_since: None,
     }
 }
 
@@ -138,6 +139,7 @@ impl Fx {
             template: Some(false),
             pool: None,
             tags: Vec::new(),
+            lock: None,
             config: GuestConfigFacts::Read {
                 notes: None,
                 excluded_volumes: Vec::new(),
@@ -191,6 +193,7 @@ impl Fx {
             comment: None,
             next_run: None,
             legacy: false,
+            repeat_missed: None,
             raw: BTreeMap::new(),
         };
         f(&mut job);

@@ -38,11 +38,11 @@ pub use report::Report;
 
 use evidence::guest_archives;
 use exemptions::exemption_for;
-use freshness::{assess_freshness, FreshnessInput, ScheduledJob};
+use freshness::{assess_freshness, FreshnessInput, NodeFacts, ScheduledJob};
 use index::Index;
 use jobs::{job_report, parse_schedule, JobCtx};
 use report::{AttemptStatus, BackupEvent, GuestFlag, GuestReport, JobNodeRun, SCHEMA_VERSION};
-use runs::{collect_runs, RunRecord, RunStatus};
+use runs::{collect_runs, job_task_starts, RunRecord, RunStatus, TaskSpan};
 use selection::{decide, membership, resolve, storage_is_pbs, JobAnswer, Membership, Resolved};
 
 /// Assess an inventory: every verdict, reason, evidence item and anomaly, as a [`Report`].
@@ -147,6 +147,15 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
     let tolerance = Duration::minutes(i64::from(policy.attribution_tolerance_minutes));
     let runs = collect_runs(&index, &job_ctxs, tolerance);
     let grace = Duration::hours(i64::from(policy.grace_hours));
+    let task_starts = job_task_starts(&index, &job_ctxs);
+    let node_facts = node_facts(&index);
+    let default_repeat = repeat_missed_default(&index);
+    let sched = Sched {
+        task_starts: &task_starts,
+        nodes: &node_facts,
+        default_repeat,
+        tolerance,
+    };
 
     let mut selected: Vec<BTreeSet<Vmid>> = vec![BTreeSet::new(); job_ctxs.len()];
     // Per-job facts every guest's answer repeats, computed once.
@@ -188,7 +197,7 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
             .unwrap_or_default();
         let verdict = decide(guest, &answers, jobs_completeness, &run_excluded);
         let (report, guest_anomalies) = guest_report(
-            &index, &job_ctxs, guest, &answers, verdict, guest_runs, policy, grace, now,
+            &index, &job_ctxs, &sched, guest, &answers, verdict, guest_runs, policy, grace, now,
         );
         anomalies.extend(guest_anomalies);
         guests.push(report);
@@ -275,6 +284,7 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
 fn guest_report(
     index: &Index<'_>,
     job_ctxs: &[JobCtx<'_>],
+    sched: &Sched<'_>,
     guest: &Guest,
     answers: &[JobAnswer<'_>],
     verdict: selection::CoverageVerdict,
@@ -316,11 +326,14 @@ fn guest_report(
     let scheduled: Vec<ScheduledJob<'_>> = job_ctxs
         .iter()
         .zip(answers)
-        .filter(|(ctx, answer)| {
+        .zip(sched.task_starts)
+        .filter(|((ctx, answer), _)| {
             ctx.job.enabled && matches!(answer.membership, Membership::Selected(_))
         })
-        .map(|(ctx, _)| ScheduledJob {
+        .map(|((ctx, _), tasks)| ScheduledJob {
             id: ctx.job.id.as_str(),
+            repeat_missed: ctx.job.repeat_missed.unwrap_or(sched.default_repeat),
+            tasks,
             storage: ctx.storage_or_default(),
             event: match (&ctx.event, &ctx.schedule_error) {
                 (Some(event), _) => Ok(event),
@@ -342,6 +355,17 @@ fn guest_report(
         grace,
         history_days: policy.history_days,
         now,
+        node: guest.node.as_str(),
+        placements: {
+            let mut placed: Vec<(DateTime<Utc>, &str)> = guest_runs
+                .iter()
+                .map(|r| (r.task.start, r.task.node.as_str()))
+                .collect();
+            placed.sort_unstable();
+            placed
+        },
+        nodes: sched.nodes,
+        tolerance: sched.tolerance,
     };
     let fresh = assess_freshness(&input);
 
@@ -422,6 +446,8 @@ fn guest_report(
         freshness: fresh.freshness,
         freshness_reason: fresh.reason,
         missed_runs: fresh.missed_runs,
+        missed: fresh.missed,
+        lock: guest.lock.clone(),
         last_backup,
         last_success,
         archive: archives.latest,
@@ -430,6 +456,62 @@ fn guest_report(
         flags: flags.into_iter().collect(),
     };
     (report, anomalies)
+}
+
+/// What every guest's freshness shares: the tasks that fit each job, the nodes' facts and the
+/// cluster's `repeat-missed` default.
+struct Sched<'a> {
+    task_starts: &'a [BTreeMap<String, Vec<TaskSpan>>],
+    tolerance: Duration,
+    nodes: &'a BTreeMap<&'a str, NodeFacts>,
+    default_repeat: bool,
+}
+
+/// Per node: its task history's reach and whether it is (and since when it was) up.
+fn node_facts<'a>(index: &Index<'a>) -> BTreeMap<&'a str, NodeFacts> {
+    index
+        .nodes
+        .iter()
+        .map(|(name, node)| {
+            let (history_complete, history_since) = index.node_history(name);
+            let online = match node.status.as_str() {
+                "online" => Some(true),
+                "offline" => Some(false),
+                _ => None,
+            };
+            let facts = NodeFacts {
+                history_complete,
+                history_since,
+                online,
+                up_since: node.up_since,
+            };
+            (*name, facts)
+        })
+        .collect()
+}
+
+/// What an unset `repeat-missed` means: pvescheduler (pve-manager 7.0-15) caught missed runs up
+/// after it started until 7.2-5 reversed the default; cron before it never did. An unknown
+/// version is taken as current.
+fn repeat_missed_default(index: &Index<'_>) -> bool {
+    let Some(version) = index
+        .inventory
+        .pve
+        .as_ref()
+        .and_then(|p| p.version.as_deref())
+    else {
+        return false;
+    };
+    let parts: Vec<u32> = version
+        .split(['.', '-'])
+        .map_while(|p| p.parse().ok())
+        .collect();
+    match parts.as_slice() {
+        [7, 0, patch, ..] => *patch >= 15,
+        [7, 1, ..] => true,
+        [7, 2, patch, ..] => *patch < 5,
+        _ => false,
+    }
 }
 
 /// Finished vzdump tasks, on any node, whose log could not be read and which may have backed up

@@ -476,8 +476,16 @@ pub struct GuestReport {
     pub freshness: Freshness,
     /// Why this freshness verdict, one sentence (e.g. "missed 2 scheduled runs since 2026-11-21T01:00:00Z").
     pub freshness_reason: String,
-    /// Scheduled runs missed since the last success (stale only).
+    /// Scheduled runs of its jobs in the history window for which no vzdump task ran on the node
+    /// the guest was on (0: none; None: no schedule applies, or the history cannot tell).
     pub missed_runs: Option<u32>,
+    /// Those missed runs, newest first, at most [`MISSED_LIST_MAX`]. Absent in older reports.
+    #[serde(default)]
+    pub missed: Vec<MissedRun>,
+    /// The guest's config lock (`backup`, `migrate`, …), None when unlocked. Absent in older
+    /// reports: read as unlocked.
+    #[serde(default)]
+    pub lock: Option<String>,
     /// The latest attempt (success or failure).
     pub last_backup: Option<BackupEvent>,
     /// The latest success.
@@ -490,6 +498,21 @@ pub struct GuestReport {
     pub exempt: Option<Exemption>,
     /// Short flags for the "needs attention" view, sorted by their spelling.
     pub flags: Vec<GuestFlag>,
+}
+
+/// At most this many missed runs are listed per guest.
+pub const MISSED_LIST_MAX: usize = 10;
+
+/// One scheduled run for which the guest's node started no vzdump task.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MissedRun {
+    /// The scheduled time.
+    pub slot: DateTime<Utc>,
+    /// The node the guest was on at that time (several, comma-separated, when a migration in
+    /// between cannot be placed).
+    pub node: String,
+    /// Why it counts as missed, and whether the node was up.
+    pub reason: String,
 }
 
 /// Last run of a job on one node.

@@ -67,6 +67,7 @@ fn selection_rules_table() {
         comment: None,
         next_run: None,
         legacy: false,
+        repeat_missed: None,
         raw: Default::default(),
     };
     let other = |by, node: &str| Membership::OtherNode {
@@ -177,6 +178,7 @@ fn unreadable_pool_is_indeterminate_not_empty() {
         comment: None,
         next_run: None,
         legacy: false,
+        repeat_missed: None,
         raw: Default::default(),
     };
     let (resolved, _) = resolve(&job, &pve.pools.items, &pve.pools.completeness, &index);
@@ -642,7 +644,7 @@ fn freshness_outcomes_table() {
             name: "ok last night",
             fx: ok_task(daily(Fx::new()), "2026-11-22"),
             expected: Freshness::Ok,
-            missed: None,
+            missed: Some(0),
             reason: "after the run due at 2026-11-22T01:00:00Z",
         },
         Case {
@@ -667,14 +669,14 @@ fn freshness_outcomes_table() {
                 )],
             ),
             expected: Freshness::Failed,
-            missed: None,
+            missed: Some(0),
             reason: "failed: VM is locked (backup)",
         },
         Case {
             name: "never",
             fx: daily(Fx::new()),
             expected: Freshness::Never,
-            missed: None,
+            missed: Some(14),
             reason: "no backup of this guest by job 'nightly'",
         },
         Case {
@@ -692,7 +694,7 @@ fn freshness_outcomes_table() {
                 fx.vm_snapshot(100, "2026-11-22T01:03:00Z")
             },
             expected: Freshness::Ok,
-            missed: None,
+            missed: Some(0),
             reason: "backed up at 2026-11-22T01:03:00Z",
         },
         Case {
@@ -1477,4 +1479,182 @@ fn unreadable_config_uses_the_latest_log_for_exclusions() {
     let g = guest(&report, 101);
     assert_eq!(g.coverage, Coverage::Indeterminate, "{}", g.coverage_reason);
     assert!(g.coverage_reason.contains("excluded is unknown"));
+}
+
+/// A nightly `all` job; `nights` says per node which nights (day of November) it ran, and which
+/// guests each task backed up.
+fn nightly_all(mut fx: Fx, nights: &[(&str, u32, &[Vmid])]) -> Fx {
+    fx = fx.job("nightly", "01:00", all_except(&[]));
+    for (node, day, guests) in nights {
+        let start = format!("2026-11-{day:02}T01:00:05Z");
+        fx = fx.task(
+            node,
+            &start,
+            "",
+            Some("OK"),
+            Some(cmd_all("pbs1", "")),
+            guests.iter().map(|v| run_ok(*v, &start, 60)).collect(),
+        );
+    }
+    fx
+}
+
+#[test]
+fn a_node_down_at_a_slot_misses_that_run_for_its_guests_only() {
+    let mut nights: Vec<(&str, u32, &[Vmid])> = Vec::new();
+    for day in 16..=22 {
+        nights.push(("pve1", day, &[100]));
+        if day != 21 {
+            nights.push(("pve2", day, &[200]));
+        }
+    }
+    let mut fx = nightly_all(Fx::new().vm(100, "pve1").vm(200, "pve2"), &nights);
+    fx.pve().nodes.items[1].up_since = Some(t("2026-11-21T04:00:00Z"));
+    let report = run(&fx.build());
+    let g = guest(&report, 100);
+    assert_eq!(g.missed_runs, Some(0), "{:?}", g.missed);
+    let g = guest(&report, 200);
+    assert_eq!(g.missed_runs, Some(1), "{:?}", g.missed);
+    let missed = &g.missed[0];
+    assert_eq!(missed.slot, t("2026-11-21T01:00:00Z"));
+    assert_eq!(missed.node, "pve2");
+    for needle in [
+        "no vzdump task of job 'nightly' on pve2 at that slot",
+        "pve2 booted at 2026-11-21T04:00:00Z, after the slot: it was probably down",
+        "repeat-missed is off, so the run was skipped",
+    ] {
+        assert!(
+            missed.reason.contains(needle),
+            "{needle}: {}",
+            missed.reason
+        );
+    }
+    // The last night ran: fresh, with the earlier miss listed.
+    assert_eq!(g.freshness, Freshness::Ok);
+}
+
+#[test]
+fn up_since_before_the_slot_blames_the_scheduler_and_offline_is_said() {
+    let fx = |up: Option<&str>, status: &str| {
+        let mut fx = nightly_all(
+            Fx::new().vm(200, "pve2"),
+            &[("pve1", 20, &[]), ("pve2", 20, &[200])],
+        );
+        fx.pve().nodes.items[1].up_since = up.map(t);
+        fx.pve().nodes.items[1].status = status.to_string();
+        fx.build()
+    };
+    let report = run(&fx(Some("2026-11-01T00:00:00Z"), "online"));
+    let g = guest(&report, 200);
+    assert_eq!(g.missed_runs, Some(2));
+    assert_eq!(g.freshness, Freshness::Stale);
+    assert_eq!(g.missed[0].slot, t("2026-11-22T01:00:00Z"));
+    assert!(g.missed[0]
+        .reason
+        .contains("so it was up then and its scheduler did not start"));
+    assert!(
+        g.freshness_reason.contains(
+            "missed the run of 2026-11-22T01:00:00Z: no vzdump task of job 'nightly' on pve2"
+        ),
+        "{}",
+        g.freshness_reason
+    );
+    let report = run(&fx(None, "offline"));
+    let g = guest(&report, 200);
+    assert!(
+        g.missed[0].reason.contains("pve2 is offline now"),
+        "{}",
+        g.missed[0].reason
+    );
+}
+
+#[test]
+fn repeat_missed_lets_a_late_run_after_boot_count_for_its_slot() {
+    let build = |repeat: Option<bool>| {
+        let mut fx = nightly_all(
+            Fx::new().vm(200, "pve2"),
+            &[("pve2", 20, &[200]), ("pve2", 22, &[200])],
+        )
+        .task(
+            "pve2",
+            "2026-11-21T04:05:00Z",
+            "",
+            Some("OK"),
+            Some(cmd_all("pbs1", "")),
+            vec![run_ok(200, "2026-11-21T04:05:00Z", 60)],
+        );
+        fx.pve().jobs.items[0].repeat_missed = repeat;
+        fx.pve().nodes.items[1].up_since = Some(t("2026-11-21T04:00:00Z"));
+        fx.build()
+    };
+    // The 04:05 run is the guest's own backup in that night, so the night is not missed either
+    // way; without the guest in it, only repeat-missed makes it count.
+    let report = run(&build(Some(true)));
+    assert_eq!(guest(&report, 200).missed_runs, Some(0));
+    let late_without_guest = |repeat: Option<bool>| {
+        let mut fx = nightly_all(
+            Fx::new().vm(200, "pve2").vm(201, "pve2"),
+            &[("pve2", 20, &[200, 201]), ("pve2", 22, &[200, 201])],
+        )
+        .task(
+            "pve2",
+            "2026-11-21T04:05:00Z",
+            "",
+            Some("OK"),
+            Some(cmd_all("pbs1", "")),
+            vec![run_failed(
+                201,
+                "2026-11-21T04:05:00Z",
+                "VM is locked (backup)",
+            )],
+        );
+        fx.pve().jobs.items[0].repeat_missed = repeat;
+        fx.build()
+    };
+    let report = run(&late_without_guest(Some(true)));
+    assert_eq!(guest(&report, 200).missed_runs, Some(0));
+    let report = run(&late_without_guest(None));
+    let g = guest(&report, 200);
+    assert_eq!(g.missed_runs, Some(1), "{:?}", g.missed);
+    assert_eq!(g.missed[0].slot, t("2026-11-21T01:00:00Z"));
+    // PVE 7.1 caught missed runs up by default.
+    let mut inv = late_without_guest(None);
+    inv.pve.as_mut().unwrap().version = Some("7.1-10".into());
+    assert_eq!(guest(&run(&inv), 200).missed_runs, Some(0));
+}
+
+#[test]
+fn incomplete_history_leaves_missed_runs_unknown() {
+    let mut fx = nightly_all(Fx::new().vm(200, "pve2"), &[("pve2", 20, &[200])]);
+    fx.pve().task_history[1].completeness = Completeness::Partial {
+        reason: "Sys.Audit missing on /nodes/pve2".into(),
+    };
+    let report = run(&fx.build());
+    let g = guest(&report, 200);
+    assert_eq!(g.missed_runs, None);
+    assert!(g.missed.is_empty());
+    // No schedule at all: null as well.
+    let report = run(&Fx::new().vm(300, "pve1").build());
+    assert_eq!(guest(&report, 300).missed_runs, None);
+}
+
+#[test]
+fn a_migrated_guest_is_judged_by_the_node_it_was_on_at_each_slot() {
+    // Guest 300 ran on pve1 on the 16th and 18th, then on pve2 from the 21st. pve1 skipped the
+    // 17th (pve2 ran, but the guest was on pve1); the 19th and 20th lie between the nodes and
+    // pve2 ran them.
+    let nights: Vec<(&str, u32, &[Vmid])> = vec![
+        ("pve1", 16, &[300]),
+        ("pve1", 18, &[300]),
+        ("pve2", 17, &[]),
+        ("pve2", 19, &[]),
+        ("pve2", 20, &[]),
+        ("pve2", 21, &[300]),
+        ("pve2", 22, &[300]),
+    ];
+    let report = run(&nightly_all(Fx::new().vm(300, "pve2"), &nights).build());
+    let g = guest(&report, 300);
+    assert_eq!(g.missed_runs, Some(1), "{:?}", g.missed);
+    assert_eq!(g.missed[0].slot, t("2026-11-17T01:00:00Z"));
+    assert_eq!(g.missed[0].node, "pve1");
 }

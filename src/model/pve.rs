@@ -46,6 +46,9 @@ pub struct Node {
     pub status: String,
     /// IANA time zone from `/nodes/{node}/time` (None when not readable).
     pub timezone: Option<String>,
+    /// When the node last booted: collection time minus `/nodes` `uptime` (None without
+    /// `Sys.Audit` on the node, or while it is offline).
+    pub up_since: Option<DateTime<Utc>>,
 }
 
 /// VM or container.
@@ -133,6 +136,8 @@ pub struct Guest {
     pub pool: Option<String>,
     /// Tags, in config order.
     pub tags: Vec<String>,
+    /// The config lock as `/cluster/resources` shows it (`backup`, `migrate`, …; None: unlocked).
+    pub lock: Option<String>,
     /// Facts from the guest config, when it could be read.
     pub config: GuestConfigFacts,
 }
@@ -273,6 +278,8 @@ pub struct BackupJob {
     pub next_run: Option<DateTime<Utc>>,
     /// Whether it comes from the legacy vzdump.cron.
     pub legacy: bool,
+    /// `repeat-missed` as the job says it (None: not set).
+    pub repeat_missed: Option<bool>,
     /// Every field as PVE sent it (for the report's job details and debugging).
     pub raw: BTreeMap<String, serde_json::Value>,
 }

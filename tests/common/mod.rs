@@ -90,6 +90,8 @@ fn base_guest(vmid: u32, kind: GuestKind, name: &str, node: &str) -> GuestReport
         freshness: Freshness::Ok,
         freshness_reason: "backed up at the latest scheduled run (2026-11-21T02:00:00Z)".into(),
         missed_runs: None,
+        missed: vec![],
+        lock: None,
         last_backup: None,
         last_success: None,
         archive: None,
