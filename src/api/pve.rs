@@ -69,6 +69,8 @@ pub(crate) enum PveRequest<'a> {
     PoolLegacy(&'a str),
     /// [`PveApi::vzdump_tasks_probe`] on this node.
     VzdumpTasksProbe(&'a str),
+    /// [`PveApi::running_vzdump_tasks`] on this node.
+    RunningVzdumpTasks(&'a str),
 }
 
 /// Path segments and query of one request.
@@ -116,6 +118,13 @@ impl PveApi {
                 vec![
                     ("typefilter", "vzdump".to_string()),
                     ("limit", "1".to_string()),
+                ],
+            ),
+            PveRequest::RunningVzdumpTasks(node) => (
+                owned(&["nodes", node, "tasks"]),
+                vec![
+                    ("typefilter", "vzdump".to_string()),
+                    ("source", "active".to_string()),
                 ],
             ),
         }
@@ -355,6 +364,17 @@ impl PveApi {
         node: &str,
     ) -> Result<Answer<Vec<wire::TaskListItem>>, ApiError> {
         self.ask(PveRequest::VzdumpTasksProbe(node)).await
+    }
+
+    /// `GET /nodes/{node}/tasks?typefilter=vzdump&source=active`: the node's running vzdump tasks
+    /// (and just-finished ones not yet archived), decoded item by item. The same list and
+    /// privilege as [`PveApi::vzdump_tasks`]: **silently filtered** to the caller's own tasks
+    /// without `Sys.Audit` on `/nodes/{node}`, so a scheduled backup would look absent.
+    pub(crate) async fn running_vzdump_tasks(
+        &self,
+        node: &str,
+    ) -> Result<LenientList<wire::TaskListItem>, ApiError> {
+        self.list(PveRequest::RunningVzdumpTasks(node)).await
     }
 
     /// `GET /nodes/{node}/tasks/{upid}/log`, paged with `start`/`limit`, never past `max_lines`.

@@ -2,7 +2,7 @@
 //! storages, backup jobs, pools, vzdump task history with logs, storage backup content, and PVE's own
 //! not-backed-up list.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
@@ -23,8 +23,8 @@ use crate::model::permissions::{Need, Requirement};
 use crate::model::volumes::{volumes, VolumeKind};
 use crate::model::{
     Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
-    NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory, Selection, Severity,
-    Storage, StorageBackup, TaskLogEvidence, Vmid, VzdumpTask,
+    NodeRunningBackups, NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory,
+    Selection, Severity, Storage, StorageBackup, TaskLogEvidence, Vmid, VzdumpTask,
 };
 use crate::schedule::schedule_from_legacy;
 use crate::tasklog::parse_vzdump_log;
@@ -190,6 +190,8 @@ pub async fn collect_pve(
     )
     .await;
 
+    let running_backups = read_running_backups(api, &guests.items, &nodes, &mut anomalies).await;
+
     let inventory = PveInventory {
         host: source.server().host,
         version,
@@ -201,8 +203,82 @@ pub async fn collect_pve(
         task_history,
         storage_backups,
         not_backed_up,
+        running_backups,
     };
     (inventory, anomalies)
+}
+
+/// The running vzdump tasks of every node that holds a guest locked for backup: only they tell
+/// a live backup's lock from a stale one, and other nodes need not be asked.
+async fn read_running_backups(
+    api: &PveApi,
+    guests: &[Guest],
+    nodes: &Nodes,
+    anomalies: &mut Vec<Anomaly>,
+) -> Vec<NodeRunningBackups> {
+    let locked: BTreeSet<&str> = guests
+        .iter()
+        .filter(|g| g.lock.as_deref() == Some("backup"))
+        .map(|g| g.node.as_str())
+        .collect();
+    let mut set = JoinSet::new();
+    for node in locked {
+        let api = api.clone();
+        let node = node.to_string();
+        set.spawn(async move {
+            let answer = api.running_vzdump_tasks(&node).await;
+            (node, answer)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((node, answer)) = joined else { continue };
+        let component = format!("pve/nodes/{node}");
+        let what = format!("the running backups of node {node} (so whether a backup lock there is stale is unknown)");
+        let running = observe(
+            answer,
+            Failed::new(Severity::Warning, &component, &what),
+            |err| format!("{} failed: {}", err.endpoint, err.kind),
+            anomalies,
+            |list, anomalies| {
+                let (items, bad) = kept(
+                    list,
+                    Severity::Warning,
+                    &component,
+                    "running tasks",
+                    anomalies,
+                );
+                let mut tasks: Vec<(String, String)> = items
+                    .into_iter()
+                    .filter(|t| t.task_type == "vzdump")
+                    .map(|t| (t.upid, t.id.unwrap_or_default()))
+                    .collect();
+                tasks.sort();
+                let sees = match nodes.sees_all.get(&node).copied().flatten() {
+                    Some(true) => Completeness::Complete,
+                    Some(false) => Completeness::Partial {
+                        reason: format!(
+                            "without Sys.Audit on /nodes/{node} only the token's own tasks are listed"
+                        ),
+                    },
+                    None => Completeness::Partial {
+                        reason: "the token's privileges could not be read".into(),
+                    },
+                };
+                Observed {
+                    items: tasks,
+                    completeness: with_partial(sees, bad),
+                }
+            },
+        );
+        out.push(NodeRunningBackups {
+            node,
+            completeness: running.completeness,
+            tasks: running.items,
+        });
+    }
+    out.sort_by(|a, b| a.node.cmp(&b.node));
+    out
 }
 
 /// The nodes with their time zones, and what each node's task history may show.

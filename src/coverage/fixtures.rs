@@ -87,6 +87,7 @@ impl Fx {
             task_history: vec![history("pve1"), history("pve2")],
             storage_backups: Observed::complete(Vec::new()),
             not_backed_up: Observed::complete(Vec::new()),
+            running_backups: Vec::new(),
         };
         let pbs = PbsInventory {
             name: "backup".to_string(),

@@ -402,6 +402,10 @@ fn guest_report(
     );
 
     let mut flags: BTreeSet<GuestFlag> = archives.flags.clone();
+    if let Some(anomaly) = stale_lock(index, guest) {
+        flags.insert(GuestFlag::StaleLock);
+        anomalies.push(anomaly);
+    }
     if guest.template == Some(true) {
         flags.insert(GuestFlag::Template);
     }
@@ -456,6 +460,43 @@ fn guest_report(
         flags: flags.into_iter().collect(),
     };
     (report, anomalies)
+}
+
+/// A `lock: backup` with no vzdump task running on the guest's node (the complete list of its
+/// running tasks): vzdump was killed or the node crashed, and every later backup of the guest
+/// fails with "locked (backup)" until the lock is removed. Unknown running tasks decide nothing.
+fn stale_lock(index: &Index<'_>, guest: &Guest) -> Option<Anomaly> {
+    if guest.lock.as_deref() != Some("backup") {
+        return None;
+    }
+    let running = index
+        .inventory
+        .pve
+        .as_ref()?
+        .running_backups
+        .iter()
+        .find(|r| r.node == guest.node)?;
+    if !running.completeness.is_complete() || !running.tasks.is_empty() {
+        return None;
+    }
+    let (word, tool) = match guest.kind {
+        crate::model::GuestKind::Qemu => ("VM", "qm"),
+        crate::model::GuestKind::Lxc => ("CT", "pct"),
+    };
+    Some(Anomaly::new(
+        Severity::Warning,
+        format!("guest/{}", guest.vmid),
+        format!(
+            "{word} {} is locked (backup) but no backup runs on node {}",
+            guest.vmid, guest.node
+        ),
+        format!(
+            "a stale backup lock (vzdump killed or the node crashed) makes every later backup, \
+             snapshot and migration of it fail; make sure no backup of it is running, then run \
+             `{tool} unlock {}` on {}",
+            guest.vmid, guest.node
+        ),
+    ))
 }
 
 /// What every guest's freshness shares: the tasks that fit each job, the nodes' facts and the

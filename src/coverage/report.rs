@@ -273,6 +273,9 @@ pub enum GuestFlag {
     VerifyFailed,
     /// The VMID was reused: older backups under it belong to another guest.
     VmidReuse,
+    /// The guest is locked for backup while no vzdump task runs on its node: the stale lock
+    /// makes every later backup of it fail.
+    StaleLock,
     /// A flag this version does not know, read back from a report another version wrote. Kept
     /// (rather than refused) so that an older or newer report stays readable for the drift; the
     /// engine never produces it.
@@ -292,6 +295,7 @@ impl GuestFlag {
             GuestFlag::Unverified => "unverified",
             GuestFlag::VerifyFailed => "verify_failed",
             GuestFlag::VmidReuse => "vmid_reuse",
+            GuestFlag::StaleLock => "stale_lock",
             GuestFlag::Other(other) => other,
         }
     }

@@ -1658,3 +1658,57 @@ fn a_migrated_guest_is_judged_by_the_node_it_was_on_at_each_slot() {
     assert_eq!(g.missed[0].slot, t("2026-11-17T01:00:00Z"));
     assert_eq!(g.missed[0].node, "pve1");
 }
+
+#[test]
+fn a_backup_lock_without_a_running_backup_is_stale() {
+    let build = |running: Option<(Completeness, Vec<(String, String)>)>, lock: &str| {
+        let mut fx = daily(Fx::new())
+            .ct(101, "pve1")
+            .guest(100, |g| g.lock = Some(lock.into()));
+        fx = fx.guest(101, |g| g.lock = Some("backup".into()));
+        if let Some((completeness, tasks)) = running {
+            fx.pve().running_backups = vec![NodeRunningBackups {
+                node: "pve1".into(),
+                completeness,
+                tasks,
+            }];
+        }
+        run(&fx.build())
+    };
+    let report = build(Some((Completeness::Complete, Vec::new())), "backup");
+    let g = guest(&report, 100);
+    assert_eq!(g.lock.as_deref(), Some("backup"));
+    assert!(g.flags.contains(&GuestFlag::StaleLock));
+    assert!(has_anomaly(
+        &report,
+        "VM 100 is locked (backup) but no backup runs on node pve1"
+    ));
+    assert!(report
+        .anomalies
+        .iter()
+        .any(|a| a.details.contains("`pct unlock 101` on pve1")));
+    // A running vzdump task, a list that may be shortened, or none read: nothing is claimed.
+    let upid = (
+        "UPID:pve1:1:2:3:vzdump::root@pam:".to_string(),
+        String::new(),
+    );
+    for running in [
+        Some((Completeness::Complete, vec![upid])),
+        Some((
+            Completeness::Partial {
+                reason: "Sys.Audit".into(),
+            },
+            Vec::new(),
+        )),
+        None,
+    ] {
+        let report = build(running, "backup");
+        assert!(!guest(&report, 100).flags.contains(&GuestFlag::StaleLock));
+        assert!(!has_anomaly(&report, "is locked (backup)"));
+    }
+    // Another lock is shown, never called stale.
+    let report = build(Some((Completeness::Complete, Vec::new())), "migrate");
+    let g = guest(&report, 100);
+    assert_eq!(g.lock.as_deref(), Some("migrate"));
+    assert!(!g.flags.contains(&GuestFlag::StaleLock));
+}

@@ -35,6 +35,20 @@ pub struct PveInventory {
     pub storage_backups: Observed<StorageBackup>,
     /// PVE's own `/cluster/backup-info/not-backed-up` list (VMIDs), for the cross-check.
     pub not_backed_up: Observed<Vmid>,
+    /// Running vzdump tasks, read only on nodes that hold a guest locked for backup, sorted by
+    /// node.
+    pub running_backups: Vec<NodeRunningBackups>,
+}
+
+/// The vzdump tasks running on one node: whether a `lock: backup` there is a live backup's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeRunningBackups {
+    /// Node name.
+    pub node: String,
+    /// Whether the list shows every user's tasks (Sys.Audit on the node, answer read).
+    pub completeness: super::Completeness,
+    /// The running tasks' (UPID, task id), sorted.
+    pub tasks: Vec<(String, String)>,
 }
 
 /// A cluster node.

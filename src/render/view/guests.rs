@@ -5,6 +5,8 @@ use crate::coverage::report::{
     AttemptStatus, BackupEvent, Coverage, Freshness, GuestFlag, GuestReport, PbsJobRun, Report,
 };
 
+use crate::model::GuestKind;
+
 use super::format::{format_duration, format_size, or_none, Formatter, When, NONE};
 use super::words::{
     coverage_class, coverage_word, flag_word, freshness_class, freshness_word, kind_word,
@@ -264,6 +266,29 @@ fn problems_of(
             )),
         _ => {}
     }
+    // A stale or never verdict already says which run was missed and why.
+    if let (Some(newest), false) = (
+        guest.missed.first(),
+        matches!(guest.freshness, Freshness::Stale | Freshness::Never),
+    ) {
+        let count = guest.missed_runs.map_or(guest.missed.len(), |n| n as usize);
+        problems.push((
+            5,
+            Badge::new("missed runs", "warn", ""),
+            format!(
+                "Node {} started no backup for {count} scheduled run{} of its jobs: check that it \
+                 was up then and that pvescheduler runs there; repeat-missed=1 on the job catches \
+                 up after a downtime.",
+                newest.node,
+                if count == 1 { "" } else { "s" }
+            ),
+            format!(
+                "missed the run of {}: {}",
+                newest.slot.format("%Y-%m-%d %H:%M UTC"),
+                newest.reason
+            ),
+        ));
+    }
     for flag in &guest.flags {
         let problem = match flag {
             GuestFlag::VerifyFailed => (
@@ -297,6 +322,23 @@ fn problems_of(
                     .to_string(),
                 String::new(),
             ),
+            GuestFlag::StaleLock => {
+                let tool = match guest.kind {
+                    GuestKind::Qemu => "qm",
+                    GuestKind::Lxc => "pct",
+                };
+                (
+                    1,
+                    Badge::new("stale backup lock", "bad", ""),
+                    format!(
+                        "No backup runs on node {} but the guest is locked (backup): make sure none \
+                         is running, then `{tool} unlock {}` there.",
+                        guest.node, guest.vmid
+                    ),
+                    "Every later backup fails with \"locked (backup)\" until the lock is removed."
+                        .to_string(),
+                )
+            }
             // Said elsewhere (template, encryption: the guest row) or unknown to this version.
             GuestFlag::Encrypted
             | GuestFlag::NotEncrypted
