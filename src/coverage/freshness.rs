@@ -473,7 +473,11 @@ impl FreshnessInput<'_> {
         );
         let mut count = SlotCount::default();
         for (i, slot) in slots.iter().copied().enumerate().rev() {
-            let next = slots.get(i + 1).copied().unwrap_or(self.now);
+            let next = slots
+                .get(i + 1)
+                .copied()
+                .or_else(|| event.next_after(slot, self.tz))
+                .map_or(self.now, |n| n.min(self.now));
             if self.archived_in(job, slot, next) {
                 continue;
             }

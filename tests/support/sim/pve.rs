@@ -853,7 +853,7 @@ impl PveState {
             m["maxmem"] = json!(68719476736u64);
             m["disk"] = json!(10737418240u64);
             m["maxdisk"] = json!(107374182400u64);
-            m["uptime"] = json!(864000);
+            m["uptime"] = json!(n.and_then(|n| n.uptime_secs).unwrap_or(864_000));
         }
         m
     }

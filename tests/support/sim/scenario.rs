@@ -195,6 +195,9 @@ pub struct Node {
     /// Node IP shown in `/cluster/status`.
     #[serde(default)]
     pub ip: Option<String>,
+    /// Seconds since boot (`/nodes` `uptime`); None: ten days.
+    #[serde(default)]
+    pub uptime_secs: Option<u64>,
 }
 
 impl Node {
@@ -211,6 +214,7 @@ impl Node {
             timezone: timezone.into(),
             utc_offset_secs: offset,
             ip: None,
+            uptime_secs: None,
         }
     }
 }
