@@ -96,6 +96,9 @@ impl Fx {
             datastores: Observed::complete(vec![Datastore {
                 name: "store1".to_string(),
                 comment: None,
+                maintenance: None,
+                unmounted: false,
+                s3: false,
                 usage: Some(DatastoreUsage {
                     total: Some(1000),
                     used: Some(250),

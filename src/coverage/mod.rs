@@ -104,6 +104,19 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
                 ));
             }
         }
+        if let Some(why) = job
+            .enabled
+            .then(|| index.unwritable(job.storage.as_deref().unwrap_or("local")))
+            .flatten()
+        {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("job/{}", job.id),
+                format!("job {} cannot write its backups now: {why}", job.id),
+                "its runs fail until the storage is usable again: end the maintenance, mount \
+                 the datastore or enable the storage, or point the job elsewhere",
+            ));
+        }
         if let (Some(node), Some(pve)) = (&job.node, &inventory.pve) {
             if pve.nodes.completeness.is_complete() && !index.nodes.contains_key(node.as_str()) {
                 anomalies.push(Anomaly::new(
@@ -201,6 +214,40 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
         );
         anomalies.extend(guest_anomalies);
         guests.push(report);
+    }
+
+    // A storage restricted to some nodes cannot take the backups of guests on the others.
+    for (ctx, chosen) in job_ctxs.iter().zip(&selected) {
+        let storage_id = ctx.storage_or_default();
+        let Some(allowed) = index
+            .storages
+            .get(storage_id)
+            .and_then(|s| s.nodes.as_ref())
+        else {
+            continue;
+        };
+        let outside: BTreeSet<&str> = chosen
+            .iter()
+            .filter_map(|vmid| index.guests.get(vmid))
+            .map(|g| g.node.as_str())
+            .filter(|node| !allowed.iter().any(|a| a == node))
+            .collect();
+        if ctx.job.enabled && !outside.is_empty() {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("job/{}", ctx.job.id),
+                format!(
+                    "job {} writes to storage '{storage_id}', which is not available on node {}",
+                    ctx.job.id,
+                    outside.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+                format!(
+                    "the storage is restricted to {}: backups of the job's guests there fail; \
+                     add the node to the storage (Datacenter → Storage) or use another storage",
+                    allowed.join(", ")
+                ),
+            ));
+        }
     }
 
     // Job section.

@@ -1712,3 +1712,83 @@ fn a_backup_lock_without_a_running_backup_is_stale() {
     assert_eq!(g.lock.as_deref(), Some("migrate"));
     assert!(!g.flags.contains(&GuestFlag::StaleLock));
 }
+
+#[test]
+fn an_unusable_store_makes_absence_unknown_and_its_jobs_an_anomaly() {
+    // The task says OK, the complete listing lacks the snapshot: archive missing. A store that
+    // cannot be read now (offline maintenance, not mounted) proves no absence.
+    let base = || {
+        daily(Fx::new()).task(
+            "pve1",
+            "2026-11-22T01:00:05Z",
+            "100",
+            Some("OK"),
+            Some(cmd_vmids("pbs1", &[100])),
+            vec![run_ok(100, "2026-11-22T01:00:05Z", 60)],
+        )
+    };
+    let report = run(&base().build());
+    assert!(guest(&report, 100)
+        .flags
+        .contains(&GuestFlag::ArchiveMissing));
+    type Change = fn(&mut Datastore);
+    let changes: [(Change, &str); 2] = [
+        (
+            |d| d.maintenance = Some("offline".into()),
+            "datastore 'store1' on PBS backup is in offline maintenance",
+        ),
+        (
+            |d| d.unmounted = true,
+            "removable datastore 'store1' on PBS backup is not mounted",
+        ),
+    ];
+    for (change, needle) in changes {
+        let mut fx = base();
+        change(fx.store());
+        let report = run(&fx.build());
+        let g = guest(&report, 100);
+        assert!(!g.flags.contains(&GuestFlag::ArchiveMissing), "{needle}");
+        assert!(has_anomaly(
+            &report,
+            &format!("job nightly cannot write its backups now: {needle}")
+        ));
+    }
+    // Read-only maintenance: listings work, so a missing archive stays missing; writes fail.
+    let mut fx = base();
+    fx.store().maintenance = Some("read-only".into());
+    let report = run(&fx.build());
+    assert!(guest(&report, 100)
+        .flags
+        .contains(&GuestFlag::ArchiveMissing));
+    assert!(has_anomaly(
+        &report,
+        "job nightly cannot write its backups now: datastore 'store1' on PBS backup is in \
+         read-only maintenance"
+    ));
+    // A disabled file storage: its content is not read, and its jobs cannot write.
+    let mut fx = Fx::new()
+        .vm(100, "pve1")
+        .job_with("nightly", "01:00", vmids(&[100]), |j| {
+            j.storage = Some("local".into())
+        });
+    fx.pve().storages.items[0].enabled = false;
+    let report = run(&fx.build());
+    assert!(has_anomaly(
+        &report,
+        "job nightly cannot write its backups now: storage 'local' is disabled in PVE"
+    ));
+}
+
+#[test]
+fn a_storage_not_available_on_a_guests_node_is_an_anomaly() {
+    let mut fx = daily(Fx::new())
+        .vm(200, "pve2")
+        .job("second", "02:00", vmids(&[200]));
+    fx.pve().storages.items[1].nodes = Some(vec!["pve1".into()]);
+    let report = run(&fx.build());
+    assert!(has_anomaly(
+        &report,
+        "job second writes to storage 'pbs1', which is not available on node pve2"
+    ));
+    assert!(!has_anomaly(&report, "job nightly writes to storage"));
+}
