@@ -444,6 +444,20 @@ pub struct Exemption {
     pub until: Option<DateTime<Utc>>,
     /// Where it was declared.
     pub declared_in: DeclaredIn,
+    /// Why no backup by this cluster is needed. Absent in older reports: `not_needed`.
+    #[serde(default)]
+    pub kind: ExemptionKind,
+}
+
+/// Why a guest is exempt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExemptionKind {
+    /// It needs no backup.
+    #[default]
+    NotNeeded,
+    /// Other software backs it up (PVE replication is not that: it keeps no history).
+    External,
 }
 
 /// Everything decided about one guest.

@@ -6,7 +6,9 @@
 use chrono::{Duration, NaiveDate};
 
 use super::fixtures::*;
-use super::report::{Coverage, Freshness, GuestFlag, GuestReport, Report, SelectedBy};
+use super::report::{
+    Coverage, ExemptionKind, Freshness, GuestFlag, GuestReport, Report, SelectedBy,
+};
 use super::selection::{membership, resolve, Membership, Resolved};
 use super::*;
 use crate::model::*;
@@ -921,11 +923,15 @@ fn exemptions_table() {
                 vmid: 102,
                 reason: "lab machine".into(),
                 until: NaiveDate::from_ymd_opt(2026, 12, 31),
+                kind: ExemptionKind::NotNeeded,
+                system: None,
             },
             ConfigExemption {
                 vmid: 103,
                 reason: "was temporary".into(),
                 until: NaiveDate::from_ymd_opt(2026, 11, 1),
+                kind: ExemptionKind::NotNeeded,
+                system: None,
             },
         ],
         ..Policy::default()
@@ -1791,4 +1797,30 @@ fn a_storage_not_available_on_a_guests_node_is_an_anomaly() {
         "job second writes to storage 'pbs1', which is not available on node pve2"
     ));
     assert!(!has_anomaly(&report, "job nightly writes to storage"));
+}
+
+#[test]
+fn an_external_exemption_names_the_other_system_and_justifies_the_guest() {
+    let policy = Policy::from_json(
+        r#"{"exemptions": [{"vmid": 100, "reason": "image-level nightly", "kind": "external",
+            "system": "Veeam"}]}"#,
+    )
+    .unwrap();
+    let report = assess(&Fx::new().vm(100, "pve1").build(), &policy, now());
+    let g = guest(&report, 100);
+    let exempt = g.exempt.as_ref().unwrap();
+    assert_eq!(exempt.kind, ExemptionKind::External);
+    assert_eq!(exempt.reason, "backed up by Veeam: image-level nightly");
+    assert_eq!(report.summary.not_covered, 0, "{:?}", report.summary);
+    // Without the exemption the same guest is not covered.
+    let report = run(&Fx::new().vm(100, "pve1").build());
+    assert_eq!(report.summary.not_covered, 1);
+    // `external` needs the system, and a system needs `external`.
+    for bad in [
+        r#"{"exemptions": [{"vmid": 1, "reason": "x", "kind": "external"}]}"#,
+        r#"{"exemptions": [{"vmid": 1, "reason": "x", "system": "Veeam"}]}"#,
+    ] {
+        let err = Policy::from_json(bad).unwrap_err().to_string();
+        assert!(err.contains("\"kind\": \"external\""), "{err}");
+    }
 }

@@ -179,6 +179,7 @@ pub fn guests() -> Vec<GuestReport> {
         reason: "scratch container, rebuilt from Ansible".into(),
         until: Some(t(2027, 1, 1, 0, 0)),
         declared_in: DeclaredIn::Tag,
+        kind: Default::default(),
     });
     v.push(g);
 
