@@ -71,6 +71,8 @@ pub(crate) enum PveRequest<'a> {
     VzdumpTasksProbe(&'a str),
     /// [`PveApi::running_vzdump_tasks`] on this node.
     RunningVzdumpTasks(&'a str),
+    /// [`PveApi::replication`] on this node.
+    Replication(&'a str),
 }
 
 /// Path segments and query of one request.
@@ -120,6 +122,7 @@ impl PveApi {
                     ("limit", "1".to_string()),
                 ],
             ),
+            PveRequest::Replication(node) => (owned(&["nodes", node, "replication"]), Vec::new()),
             PveRequest::RunningVzdumpTasks(node) => (
                 owned(&["nodes", node, "tasks"]),
                 vec![
@@ -375,6 +378,17 @@ impl PveApi {
         node: &str,
     ) -> Result<LenientList<wire::TaskListItem>, ApiError> {
         self.list(PveRequest::RunningVzdumpTasks(node)).await
+    }
+
+    /// `GET /nodes/{node}/replication`: the storage replication jobs (with their state) of the
+    /// guests currently on `node`; proxied to the node, so an offline node fails. Any
+    /// authenticated caller, **silently filtered** per job to guests with `VM.Audit` on
+    /// `/vms/{vmid}`.
+    pub(crate) async fn replication(
+        &self,
+        node: &str,
+    ) -> Result<LenientList<wire::ReplicationStatus>, ApiError> {
+        self.list(PveRequest::Replication(node)).await
     }
 
     /// `GET /nodes/{node}/tasks/{upid}/log`, paged with `start`/`limit`, never past `max_lines`.

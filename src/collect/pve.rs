@@ -24,7 +24,7 @@ use crate::model::volumes::{volumes, VolumeKind};
 use crate::model::{
     Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
     NodeRunningBackups, NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory,
-    Selection, Severity, Storage, StorageBackup, TaskLogEvidence, Vmid, VzdumpTask,
+    Replication, Selection, Severity, Storage, StorageBackup, TaskLogEvidence, Vmid, VzdumpTask,
 };
 use crate::schedule::schedule_from_legacy;
 use crate::tasklog::parse_vzdump_log;
@@ -191,6 +191,7 @@ pub async fn collect_pve(
     .await;
 
     let running_backups = read_running_backups(api, &guests.items, &nodes, &mut anomalies).await;
+    let replication = read_replication(api, &nodes, &visibility, &mut anomalies).await;
 
     let inventory = PveInventory {
         host: source.server().host,
@@ -204,8 +205,89 @@ pub async fn collect_pve(
         storage_backups,
         not_backed_up,
         running_backups,
+        replication,
     };
     (inventory, anomalies)
+}
+
+/// Every online node's storage replication jobs (each node answers for the guests it holds).
+/// Shown next to the guests, never counted as a backup, so a failure costs only that display.
+async fn read_replication(
+    api: &PveApi,
+    nodes: &Nodes,
+    visibility: &Visibility<'_>,
+    anomalies: &mut Vec<Anomaly>,
+) -> Observed<Replication> {
+    let mut completeness = visibility.below(Need::Replication);
+    let mut set = JoinSet::new();
+    for node in &nodes.observed.items {
+        if node.status != "online" {
+            completeness = with_partial(
+                completeness,
+                Some(format!(
+                    "node {} is not online: its replication jobs are unknown",
+                    node.name
+                )),
+            );
+            continue;
+        }
+        let api = api.clone();
+        let name = node.name.clone();
+        set.spawn(async move {
+            let answer = api.replication(&name).await;
+            (name, answer)
+        });
+    }
+    let mut items = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((node, answer)) = joined else { continue };
+        let component = format!("pve/nodes/{node}");
+        let what = format!("the storage replication jobs of node {node}");
+        let observed = observe(
+            answer,
+            Failed::new(Severity::Warning, &component, &what),
+            |err| format!("{} failed: {}", err.endpoint, err.kind),
+            anomalies,
+            |list, anomalies| {
+                let (kept_items, bad) = kept(
+                    list,
+                    Severity::Warning,
+                    &component,
+                    "replication jobs",
+                    anomalies,
+                );
+                Observed {
+                    items: kept_items
+                        .into_iter()
+                        .filter_map(replication_from_wire)
+                        .collect(),
+                    completeness: with_partial(Completeness::Complete, bad),
+                }
+            },
+        );
+        completeness = with_partial(
+            completeness,
+            observed.completeness.reason().map(str::to_string),
+        );
+        items.extend(observed.items);
+    }
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    Observed {
+        items,
+        completeness,
+    }
+}
+
+fn replication_from_wire(item: wire::ReplicationStatus) -> Option<Replication> {
+    Some(Replication {
+        guest: item.guest?,
+        target: item.target.filter(|t| !t.is_empty()),
+        enabled: !item.disable.unwrap_or(false),
+        last_sync: item.last_sync.filter(|t| *t > 0).and_then(epoch),
+        fail_count: item.fail_count.unwrap_or(0),
+        error: item.error.filter(|e| !e.is_empty()),
+        id: item.id,
+    })
 }
 
 /// The running vzdump tasks of every node that holds a guest locked for backup: only they tell

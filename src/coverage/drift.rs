@@ -296,6 +296,7 @@ mod tests {
             missed_runs: None,
             missed: vec![],
             lock: None,
+            replication: None,
             last_backup: None,
             last_success: None,
             archive: None,

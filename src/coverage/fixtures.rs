@@ -88,6 +88,7 @@ impl Fx {
             storage_backups: Observed::complete(Vec::new()),
             not_backed_up: Observed::complete(Vec::new()),
             running_backups: Vec::new(),
+            replication: Observed::complete(Vec::new()),
         };
         let pbs = PbsInventory {
             name: "backup".to_string(),

@@ -499,6 +499,7 @@ fn guest_report(
         missed_runs: fresh.missed_runs,
         missed: fresh.missed,
         lock: guest.lock.clone(),
+        replication: replication_of(index, guest.vmid),
         last_backup,
         last_success,
         archive: archives.latest,
@@ -507,6 +508,33 @@ fn guest_report(
         flags: flags.into_iter().collect(),
     };
     (report, anomalies)
+}
+
+/// The guest's replication job, the worst first: failing longest, then synced longest ago.
+fn replication_of(index: &Index<'_>, vmid: Vmid) -> Option<report::ReplicationReport> {
+    index
+        .inventory
+        .pve
+        .as_ref()?
+        .replication
+        .items
+        .iter()
+        .filter(|r| r.guest == vmid)
+        .max_by(|a, b| {
+            (a.fail_count, std::cmp::Reverse(a.last_sync), &b.id).cmp(&(
+                b.fail_count,
+                std::cmp::Reverse(b.last_sync),
+                &a.id,
+            ))
+        })
+        .map(|r| report::ReplicationReport {
+            job: r.id.clone(),
+            target: r.target.clone(),
+            last_sync: r.last_sync,
+            fail_count: r.fail_count,
+            error: r.error.clone(),
+            enabled: r.enabled,
+        })
 }
 
 /// A `lock: backup` with no vzdump task running on the guest's node (the complete list of its

@@ -504,6 +504,10 @@ pub struct GuestReport {
     /// reports: read as unlocked.
     #[serde(default)]
     pub lock: Option<String>,
+    /// PVE storage replication of the guest (the worst job when it has several): shown as
+    /// "replicated, not backed up", never counted as a backup. None: no replication job seen.
+    #[serde(default)]
+    pub replication: Option<ReplicationReport>,
     /// The latest attempt (success or failure).
     pub last_backup: Option<BackupEvent>,
     /// The latest success.
@@ -516,6 +520,23 @@ pub struct GuestReport {
     pub exempt: Option<Exemption>,
     /// Short flags for the "needs attention" view, sorted by their spelling.
     pub flags: Vec<GuestFlag>,
+}
+
+/// A guest's storage replication job as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicationReport {
+    /// Job id `<vmid>-<jobnum>`.
+    pub job: String,
+    /// Target node.
+    pub target: Option<String>,
+    /// Start of the last successful sync (None: never).
+    pub last_sync: Option<DateTime<Utc>>,
+    /// Failed attempts since then.
+    pub fail_count: u64,
+    /// The last error, while failing.
+    pub error: Option<String>,
+    /// Whether the job is enabled.
+    pub enabled: bool,
 }
 
 /// At most this many missed runs are listed per guest.

@@ -38,6 +38,28 @@ pub struct PveInventory {
     /// Running vzdump tasks, read only on nodes that hold a guest locked for backup, sorted by
     /// node.
     pub running_backups: Vec<NodeRunningBackups>,
+    /// Storage replication jobs of the guests, sorted by id: shown, never counted as backups.
+    pub replication: Observed<Replication>,
+}
+
+/// A PVE storage replication job: the newest state of a guest's disks on another node, no
+/// history and no archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Replication {
+    /// Job id `<vmid>-<jobnum>`.
+    pub id: String,
+    /// The guest.
+    pub guest: Vmid,
+    /// Target node.
+    pub target: Option<String>,
+    /// Whether the job is enabled.
+    pub enabled: bool,
+    /// Start of the last successful run (None: never).
+    pub last_sync: Option<DateTime<Utc>>,
+    /// Failed attempts since then.
+    pub fail_count: u64,
+    /// The last error, while failing.
+    pub error: Option<String>,
 }
 
 /// The vzdump tasks running on one node: whether a `lock: backup` there is a live backup's.

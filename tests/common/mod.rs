@@ -92,6 +92,7 @@ fn base_guest(vmid: u32, kind: GuestKind, name: &str, node: &str) -> GuestReport
         missed_runs: None,
         missed: vec![],
         lock: None,
+        replication: None,
         last_backup: None,
         last_success: None,
         archive: None,

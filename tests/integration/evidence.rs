@@ -210,3 +210,32 @@ async fn a_backup_lock_without_a_running_backup_is_stale() {
         .unwrap()
         .contains("`pct unlock 301` on pve3"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replication_is_shown_next_to_the_guest_and_never_counted() {
+    let json = report(sim::demo_scenario()).await;
+    // The scratch VM is replicated (and failing) but no job backs it up: still not covered.
+    let g = guest(&json, 303);
+    assert_eq!(g["coverage"], "not_covered");
+    assert_eq!(g["freshness"], "never");
+    assert_eq!(g["replication"]["job"], "303-0");
+    assert_eq!(g["replication"]["target"], "pve1");
+    assert_eq!(g["replication"]["fail_count"], 3);
+    assert_eq!(g["replication"]["last_sync"], "2026-01-13T08:00:00Z");
+    assert!(g["replication"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("dataset does not exist"));
+    assert_eq!(guest(&json, 100)["replication"]["fail_count"], 0);
+    assert_eq!(guest(&json, 101)["replication"], Value::Null);
+    // The full token sees every replication job: the list is complete.
+    let world = World::start(sim::demo_scenario()).await;
+    let mut vars = world.pve_full();
+    vars.extend(world.pbs_audit("pbs1", "PBS"));
+    let run = run_tool(&vars, &["--dump-inventory", "--json", "--now", &demo_now()]).await;
+    let inventory = run.json();
+    assert_eq!(
+        inventory["pve"]["replication"]["completeness"]["state"],
+        "complete"
+    );
+}

@@ -2,7 +2,8 @@
 //! all-guests table and the exemptions table.
 
 use crate::coverage::report::{
-    AttemptStatus, BackupEvent, Coverage, Freshness, GuestFlag, GuestReport, PbsJobRun, Report,
+    AttemptStatus, BackupEvent, Coverage, Freshness, GuestFlag, GuestReport, PbsJobRun,
+    ReplicationReport, Report,
 };
 
 use crate::model::GuestKind;
@@ -370,6 +371,9 @@ pub(crate) fn attention_rows(report: &Report, fmt: &Formatter) -> Vec<AttentionR
             if let Some(error) = failed_error(g.last_backup.as_ref()) {
                 why.push(error.to_string());
             }
+            if let Some(r) = &g.replication {
+                why.push(replication_note(r));
+            }
             let mut actions: Vec<String> = Vec::new();
             let mut badges = Vec::new();
             for (_, badge, action, reason) in problems {
@@ -396,6 +400,25 @@ pub(crate) fn attention_rows(report: &Report, fmt: &Formatter) -> Vec<AttentionR
         .collect();
     rows.sort_by_key(|row| (row.rank, row.vmid));
     rows
+}
+
+/// Replication shown, never counted: it keeps only the newest state on another node.
+fn replication_note(r: &ReplicationReport) -> String {
+    let target = r.target.as_deref().unwrap_or("another node");
+    let synced = match r.last_sync {
+        Some(t) => format!("last sync {}", t.format("%Y-%m-%d %H:%M UTC")),
+        None => "never synced".to_string(),
+    };
+    let failing = match (r.fail_count, &r.error) {
+        (0, _) => String::new(),
+        (n, Some(error)) => format!(", failing ({n}×): {error}"),
+        (n, None) => format!(", failing ({n}×)"),
+    };
+    format!(
+        "replicated to {target} by job {} ({synced}{failing}), not backed up: replication keeps \
+         only the newest state, no history",
+        r.job
+    )
 }
 
 fn failed_error(event: Option<&BackupEvent>) -> Option<&str> {
@@ -472,6 +495,12 @@ pub(crate) fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
         .filter(|f| !matches!(f, GuestFlag::Encrypted | GuestFlag::NotEncrypted))
         .map(flag_word)
         .collect();
+    if let Some(lock) = &g.lock {
+        flags.push(format!("locked ({lock})"));
+    }
+    if g.replication.is_some() {
+        flags.push("replicated (not a backup)".into());
+    }
     if g.exempt.is_some() {
         flags.push("exempt".into());
     }

@@ -144,6 +144,10 @@ pub struct PveScenario {
     /// Legacy vzdump.cron jobs (no `type`, never a `next-run`), listed first.
     #[serde(default)]
     pub legacy_jobs: Vec<RawMap>,
+    /// Storage replication jobs with their state, raw maps as `GET /nodes/{node}/replication`
+    /// returns them (snake_case; `guest` decides which node lists the job).
+    #[serde(default)]
+    pub replication: Vec<RawMap>,
     /// Task history of all nodes.
     #[serde(default)]
     pub tasks: Vec<PveTask>,
@@ -171,6 +175,7 @@ impl Default for PveScenario {
             storages: Vec::new(),
             backup_jobs: Vec::new(),
             legacy_jobs: Vec::new(),
+            replication: Vec::new(),
             tasks: Vec::new(),
             backup_volumes: Vec::new(),
             access: Access::default(),
