@@ -645,6 +645,41 @@ pub struct Datastore {
     /// Group owners keyed `"<ns>|<type>/<id>"`; missing = owner of the group's first snapshot.
     #[serde(default)]
     pub group_owners: BTreeMap<String, String>,
+    /// `maintenance` property string (`type=offline,message=…`); None: none.
+    #[serde(default)]
+    pub maintenance: Option<String>,
+    /// `mount-status` of a removable datastore (`mounted`, `notmounted`); None: not removable.
+    #[serde(default)]
+    pub mount_status: Option<String>,
+}
+
+impl Datastore {
+    /// Why a lookup of the store fails (pbs-datastore `lookup_datastore`): a maintenance mode
+    /// that blocks reads, or a removable store that is not mounted; read-only blocks writes only.
+    pub fn unavailable(&self) -> Option<String> {
+        if self.mount_status.as_deref() == Some("notmounted") {
+            return Some(format!("datastore '{}' is not mounted", self.store));
+        }
+        let raw = self.maintenance.as_deref()?;
+        let mut kind = None;
+        let mut message = String::new();
+        for part in raw.split(',') {
+            match part.split_once('=') {
+                Some(("type", t)) => kind = Some(t.to_string()),
+                Some(("message", m)) => message = m.trim_matches('"').to_string(),
+                Some(_) => {}
+                None => kind = Some(part.to_string()),
+            }
+        }
+        let why = match kind.as_deref()? {
+            "offline" => format!("offline maintenance mode: {message}"),
+            "delete" => "datastore is being deleted".to_string(),
+            "unmount" => "datastore is being unmounted".to_string(),
+            "s3-refresh" => format!("S3 refresh maintenance mode: {message}"),
+            _ => return None,
+        };
+        Some(format!("datastore '{}' is unavailable: {why}", self.store))
+    }
 }
 
 impl Datastore {
@@ -664,6 +699,8 @@ impl Datastore {
             namespaces: Vec::new(),
             snapshots: Vec::new(),
             group_owners: BTreeMap::new(),
+            maintenance: None,
+            mount_status: None,
         }
     }
 }
