@@ -830,6 +830,7 @@ fn storage_from_wire(item: wire::StorageConfig) -> Storage {
         content: item.content.clone().unwrap_or_default(),
         nodes: item.nodes.clone(),
         kind: item.storage_type.as_str().to_string(),
+        max_protected_backups: item.max_protected_backups,
         id: item.storage,
         pbs,
     }
@@ -881,6 +882,7 @@ fn job_from_wire(job: wire::BackupJob, anomalies: &mut Vec<Anomaly>) -> BackupJo
         next_run: job.next_run.and_then(epoch),
         legacy,
         repeat_missed: job.repeat_missed,
+        protected: job.protected.unwrap_or(false),
         id: job.id,
         raw,
     }

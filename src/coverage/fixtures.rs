@@ -64,6 +64,7 @@ impl Fx {
                     enabled: true,
                     nodes: None,
                     pbs: None,
+                    max_protected_backups: None,
                 },
                 Storage {
                     id: "pbs1".to_string(),
@@ -80,6 +81,7 @@ impl Fx {
                         fingerprint: None,
                         encrypted: false,
                     }),
+                    max_protected_backups: None,
                 },
             ]),
             jobs: Observed::complete(Vec::new()),
@@ -199,6 +201,7 @@ impl Fx {
             next_run: None,
             legacy: false,
             repeat_missed: None,
+            protected: false,
             raw: BTreeMap::new(),
         };
         f(&mut job);

@@ -448,6 +448,11 @@ fn guest_report(
             .collect(),
     );
 
+    for (ctx, answer) in job_ctxs.iter().zip(answers) {
+        if ctx.job.enabled && matches!(answer.membership, Membership::Selected(_)) {
+            anomalies.extend(protected_limit(index, guest, ctx));
+        }
+    }
     let mut flags: BTreeSet<GuestFlag> = archives.flags.clone();
     if let Some(anomaly) = stale_lock(index, guest) {
         flags.insert(GuestFlag::StaleLock);
@@ -535,6 +540,70 @@ fn replication_of(index: &Index<'_>, vmid: Vmid) -> Option<report::ReplicationRe
             error: r.error.clone(),
             enabled: r.enabled,
         })
+}
+
+/// A job that marks backups protected fails for a guest, before backing it up, once the guest's
+/// protected backups visible on the storage reach its `max-protected-backups` (pve-manager
+/// VZDump.pm); one below the limit, the next run is the last that works.
+fn protected_limit(index: &Index<'_>, guest: &Guest, ctx: &JobCtx<'_>) -> Option<Anomaly> {
+    if !ctx.job.protected {
+        return None;
+    }
+    let storage = ctx.storage_or_default();
+    let limit = index.storages.get(storage)?.max_protected_backups?;
+    let limit = usize::try_from(limit).ok()?;
+    let count = match index.link(storage) {
+        index::StorageLink::Pbs {
+            server,
+            datastore,
+            namespace,
+        } => {
+            let id = guest.vmid.to_string();
+            let kind = guest.kind.pbs_type();
+            let key = (
+                server,
+                datastore.name.as_str(),
+                namespace.as_str(),
+                kind.as_str(),
+                id.as_str(),
+            );
+            index
+                .groups
+                .get(&key)
+                .map_or(0, |g| g.finished.iter().filter(|s| s.protected).count())
+        }
+        _ => index
+            .storage_backups
+            .get(&(storage, guest.vmid))
+            .map_or(0, |list| list.iter().filter(|b| b.protected).count()),
+    };
+    let (severity, what) = if count >= limit {
+        (
+            Severity::Warning,
+            "every backup of it by this job fails now",
+        )
+    } else if count + 1 == limit {
+        (
+            Severity::Info,
+            "the next backup of it by this job is the last that works",
+        )
+    } else {
+        return None;
+    };
+    Some(Anomaly::new(
+        severity,
+        format!("guest/{}", guest.vmid),
+        format!(
+            "guest {} has {count} protected backups on storage '{storage}', whose limit is \
+             {limit}: {what}",
+            guest.vmid
+        ),
+        format!(
+            "job {} marks its backups protected, and vzdump refuses a guest at the storage's \
+             max-protected-backups; remove the protection from old backups or raise the limit",
+            ctx.job.id
+        ),
+    ))
 }
 
 /// A `lock: backup` with no vzdump task running on the guest's node (the complete list of its

@@ -70,6 +70,7 @@ fn selection_rules_table() {
         next_run: None,
         legacy: false,
         repeat_missed: None,
+        protected: false,
         raw: Default::default(),
     };
     let other = |by, node: &str| Membership::OtherNode {
@@ -181,6 +182,7 @@ fn unreadable_pool_is_indeterminate_not_empty() {
         next_run: None,
         legacy: false,
         repeat_missed: None,
+        protected: false,
         raw: Default::default(),
     };
     let (resolved, _) = resolve(&job, &pve.pools.items, &pve.pools.completeness, &index);
@@ -1822,5 +1824,38 @@ fn an_external_exemption_names_the_other_system_and_justifies_the_guest() {
     ] {
         let err = Policy::from_json(bad).unwrap_err().to_string();
         assert!(err.contains("\"kind\": \"external\""), "{err}");
+    }
+}
+
+#[test]
+fn protected_backups_at_the_storage_limit_block_a_protecting_job() {
+    let build = |protected: usize, job_protects: bool| {
+        let mut fx = Fx::new()
+            .vm(100, "pve1")
+            .job_with("nightly", "01:00", vmids(&[100]), |j| {
+                j.protected = job_protects
+            });
+        fx.pve().storages.items[1].max_protected_backups = Some(2);
+        for day in 0..3 {
+            let time = format!("2026-11-{:02}T01:00:00Z", 18 + day);
+            fx = fx.snapshot("", BackupType::Vm, "100", &time, Some(10), |s| {
+                s.protected = day < protected
+            });
+        }
+        run(&fx.build())
+    };
+    let report = build(2, true);
+    assert!(has_anomaly(
+        &report,
+        "guest 100 has 2 protected backups on storage 'pbs1', whose limit is 2: every backup of it by this job fails now"
+    ));
+    let report = build(1, true);
+    assert!(has_anomaly(
+        &report,
+        "the next backup of it by this job is the last that works"
+    ));
+    for (protected, job_protects) in [(0, true), (2, false)] {
+        let report = build(protected, job_protects);
+        assert!(!has_anomaly(&report, "protected backups on storage"));
     }
 }

@@ -224,6 +224,8 @@ pub struct Storage {
     pub nodes: Option<Vec<String>>,
     /// The PBS target, for `pbs` storages.
     pub pbs: Option<PbsTarget>,
+    /// `max-protected-backups` per guest (None: not set; −1: unlimited).
+    pub max_protected_backups: Option<i64>,
 }
 
 impl Storage {
@@ -316,6 +318,8 @@ pub struct BackupJob {
     pub legacy: bool,
     /// `repeat-missed` as the job says it (None: not set).
     pub repeat_missed: Option<bool>,
+    /// Whether the job marks its backups protected (`protected`).
+    pub protected: bool,
     /// Every field as PVE sent it (for the report's job details and debugging).
     pub raw: BTreeMap<String, serde_json::Value>,
 }
