@@ -71,6 +71,10 @@ pub(crate) enum PveRequest<'a> {
     PoolLegacy(&'a str),
     /// [`PveApi::vzdump_tasks_probe`] on this node.
     VzdumpTasksProbe(&'a str),
+    /// [`PveApi::running_vzdump_tasks`] on this node.
+    RunningVzdumpTasks(&'a str),
+    /// [`PveApi::replication`] on this node.
+    Replication(&'a str),
 }
 
 /// Path segments and query of one request.
@@ -122,6 +126,14 @@ impl PveApi {
                 vec![
                     ("typefilter", "vzdump".to_string()),
                     ("limit", "1".to_string()),
+                ],
+            ),
+            PveRequest::Replication(node) => (owned(&["nodes", node, "replication"]), Vec::new()),
+            PveRequest::RunningVzdumpTasks(node) => (
+                owned(&["nodes", node, "tasks"]),
+                vec![
+                    ("typefilter", "vzdump".to_string()),
+                    ("source", "active".to_string()),
                 ],
             ),
         }
@@ -372,6 +384,28 @@ impl PveApi {
         node: &str,
     ) -> Result<Answer<Vec<wire::TaskListItem>>, ApiError> {
         self.ask(PveRequest::VzdumpTasksProbe(node)).await
+    }
+
+    /// `GET /nodes/{node}/tasks?typefilter=vzdump&source=active`: the node's running vzdump tasks
+    /// (and just-finished ones not yet archived), decoded item by item. The same list and
+    /// privilege as [`PveApi::vzdump_tasks`]: **silently filtered** to the caller's own tasks
+    /// without `Sys.Audit` on `/nodes/{node}`, so a scheduled backup would look absent.
+    pub(crate) async fn running_vzdump_tasks(
+        &self,
+        node: &str,
+    ) -> Result<LenientList<wire::TaskListItem>, ApiError> {
+        self.list(PveRequest::RunningVzdumpTasks(node)).await
+    }
+
+    /// `GET /nodes/{node}/replication`: the storage replication jobs (with their state) of the
+    /// guests currently on `node`; proxied to the node, so an offline node fails. Any
+    /// authenticated caller, **silently filtered** per job to guests with `VM.Audit` on
+    /// `/vms/{vmid}`.
+    pub(crate) async fn replication(
+        &self,
+        node: &str,
+    ) -> Result<LenientList<wire::ReplicationStatus>, ApiError> {
+        self.list(PveRequest::Replication(node)).await
     }
 
     /// `GET /nodes/{node}/tasks/{upid}/log`, paged with `start`/`limit`, never past `max_lines`.

@@ -859,6 +859,39 @@ pub struct TaskListItem {
     pub status: Option<String>,
 }
 
+/// One item of `GET /nodes/{node}/replication`: a storage replication job of a guest currently on
+/// that node, with its state (snake_case, undocumented in the schema; code-derived).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct ReplicationStatus {
+    /// Job id `<vmid>-<jobnum>`.
+    #[serde(with = "de::string")]
+    pub id: String,
+    /// The guest.
+    #[serde(default, with = "de::opt_u32")]
+    pub guest: Option<u32>,
+    /// Target node.
+    #[serde(default, with = "de::opt_string")]
+    pub target: Option<String>,
+    /// Disabled.
+    #[serde(default, with = "de::opt_bool")]
+    pub disable: Option<bool>,
+    /// Start of the last successful run, epoch; 0 = never.
+    #[serde(default, with = "de::opt_i64")]
+    pub last_sync: Option<i64>,
+    /// Start of the last attempt, epoch.
+    #[serde(default, with = "de::opt_i64")]
+    pub last_try: Option<i64>,
+    /// Failed attempts since the last success.
+    #[serde(default, with = "de::opt_u64")]
+    pub fail_count: Option<u64>,
+    /// The last error, only while failing.
+    #[serde(default, with = "de::opt_string")]
+    pub error: Option<String>,
+    /// Everything else (`schedule`, `duration`, `next_sync`, `pid`, …).
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
 /// One line of `GET /nodes/{node}/tasks/{upid}/log` (PBS uses the same shape).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct TaskLogLine {
@@ -1622,5 +1655,29 @@ mod tests {
         assert!(serde_json::from_value::<BackupJob>(json!({"id": "j",
             "fleecing": "1,enabled=0"}))
         .is_err());
+    }
+}
+
+#[cfg(test)]
+mod replication_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::ReplicationStatus;
+
+    #[test]
+    fn a_replication_status_decodes_failing_and_never_synced_jobs() {
+        let items: Vec<ReplicationStatus> = serde_json::from_value(serde_json::json!([
+            {"id": "100-0", "type": "local", "guest": 100, "jobnum": 0, "target": "pve2",
+             "schedule": "*/15", "vmtype": "qemu", "last_sync": 1768460400, "last_try": 1768463100,
+             "fail_count": 3, "error": "no tunnel IP received", "duration": 1.25, "next_sync": 0},
+            {"id": "101-1", "guest": "101", "target": "pve3", "last_sync": 0, "fail_count": 0,
+             "disable": 1}
+        ]))
+        .unwrap();
+        assert_eq!(items[0].guest, Some(100));
+        assert_eq!(items[0].fail_count, Some(3));
+        assert_eq!(items[0].error.as_deref(), Some("no tunnel IP received"));
+        assert_eq!(items[1].guest, Some(101));
+        assert_eq!(items[1].last_sync, Some(0));
+        assert_eq!(items[1].disable, Some(true));
     }
 }

@@ -11,8 +11,8 @@ use crate::api::pbs_types as wire;
 use crate::api::source::Source;
 use crate::model::permissions::Need;
 use crate::model::{
-    Anomaly, BackupType, Completeness, Datastore, DatastoreUsage, GcStatus, Observed, PbsInventory,
-    PbsJob, PermissionMap, Severity, Snapshot, VerifyState,
+    maintenance_type, Anomaly, BackupType, Completeness, Datastore, DatastoreUsage, GcStatus,
+    Observed, PbsInventory, PbsJob, PermissionMap, Severity, Snapshot, VerifyState,
 };
 
 /// Collect one PBS server.
@@ -479,6 +479,9 @@ async fn read_datastore(
     let datastore = Datastore {
         name,
         comment: store.comment.filter(|c| !c.is_empty()),
+        maintenance: store.maintenance.as_deref().and_then(maintenance_type),
+        unmounted: store.mount_status == Some(wire::MountStatus::NotMounted),
+        s3: store.backend_type == Some(wire::BackendType::S3),
         usage,
         gc,
         namespaces,

@@ -2,7 +2,7 @@
 //! storages, backup jobs, pools, vzdump task history with logs, storage backup content, and PVE's own
 //! not-backed-up list.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
@@ -24,8 +24,8 @@ use crate::model::permissions::{Need, Requirement};
 use crate::model::volumes::{tree_exclusion, volumes, VolumeKind};
 use crate::model::{
     Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
-    NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory, Selection, Severity,
-    Storage, StorageBackup, TaskLogEvidence, Vmid, VzdumpTask,
+    NodeRunningBackups, NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory,
+    Replication, Selection, Severity, Storage, StorageBackup, TaskLogEvidence, Vmid, VzdumpTask,
 };
 use crate::schedule::schedule_from_legacy;
 use crate::tasklog::parse_vzdump_log;
@@ -76,7 +76,7 @@ pub async fn collect_pve(
         perms: perms.as_ref(),
     };
 
-    let nodes = read_nodes(api, nodes, &mut anomalies).await;
+    let nodes = read_nodes(api, nodes, now, &mut anomalies).await;
     let mut guests = read_guests(resources, &visibility, &mut anomalies);
     let storages = observe(
         storages,
@@ -202,6 +202,9 @@ pub async fn collect_pve(
         anomalies.append(&mut found);
     }
 
+    let running_backups = read_running_backups(api, &guests.items, &nodes, &mut anomalies).await;
+    let replication = read_replication(api, &nodes, &visibility, &mut anomalies).await;
+
     let inventory = PveInventory {
         host: source.server().host,
         version,
@@ -213,8 +216,163 @@ pub async fn collect_pve(
         task_history,
         storage_backups,
         not_backed_up,
+        running_backups,
+        replication,
     };
     (inventory, anomalies)
+}
+
+/// Every online node's storage replication jobs (each node answers for the guests it holds).
+/// Shown next to the guests, never counted as a backup, so a failure costs only that display.
+async fn read_replication(
+    api: &PveApi,
+    nodes: &Nodes,
+    visibility: &Visibility<'_>,
+    anomalies: &mut Vec<Anomaly>,
+) -> Observed<Replication> {
+    let mut completeness = visibility.below(Need::Replication);
+    let mut set = JoinSet::new();
+    for node in &nodes.observed.items {
+        if node.status != "online" {
+            completeness = with_partial(
+                completeness,
+                Some(format!(
+                    "node {} is not online: its replication jobs are unknown",
+                    node.name
+                )),
+            );
+            continue;
+        }
+        let api = api.clone();
+        let name = node.name.clone();
+        set.spawn(async move {
+            let answer = api.replication(&name).await;
+            (name, answer)
+        });
+    }
+    let mut items = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((node, answer)) = joined else { continue };
+        let component = format!("pve/nodes/{node}");
+        let what = format!("the storage replication jobs of node {node}");
+        let observed = observe(
+            answer,
+            Failed::new(Severity::Warning, &component, &what),
+            |err| format!("{} failed: {}", err.endpoint, err.kind),
+            anomalies,
+            |list, anomalies| {
+                let (kept_items, bad) = kept(
+                    list,
+                    Severity::Warning,
+                    &component,
+                    "replication jobs",
+                    anomalies,
+                );
+                Observed {
+                    items: kept_items
+                        .into_iter()
+                        .filter_map(replication_from_wire)
+                        .collect(),
+                    completeness: with_partial(Completeness::Complete, bad),
+                }
+            },
+        );
+        completeness = with_partial(
+            completeness,
+            observed.completeness.reason().map(str::to_string),
+        );
+        items.extend(observed.items);
+    }
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    Observed {
+        items,
+        completeness,
+    }
+}
+
+fn replication_from_wire(item: wire::ReplicationStatus) -> Option<Replication> {
+    Some(Replication {
+        guest: item.guest?,
+        target: item.target.filter(|t| !t.is_empty()),
+        enabled: !item.disable.unwrap_or(false),
+        last_sync: item.last_sync.filter(|t| *t > 0).and_then(epoch),
+        fail_count: item.fail_count.unwrap_or(0),
+        error: item.error.filter(|e| !e.is_empty()),
+        id: item.id,
+    })
+}
+
+/// The running vzdump tasks of every node that holds a guest locked for backup: only they tell
+/// a live backup's lock from a stale one, and other nodes need not be asked.
+async fn read_running_backups(
+    api: &PveApi,
+    guests: &[Guest],
+    nodes: &Nodes,
+    anomalies: &mut Vec<Anomaly>,
+) -> Vec<NodeRunningBackups> {
+    let locked: BTreeSet<&str> = guests
+        .iter()
+        .filter(|g| g.lock.as_deref() == Some("backup"))
+        .map(|g| g.node.as_str())
+        .collect();
+    let mut set = JoinSet::new();
+    for node in locked {
+        let api = api.clone();
+        let node = node.to_string();
+        set.spawn(async move {
+            let answer = api.running_vzdump_tasks(&node).await;
+            (node, answer)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((node, answer)) = joined else { continue };
+        let component = format!("pve/nodes/{node}");
+        let what = format!("the running backups of node {node} (so whether a backup lock there is stale is unknown)");
+        let running = observe(
+            answer,
+            Failed::new(Severity::Warning, &component, &what),
+            |err| format!("{} failed: {}", err.endpoint, err.kind),
+            anomalies,
+            |list, anomalies| {
+                let (items, bad) = kept(
+                    list,
+                    Severity::Warning,
+                    &component,
+                    "running tasks",
+                    anomalies,
+                );
+                let mut tasks: Vec<(String, String)> = items
+                    .into_iter()
+                    .filter(|t| t.task_type == "vzdump")
+                    .map(|t| (t.upid, t.id.unwrap_or_default()))
+                    .collect();
+                tasks.sort();
+                let sees = match nodes.sees_all.get(&node).copied().flatten() {
+                    Some(true) => Completeness::Complete,
+                    Some(false) => Completeness::Partial {
+                        reason: format!(
+                            "without Sys.Audit on /nodes/{node} only the token's own tasks are listed"
+                        ),
+                    },
+                    None => Completeness::Partial {
+                        reason: "the token's privileges could not be read".into(),
+                    },
+                };
+                Observed {
+                    items: tasks,
+                    completeness: with_partial(sees, bad),
+                }
+            },
+        );
+        out.push(NodeRunningBackups {
+            node,
+            completeness: running.completeness,
+            tasks: running.items,
+        });
+    }
+    out.sort_by(|a, b| a.node.cmp(&b.node));
+    out
 }
 
 /// The nodes with their time zones, and what each node's task history may show.
@@ -229,6 +387,7 @@ struct Nodes {
 async fn read_nodes(
     api: &PveApi,
     nodes: Result<LenientList<wire::Node>, ApiError>,
+    now: DateTime<Utc>,
     anomalies: &mut Vec<Anomaly>,
 ) -> Nodes {
     let mut unavailable_reason = None;
@@ -302,6 +461,13 @@ async fn read_nodes(
             name: n.node.clone(),
             status: n.status.as_str().to_string(),
             timezone: zones.get(&n.node).cloned().flatten(),
+            // An offline node's uptime is its last RRD value, not a boot time.
+            up_since: n
+                .uptime
+                .filter(|_| n.status == wire::NodeStatus::Online)
+                .and_then(|s| i64::try_from(s).ok())
+                .and_then(Duration::try_seconds)
+                .and_then(|s| now.checked_sub_signed(s)),
         })
         .collect();
     let observed = match unavailable_reason {
@@ -521,6 +687,7 @@ fn guest_from_resource(item: wire::ClusterResource, anomalies: &mut Vec<Anomaly>
         template: item.template,
         pool: item.pool.filter(|p| !p.is_empty()),
         tags: item.tags.unwrap_or_default(),
+        lock: item.lock.map(|lock| lock.as_str().to_string()),
         config: GuestConfigFacts::Unknown {
             reason: "guest configs were not read (disabled)".into(),
         },
@@ -872,6 +1039,7 @@ fn storage_from_wire(item: wire::StorageConfig) -> Storage {
         content: item.content.clone().unwrap_or_default(),
         nodes: item.nodes.clone(),
         kind: item.storage_type.as_str().to_string(),
+        max_protected_backups: item.max_protected_backups,
         id: item.storage,
         pbs,
     }
@@ -922,6 +1090,8 @@ fn job_from_wire(job: wire::BackupJob, anomalies: &mut Vec<Anomaly>) -> BackupJo
         comment: job.comment.clone().filter(|c| !c.is_empty()),
         next_run: job.next_run.and_then(epoch),
         legacy,
+        repeat_missed: job.repeat_missed,
+        protected: job.protected.unwrap_or(false),
         id: job.id,
         raw,
     }

@@ -121,6 +121,13 @@ pub(crate) fn guest_archives(
                 .reason()
                 .map(|r| format!("archive listing for storage '{storage}' is incomplete: {r}")),
         };
+        // A store that cannot be read now may hold archives no listing shows.
+        if let Some(why) = index.unreadable(storage) {
+            place.complete = false;
+            place.incomplete_reason = Some(format!(
+                "archives on storage '{storage}' cannot be listed: {why}"
+            ));
+        }
         match &link {
             StorageLink::Pbs {
                 server,
@@ -323,7 +330,7 @@ fn missing_pbs_archive(
     else {
         return None;
     };
-    if !datastore.snapshots.completeness.is_complete() {
+    if !datastore.snapshots.completeness.is_complete() || index.unreadable(storage).is_some() {
         return None;
     }
     let run = runs
@@ -363,7 +370,10 @@ fn missing_file_archive(
     runs: &[RunRecord<'_>],
     vmid: u32,
 ) -> Option<String> {
-    if !index.storage_backups_complete || !index.storages.contains_key(storage) {
+    if !index.storage_backups_complete
+        || !index.storages.contains_key(storage)
+        || index.unreadable(storage).is_some()
+    {
         return None;
     }
     let run = runs

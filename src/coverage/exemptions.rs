@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use crate::model::{Anomaly, Guest, GuestConfigFacts, Severity};
 
 use super::policy::Policy;
-use super::report::{DeclaredIn, Exemption};
+use super::report::{DeclaredIn, Exemption, ExemptionKind};
 
 /// The exemptions found for one guest.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -69,10 +69,17 @@ pub(crate) fn exemption_for(guest: &Guest, policy: &Policy, now: DateTime<Utc>) 
     let mut declared: Vec<Exemption> = Vec::new();
     let mut state = ExemptionState::default();
     for entry in policy.exemptions.iter().filter(|e| e.vmid == guest.vmid) {
+        let reason = match (entry.kind, entry.system.as_deref()) {
+            (ExemptionKind::External, Some(system)) => {
+                format!("backed up by {}: {}", system.trim(), entry.reason)
+            }
+            _ => entry.reason.clone(),
+        };
         declared.push(Exemption {
-            reason: entry.reason.clone(),
+            reason,
             until: entry.until.map(end_of_day),
             declared_in: DeclaredIn::Config,
+            kind: entry.kind,
         });
     }
     if let GuestConfigFacts::Read {
@@ -86,6 +93,7 @@ pub(crate) fn exemption_for(guest: &Guest, policy: &Policy, now: DateTime<Utc>) 
                     reason,
                     until: until.map(end_of_day),
                     declared_in: DeclaredIn::Notes,
+                    kind: ExemptionKind::NotNeeded,
                 }),
                 Some(Err(bad)) => state.anomalies.push(Anomaly::new(
                     Severity::Warning,
@@ -112,6 +120,7 @@ pub(crate) fn exemption_for(guest: &Guest, policy: &Policy, now: DateTime<Utc>) 
                 reason: format!("tagged '{tag}'"),
                 until: None,
                 declared_in: DeclaredIn::Tag,
+                kind: ExemptionKind::NotNeeded,
             });
         }
     }

@@ -32,6 +32,7 @@ fn node(name: &str, tz: Option<&str>) -> Node {
         name: name.to_string(),
         status: "online".to_string(),
         timezone: tz.map(str::to_string),
+        up_since: None,
     }
 }
 
@@ -63,6 +64,7 @@ impl Fx {
                     enabled: true,
                     nodes: None,
                     pbs: None,
+                    max_protected_backups: None,
                 },
                 Storage {
                     id: "pbs1".to_string(),
@@ -79,6 +81,7 @@ impl Fx {
                         fingerprint: None,
                         encrypted: false,
                     }),
+                    max_protected_backups: None,
                 },
             ]),
             jobs: Observed::complete(Vec::new()),
@@ -86,6 +89,8 @@ impl Fx {
             task_history: vec![history("pve1"), history("pve2")],
             storage_backups: Observed::complete(Vec::new()),
             not_backed_up: Observed::complete(Vec::new()),
+            running_backups: Vec::new(),
+            replication: Observed::complete(Vec::new()),
         };
         let pbs = PbsInventory {
             name: "backup".to_string(),
@@ -94,6 +99,9 @@ impl Fx {
             datastores: Observed::complete(vec![Datastore {
                 name: "store1".to_string(),
                 comment: None,
+                maintenance: None,
+                unmounted: false,
+                s3: false,
                 usage: Some(DatastoreUsage {
                     total: Some(1000),
                     used: Some(250),
@@ -139,6 +147,7 @@ impl Fx {
             template: Some(false),
             pool: None,
             tags: Vec::new(),
+            lock: None,
             config: GuestConfigFacts::Read {
                 notes: None,
                 notes_read: true,
@@ -193,6 +202,8 @@ impl Fx {
             comment: None,
             next_run: None,
             legacy: false,
+            repeat_missed: None,
+            protected: false,
             raw: BTreeMap::new(),
         };
         f(&mut job);

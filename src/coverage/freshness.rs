@@ -2,6 +2,11 @@
 //! guest, the latest scheduled occurrence older than the grace (node time zone) must be followed
 //! by a success on that job's storage; a policy age threshold replaces the schedule rule. An
 //! absence only counts when a complete source could have shown the backup.
+//!
+//! Missed runs are counted per slot and node: each node's scheduler runs a job only for its own
+//! guests, and PVE records no missed run anywhere, so a slot counts as missed when the node the
+//! guest was on started no vzdump task for the job then (nor later, with `repeat-missed`), and the
+//! node's task history is complete for that time. A slot the history cannot show stays unknown.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +16,8 @@ use chrono_tz::Tz;
 use crate::schedule::CalendarEvent;
 
 use super::evidence::PlaceEvidence;
-use super::report::Freshness;
+use super::report::{Freshness, MissedRun, MISSED_LIST_MAX};
+use super::runs::TaskSpan;
 use super::runs::{RunRecord, RunStatus};
 
 /// At most this many missed runs are counted (a minutely schedule would otherwise take long).
@@ -26,6 +32,23 @@ pub(crate) struct ScheduledJob<'a> {
     pub storage: &'a str,
     /// The parsed schedule, or why there is none.
     pub event: Result<&'a CalendarEvent, &'a str>,
+    /// Whether a slot missed while the node was down is run at the next chance (`repeat-missed`).
+    pub repeat_missed: bool,
+    /// The vzdump tasks that fit this job, per node, oldest first.
+    pub tasks: &'a BTreeMap<String, Vec<TaskSpan>>,
+}
+
+/// What is known about one node for judging a slot there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NodeFacts {
+    /// Whether its vzdump task history is complete (all pages, every user's tasks).
+    pub history_complete: bool,
+    /// The start of that history window.
+    pub history_since: Option<DateTime<Utc>>,
+    /// Whether it is online now (None: PVE says `unknown`).
+    pub online: Option<bool>,
+    /// When it last booted (None: not known).
+    pub up_since: Option<DateTime<Utc>>,
 }
 
 /// Everything freshness needs for one guest.
@@ -55,6 +78,14 @@ pub(crate) struct FreshnessInput<'a> {
     pub history_days: Option<u32>,
     /// Report time.
     pub now: DateTime<Utc>,
+    /// The guest's current node.
+    pub node: &'a str,
+    /// Where the guest's own runs place it: (start, node), oldest first.
+    pub placements: Vec<(DateTime<Utc>, &'a str)>,
+    /// Facts per node, by name (a node missing here is no longer in the cluster).
+    pub nodes: &'a BTreeMap<&'a str, NodeFacts>,
+    /// How long after its slot a scheduled task may start.
+    pub tolerance: Duration,
 }
 
 /// A freshness verdict.
@@ -64,8 +95,20 @@ pub(crate) struct FreshnessVerdict {
     pub freshness: Freshness,
     /// One sentence why.
     pub reason: String,
-    /// Missed scheduled runs (stale only).
+    /// Scheduled runs with no vzdump task on the guest's node (None: no schedule applies, or the
+    /// history cannot tell for some slot).
     pub missed_runs: Option<u32>,
+    /// The missed runs that are proven, newest first, at most [`MISSED_LIST_MAX`].
+    pub missed: Vec<MissedRun>,
+}
+
+/// The slots of one job, judged.
+#[derive(Debug, Default)]
+struct SlotCount {
+    /// Proven missed, newest first.
+    missed: Vec<MissedRun>,
+    /// Slots the history cannot judge.
+    undecided: usize,
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -82,12 +125,17 @@ fn rank(f: Freshness) -> u8 {
     }
 }
 
-fn verdict(freshness: Freshness, reason: String, missed_runs: Option<u32>) -> FreshnessVerdict {
+fn verdict(freshness: Freshness, reason: String) -> FreshnessVerdict {
     FreshnessVerdict {
         freshness,
         reason,
-        missed_runs,
+        missed_runs: None,
+        missed: Vec::new(),
     }
+}
+
+fn in_window(t: DateTime<Utc>, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+    from <= t && t < to
 }
 
 impl FreshnessInput<'_> {
@@ -144,7 +192,6 @@ impl FreshnessInput<'_> {
                 "the latest attempt at {} failed: {error} ({since})",
                 ts(run.start)
             ),
-            None,
         ))
     }
 
@@ -175,7 +222,6 @@ impl FreshnessInput<'_> {
                 return verdict(
                     Freshness::Unknown,
                     format!("job '{}' has no usable schedule: {why}", job.id),
-                    None,
                 )
             }
         };
@@ -190,7 +236,6 @@ impl FreshnessInput<'_> {
             return verdict(
                 Freshness::Unknown,
                 format!("job '{}': no scheduled run is due yet{zone_note}", job.id),
-                None,
             );
         };
         let storage = Some(job.storage);
@@ -206,7 +251,6 @@ impl FreshnessInput<'_> {
                     ts(s),
                     ts(latest_due)
                 ),
-                None,
             );
         }
         if let Some(s) = success.filter(|s| *s >= due) {
@@ -221,7 +265,6 @@ impl FreshnessInput<'_> {
                     ts(due),
                     ts(latest_due)
                 ),
-                None,
             );
         }
         let place = self.places.get(job.storage);
@@ -256,7 +299,6 @@ impl FreshnessInput<'_> {
                         ts(first),
                         ts(last)
                     ),
-                    Some(u32::try_from(count).unwrap_or(u32::MAX)),
                 )
             }
             Some(last) => verdict(
@@ -268,7 +310,6 @@ impl FreshnessInput<'_> {
                     ts(due),
                     why_not()
                 ),
-                None,
             ),
             None if conclusive => {
                 let mut reason = format!(
@@ -297,7 +338,7 @@ impl FreshnessInput<'_> {
                         ));
                     }
                 }
-                verdict(Freshness::Never, reason, None)
+                verdict(Freshness::Never, reason)
             }
             None => {
                 let mut reason = format!(
@@ -308,9 +349,175 @@ impl FreshnessInput<'_> {
                 if self.history_complete && self.history_since.is_some_and(|h| h > due) {
                     reason.push_str(" (the history window is shorter than the schedule's period)");
                 }
-                verdict(Freshness::Unknown, reason, None)
+                verdict(Freshness::Unknown, reason)
             }
         }
+    }
+
+    /// The nodes the guest may have been on at `slot`, as its runs show: the node of the last run
+    /// before it, and of the first run after it (or the current node) when they differ.
+    fn nodes_at(&self, slot: DateTime<Utc>) -> Vec<&str> {
+        let split = self.placements.partition_point(|(t, _)| *t <= slot);
+        let before = split.checked_sub(1).and_then(|i| self.placements.get(i));
+        let after = self.placements.get(split);
+        let mut nodes = match (before, after) {
+            (Some((_, b)), Some((_, a))) => vec![*b, *a],
+            (Some((_, b)), None) => vec![*b, self.node],
+            (None, Some((_, a))) => vec![*a],
+            (None, None) => vec![self.node],
+        };
+        nodes.dedup();
+        nodes
+    }
+
+    /// Whether the job's storage holds an archive of the guest from `[from, to)`: a backup made
+    /// then, even if its task is not in the history.
+    fn archived_in(&self, job: &ScheduledJob<'_>, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+        self.places
+            .get(job.storage)
+            .and_then(|p| p.latest.as_ref())
+            .is_some_and(|a| in_window(a.time, from, to))
+    }
+
+    /// Whether `node` ran `job` for `slot`: a task started at the slot (within the tolerance);
+    /// or one was still running then and the next started before the following slot (the
+    /// scheduler starts the due run when the previous one ends); or, with `repeat-missed`, any
+    /// task started later (the catch-up after the node's scheduler came back).
+    fn node_ran(
+        &self,
+        job: &ScheduledJob<'_>,
+        node: &str,
+        slot: DateTime<Utc>,
+        next: DateTime<Utc>,
+    ) -> bool {
+        let spans = job.tasks.get(node).map(Vec::as_slice).unwrap_or(&[]);
+        let on_time = spans.iter().any(|(start, _)| {
+            in_window(*start, slot, slot + self.tolerance + Duration::seconds(1))
+        });
+        let busy = spans
+            .iter()
+            .any(|(start, end)| *start < slot && end.is_none_or(|e| e > slot));
+        let after_busy = busy && spans.iter().any(|(start, _)| in_window(*start, slot, next));
+        let caught_up = job.repeat_missed && spans.iter().any(|(start, _)| *start >= slot);
+        on_time || after_busy || caught_up
+    }
+
+    /// Whether the node was up at `slot`, as far as `/nodes` tells.
+    fn node_state(&self, node: &str, slot: DateTime<Utc>, next: DateTime<Utc>) -> String {
+        let Some(facts) = self.nodes.get(node) else {
+            return format!("{node} is no longer in the cluster");
+        };
+        match (facts.up_since, facts.online) {
+            (Some(boot), _) if boot <= slot => format!(
+                "{node} has been up since {}, so it was up then and its scheduler did not start \
+                 the job (check `systemctl status pvescheduler` on {node} and whether the job \
+                 was enabled then)",
+                ts(boot)
+            ),
+            (Some(boot), _) if boot < next => format!(
+                "{node} booted at {}, after the slot: it was probably down or rebooting then",
+                ts(boot)
+            ),
+            (Some(boot), _) => format!(
+                "{node} has been up since {} only, so whether it was up then is unknown",
+                ts(boot)
+            ),
+            (None, Some(false)) => format!("{node} is offline now"),
+            (None, _) => format!(
+                "whether {node} was up then is unknown (its uptime needs Sys.Audit on \
+                 /nodes/{node})"
+            ),
+        }
+    }
+
+    /// Judge every slot of `job` in the history window: a slot is run when a task that fits the
+    /// job started on the guest's node before the next slot (any time later with
+    /// `repeat-missed`), or the guest shows a backup then. None when the slots cannot be placed.
+    fn missed_slots(&self, job: &ScheduledJob<'_>) -> Option<SlotCount> {
+        let event = job.event.ok()?;
+        // With the zone unknown the slots' instants are unknown.
+        if !self.tz_known {
+            return None;
+        }
+        let since = self.history_since?;
+        // Before the job's first task anywhere the job may not have existed (or had another
+        // schedule), before the guest's first trace the guest may not have: such slots are not
+        // judged.
+        let job_first = job
+            .tasks
+            .values()
+            .filter_map(|spans| spans.first().map(|(start, _)| *start))
+            .min();
+        let guest_first = self
+            .placements
+            .first()
+            .map(|(t, _)| *t)
+            .into_iter()
+            .chain(
+                self.places
+                    .values()
+                    .filter_map(|p| p.latest.as_ref().map(|a| a.time)),
+            )
+            .min();
+        let start = [Some(since), job_first, guest_first]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(since);
+        let before = self.now - self.grace;
+        let slots = event.occurrences_between(
+            start - Duration::seconds(1),
+            before,
+            self.tz,
+            MISSED_RUNS_CAP,
+        );
+        let mut count = SlotCount::default();
+        for (i, slot) in slots.iter().copied().enumerate().rev() {
+            let next = slots
+                .get(i + 1)
+                .copied()
+                .or_else(|| event.next_after(slot, self.tz))
+                .map_or(self.now, |n| n.min(self.now));
+            if self.archived_in(job, slot, next) {
+                continue;
+            }
+            let nodes = self.nodes_at(slot);
+            let ran = nodes
+                .iter()
+                .any(|node| self.node_ran(job, node, slot, next));
+            if ran {
+                continue;
+            }
+            let known = nodes.iter().all(|node| {
+                self.nodes.get(node).is_some_and(|f| {
+                    f.history_complete && f.history_since.is_some_and(|h| h <= slot)
+                })
+            });
+            if !known {
+                count.undecided += 1;
+                continue;
+            }
+            let states: Vec<String> = nodes
+                .iter()
+                .map(|node| self.node_state(node, slot, next))
+                .collect();
+            let catch_up = if job.repeat_missed {
+                "repeat-missed is on, yet no later run caught it up"
+            } else {
+                "repeat-missed is off, so the run was skipped, not caught up later"
+            };
+            count.missed.push(MissedRun {
+                slot,
+                node: nodes.join(", "),
+                reason: format!(
+                    "no vzdump task of job '{}' on {} at that slot; {}; {catch_up}",
+                    job.id,
+                    nodes.join(" or "),
+                    states.join("; ")
+                ),
+            });
+        }
+        Some(count)
     }
 
     /// Whether an absence since `since` is proven, and no failed attempt can hide in the
@@ -354,7 +561,6 @@ impl FreshnessInput<'_> {
                     "last success {} is within the maximum age of {hours} h ({source})",
                     ts(s)
                 ),
-                None,
             ),
             Some(s) if self.everything_complete(cutoff) => verdict(
                 Freshness::Stale,
@@ -364,7 +570,6 @@ impl FreshnessInput<'_> {
                     ts(s),
                     (self.now - s).num_hours()
                 ),
-                None,
             ),
             Some(s) => verdict(
                 Freshness::Unknown,
@@ -374,12 +579,10 @@ impl FreshnessInput<'_> {
                     ts(s),
                     self.history_gap()
                 ),
-                None,
             ),
             None if self.everything_complete(cutoff) => verdict(
                 Freshness::Never,
                 "no backup of this guest was found in any complete source".to_string(),
-                None,
             ),
             None => verdict(
                 Freshness::Unknown,
@@ -387,7 +590,6 @@ impl FreshnessInput<'_> {
                     "no backup seen, but the evidence is incomplete: {}",
                     self.history_gap()
                 ),
-                None,
             ),
         }
     }
@@ -405,7 +607,6 @@ impl FreshnessInput<'_> {
                      due (set max_age_hours in the policy to judge its age)",
                     ts(s)
                 ),
-                None,
             ),
             None => {
                 let since = self.history_since.unwrap_or(self.now);
@@ -414,7 +615,6 @@ impl FreshnessInput<'_> {
                         Freshness::Never,
                         "no backup of this guest was found, and no enabled job schedules one"
                             .to_string(),
-                        None,
                     )
                 } else {
                     verdict(
@@ -424,7 +624,6 @@ impl FreshnessInput<'_> {
                              evidence is incomplete: {}",
                             self.history_gap()
                         ),
-                        None,
                     )
                 }
             }
@@ -447,6 +646,44 @@ fn every_offset() -> impl Iterator<Item = Tz> {
 
 /// Decide freshness for one guest.
 pub(crate) fn assess_freshness(input: &FreshnessInput<'_>) -> FreshnessVerdict {
+    let mut v = freshness_only(input);
+    let (missed_runs, missed) = missed_runs(input);
+    if let (Freshness::Stale | Freshness::Never, Some(newest)) = (v.freshness, missed.first()) {
+        v.reason.push_str(&format!(
+            "; missed the run of {}: {}",
+            ts(newest.slot),
+            newest.reason
+        ));
+    }
+    v.missed_runs = missed_runs;
+    v.missed = missed;
+    v
+}
+
+/// Missed runs over every job that schedules the guest: the count (None when no schedule
+/// applies or some slot cannot be judged) and the proven ones, newest first.
+fn missed_runs(input: &FreshnessInput<'_>) -> (Option<u32>, Vec<MissedRun>) {
+    if input.jobs.is_empty() {
+        return (None, Vec::new());
+    }
+    let mut all = Vec::new();
+    let mut decided = true;
+    for job in &input.jobs {
+        match input.missed_slots(job) {
+            Some(count) => {
+                decided &= count.undecided == 0;
+                all.extend(count.missed);
+            }
+            None => decided = false,
+        }
+    }
+    all.sort_by(|a, b| b.cmp(a));
+    let count = u32::try_from(all.len()).unwrap_or(u32::MAX);
+    all.truncate(MISSED_LIST_MAX);
+    (decided.then_some(count), all)
+}
+
+fn freshness_only(input: &FreshnessInput<'_>) -> FreshnessVerdict {
     if let Some((hours, source)) = &input.max_age {
         return input.assess_max_age(*hours, source);
     }

@@ -227,6 +227,48 @@ impl<'a> Index<'a> {
         }
     }
 
+    /// Why a storage's archives cannot be listed now, so that an archive not found there is
+    /// unknown rather than missing: a PVE storage that is disabled (its content is not read), a
+    /// PBS datastore in a maintenance mode that blocks reads, or a removable one not mounted.
+    pub fn unreadable(&self, storage: &str) -> Option<String> {
+        self.unusable(storage, false)
+    }
+
+    /// Why a job writing to `storage` fails now: as [`Index::unreadable`], and also read-only
+    /// maintenance, which blocks writes.
+    pub fn unwritable(&self, storage: &str) -> Option<String> {
+        self.unusable(storage, true)
+    }
+
+    fn unusable(&self, storage: &str, writing: bool) -> Option<String> {
+        if let Some(s) = self.storages.get(storage) {
+            if !s.enabled {
+                return Some(format!("storage '{storage}' is disabled in PVE"));
+            }
+        }
+        let StorageLink::Pbs {
+            server, datastore, ..
+        } = self.link(storage)
+        else {
+            return None;
+        };
+        let pbs = self.inventory.pbs[server].name.as_str();
+        if datastore.unmounted {
+            return Some(format!(
+                "removable datastore '{}' on PBS {pbs} is not mounted",
+                datastore.name
+            ));
+        }
+        match datastore.maintenance.as_deref() {
+            Some("read-only") if !writing => None,
+            Some(mode) => Some(format!(
+                "datastore '{}' on PBS {pbs} is in {mode} maintenance",
+                datastore.name
+            )),
+            None => None,
+        }
+    }
+
     /// Places `(server, datastore, namespace)` that some PVE storage targets.
     pub fn targeted_places(&self) -> BTreeSet<(usize, &'a str, String)> {
         self.links

@@ -39,11 +39,11 @@ pub use report::Report;
 
 use evidence::guest_archives;
 use exemptions::exemption_for;
-use freshness::{assess_freshness, FreshnessInput, ScheduledJob};
+use freshness::{assess_freshness, FreshnessInput, NodeFacts, ScheduledJob};
 use index::Index;
 use jobs::{job_report, parse_schedule, JobCtx};
 use report::{AttemptStatus, BackupEvent, GuestFlag, GuestReport, JobNodeRun, SCHEMA_VERSION};
-use runs::{collect_runs, RunRecord, RunStatus};
+use runs::{collect_runs, job_task_starts, RunRecord, RunStatus, TaskSpan};
 use selection::{decide, membership, resolve, storage_is_pbs, JobAnswer, Membership, Resolved};
 
 /// Assess an inventory: every verdict, reason, evidence item and anomaly, as a [`Report`].
@@ -105,6 +105,19 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
                 ));
             }
         }
+        if let Some(why) = job
+            .enabled
+            .then(|| index.unwritable(job.storage.as_deref().unwrap_or("local")))
+            .flatten()
+        {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("job/{}", job.id),
+                format!("job {} cannot write its backups now: {why}", job.id),
+                "its runs fail until the storage is usable again: end the maintenance, mount \
+                 the datastore or enable the storage, or point the job elsewhere",
+            ));
+        }
         if let (Some(node), Some(pve)) = (&job.node, &inventory.pve) {
             if pve.nodes.completeness.is_complete() && !index.nodes.contains_key(node.as_str()) {
                 anomalies.push(Anomaly::new(
@@ -151,6 +164,15 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
     let tolerance = Duration::minutes(i64::from(policy.attribution_tolerance_minutes));
     let runs = collect_runs(&index, &job_ctxs, tolerance);
     let grace = Duration::hours(i64::from(policy.grace_hours));
+    let task_starts = job_task_starts(&index, &job_ctxs);
+    let node_facts = node_facts(&index);
+    let default_repeat = repeat_missed_default(&index);
+    let sched = Sched {
+        task_starts: &task_starts,
+        nodes: &node_facts,
+        default_repeat,
+        tolerance,
+    };
 
     let mut selected: Vec<BTreeSet<Vmid>> = vec![BTreeSet::new(); job_ctxs.len()];
     // Per-job facts every guest's answer repeats, computed once.
@@ -194,6 +216,7 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
         let (report, guest_anomalies) = guest_report(
             &index,
             &job_ctxs,
+            &sched,
             guest,
             &answers,
             verdict,
@@ -206,6 +229,40 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
         );
         anomalies.extend(guest_anomalies);
         guests.push(report);
+    }
+
+    // A storage restricted to some nodes cannot take the backups of guests on the others.
+    for (ctx, chosen) in job_ctxs.iter().zip(&selected) {
+        let storage_id = ctx.storage_or_default();
+        let Some(allowed) = index
+            .storages
+            .get(storage_id)
+            .and_then(|s| s.nodes.as_ref())
+        else {
+            continue;
+        };
+        let outside: BTreeSet<&str> = chosen
+            .iter()
+            .filter_map(|vmid| index.guests.get(vmid))
+            .map(|g| g.node.as_str())
+            .filter(|node| !allowed.iter().any(|a| a == node))
+            .collect();
+        if ctx.job.enabled && !outside.is_empty() {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("job/{}", ctx.job.id),
+                format!(
+                    "job {} writes to storage '{storage_id}', which is not available on node {}",
+                    ctx.job.id,
+                    outside.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+                format!(
+                    "the storage is restricted to {}: backups of the job's guests there fail; \
+                     add the node to the storage (Datacenter → Storage) or use another storage",
+                    allowed.join(", ")
+                ),
+            ));
+        }
     }
 
     // Job section.
@@ -290,6 +347,7 @@ pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Rep
 fn guest_report(
     index: &Index<'_>,
     job_ctxs: &[JobCtx<'_>],
+    sched: &Sched<'_>,
     guest: &Guest,
     answers: &[JobAnswer<'_>],
     verdict: selection::CoverageVerdict,
@@ -359,11 +417,14 @@ fn guest_report(
     let scheduled: Vec<ScheduledJob<'_>> = job_ctxs
         .iter()
         .zip(answers)
-        .filter(|(ctx, answer)| {
+        .zip(sched.task_starts)
+        .filter(|((ctx, answer), _)| {
             ctx.job.enabled && matches!(answer.membership, Membership::Selected(_))
         })
-        .map(|(ctx, _)| ScheduledJob {
+        .map(|((ctx, _), tasks)| ScheduledJob {
             id: ctx.job.id.as_str(),
+            repeat_missed: ctx.job.repeat_missed.unwrap_or(sched.default_repeat),
+            tasks,
             storage: ctx.storage_or_default(),
             event: match (&ctx.event, &ctx.schedule_error) {
                 (Some(event), _) => Ok(event),
@@ -385,6 +446,17 @@ fn guest_report(
         grace,
         history_days: policy.history_days,
         now,
+        node: guest.node.as_str(),
+        placements: {
+            let mut placed: Vec<(DateTime<Utc>, &str)> = guest_runs
+                .iter()
+                .map(|r| (r.task.start, r.task.node.as_str()))
+                .collect();
+            placed.sort_unstable();
+            placed
+        },
+        nodes: sched.nodes,
+        tolerance: sched.tolerance,
     };
     let fresh = assess_freshness(&input);
 
@@ -420,6 +492,11 @@ fn guest_report(
             .collect(),
     );
 
+    for (ctx, answer) in job_ctxs.iter().zip(answers) {
+        if ctx.job.enabled && matches!(answer.membership, Membership::Selected(_)) {
+            anomalies.extend(protected_limit(index, guest, ctx));
+        }
+    }
     let mut flags: BTreeSet<GuestFlag> = archives.flags.clone();
     if let (Some(days), Some(latest)) = (policy.max_verify_age_days, &archives.latest) {
         let outdated = latest.verification.as_deref() == Some("ok")
@@ -429,6 +506,10 @@ fn guest_report(
         if outdated {
             flags.insert(GuestFlag::VerifyOutdated);
         }
+    }
+    if let Some(anomaly) = stale_lock(index, guest) {
+        flags.insert(GuestFlag::StaleLock);
+        anomalies.push(anomaly);
     }
     if guest.template == Some(true) {
         flags.insert(GuestFlag::Template);
@@ -474,6 +555,9 @@ fn guest_report(
         freshness: fresh.freshness,
         freshness_reason: fresh.reason,
         missed_runs: fresh.missed_runs,
+        missed: fresh.missed,
+        lock: guest.lock.clone(),
+        replication: replication_of(index, guest.vmid),
         last_backup,
         last_success,
         archive: archives.latest,
@@ -483,6 +567,190 @@ fn guest_report(
         offsite,
     };
     (report, anomalies)
+}
+
+/// The guest's replication job, the worst first: failing longest, then synced longest ago.
+fn replication_of(index: &Index<'_>, vmid: Vmid) -> Option<report::ReplicationReport> {
+    index
+        .inventory
+        .pve
+        .as_ref()?
+        .replication
+        .items
+        .iter()
+        .filter(|r| r.guest == vmid)
+        .max_by(|a, b| {
+            (a.fail_count, std::cmp::Reverse(a.last_sync), &b.id).cmp(&(
+                b.fail_count,
+                std::cmp::Reverse(b.last_sync),
+                &a.id,
+            ))
+        })
+        .map(|r| report::ReplicationReport {
+            job: r.id.clone(),
+            target: r.target.clone(),
+            last_sync: r.last_sync,
+            fail_count: r.fail_count,
+            error: r.error.clone(),
+            enabled: r.enabled,
+        })
+}
+
+/// A job that marks backups protected fails for a guest, before backing it up, once the guest's
+/// protected backups visible on the storage reach its `max-protected-backups` (pve-manager
+/// VZDump.pm); one below the limit, the next run is the last that works.
+fn protected_limit(index: &Index<'_>, guest: &Guest, ctx: &JobCtx<'_>) -> Option<Anomaly> {
+    if !ctx.job.protected {
+        return None;
+    }
+    let storage = ctx.storage_or_default();
+    let limit = index.storages.get(storage)?.max_protected_backups?;
+    let limit = usize::try_from(limit).ok()?;
+    let count = match index.link(storage) {
+        index::StorageLink::Pbs {
+            server,
+            datastore,
+            namespace,
+        } => {
+            let id = guest.vmid.to_string();
+            let kind = guest.kind.pbs_type();
+            let key = (
+                server,
+                datastore.name.as_str(),
+                namespace.as_str(),
+                kind.as_str(),
+                id.as_str(),
+            );
+            index
+                .groups
+                .get(&key)
+                .map_or(0, |g| g.finished.iter().filter(|s| s.protected).count())
+        }
+        _ => index
+            .storage_backups
+            .get(&(storage, guest.vmid))
+            .map_or(0, |list| list.iter().filter(|b| b.protected).count()),
+    };
+    let (severity, what) = if count >= limit {
+        (
+            Severity::Warning,
+            "every backup of it by this job fails now",
+        )
+    } else if count + 1 == limit {
+        (
+            Severity::Info,
+            "the next backup of it by this job is the last that works",
+        )
+    } else {
+        return None;
+    };
+    Some(Anomaly::new(
+        severity,
+        format!("guest/{}", guest.vmid),
+        format!(
+            "guest {} has {count} protected backups on storage '{storage}', whose limit is \
+             {limit}: {what}",
+            guest.vmid
+        ),
+        format!(
+            "job {} marks its backups protected, and vzdump refuses a guest at the storage's \
+             max-protected-backups; remove the protection from old backups or raise the limit",
+            ctx.job.id
+        ),
+    ))
+}
+
+/// A `lock: backup` with no vzdump task running on the guest's node (the complete list of its
+/// running tasks): vzdump was killed or the node crashed, and every later backup of the guest
+/// fails with "locked (backup)" until the lock is removed. Unknown running tasks decide nothing.
+fn stale_lock(index: &Index<'_>, guest: &Guest) -> Option<Anomaly> {
+    if guest.lock.as_deref() != Some("backup") {
+        return None;
+    }
+    let running = index
+        .inventory
+        .pve
+        .as_ref()?
+        .running_backups
+        .iter()
+        .find(|r| r.node == guest.node)?;
+    if !running.completeness.is_complete() || !running.tasks.is_empty() {
+        return None;
+    }
+    let (word, tool) = match guest.kind {
+        crate::model::GuestKind::Qemu => ("VM", "qm"),
+        crate::model::GuestKind::Lxc => ("CT", "pct"),
+    };
+    Some(Anomaly::new(
+        Severity::Warning,
+        format!("guest/{}", guest.vmid),
+        format!(
+            "{word} {} is locked (backup) but no backup runs on node {}",
+            guest.vmid, guest.node
+        ),
+        format!(
+            "a stale backup lock (vzdump killed or the node crashed) makes every later backup, \
+             snapshot and migration of it fail; make sure no backup of it is running, then run \
+             `{tool} unlock {}` on {}",
+            guest.vmid, guest.node
+        ),
+    ))
+}
+
+/// What every guest's freshness shares: the tasks that fit each job, the nodes' facts and the
+/// cluster's `repeat-missed` default.
+struct Sched<'a> {
+    task_starts: &'a [BTreeMap<String, Vec<TaskSpan>>],
+    tolerance: Duration,
+    nodes: &'a BTreeMap<&'a str, NodeFacts>,
+    default_repeat: bool,
+}
+
+/// Per node: its task history's reach and whether it is (and since when it was) up.
+fn node_facts<'a>(index: &Index<'a>) -> BTreeMap<&'a str, NodeFacts> {
+    index
+        .nodes
+        .iter()
+        .map(|(name, node)| {
+            let (history_complete, history_since) = index.node_history(name);
+            let online = match node.status.as_str() {
+                "online" => Some(true),
+                "offline" => Some(false),
+                _ => None,
+            };
+            let facts = NodeFacts {
+                history_complete,
+                history_since,
+                online,
+                up_since: node.up_since,
+            };
+            (*name, facts)
+        })
+        .collect()
+}
+
+/// What an unset `repeat-missed` means: pvescheduler (pve-manager 7.0-15) caught missed runs up
+/// after it started until 7.2-5 reversed the default; cron before it never did. An unknown
+/// version is taken as current.
+fn repeat_missed_default(index: &Index<'_>) -> bool {
+    let Some(version) = index
+        .inventory
+        .pve
+        .as_ref()
+        .and_then(|p| p.version.as_deref())
+    else {
+        return false;
+    };
+    let parts: Vec<u32> = version
+        .split(['.', '-'])
+        .map_while(|p| p.parse().ok())
+        .collect();
+    match parts.as_slice() {
+        [7, 0, patch, ..] => *patch >= 15,
+        [7, 1, ..] => true,
+        [7, 2, patch, ..] => *patch < 5,
+        _ => false,
+    }
 }
 
 /// Finished vzdump tasks, on any node, whose log could not be read and which may have backed up

@@ -9,6 +9,8 @@ use serde::Deserialize;
 
 use crate::model::Vmid;
 
+use super::report::ExemptionKind;
+
 /// The notes marker that declares an exemption in a guest's notes (see [`Policy::notes_marker`]).
 pub const DEFAULT_NOTES_MARKER: &str = "backup-exempt:";
 
@@ -87,6 +89,12 @@ pub struct ConfigExemption {
     /// Last day (UTC) the exemption holds; None: no expiry.
     #[serde(default)]
     pub until: Option<NaiveDate>,
+    /// `not_needed` (the default) or `external`: backed up by other software, named in `system`.
+    #[serde(default)]
+    pub kind: ExemptionKind,
+    /// The software that backs the guest up (`external` only), e.g. `Veeam`.
+    #[serde(default)]
+    pub system: Option<String>,
 }
 
 /// Why a policy file could not be used.
@@ -96,7 +104,7 @@ pub enum PolicyError {
     #[error(
         "invalid policy: {0} — expected a JSON object with optional fields grace_hours, \
          max_age_hours, max_age_hours_by_tag, max_age_hours_by_pool, exempt_tags, notes_marker, \
-         exemptions [{{vmid, reason, until}}], history_days, read_all_notes, \
+         exemptions [{{vmid, reason, until, kind, system}}], history_days, read_all_notes, \
          attribution_tolerance_minutes, require_offsite, require_offsite_tags, \
          require_offsite_pools, max_verify_age_days"
     )]
@@ -123,6 +131,16 @@ impl Policy {
             return Err(PolicyError::Invalid(
                 "a maximum age of 0 hours can never be met — use at least 1".to_string(),
             ));
+        }
+        if let Some(bad) = self.exemptions.iter().find(|e| {
+            (e.kind == ExemptionKind::External)
+                != e.system.as_deref().is_some_and(|s| !s.trim().is_empty())
+        }) {
+            return Err(PolicyError::Invalid(format!(
+                "the exemption of guest {} needs \"kind\": \"external\" together with the \
+                 \"system\" that backs it up (e.g. \"system\": \"Veeam\"), or neither",
+                bad.vmid
+            )));
         }
         if self.notes_marker.trim().is_empty() {
             return Err(PolicyError::Invalid(

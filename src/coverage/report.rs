@@ -317,6 +317,9 @@ pub enum GuestFlag {
     VerifyOutdated,
     /// The VMID was reused: older backups under it belong to another guest.
     VmidReuse,
+    /// The guest is locked for backup while no vzdump task runs on its node: the stale lock
+    /// makes every later backup of it fail.
+    StaleLock,
     /// A flag this version does not know, read back from a report another version wrote. Kept
     /// (rather than refused) so that an older or newer report stays readable for the drift; the
     /// engine never produces it.
@@ -337,6 +340,7 @@ impl GuestFlag {
             GuestFlag::VerifyFailed => "verify_failed",
             GuestFlag::VerifyOutdated => "verify_outdated",
             GuestFlag::VmidReuse => "vmid_reuse",
+            GuestFlag::StaleLock => "stale_lock",
             GuestFlag::Other(other) => other,
         }
     }
@@ -492,6 +496,20 @@ pub struct Exemption {
     pub until: Option<DateTime<Utc>>,
     /// Where it was declared.
     pub declared_in: DeclaredIn,
+    /// Why no backup by this cluster is needed. Absent in older reports: `not_needed`.
+    #[serde(default)]
+    pub kind: ExemptionKind,
+}
+
+/// Why a guest is exempt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExemptionKind {
+    /// It needs no backup.
+    #[default]
+    NotNeeded,
+    /// Other software backs it up (PVE replication is not that: it keeps no history).
+    External,
 }
 
 /// Everything decided about one guest.
@@ -528,8 +546,20 @@ pub struct GuestReport {
     pub freshness: Freshness,
     /// Why this freshness verdict, one sentence (e.g. "missed 2 scheduled runs since 2026-11-21T01:00:00Z").
     pub freshness_reason: String,
-    /// Scheduled runs missed since the last success (stale only).
+    /// Scheduled runs of its jobs in the history window for which no vzdump task ran on the node
+    /// the guest was on (0: none; None: no schedule applies, or the history cannot tell).
     pub missed_runs: Option<u32>,
+    /// Those missed runs, newest first, at most [`MISSED_LIST_MAX`]. Absent in older reports.
+    #[serde(default)]
+    pub missed: Vec<MissedRun>,
+    /// The guest's config lock (`backup`, `migrate`, …), None when unlocked. Absent in older
+    /// reports: read as unlocked.
+    #[serde(default)]
+    pub lock: Option<String>,
+    /// PVE storage replication of the guest (the worst job when it has several): shown as
+    /// "replicated, not backed up", never counted as a backup. None: no replication job seen.
+    #[serde(default)]
+    pub replication: Option<ReplicationReport>,
     /// The latest attempt (success or failure).
     pub last_backup: Option<BackupEvent>,
     /// The latest success.
@@ -546,6 +576,38 @@ pub struct GuestReport {
     /// policy asks for none.
     #[serde(default)]
     pub offsite: Option<Offsite>,
+}
+
+/// A guest's storage replication job as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicationReport {
+    /// Job id `<vmid>-<jobnum>`.
+    pub job: String,
+    /// Target node.
+    pub target: Option<String>,
+    /// Start of the last successful sync (None: never).
+    pub last_sync: Option<DateTime<Utc>>,
+    /// Failed attempts since then.
+    pub fail_count: u64,
+    /// The last error, while failing.
+    pub error: Option<String>,
+    /// Whether the job is enabled.
+    pub enabled: bool,
+}
+
+/// At most this many missed runs are listed per guest.
+pub const MISSED_LIST_MAX: usize = 10;
+
+/// One scheduled run for which the guest's node started no vzdump task.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MissedRun {
+    /// The scheduled time.
+    pub slot: DateTime<Utc>,
+    /// The node the guest was on at that time (several, comma-separated, when a migration in
+    /// between cannot be placed).
+    pub node: String,
+    /// Why it counts as missed, and whether the node was up.
+    pub reason: String,
 }
 
 /// Last run of a job on one node.

@@ -303,3 +303,43 @@ pub(crate) fn collect_runs<'a>(
     }
     runs
 }
+
+/// A task's start and end (None: still running).
+pub(crate) type TaskSpan = (DateTime<Utc>, Option<DateTime<Utc>>);
+
+/// Per job (in `jobs` order): the (start, end) of the vzdump tasks that fit it, per node, oldest
+/// first. A task fits when its node runs the job and its command line (or, without a log, its
+/// guest) matches the job; unlike [`attribute`] the time is free, since a late run after a
+/// node's boot (`repeat-missed`) or after an overlong previous run still serves its slot.
+pub(crate) fn job_task_starts(
+    index: &Index<'_>,
+    jobs: &[JobCtx<'_>],
+) -> Vec<BTreeMap<String, Vec<TaskSpan>>> {
+    let mut starts: Vec<BTreeMap<String, Vec<TaskSpan>>> = vec![BTreeMap::new(); jobs.len()];
+    let Some(pve) = &index.inventory.pve else {
+        return starts;
+    };
+    for task in pve.task_history.iter().flat_map(|h| h.tasks.iter()) {
+        let command = match &task.log {
+            TaskLogEvidence::Parsed { log, .. } => log.command.as_ref(),
+            TaskLogEvidence::Unavailable { .. } => None,
+        };
+        for (job, found) in jobs.iter().zip(starts.iter_mut()) {
+            let fits = job.runs_on(&task.node)
+                && match command {
+                    Some(command) => command_matches(command, job),
+                    None => id_matches(task, job),
+                };
+            if fits {
+                found
+                    .entry(task.node.clone())
+                    .or_default()
+                    .push((task.start, task.end));
+            }
+        }
+    }
+    for list in starts.iter_mut().flat_map(|m| m.values_mut()) {
+        list.sort_unstable();
+    }
+    starts
+}

@@ -6,7 +6,9 @@
 use chrono::{Duration, NaiveDate};
 
 use super::fixtures::*;
-use super::report::{Coverage, Freshness, GuestFlag, GuestReport, Report, SelectedBy};
+use super::report::{
+    Coverage, ExemptionKind, Freshness, GuestFlag, GuestReport, Report, SelectedBy,
+};
 use super::selection::{membership, resolve, Membership, Resolved};
 use super::*;
 use crate::model::*;
@@ -67,6 +69,8 @@ fn selection_rules_table() {
         comment: None,
         next_run: None,
         legacy: false,
+        repeat_missed: None,
+        protected: false,
         raw: Default::default(),
     };
     let other = |by, node: &str| Membership::OtherNode {
@@ -177,6 +181,8 @@ fn unreadable_pool_is_indeterminate_not_empty() {
         comment: None,
         next_run: None,
         legacy: false,
+        repeat_missed: None,
+        protected: false,
         raw: Default::default(),
     };
     let (resolved, _) = resolve(&job, &pve.pools.items, &pve.pools.completeness, &index);
@@ -643,7 +649,7 @@ fn freshness_outcomes_table() {
             name: "ok last night",
             fx: ok_task(daily(Fx::new()), "2026-11-22"),
             expected: Freshness::Ok,
-            missed: None,
+            missed: Some(0),
             reason: "after the run due at 2026-11-22T01:00:00Z",
         },
         Case {
@@ -668,14 +674,14 @@ fn freshness_outcomes_table() {
                 )],
             ),
             expected: Freshness::Failed,
-            missed: None,
+            missed: Some(0),
             reason: "failed: VM is locked (backup)",
         },
         Case {
             name: "never",
             fx: daily(Fx::new()),
             expected: Freshness::Never,
-            missed: None,
+            missed: Some(14),
             reason: "no backup of this guest by job 'nightly'",
         },
         Case {
@@ -693,7 +699,7 @@ fn freshness_outcomes_table() {
                 fx.vm_snapshot(100, "2026-11-22T01:03:00Z")
             },
             expected: Freshness::Ok,
-            missed: None,
+            missed: Some(0),
             reason: "backed up at 2026-11-22T01:03:00Z",
         },
         Case {
@@ -920,11 +926,15 @@ fn exemptions_table() {
                 vmid: 102,
                 reason: "lab machine".into(),
                 until: NaiveDate::from_ymd_opt(2026, 12, 31),
+                kind: ExemptionKind::NotNeeded,
+                system: None,
             },
             ConfigExemption {
                 vmid: 103,
                 reason: "was temporary".into(),
                 until: NaiveDate::from_ymd_opt(2026, 11, 1),
+                kind: ExemptionKind::NotNeeded,
+                system: None,
             },
         ],
         ..Policy::default()
@@ -1584,4 +1594,375 @@ fn max_verify_age_days_flags_an_old_verification() {
     assert!(!guest(&report, 100)
         .flags
         .contains(&GuestFlag::VerifyOutdated));
+}
+
+/// A nightly `all` job; `nights` says per node which nights (day of November) it ran, and which
+/// guests each task backed up.
+fn nightly_all(mut fx: Fx, nights: &[(&str, u32, &[Vmid])]) -> Fx {
+    fx = fx.job("nightly", "01:00", all_except(&[]));
+    for (node, day, guests) in nights {
+        let start = format!("2026-11-{day:02}T01:00:05Z");
+        fx = fx.task(
+            node,
+            &start,
+            "",
+            Some("OK"),
+            Some(cmd_all("pbs1", "")),
+            guests.iter().map(|v| run_ok(*v, &start, 60)).collect(),
+        );
+    }
+    fx
+}
+
+#[test]
+fn a_node_down_at_a_slot_misses_that_run_for_its_guests_only() {
+    let mut nights: Vec<(&str, u32, &[Vmid])> = Vec::new();
+    for day in 16..=22 {
+        nights.push(("pve1", day, &[100]));
+        if day != 21 {
+            nights.push(("pve2", day, &[200]));
+        }
+    }
+    let mut fx = nightly_all(Fx::new().vm(100, "pve1").vm(200, "pve2"), &nights);
+    fx.pve().nodes.items[1].up_since = Some(t("2026-11-21T04:00:00Z"));
+    let report = run(&fx.build());
+    let g = guest(&report, 100);
+    assert_eq!(g.missed_runs, Some(0), "{:?}", g.missed);
+    let g = guest(&report, 200);
+    assert_eq!(g.missed_runs, Some(1), "{:?}", g.missed);
+    let missed = &g.missed[0];
+    assert_eq!(missed.slot, t("2026-11-21T01:00:00Z"));
+    assert_eq!(missed.node, "pve2");
+    for needle in [
+        "no vzdump task of job 'nightly' on pve2 at that slot",
+        "pve2 booted at 2026-11-21T04:00:00Z, after the slot: it was probably down",
+        "repeat-missed is off, so the run was skipped",
+    ] {
+        assert!(
+            missed.reason.contains(needle),
+            "{needle}: {}",
+            missed.reason
+        );
+    }
+    // The last night ran: fresh, with the earlier miss listed.
+    assert_eq!(g.freshness, Freshness::Ok);
+}
+
+#[test]
+fn up_since_before_the_slot_blames_the_scheduler_and_offline_is_said() {
+    let fx = |up: Option<&str>, status: &str| {
+        let mut fx = nightly_all(
+            Fx::new().vm(200, "pve2"),
+            &[("pve1", 20, &[]), ("pve2", 20, &[200])],
+        );
+        fx.pve().nodes.items[1].up_since = up.map(t);
+        fx.pve().nodes.items[1].status = status.to_string();
+        fx.build()
+    };
+    let report = run(&fx(Some("2026-11-01T00:00:00Z"), "online"));
+    let g = guest(&report, 200);
+    assert_eq!(g.missed_runs, Some(2));
+    assert_eq!(g.freshness, Freshness::Stale);
+    assert_eq!(g.missed[0].slot, t("2026-11-22T01:00:00Z"));
+    assert!(g.missed[0]
+        .reason
+        .contains("so it was up then and its scheduler did not start"));
+    assert!(
+        g.freshness_reason.contains(
+            "missed the run of 2026-11-22T01:00:00Z: no vzdump task of job 'nightly' on pve2"
+        ),
+        "{}",
+        g.freshness_reason
+    );
+    let report = run(&fx(None, "offline"));
+    let g = guest(&report, 200);
+    assert!(
+        g.missed[0].reason.contains("pve2 is offline now"),
+        "{}",
+        g.missed[0].reason
+    );
+}
+
+#[test]
+fn repeat_missed_lets_a_late_run_after_boot_count_for_its_slot() {
+    let build = |repeat: Option<bool>| {
+        let mut fx = nightly_all(
+            Fx::new().vm(200, "pve2"),
+            &[("pve2", 20, &[200]), ("pve2", 22, &[200])],
+        )
+        .task(
+            "pve2",
+            "2026-11-21T04:05:00Z",
+            "",
+            Some("OK"),
+            Some(cmd_all("pbs1", "")),
+            vec![run_ok(200, "2026-11-21T04:05:00Z", 60)],
+        );
+        fx.pve().jobs.items[0].repeat_missed = repeat;
+        fx.pve().nodes.items[1].up_since = Some(t("2026-11-21T04:00:00Z"));
+        fx.build()
+    };
+    // The 04:05 run is the guest's own backup in that night, so the night is not missed either
+    // way; without the guest in it, only repeat-missed makes it count.
+    let report = run(&build(Some(true)));
+    assert_eq!(guest(&report, 200).missed_runs, Some(0));
+    let late_without_guest = |repeat: Option<bool>| {
+        let mut fx = nightly_all(
+            Fx::new().vm(200, "pve2").vm(201, "pve2"),
+            &[("pve2", 20, &[200, 201]), ("pve2", 22, &[200, 201])],
+        )
+        .task(
+            "pve2",
+            "2026-11-21T04:05:00Z",
+            "",
+            Some("OK"),
+            Some(cmd_all("pbs1", "")),
+            vec![run_failed(
+                201,
+                "2026-11-21T04:05:00Z",
+                "VM is locked (backup)",
+            )],
+        );
+        fx.pve().jobs.items[0].repeat_missed = repeat;
+        fx.build()
+    };
+    let report = run(&late_without_guest(Some(true)));
+    assert_eq!(guest(&report, 200).missed_runs, Some(0));
+    let report = run(&late_without_guest(None));
+    let g = guest(&report, 200);
+    assert_eq!(g.missed_runs, Some(1), "{:?}", g.missed);
+    assert_eq!(g.missed[0].slot, t("2026-11-21T01:00:00Z"));
+    // PVE 7.1 caught missed runs up by default.
+    let mut inv = late_without_guest(None);
+    inv.pve.as_mut().unwrap().version = Some("7.1-10".into());
+    assert_eq!(guest(&run(&inv), 200).missed_runs, Some(0));
+}
+
+#[test]
+fn incomplete_history_leaves_missed_runs_unknown() {
+    let mut fx = nightly_all(Fx::new().vm(200, "pve2"), &[("pve2", 20, &[200])]);
+    fx.pve().task_history[1].completeness = Completeness::Partial {
+        reason: "Sys.Audit missing on /nodes/pve2".into(),
+    };
+    let report = run(&fx.build());
+    let g = guest(&report, 200);
+    assert_eq!(g.missed_runs, None);
+    assert!(g.missed.is_empty());
+    // No schedule at all: null as well.
+    let report = run(&Fx::new().vm(300, "pve1").build());
+    assert_eq!(guest(&report, 300).missed_runs, None);
+}
+
+#[test]
+fn a_migrated_guest_is_judged_by_the_node_it_was_on_at_each_slot() {
+    // Guest 300 ran on pve1 on the 16th and 18th, then on pve2 from the 21st. pve1 skipped the
+    // 17th (pve2 ran, but the guest was on pve1); the 19th and 20th lie between the nodes and
+    // pve2 ran them.
+    let nights: Vec<(&str, u32, &[Vmid])> = vec![
+        ("pve1", 16, &[300]),
+        ("pve1", 18, &[300]),
+        ("pve2", 17, &[]),
+        ("pve2", 19, &[]),
+        ("pve2", 20, &[]),
+        ("pve2", 21, &[300]),
+        ("pve2", 22, &[300]),
+    ];
+    let report = run(&nightly_all(Fx::new().vm(300, "pve2"), &nights).build());
+    let g = guest(&report, 300);
+    assert_eq!(g.missed_runs, Some(1), "{:?}", g.missed);
+    assert_eq!(g.missed[0].slot, t("2026-11-17T01:00:00Z"));
+    assert_eq!(g.missed[0].node, "pve1");
+}
+
+#[test]
+fn a_backup_lock_without_a_running_backup_is_stale() {
+    let build = |running: Option<(Completeness, Vec<(String, String)>)>, lock: &str| {
+        let mut fx = daily(Fx::new())
+            .ct(101, "pve1")
+            .guest(100, |g| g.lock = Some(lock.into()));
+        fx = fx.guest(101, |g| g.lock = Some("backup".into()));
+        if let Some((completeness, tasks)) = running {
+            fx.pve().running_backups = vec![NodeRunningBackups {
+                node: "pve1".into(),
+                completeness,
+                tasks,
+            }];
+        }
+        run(&fx.build())
+    };
+    let report = build(Some((Completeness::Complete, Vec::new())), "backup");
+    let g = guest(&report, 100);
+    assert_eq!(g.lock.as_deref(), Some("backup"));
+    assert!(g.flags.contains(&GuestFlag::StaleLock));
+    assert!(has_anomaly(
+        &report,
+        "VM 100 is locked (backup) but no backup runs on node pve1"
+    ));
+    assert!(report
+        .anomalies
+        .iter()
+        .any(|a| a.details.contains("`pct unlock 101` on pve1")));
+    // A running vzdump task, a list that may be shortened, or none read: nothing is claimed.
+    let upid = (
+        "UPID:pve1:1:2:3:vzdump::root@pam:".to_string(),
+        String::new(),
+    );
+    for running in [
+        Some((Completeness::Complete, vec![upid])),
+        Some((
+            Completeness::Partial {
+                reason: "Sys.Audit".into(),
+            },
+            Vec::new(),
+        )),
+        None,
+    ] {
+        let report = build(running, "backup");
+        assert!(!guest(&report, 100).flags.contains(&GuestFlag::StaleLock));
+        assert!(!has_anomaly(&report, "is locked (backup)"));
+    }
+    // Another lock is shown, never called stale.
+    let report = build(Some((Completeness::Complete, Vec::new())), "migrate");
+    let g = guest(&report, 100);
+    assert_eq!(g.lock.as_deref(), Some("migrate"));
+    assert!(!g.flags.contains(&GuestFlag::StaleLock));
+}
+
+#[test]
+fn an_unusable_store_makes_absence_unknown_and_its_jobs_an_anomaly() {
+    // The task says OK, the complete listing lacks the snapshot: archive missing. A store that
+    // cannot be read now (offline maintenance, not mounted) proves no absence.
+    let base = || {
+        daily(Fx::new()).task(
+            "pve1",
+            "2026-11-22T01:00:05Z",
+            "100",
+            Some("OK"),
+            Some(cmd_vmids("pbs1", &[100])),
+            vec![run_ok(100, "2026-11-22T01:00:05Z", 60)],
+        )
+    };
+    let report = run(&base().build());
+    assert!(guest(&report, 100)
+        .flags
+        .contains(&GuestFlag::ArchiveMissing));
+    type Change = fn(&mut Datastore);
+    let changes: [(Change, &str); 2] = [
+        (
+            |d| d.maintenance = Some("offline".into()),
+            "datastore 'store1' on PBS backup is in offline maintenance",
+        ),
+        (
+            |d| d.unmounted = true,
+            "removable datastore 'store1' on PBS backup is not mounted",
+        ),
+    ];
+    for (change, needle) in changes {
+        let mut fx = base();
+        change(fx.store());
+        let report = run(&fx.build());
+        let g = guest(&report, 100);
+        assert!(!g.flags.contains(&GuestFlag::ArchiveMissing), "{needle}");
+        assert!(has_anomaly(
+            &report,
+            &format!("job nightly cannot write its backups now: {needle}")
+        ));
+    }
+    // Read-only maintenance: listings work, so a missing archive stays missing; writes fail.
+    let mut fx = base();
+    fx.store().maintenance = Some("read-only".into());
+    let report = run(&fx.build());
+    assert!(guest(&report, 100)
+        .flags
+        .contains(&GuestFlag::ArchiveMissing));
+    assert!(has_anomaly(
+        &report,
+        "job nightly cannot write its backups now: datastore 'store1' on PBS backup is in \
+         read-only maintenance"
+    ));
+    // A disabled file storage: its content is not read, and its jobs cannot write.
+    let mut fx = Fx::new()
+        .vm(100, "pve1")
+        .job_with("nightly", "01:00", vmids(&[100]), |j| {
+            j.storage = Some("local".into())
+        });
+    fx.pve().storages.items[0].enabled = false;
+    let report = run(&fx.build());
+    assert!(has_anomaly(
+        &report,
+        "job nightly cannot write its backups now: storage 'local' is disabled in PVE"
+    ));
+}
+
+#[test]
+fn a_storage_not_available_on_a_guests_node_is_an_anomaly() {
+    let mut fx = daily(Fx::new())
+        .vm(200, "pve2")
+        .job("second", "02:00", vmids(&[200]));
+    fx.pve().storages.items[1].nodes = Some(vec!["pve1".into()]);
+    let report = run(&fx.build());
+    assert!(has_anomaly(
+        &report,
+        "job second writes to storage 'pbs1', which is not available on node pve2"
+    ));
+    assert!(!has_anomaly(&report, "job nightly writes to storage"));
+}
+
+#[test]
+fn an_external_exemption_names_the_other_system_and_justifies_the_guest() {
+    let policy = Policy::from_json(
+        r#"{"exemptions": [{"vmid": 100, "reason": "image-level nightly", "kind": "external",
+            "system": "Veeam"}]}"#,
+    )
+    .unwrap();
+    let report = assess(&Fx::new().vm(100, "pve1").build(), &policy, now());
+    let g = guest(&report, 100);
+    let exempt = g.exempt.as_ref().unwrap();
+    assert_eq!(exempt.kind, ExemptionKind::External);
+    assert_eq!(exempt.reason, "backed up by Veeam: image-level nightly");
+    assert_eq!(report.summary.not_covered, 0, "{:?}", report.summary);
+    // Without the exemption the same guest is not covered.
+    let report = run(&Fx::new().vm(100, "pve1").build());
+    assert_eq!(report.summary.not_covered, 1);
+    // `external` needs the system, and a system needs `external`.
+    for bad in [
+        r#"{"exemptions": [{"vmid": 1, "reason": "x", "kind": "external"}]}"#,
+        r#"{"exemptions": [{"vmid": 1, "reason": "x", "system": "Veeam"}]}"#,
+    ] {
+        let err = Policy::from_json(bad).unwrap_err().to_string();
+        assert!(err.contains("\"kind\": \"external\""), "{err}");
+    }
+}
+
+#[test]
+fn protected_backups_at_the_storage_limit_block_a_protecting_job() {
+    let build = |protected: usize, job_protects: bool| {
+        let mut fx = Fx::new()
+            .vm(100, "pve1")
+            .job_with("nightly", "01:00", vmids(&[100]), |j| {
+                j.protected = job_protects
+            });
+        fx.pve().storages.items[1].max_protected_backups = Some(2);
+        for day in 0..3 {
+            let time = format!("2026-11-{:02}T01:00:00Z", 18 + day);
+            fx = fx.snapshot("", BackupType::Vm, "100", &time, Some(10), |s| {
+                s.protected = day < protected
+            });
+        }
+        run(&fx.build())
+    };
+    let report = build(2, true);
+    assert!(has_anomaly(
+        &report,
+        "guest 100 has 2 protected backups on storage 'pbs1', whose limit is 2: every backup of it by this job fails now"
+    ));
+    let report = build(1, true);
+    assert!(has_anomaly(
+        &report,
+        "the next backup of it by this job is the last that works"
+    ));
+    for (protected, job_protects) in [(0, true), (2, false)] {
+        let report = build(protected, job_protects);
+        assert!(!has_anomaly(&report, "protected backups on storage"));
+    }
 }

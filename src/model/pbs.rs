@@ -41,6 +41,13 @@ pub struct Datastore {
     pub namespaces: Observed<String>,
     /// Snapshots over all namespaces, sorted by (namespace, type, id, time).
     pub snapshots: Observed<Snapshot>,
+    /// Maintenance mode type (`read-only`, `offline`, `unmount`, `delete`, `s3-refresh`, …;
+    /// None: none).
+    pub maintenance: Option<String>,
+    /// A removable datastore that is not mounted.
+    pub unmounted: bool,
+    /// S3-backed: its usage numbers describe the local cache disk, not the bucket.
+    pub s3: bool,
 }
 
 /// Datastore usage from `/status/datastore-usage`.
@@ -148,4 +155,41 @@ pub struct PbsJob {
     pub remote: Option<String>,
     /// Comment.
     pub comment: Option<String>,
+}
+
+/// The mode type of a `maintenance` property string: `type=offline,message=…` or, with the
+/// type as the default key, `offline,message=…`.
+pub(crate) fn maintenance_type(raw: &str) -> Option<String> {
+    raw.split(',')
+        .map(str::trim)
+        .find_map(|part| match part.split_once('=') {
+            Some(("type", value)) => Some(value),
+            Some(_) => None,
+            None => Some(part),
+        })
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod maintenance_tests {
+    use super::maintenance_type;
+
+    #[test]
+    fn the_mode_type_is_read_with_and_without_its_key() {
+        assert_eq!(
+            maintenance_type("type=read-only,message=moving").as_deref(),
+            Some("read-only")
+        );
+        assert_eq!(
+            maintenance_type("offline,message=foo").as_deref(),
+            Some("offline")
+        );
+        assert_eq!(
+            maintenance_type("message=x,type=s3-refresh").as_deref(),
+            Some("s3-refresh")
+        );
+        assert_eq!(maintenance_type("message=x"), None);
+        assert_eq!(maintenance_type(""), None);
+    }
 }

@@ -126,6 +126,8 @@ pub(crate) enum Need {
     TaskHistory,
     /// A PVE node's time zone.
     NodeTime,
+    /// PVE storage replication status (shown, never counted as a backup).
+    Replication,
     /// Backup volumes on a PVE storage.
     StorageContent,
     /// The PBS datastore list.
@@ -261,6 +263,16 @@ impl Need {
                     path: "/nodes",
                     role: "PVEAuditor",
                 }),
+            ),
+            Need::Replication => (
+                Product::Pve,
+                "replication",
+                "GET /nodes/{node}/replication",
+                "/vms",
+                "VM.Audit",
+                SilentlyFiltered,
+                "replication jobs of guests without VM.Audit are silently left out",
+                PVE_AUDITOR,
             ),
             Need::NodeTime => (
                 Product::Pve,

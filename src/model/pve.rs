@@ -35,6 +35,42 @@ pub struct PveInventory {
     pub storage_backups: Observed<StorageBackup>,
     /// PVE's own `/cluster/backup-info/not-backed-up` list (VMIDs), for the cross-check.
     pub not_backed_up: Observed<Vmid>,
+    /// Running vzdump tasks, read only on nodes that hold a guest locked for backup, sorted by
+    /// node.
+    pub running_backups: Vec<NodeRunningBackups>,
+    /// Storage replication jobs of the guests, sorted by id: shown, never counted as backups.
+    pub replication: Observed<Replication>,
+}
+
+/// A PVE storage replication job: the newest state of a guest's disks on another node, no
+/// history and no archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Replication {
+    /// Job id `<vmid>-<jobnum>`.
+    pub id: String,
+    /// The guest.
+    pub guest: Vmid,
+    /// Target node.
+    pub target: Option<String>,
+    /// Whether the job is enabled.
+    pub enabled: bool,
+    /// Start of the last successful run (None: never).
+    pub last_sync: Option<DateTime<Utc>>,
+    /// Failed attempts since then.
+    pub fail_count: u64,
+    /// The last error, while failing.
+    pub error: Option<String>,
+}
+
+/// The vzdump tasks running on one node: whether a `lock: backup` there is a live backup's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeRunningBackups {
+    /// Node name.
+    pub node: String,
+    /// Whether the list shows every user's tasks (Sys.Audit on the node, answer read).
+    pub completeness: super::Completeness,
+    /// The running tasks' (UPID, task id), sorted.
+    pub tasks: Vec<(String, String)>,
 }
 
 /// A cluster node.
@@ -46,6 +82,9 @@ pub struct Node {
     pub status: String,
     /// IANA time zone from `/nodes/{node}/time` (None when not readable).
     pub timezone: Option<String>,
+    /// When the node last booted: collection time minus `/nodes` `uptime` (None without
+    /// `Sys.Audit` on the node, or while it is offline).
+    pub up_since: Option<DateTime<Utc>>,
 }
 
 /// VM or container.
@@ -133,6 +172,8 @@ pub struct Guest {
     pub pool: Option<String>,
     /// Tags, in config order.
     pub tags: Vec<String>,
+    /// The config lock as `/cluster/resources` shows it (`backup`, `migrate`, …; None: unlocked).
+    pub lock: Option<String>,
     /// Facts from the guest config, when it could be read.
     pub config: GuestConfigFacts,
 }
@@ -192,6 +233,8 @@ pub struct Storage {
     pub nodes: Option<Vec<String>>,
     /// The PBS target, for `pbs` storages.
     pub pbs: Option<PbsTarget>,
+    /// `max-protected-backups` per guest (None: not set; −1: unlimited).
+    pub max_protected_backups: Option<i64>,
 }
 
 impl Storage {
@@ -282,6 +325,10 @@ pub struct BackupJob {
     pub next_run: Option<DateTime<Utc>>,
     /// Whether it comes from the legacy vzdump.cron.
     pub legacy: bool,
+    /// `repeat-missed` as the job says it (None: not set).
+    pub repeat_missed: Option<bool>,
+    /// Whether the job marks its backups protected (`protected`).
+    pub protected: bool,
     /// Every field as PVE sent it (for the report's job details and debugging).
     pub raw: BTreeMap<String, serde_json::Value>,
 }

@@ -92,6 +92,9 @@ fn base_guest(vmid: u32, kind: GuestKind, name: &str, node: &str) -> GuestReport
         freshness: Freshness::Ok,
         freshness_reason: "backed up at the latest scheduled run (2026-11-21T02:00:00Z)".into(),
         missed_runs: None,
+        missed: vec![],
+        lock: None,
+        replication: None,
         last_backup: None,
         last_success: None,
         archive: None,
@@ -215,6 +218,7 @@ pub fn guests() -> Vec<GuestReport> {
         reason: "scratch container, rebuilt from Ansible".into(),
         until: Some(t(2027, 1, 1, 0, 0)),
         declared_in: DeclaredIn::Tag,
+        kind: Default::default(),
     });
     v.push(g);
 

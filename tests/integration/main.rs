@@ -12,6 +12,7 @@ mod cache;
 mod check_api;
 mod cli;
 mod collection;
+mod evidence;
 mod faults;
 mod foundation;
 mod golden;

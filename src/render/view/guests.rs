@@ -3,8 +3,10 @@
 
 use crate::coverage::report::{
     AttemptStatus, BackupEvent, CopyKind, Coverage, Freshness, GuestFlag, GuestReport, PbsJobRun,
-    Report,
+    ReplicationReport, Report,
 };
+
+use crate::model::GuestKind;
 
 use super::format::{format_duration, format_size, or_none, Formatter, When, NONE};
 use super::words::{
@@ -271,6 +273,29 @@ fn problems_of(
             )),
         _ => {}
     }
+    // A stale or never verdict already says which run was missed and why.
+    if let (Some(newest), false) = (
+        guest.missed.first(),
+        matches!(guest.freshness, Freshness::Stale | Freshness::Never),
+    ) {
+        let count = guest.missed_runs.map_or(guest.missed.len(), |n| n as usize);
+        problems.push((
+            5,
+            Badge::new("missed runs", "warn", ""),
+            format!(
+                "Node {} started no backup for {count} scheduled run{} of its jobs: check that it \
+                 was up then and that pvescheduler runs there; repeat-missed=1 on the job catches \
+                 up after a downtime.",
+                newest.node,
+                if count == 1 { "" } else { "s" }
+            ),
+            format!(
+                "missed the run of {}: {}",
+                newest.slot.format("%Y-%m-%d %H:%M UTC"),
+                newest.reason
+            ),
+        ));
+    }
     for flag in &guest.flags {
         let problem = match flag {
             GuestFlag::VerifyFailed => (
@@ -322,6 +347,23 @@ fn problems_of(
                     .to_string(),
                 String::new(),
             ),
+            GuestFlag::StaleLock => {
+                let tool = match guest.kind {
+                    GuestKind::Qemu => "qm",
+                    GuestKind::Lxc => "pct",
+                };
+                (
+                    1,
+                    Badge::new("stale backup lock", "bad", ""),
+                    format!(
+                        "No backup runs on node {} but the guest is locked (backup): make sure none \
+                         is running, then `{tool} unlock {}` there.",
+                        guest.node, guest.vmid
+                    ),
+                    "Every later backup fails with \"locked (backup)\" until the lock is removed."
+                        .to_string(),
+                )
+            }
             // Said elsewhere (template, encryption: the guest row) or unknown to this version.
             GuestFlag::Encrypted
             | GuestFlag::NotEncrypted
@@ -353,6 +395,9 @@ pub(crate) fn attention_rows(report: &Report, fmt: &Formatter) -> Vec<AttentionR
             if let Some(error) = failed_error(g.last_backup.as_ref()) {
                 why.push(error.to_string());
             }
+            if let Some(r) = &g.replication {
+                why.push(replication_note(r));
+            }
             let mut actions: Vec<String> = Vec::new();
             let mut badges = Vec::new();
             for (_, badge, action, reason) in problems {
@@ -379,6 +424,25 @@ pub(crate) fn attention_rows(report: &Report, fmt: &Formatter) -> Vec<AttentionR
         .collect();
     rows.sort_by_key(|row| (row.rank, row.vmid));
     rows
+}
+
+/// Replication shown, never counted: it keeps only the newest state on another node.
+fn replication_note(r: &ReplicationReport) -> String {
+    let target = r.target.as_deref().unwrap_or("another node");
+    let synced = match r.last_sync {
+        Some(t) => format!("last sync {}", t.format("%Y-%m-%d %H:%M UTC")),
+        None => "never synced".to_string(),
+    };
+    let failing = match (r.fail_count, &r.error) {
+        (0, _) => String::new(),
+        (n, Some(error)) => format!(", failing ({n}×): {error}"),
+        (n, None) => format!(", failing ({n}×)"),
+    };
+    format!(
+        "replicated to {target} by job {} ({synced}{failing}), not backed up: replication keeps \
+         only the newest state, no history",
+        r.job
+    )
 }
 
 fn failed_error(event: Option<&BackupEvent>) -> Option<&str> {
@@ -455,6 +519,12 @@ pub(crate) fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
         .filter(|f| !matches!(f, GuestFlag::Encrypted | GuestFlag::NotEncrypted))
         .map(flag_word)
         .collect();
+    if let Some(lock) = &g.lock {
+        flags.push(format!("locked ({lock})"));
+    }
+    if g.replication.is_some() {
+        flags.push("replicated (not a backup)".into());
+    }
     if g.exempt.is_some() {
         flags.push("exempt".into());
     }

@@ -218,6 +218,42 @@ fn demo_scenario_at(now: i64) -> Scenario {
             ("prune-backups", json!("keep-last=4")),
         ]),
     ];
+    // Storage replication (not a backup): web01 to pve2 every 15 minutes; the unprotected
+    // scratch VM 303 to pve1, failing since its target lost its ZFS pool.
+    sc.pve.replication = vec![
+        raw(&[
+            ("id", json!("100-0")),
+            ("type", json!("local")),
+            ("guest", json!(100)),
+            ("jobnum", json!(0)),
+            ("target", json!("pve2")),
+            ("schedule", json!("*/15")),
+            ("vmtype", json!("qemu")),
+            ("last_sync", json!(now - 600)),
+            ("last_try", json!(now - 600)),
+            ("fail_count", json!(0)),
+            ("duration", json!(4.2)),
+            ("next_sync", json!(now + 300)),
+        ]),
+        raw(&[
+            ("id", json!("303-0")),
+            ("type", json!("local")),
+            ("guest", json!(303)),
+            ("jobnum", json!(0)),
+            ("target", json!("pve1")),
+            ("schedule", json!("*/30")),
+            ("vmtype", json!("qemu")),
+            ("last_sync", json!(now - 2 * 86400)),
+            ("last_try", json!(now - 1200)),
+            ("fail_count", json!(3)),
+            (
+                "error",
+                json!("zfs error: cannot open 'rpool/data': dataset does not exist"),
+            ),
+            ("duration", json!(0.8)),
+            ("next_sync", json!(now + 600)),
+        ]),
+    ];
     sc.pve.backup_jobs = vec![
         job(
             "backup-all-nightly",

@@ -329,6 +329,12 @@ impl PbsState {
                             if let Some(cm) = &ds.comment {
                                 m["comment"] = json!(cm);
                             }
+                            if let Some(mode) = &ds.maintenance {
+                                m["maintenance"] = json!(mode);
+                            }
+                            if let Some(mount) = &ds.mount_status {
+                                m["mount-status"] = json!(mount);
+                            }
                             Some(m)
                         } else if self.any_priv_below(&v, id, ds) {
                             Some(json!({"store": ds.store}))
@@ -734,6 +740,10 @@ impl PbsState {
             .ok_or_else(|| (400, format!("no such datastore '{store}'")))?;
         let ns = ns.trim_matches('/');
         let full = self.ns_access(authid, store, ns)?;
+        // The permission check comes first; then the lookup fails with a handler error (400).
+        if let Some(why) = ds.unavailable() {
+            return Err((400, why));
+        }
         if !ns.is_empty() && !ds.namespaces.iter().any(|n| n == ns) {
             return Err((400, format!("namespace '{ns}' does not exist")));
         }

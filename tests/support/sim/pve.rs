@@ -474,6 +474,7 @@ impl PveState {
                 | ["nodes"]
                 | ["nodes", _]
                 | ["nodes", _, "time"]
+                | ["nodes", _, "replication"]
                 | ["nodes", _, "status"]
                 | ["nodes", _, "tasks"]
                 | ["nodes", _, "tasks", _]
@@ -535,11 +536,44 @@ impl PveState {
                 check_params(r, &[])?;
                 self.check_node(node)?;
                 let names = [
-                    "qemu", "lxc", "storage", "tasks", "status", "time", "version", "vzdump",
+                    "qemu",
+                    "lxc",
+                    "replication",
+                    "storage",
+                    "tasks",
+                    "status",
+                    "time",
+                    "version",
+                    "vzdump",
                 ];
                 Ok(ok(Value::Array(
                     names.iter().map(|n| json!({"name": n})).collect(),
                 )))
+            }
+            ["nodes", node, "replication"] => {
+                // Proxied to the node; each job is listed there while its guest lives there, and
+                // only with VM.Audit on the guest (pve-manager API2/Replication.pm).
+                check_params(r, &[("guest", P::Int)])?;
+                self.check_node(node)?;
+                let wanted = r.param("guest").and_then(|g| g.parse::<u64>().ok());
+                let list: Vec<Value> = self
+                    .sc
+                    .replication
+                    .iter()
+                    .filter(|job| {
+                        let Some(vmid) = job.get("guest").and_then(Value::as_u64) else {
+                            return false;
+                        };
+                        let here = u32::try_from(vmid)
+                            .ok()
+                            .and_then(|v| self.guest_idx.get(&v))
+                            .is_some_and(|&i| self.sc.guests[i].node == *node);
+                        here && wanted.is_none_or(|w| w == vmid)
+                            && v.has(id, &format!("/vms/{vmid}"), "VM.Audit")
+                    })
+                    .map(|job| Value::Object(job.clone()))
+                    .collect();
+                Ok(ok(Value::Array(list)))
             }
             ["nodes", node, "time"] => {
                 check_params(r, &[])?;
@@ -853,7 +887,7 @@ impl PveState {
             m["maxmem"] = json!(68719476736u64);
             m["disk"] = json!(10737418240u64);
             m["maxdisk"] = json!(107374182400u64);
-            m["uptime"] = json!(864000);
+            m["uptime"] = json!(n.and_then(|n| n.uptime_secs).unwrap_or(864_000));
         }
         m
     }

@@ -144,6 +144,10 @@ pub struct PveScenario {
     /// Legacy vzdump.cron jobs (no `type`, never a `next-run`), listed first.
     #[serde(default)]
     pub legacy_jobs: Vec<RawMap>,
+    /// Storage replication jobs with their state, raw maps as `GET /nodes/{node}/replication`
+    /// returns them (snake_case; `guest` decides which node lists the job).
+    #[serde(default)]
+    pub replication: Vec<RawMap>,
     /// Task history of all nodes.
     #[serde(default)]
     pub tasks: Vec<PveTask>,
@@ -171,6 +175,7 @@ impl Default for PveScenario {
             storages: Vec::new(),
             backup_jobs: Vec::new(),
             legacy_jobs: Vec::new(),
+            replication: Vec::new(),
             tasks: Vec::new(),
             backup_volumes: Vec::new(),
             access: Access::default(),
@@ -195,6 +200,9 @@ pub struct Node {
     /// Node IP shown in `/cluster/status`.
     #[serde(default)]
     pub ip: Option<String>,
+    /// Seconds since boot (`/nodes` `uptime`); None: ten days.
+    #[serde(default)]
+    pub uptime_secs: Option<u64>,
 }
 
 impl Node {
@@ -211,6 +219,7 @@ impl Node {
             timezone: timezone.into(),
             utc_offset_secs: offset,
             ip: None,
+            uptime_secs: None,
         }
     }
 }
@@ -649,6 +658,41 @@ pub struct Datastore {
     /// Group owners keyed `"<ns>|<type>/<id>"`; missing = owner of the group's first snapshot.
     #[serde(default)]
     pub group_owners: BTreeMap<String, String>,
+    /// `maintenance` property string (`type=offline,message=…`); None: none.
+    #[serde(default)]
+    pub maintenance: Option<String>,
+    /// `mount-status` of a removable datastore (`mounted`, `notmounted`); None: not removable.
+    #[serde(default)]
+    pub mount_status: Option<String>,
+}
+
+impl Datastore {
+    /// Why a lookup of the store fails (pbs-datastore `lookup_datastore`): a maintenance mode
+    /// that blocks reads, or a removable store that is not mounted; read-only blocks writes only.
+    pub fn unavailable(&self) -> Option<String> {
+        if self.mount_status.as_deref() == Some("notmounted") {
+            return Some(format!("datastore '{}' is not mounted", self.store));
+        }
+        let raw = self.maintenance.as_deref()?;
+        let mut kind = None;
+        let mut message = String::new();
+        for part in raw.split(',') {
+            match part.split_once('=') {
+                Some(("type", t)) => kind = Some(t.to_string()),
+                Some(("message", m)) => message = m.trim_matches('"').to_string(),
+                Some(_) => {}
+                None => kind = Some(part.to_string()),
+            }
+        }
+        let why = match kind.as_deref()? {
+            "offline" => format!("offline maintenance mode: {message}"),
+            "delete" => "datastore is being deleted".to_string(),
+            "unmount" => "datastore is being unmounted".to_string(),
+            "s3-refresh" => format!("S3 refresh maintenance mode: {message}"),
+            _ => return None,
+        };
+        Some(format!("datastore '{}' is unavailable: {why}", self.store))
+    }
 }
 
 impl Datastore {
@@ -668,6 +712,8 @@ impl Datastore {
             namespaces: Vec::new(),
             snapshots: Vec::new(),
             group_owners: BTreeMap::new(),
+            maintenance: None,
+            mount_status: None,
         }
     }
 }
