@@ -27,7 +27,7 @@ use thiserror::Error;
 pub use crate::config::Format;
 use crate::config::ReportOptions;
 use crate::coverage::drift::{drift, Drift};
-use crate::coverage::report::{Report, SCHEMA_VERSION};
+use crate::coverage::report::{Report, OLDEST_READABLE_SCHEMA_VERSION, SCHEMA_VERSION};
 use crate::exit::{self, ExitStatus};
 use crate::render;
 
@@ -533,7 +533,9 @@ pub fn read_report_json(path: &Path) -> Result<Report, OutputError> {
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|err| parse_error(err.to_string()))?;
     match value.get("schema_version").and_then(|v| v.as_u64()) {
-        Some(version) if version == u64::from(SCHEMA_VERSION) => {}
+        Some(version)
+            if (u64::from(OLDEST_READABLE_SCHEMA_VERSION)..=u64::from(SCHEMA_VERSION))
+                .contains(&version) => {}
         Some(version) => return Err(parse_error(format!("it has schema version {version}"))),
         None => return Err(parse_error("it has no schema_version".to_string())),
     }
@@ -1102,5 +1104,22 @@ mod tests {
         assert!(err.to_string().contains("old.json"), "{err}");
         let err = read_report_json(&dir.path().join("missing.json")).unwrap_err();
         assert!(err.to_string().contains("missing.json"), "{err}");
+    }
+
+    /// The night after an upgrade compares with the last version-1 report (the demo's, as 0.1
+    /// wrote it), which has none of the fields version 2 added.
+    #[test]
+    fn a_version_1_report_is_still_read_for_drift() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.json");
+        fs::write(&path, include_str!("../tests/fixtures/report-v1-demo.json")).unwrap();
+        match read_report_json(&path) {
+            Ok(report) => {
+                assert_eq!(report.schema_version, 1);
+                assert_eq!(report.guests.len(), 12);
+                assert!(report.guests.iter().all(|g| g.offsite.is_none()));
+            }
+            Err(err) => panic!("a v1 report must stay readable: {err}"),
+        }
     }
 }

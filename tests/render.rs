@@ -234,7 +234,7 @@ fn json_is_the_contract_and_round_trips() {
     let with = json::render(&report, Some(&d)).unwrap();
     let value: serde_json::Value = serde_json::from_str(&with).unwrap();
     assert_eq!(value["drift"]["coverage_lost"][0]["guest"]["vmid"], 105);
-    assert_eq!(value["schema_version"], 1);
+    assert_eq!(value["schema_version"], 2);
     // A report with drift still reads back as a report (the extra key is ignored).
     let back: Report = serde_json::from_str(&with).unwrap();
     assert_eq!(back, report);

@@ -9,8 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Anomaly, GuestKind, Vmid};
 
-/// Version of the JSON contract.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the JSON contract. 2 added off-site copies, verification age, missed runs per
+/// slot and node, locks and replication (docs/report-schema.md).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest report version still read as a previous report for drift: every field added since
+/// has a default, so the first night after an upgrade still compares with the last one before it.
+pub const OLDEST_READABLE_SCHEMA_VERSION: u32 = 1;
 
 /// Everything decided about one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
