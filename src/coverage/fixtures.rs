@@ -155,6 +155,7 @@ impl Fx {
                 excluded_volumes: Vec::new(),
                 included_volumes: 1,
             },
+            created: None,
         });
         self
     }
