@@ -302,9 +302,21 @@ impl PbsApi {
     pub(crate) async fn copy_jobs_listed(
         &self,
     ) -> Result<LenientList<wire::SyncJobStatus>, ApiError> {
+        self.copy_jobs_asked().await.map(|(list, _)| list)
+    }
+
+    /// [`PbsApi::copy_jobs_listed`], plus the request that was answered, so `--check-api` names
+    /// the fallback when PBS before 3.3 rejected the direction (the error names the request that
+    /// failed).
+    pub(crate) async fn copy_jobs_asked(
+        &self,
+    ) -> Result<(LenientList<wire::SyncJobStatus>, PbsRequest<'static>), ApiError> {
         match self.list(PbsRequest::SyncJobsAll).await {
-            Err(err) if err.status() == Some(400) => self.sync_jobs_listed().await,
-            other => other,
+            Err(err) if err.status() == Some(400) => self
+                .sync_jobs_listed()
+                .await
+                .map(|list| (list, PbsRequest::SyncJobs)),
+            other => other.map(|list| (list, PbsRequest::SyncJobsAll)),
         }
     }
 

@@ -1042,6 +1042,19 @@ impl GuestConfig {
         self.text("description")
     }
 
+    /// When the guest was created: `ctime` (epoch seconds) of the VM's read-only `meta` property
+    /// string (`creation-qemu=9.0.2,ctime=1716560564`). Containers and VMs created before PVE
+    /// wrote `meta` have none; a malformed one reads as `None`, which only keeps the judgement
+    /// conservative (docs/coverage-model.md, missed runs).
+    pub fn created(&self) -> Option<i64> {
+        let meta = self.entries.get("meta")?;
+        let entries = de::property_map_from_value(meta).ok()??;
+        entries
+            .get("ctime")
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .filter(|t| *t > 0)
+    }
+
     /// VM firmware; absent means SeaBIOS.
     pub fn bios(&self) -> Result<Option<Bios>, GuestConfigError> {
         Ok(self
@@ -1067,6 +1080,35 @@ mod tests {
 
     fn parse<T: serde::de::DeserializeOwned>(value: Value) -> T {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn creation_time_from_meta_table() {
+        let cases: &[(Value, Option<i64>)] = &[
+            (
+                json!({"meta": "creation-qemu=9.0.2,ctime=1716560564"}),
+                Some(1_716_560_564),
+            ),
+            (
+                json!({"meta": "ctime=1716560564,creation-qemu=8.1.5"}),
+                Some(1_716_560_564),
+            ),
+            (
+                json!({"meta": {"creation-qemu": "9.0.2", "ctime": 1716560564}}),
+                Some(1_716_560_564),
+            ),
+            (json!({"meta": "creation-qemu=6.1.0"}), None),
+            (json!({"meta": "creation-qemu=9.0.2,ctime=soon"}), None),
+            (json!({"meta": "ctime=0"}), None),
+            (json!({"meta": "garbled"}), None),
+            (json!({"meta": 17}), None),
+            (json!({"meta": null}), None),
+            (json!({"hostname": "ct1"}), None),
+        ];
+        for (config, want) in cases {
+            let parsed: GuestConfig = parse(config.clone());
+            assert_eq!(parsed.created(), *want, "{config}");
+        }
     }
 
     #[test]

@@ -157,6 +157,15 @@ impl ServerConfig {
     pub(crate) fn host_port(&self) -> String {
         host_port(&self.base_url)
     }
+
+    /// The pinned certificate fingerprint (`AB:CD:…`), when the certificate is checked by pin:
+    /// a remote on another PBS that names the same fingerprint is this server under another name.
+    pub(crate) fn pinned_fingerprint(&self) -> Option<String> {
+        match &self.tls {
+            TlsMode::Fingerprint(pin) => Some(crate::config::format_fingerprint(pin)),
+            _ => None,
+        }
+    }
 }
 
 /// `host:port` of a URL (`host_str` keeps IPv6 brackets). The one way the program names a server's

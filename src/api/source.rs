@@ -54,6 +54,10 @@ pub(crate) struct RecordedServer {
     pub(crate) host: String,
     /// The answers file in the folder.
     pub(crate) file: String,
+    /// The configured certificate pin (`AB:CD:…`), when there is one: public, and what maps a PBS
+    /// remote to this server when the remote names it by another address. Absent in older recordings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) fingerprint: Option<String>,
 }
 
 /// A recorded failure, enough to rebuild the same [`ApiErrorKind`].
@@ -275,6 +279,7 @@ impl Source {
                     name: server.name.clone(),
                     host: server.host_port(),
                     file: answers_file(server.kind, &server.name),
+                    fingerprint: server.pinned_fingerprint(),
                 }
             }
             Source::Replay(replay) => replay.server.clone(),

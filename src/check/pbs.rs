@@ -3,7 +3,7 @@
 //!
 //! [`PbsFacts`] is everything the verdicts need; [`verdicts`] is a pure function of it.
 
-use super::probe::{finish_all, start, Failure, Outcome, Pending};
+use super::probe::{finish_all, start, Asked, Failure, Outcome, Pending};
 use super::{
     capability, failure_of, unknown_privileges, unreadable, Capability, Probe, ServerCheck, Trap,
     Visibility,
@@ -23,7 +23,7 @@ struct First {
     usage: Outcome<Vec<wire::DatastoreUsage>>,
     verify: Outcome<Vec<wire::VerifyJobStatus>>,
     prune: Outcome<Vec<wire::PruneJobStatus>>,
-    sync: Outcome<Vec<wire::SyncJobStatus>>,
+    sync: Outcome<Asked<Vec<wire::SyncJobStatus>>>,
     remotes: Outcome<Vec<wire::RemoteItem>>,
     tape: Outcome<Vec<wire::TapeBackupJobStatus>>,
     tasks: Outcome<Answer<Vec<wire::PbsTaskListItem>>>,
@@ -71,7 +71,12 @@ impl First {
             api,
             api.label(PbsRequest::SyncJobsAll),
             "sync jobs, pull and push (asked again without the direction before PBS 3.3)",
-            |api| async move { api.copy_jobs_listed().await.map(|list| list.items) },
+            |api| async move {
+                api.copy_jobs_asked().await.map(|(list, asked)| Asked {
+                    endpoint: api.label(asked),
+                    answer: list.items,
+                })
+            },
         );
         let remotes = start(
             api,
@@ -98,7 +103,7 @@ impl First {
             usage: usage.finish().await,
             verify: verify.finish().await,
             prune: prune.finish().await,
-            sync: sync.finish().await,
+            sync: sync.finish().await.named_as_asked(),
             remotes: remotes.finish().await,
             tape: tape.finish().await,
             tasks: tasks.finish().await,

@@ -97,6 +97,35 @@ impl<T> Outcome<T> {
     }
 }
 
+/// An answer together with the request that produced it, for probes whose method may ask again
+/// differently (a fallback): the row names what was actually asked.
+#[derive(Debug)]
+pub(crate) struct Asked<T> {
+    /// The request's label, as [`crate::api::pbs::PbsApi::label`] writes it.
+    pub(crate) endpoint: String,
+    /// The answer.
+    pub(crate) answer: T,
+}
+
+impl<T: Items> Items for Asked<T> {
+    fn items(&self) -> Option<usize> {
+        self.answer.items()
+    }
+}
+
+impl<T> Outcome<Asked<T>> {
+    /// Name the row after the request that was answered, or the one that failed, rather than the
+    /// one first tried.
+    pub(crate) fn named_as_asked(mut self) -> Outcome<Asked<T>> {
+        match &self.result {
+            Ok(asked) => self.row.endpoint.clone_from(&asked.endpoint),
+            Err(Failure::Api(err)) => self.row.endpoint.clone_from(&err.endpoint),
+            Err(Failure::Panicked(_)) => {}
+        }
+        self
+    }
+}
+
 /// A probe under way on its own task.
 pub(crate) struct Pending<T> {
     endpoint: String,

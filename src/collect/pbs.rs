@@ -281,6 +281,7 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
     let inventory = PbsInventory {
         name,
         host: server.host,
+        fingerprint: server.fingerprint,
         version,
         datastores,
         verify_jobs,

@@ -691,6 +691,7 @@ fn guest_from_resource(item: wire::ClusterResource, anomalies: &mut Vec<Anomaly>
         config: GuestConfigFacts::Unknown {
             reason: "guest configs were not read (disabled)".into(),
         },
+        created: None,
     })
 }
 
@@ -919,6 +920,9 @@ async fn read_guest_configs(
                     kind: config_kind(guest.kind),
                     vmid: guest.vmid,
                 });
+                guest.created = config
+                    .created()
+                    .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0));
                 config_facts(guest.kind, &config, guest.vmid, &endpoint, anomalies)
             }
             Err(err) => {

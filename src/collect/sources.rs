@@ -107,6 +107,7 @@ fn live_sources(config: &Config, record: bool) -> Result<(Sources, Recorders), S
                     name: server.name.clone(),
                     host: server.host_port(),
                     file: source::answers_file(server.kind, &server.name),
+                    fingerprint: server.pinned_fingerprint(),
                 },
                 recorder.clone(),
             ));

@@ -95,6 +95,7 @@ impl Fx {
         let pbs = PbsInventory {
             name: "backup".to_string(),
             host: "pbs.example.com:8007".to_string(),
+            fingerprint: None,
             version: Some("3.2.4".to_string()),
             datastores: Observed::complete(vec![Datastore {
                 name: "store1".to_string(),
@@ -154,6 +155,7 @@ impl Fx {
                 excluded_volumes: Vec::new(),
                 included_volumes: 1,
             },
+            created: None,
         });
         self
     }

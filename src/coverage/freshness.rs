@@ -86,6 +86,8 @@ pub(crate) struct FreshnessInput<'a> {
     pub nodes: &'a BTreeMap<&'a str, NodeFacts>,
     /// How long after its slot a scheduled task may start.
     pub tolerance: Duration,
+    /// When the guest was created (VM config `meta` ctime), when known.
+    pub created: Option<DateTime<Utc>>,
 }
 
 /// A freshness verdict.
@@ -441,8 +443,8 @@ impl FreshnessInput<'_> {
         }
         let since = self.history_since?;
         // Before the job's first task anywhere the job may not have existed (or had another
-        // schedule), before the guest's first trace the guest may not have: such slots are not
-        // judged.
+        // schedule), before the guest's creation (or, not knowing it, its first trace) the guest
+        // may not have: such slots are not judged.
         let job_first = job
             .tasks
             .values()
@@ -459,7 +461,14 @@ impl FreshnessInput<'_> {
                     .filter_map(|p| p.latest.as_ref().map(|a| a.time)),
             )
             .min();
-        let start = [Some(since), job_first, guest_first]
+        // The creation time beats the first trace: it is earlier for a guest never backed up
+        // before, and later for traces a destroyed guest of the same VMID left. A slot at the
+        // very second of creation was not the guest's to miss.
+        let exists_from = self
+            .created
+            .map(|c| c + Duration::seconds(1))
+            .or(guest_first);
+        let start = [Some(since), job_first, exists_from]
             .into_iter()
             .flatten()
             .max()
@@ -486,6 +495,12 @@ impl FreshnessInput<'_> {
                 .iter()
                 .any(|node| self.node_ran(job, node, slot, next));
             if ran {
+                continue;
+            }
+            // No trace and no creation time: nothing shows the guest existed at this slot, so a
+            // slot its node skipped is not a proven miss of this guest (unknown, not zero).
+            if exists_from.is_none() {
+                count.undecided += 1;
                 continue;
             }
             let known = nodes.iter().all(|node| {

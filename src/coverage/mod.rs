@@ -457,6 +457,7 @@ fn guest_report(
         },
         nodes: sched.nodes,
         tolerance: sched.tolerance,
+        created: guest.created,
     };
     let fresh = assess_freshness(&input);
 

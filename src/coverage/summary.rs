@@ -312,6 +312,7 @@ mod tests {
         PbsInventory {
             name: host.to_string(),
             host: format!("{host}:8007"),
+            fingerprint: None,
             version: version.map(str::to_string),
             datastores: Observed::complete(Vec::new()),
             verify_jobs: Observed::complete(Vec::new()),

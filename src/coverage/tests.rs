@@ -678,8 +678,31 @@ fn freshness_outcomes_table() {
             reason: "failed: VM is locked (backup)",
         },
         Case {
+            // No trace and no creation time: nothing shows the guest existed at any slot.
             name: "never",
             fx: daily(Fx::new()),
+            expected: Freshness::Never,
+            missed: None,
+            reason: "no backup of this guest by job 'nightly'",
+        },
+        Case {
+            name: "never, created 1.5 nights ago",
+            fx: {
+                let mut fx = daily(Fx::new());
+                fx.pve().guests.items[0].created = Some(t("2026-11-20T12:00:00Z"));
+                fx
+            },
+            expected: Freshness::Never,
+            missed: Some(2),
+            reason: "no backup of this guest by job 'nightly'",
+        },
+        Case {
+            name: "never, created before the history window",
+            fx: {
+                let mut fx = daily(Fx::new());
+                fx.pve().guests.items[0].created = Some(t("2026-01-01T00:00:00Z"));
+                fx
+            },
             expected: Freshness::Never,
             missed: Some(14),
             reason: "no backup of this guest by job 'nightly'",
@@ -1965,4 +1988,106 @@ fn protected_backups_at_the_storage_limit_block_a_protecting_job() {
         let report = build(protected, job_protects);
         assert!(!has_anomaly(&report, "protected backups on storage"));
     }
+}
+
+/// Guest 300 on pve2, never backed up; the nightly job ran on pve1 every night from the 16th to
+/// the 22nd (so the job existed), pve2 never ran it. `created` is the VM's `meta` ctime.
+fn created_case(created: Option<&str>) -> Report {
+    let nights: Vec<(&str, u32, &[Vmid])> = (16..=22).map(|d| ("pve1", d, &[][..])).collect();
+    let mut fx = nightly_all(Fx::new().vm(300, "pve2"), &nights);
+    fx.pve().guests.items[0].created = created.map(t);
+    run(&fx.build())
+}
+
+#[test]
+fn missed_runs_start_at_the_guest_creation_time_table() {
+    // (case, created, missed_runs, newest missed slot)
+    type Case<'a> = (&'a str, Option<&'a str>, Option<u32>, Option<&'a str>);
+    let cases: &[Case] = &[
+        (
+            "no trace, no ctime: nothing shows it existed, unknown rather than 7",
+            None,
+            None,
+            None,
+        ),
+        (
+            "created on the 20th at noon: only the 21st and 22nd",
+            Some("2026-11-20T12:00:00Z"),
+            Some(2),
+            Some("2026-11-22T01:00:00Z"),
+        ),
+        (
+            "created at the very second of the 21st's slot: that slot was not its to miss",
+            Some("2026-11-21T01:00:00Z"),
+            Some(1),
+            Some("2026-11-22T01:00:00Z"),
+        ),
+        (
+            "created long before: every slot after the job's first task (the 16th, 01:00:05)",
+            Some("2026-01-01T00:00:00Z"),
+            Some(6),
+            Some("2026-11-22T01:00:00Z"),
+        ),
+        (
+            "created after the last due slot: nothing could be missed",
+            Some("2026-11-22T06:00:00Z"),
+            Some(0),
+            None,
+        ),
+    ];
+    for (case, created, want, newest) in cases {
+        let report = created_case(*created);
+        let g = guest(&report, 300);
+        assert_eq!(g.missed_runs, *want, "{case}: {:?}", g.missed);
+        assert_eq!(
+            g.missed.first().map(|m| m.slot),
+            newest.map(t),
+            "{case}: {:?}",
+            g.missed
+        );
+        if want.is_none() {
+            assert!(g.missed.is_empty(), "{case}: no proven miss is listed");
+        }
+    }
+}
+
+#[test]
+fn without_ctime_a_guest_with_no_trace_still_gets_its_freshness_verdict() {
+    // Missed runs unknown does not soften the verdict: no backup exists, the evidence is complete.
+    let report = created_case(None);
+    let g = guest(&report, 300);
+    assert_eq!(g.freshness, Freshness::Never, "{}", g.freshness_reason);
+    assert_eq!(g.missed_runs, None);
+    let report = created_case(Some("2026-11-20T12:00:00Z"));
+    assert_eq!(guest(&report, 300).freshness, Freshness::Never);
+}
+
+#[test]
+fn ctime_beats_older_traces_of_a_reused_vmid() {
+    // VMID 300 was backed up on pve2 on the 16th and 17th, then destroyed; the VM now called 300
+    // was created on the 20th at noon. pve2 ran nothing after the 17th.
+    let build = |created: Option<&str>| {
+        let nights: Vec<(&str, u32, &[Vmid])> = vec![
+            ("pve2", 16, &[300]),
+            ("pve2", 17, &[300]),
+            ("pve1", 18, &[]),
+            ("pve1", 19, &[]),
+            ("pve1", 20, &[]),
+            ("pve1", 21, &[]),
+            ("pve1", 22, &[]),
+        ];
+        let mut fx = nightly_all(Fx::new().vm(300, "pve2"), &nights);
+        fx.pve().guests.items[0].created = created.map(t);
+        run(&fx.build())
+    };
+    let g_traces = build(None);
+    let g = guest(&g_traces, 300);
+    assert_eq!(g.missed_runs, Some(5), "by its first trace: {:?}", g.missed);
+    let g_created = build(Some("2026-11-20T12:00:00Z"));
+    let g = guest(&g_created, 300);
+    assert_eq!(g.missed_runs, Some(2), "by its creation: {:?}", g.missed);
+    assert_eq!(
+        g.missed.last().map(|m| m.slot),
+        Some(t("2026-11-21T01:00:00Z"))
+    );
 }

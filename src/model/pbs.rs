@@ -12,6 +12,10 @@ pub struct PbsInventory {
     pub name: String,
     /// `host:port`.
     pub host: String,
+    /// The certificate fingerprint this server is pinned to in the configuration (`AB:CD:…`),
+    /// when it is checked by pin; a remote naming it is this server whatever its address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     /// Version (`3.2.4`).
     pub version: Option<String>,
     /// Datastores, sorted by name.

@@ -176,6 +176,10 @@ pub struct Guest {
     pub lock: Option<String>,
     /// Facts from the guest config, when it could be read.
     pub config: GuestConfigFacts,
+    /// When the guest was created (a VM config's `meta: …,ctime=<epoch>`), when its config was
+    /// read and says so. No backup slot before it can have been missed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Utc>>,
 }
 
 /// What the guest config says about backups.

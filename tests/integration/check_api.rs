@@ -200,3 +200,45 @@ async fn the_probe_asks_the_backup_job_list_where_pve_backup_jobs_endpoint_point
         text.stdout
     );
 }
+
+/// The sync-job probe row names the request that was answered: `?sync-direction=all` on PBS 3.3+,
+/// the parameterless list on an older PBS that answers 400 to the parameter.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sync_probe_names_the_request_that_was_answered() {
+    for (version, want) in [
+        ("3.2", "/admin/sync"),
+        ("3.3", "/admin/sync?sync-direction=all"),
+    ] {
+        let mut scenario = sim::demo_scenario();
+        scenario.pbs[0].version = version.into();
+        let world = World::start(scenario).await;
+        let mut vars = world.pve_full();
+        vars.extend(world.pbs_audit("pbs1", "PBS"));
+        let run = run_tool(&vars, &["--check-api", "--json"]).await;
+        let json = run.json();
+        let probes = json["servers"][1]["probes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let sync: Vec<&serde_json::Value> = probes
+            .iter()
+            .filter(|p| {
+                p["endpoint"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("/admin/sync"))
+            })
+            .collect();
+        assert_eq!(sync.len(), 1, "PBS {version}: {probes:?}");
+        assert_eq!(sync[0]["endpoint"], want, "PBS {version}: {:?}", sync[0]);
+        assert_eq!(sync[0]["status"], "ok", "PBS {version}: {:?}", sync[0]);
+        // The simulator saw the 400 and the second request on the old version only.
+        let asked: Vec<Vec<(String, String)>> = world
+            .requests()
+            .into_iter()
+            .filter(|r| r.server == "pbs1" && r.path == "/admin/sync")
+            .map(|r| r.query)
+            .collect();
+        let want_asked = if version == "3.2" { 2 } else { 1 };
+        assert_eq!(asked.len(), want_asked, "PBS {version}: {asked:?}");
+    }
+}

@@ -278,3 +278,54 @@ async fn a_datastore_in_maintenance_makes_absence_unknown_and_its_jobs_an_anomal
         );
     }
 }
+
+/// VM 310 is created on pve3 and has no backup yet; pve3 was down at the 2026-01-14 02:15 UTC
+/// slot of `backup-node3` (no task; `repeat-missed` off). `created` is the VM's `meta` ctime.
+fn new_vm_on_pve3(created: Option<&str>) -> Scenario {
+    let mut scenario = sim::demo_scenario();
+    take_task(&mut scenario, "pve3", "2026-01-14T02:15:00Z");
+    let job = scenario
+        .pve
+        .backup_jobs
+        .iter_mut()
+        .find(|j| j.get("id") == Some(&json!("backup-node3")))
+        .unwrap_or_else(|| panic!("no job backup-node3"));
+    job.insert("repeat-missed".into(), json!(0));
+    let mut vm = sim::scenario::guest(310, "pve3", sim::scenario::Kind::Qemu).name("fresh01");
+    if let Some(created) = created {
+        vm = vm.created(at(created));
+    }
+    scenario.pve.guests.push(vm);
+    scenario
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missed_runs_of_a_new_vm_start_at_its_creation_time() {
+    // (created, missed_runs of 310, its missed slots)
+    type Case<'a> = (Option<&'a str>, Value, Vec<(String, String)>);
+    let cases: [Case; 3] = [
+        // No trace and no ctime: whether it existed at the skipped slot is unknown.
+        (None, Value::Null, vec![]),
+        // Created after the skipped slot: it missed nothing.
+        (Some("2026-01-14T12:00:00Z"), json!(0), vec![]),
+        // Created long before: the skipped slot is its miss too.
+        (
+            Some("2026-01-01T00:00:00Z"),
+            json!(1),
+            vec![("2026-01-14T02:15:00Z".to_string(), "pve3".to_string())],
+        ),
+    ];
+    for (created, want, slots) in cases {
+        let json = report(new_vm_on_pve3(created)).await;
+        let g = guest(&json, 310);
+        assert_eq!(g["missed_runs"], want, "{created:?}: {}", g["missed"]);
+        assert_eq!(missed_slots(g), slots, "{created:?}");
+        assert_eq!(
+            g["freshness"], "never",
+            "{created:?}: {}",
+            g["freshness_reason"]
+        );
+        // The guests that existed all along missed that slot either way.
+        assert_eq!(guest(&json, 300)["missed_runs"], 1, "{created:?}");
+    }
+}

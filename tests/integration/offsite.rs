@@ -319,3 +319,73 @@ async fn a_token_without_remote_audit_sees_no_copy_jobs_and_says_so() {
     // The tape copy on pbs1 is still visible.
     assert_eq!(offsite_of(&required, 101)["status"], "ok");
 }
+
+/// `offsite` configured by another name (`localhost`) and pinned by certificate, and `pbs1`'s
+/// push job `push-far` retargeted at it: the remote names it by IP address, so only the
+/// fingerprint ties them together, live and from a recording (the pin travels in the manifest).
+/// vm/303 then has a job that should copy it and no copy (`missing`, not `unknown`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_naming_a_server_by_another_address_is_matched_by_its_pinned_fingerprint() {
+    let mut sc = scenario();
+    sc.pbs[0].remotes[0].insert("host".into(), json!("offsite"));
+    sc.pbs[0].sync_jobs[0].insert("remote-store".into(), json!("copy"));
+    sc.pbs[0].sync_jobs[0].insert("remote-ns".into(), json!("main"));
+    let world = World::start(sc).await;
+    let offsite = world.sim.pbs("offsite").expect("offsite");
+    let alias = offsite.url.replace("127.0.0.1", "localhost");
+    assert_ne!(alias, offsite.url, "the simulator listens on 127.0.0.1");
+    let fingerprint = offsite.fingerprint.clone();
+    let mut vars = world.pve_full();
+    vars.extend(world.pbs_audit("pbs1", "PBS"));
+    vars.extend(super::support::with(
+        super::support::without(
+            world.pbs_audit("offsite", "PBS01"),
+            &["PBS01_CA_CERT", "PBS01_HOST"],
+        ),
+        &[("PBS01_HOST", &alias), ("PBS01_FINGERPRINT", &fingerprint)],
+    ));
+    let dir = world.path("pinned");
+    let dir_text = dir.display().to_string();
+    let now = demo_now();
+    let run = run_tool(
+        &vars,
+        &[
+            "--dump-coverage",
+            "--json",
+            "--now",
+            now.as_str(),
+            "--record",
+            &dir_text,
+        ],
+    )
+    .await;
+    let replayed = run_tool(&[], &["--dump-coverage", "--json", "--replay", &dir_text]).await;
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"),
+    )
+    .expect("manifest json");
+    let recorded = manifest["servers"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "offsite"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(recorded["fingerprint"], fingerprint.as_str(), "{manifest}");
+    for json in [run.json(), replayed.json()] {
+        assert_eq!(offsite_of(&json, 100)["status"], "ok", "{json}");
+        assert_eq!(offsite_of(&json, 303)["status"], "missing", "{json}");
+        let job = json["copy_jobs"]
+            .as_array()
+            .and_then(|j| j.iter().find(|j| j["id"] == "push-far"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            job["target"],
+            "offsite/copy namespace 'main' (remote 'far', matched by certificate fingerprint)",
+            "{job}"
+        );
+        assert!(
+            !json.to_string().contains(sim::demo::PBS_AUDIT_SECRET),
+            "no secret in the report"
+        );
+    }
+}

@@ -166,6 +166,8 @@ pub(crate) struct Route<'a> {
     last_run_state: Option<&'a str>,
     /// Why the job's selection cannot be told at all.
     problem: Option<String>,
+    /// The remote the job names and how it was recognised as a configured server.
+    remote_match: Option<(&'a str, MatchedBy)>,
 }
 
 /// The routes of every configured PBS, plus anomalies about remotes that match no configured
@@ -196,7 +198,7 @@ pub(crate) fn routes(inventory: &Inventory) -> (Vec<Route<'_>>, Vec<Anomaly>) {
                 SyncDirection::Pull => {
                     let source = match &remote_server {
                         None => Source::Server(on),
-                        Some(Resolved::Server(s)) => Source::Server(*s),
+                        Some(Resolved::Server(s, _)) => Source::Server(*s),
                         Some(Resolved::Unconfigured { .. }) => continue,
                         Some(Resolved::Unknown(remote)) => Source::Unresolved(remote.clone()),
                     };
@@ -209,7 +211,7 @@ pub(crate) fn routes(inventory: &Inventory) -> (Vec<Route<'_>>, Vec<Anomaly>) {
                 }
                 SyncDirection::Push => {
                     let target = match &remote_server {
-                        Some(Resolved::Server(t)) => Target::Pbs {
+                        Some(Resolved::Server(t, _)) => Target::Pbs {
                             server: *t,
                             store: remote_store.to_string(),
                             anchor: job.remote_ns.clone(),
@@ -239,7 +241,7 @@ pub(crate) fn routes(inventory: &Inventory) -> (Vec<Route<'_>>, Vec<Anomaly>) {
                     &component,
                     format!("remote '{remote}' ({host}) of sync job {} matches no configured PBS", job.id),
                     "configure that PBS here (PBS_URL/PBSnn_URL) so the copies it holds or sends can be read; \
-                     a remote is matched by host and port",
+                     a remote is matched by host and port or by the certificate fingerprint it pins",
                 ));
             }
             if let Some(Resolved::Unknown(remote)) = &remote_server {
@@ -272,6 +274,10 @@ pub(crate) fn routes(inventory: &Inventory) -> (Vec<Route<'_>>, Vec<Anomaly>) {
                 last_run_start: job.last_run_start.or(job.last_run_end),
                 last_run_state: job.last_run_state.as_deref(),
                 problem,
+                remote_match: match (&remote_server, job.remote.as_deref()) {
+                    (Some(Resolved::Server(_, how)), Some(name)) => Some((name, *how)),
+                    _ => None,
+                },
             });
         }
         for job in &pbs.copies.tape_jobs.items {
@@ -294,6 +300,7 @@ pub(crate) fn routes(inventory: &Inventory) -> (Vec<Route<'_>>, Vec<Anomaly>) {
                 last_run_start: job.last_run_start.or(job.last_run_end),
                 last_run_state: job.last_run_state.as_deref(),
                 problem: None,
+                remote_match: None,
             });
         }
     }
@@ -303,31 +310,83 @@ pub(crate) fn routes(inventory: &Inventory) -> (Vec<Route<'_>>, Vec<Anomaly>) {
 }
 
 enum Resolved {
-    Server(usize),
+    Server(usize, MatchedBy),
     Unconfigured { remote: String, host: String },
     Unknown(String),
 }
 
-/// A remote of `pbs` mapped to a configured server by host and port (8007 when unset).
+/// How a remote was recognised as a configured server; the copy job's text says it, so an
+/// admin can see why two differently named addresses were taken for one server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum MatchedBy {
+    /// Same host and port, and the same pinned certificate.
+    HostPortAndFingerprint,
+    /// Same host and port.
+    HostPort,
+    /// Same pinned certificate under another address (a DNS alias, an IP).
+    Fingerprint,
+}
+
+impl MatchedBy {
+    fn text(self) -> &'static str {
+        match self {
+            MatchedBy::HostPortAndFingerprint => "matched by host:port and certificate fingerprint",
+            MatchedBy::HostPort => "matched by host:port",
+            MatchedBy::Fingerprint => "matched by certificate fingerprint",
+        }
+    }
+}
+
+/// A remote of `pbs` mapped to a configured server by host and port (8007 when unset) or by the
+/// certificate fingerprint the remote pins, which is the same server however it is addressed.
+/// Address and certificate both matching beats either alone; a tie goes to the first configured.
 fn resolve_remote(inventory: &Inventory, pbs: &PbsInventory, remote: &str) -> Resolved {
     let Some(entry) = pbs.copies.remotes.items.iter().find(|r| r.name == remote) else {
         return Resolved::Unknown(remote.to_string());
     };
-    let Some(host) = &entry.host else {
+    let wanted_host = entry.host.as_deref().map(|h| host_port(h, entry.port));
+    let wanted_fp = entry.fingerprint.as_deref().and_then(normalize_fingerprint);
+    if wanted_host.is_none() && wanted_fp.is_none() {
         return Resolved::Unknown(remote.to_string());
-    };
-    let wanted = host_port(host, entry.port);
-    match inventory
+    }
+    let best = inventory
         .pbs
         .iter()
-        .position(|p| normalize(&p.host) == wanted)
-    {
-        Some(server) => Resolved::Server(server),
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let by_host = wanted_host.as_deref() == Some(normalize(&p.host).as_str());
+            let by_fp = wanted_fp.is_some()
+                && p.fingerprint.as_deref().and_then(normalize_fingerprint) == wanted_fp;
+            let how = match (by_host, by_fp) {
+                (true, true) => MatchedBy::HostPortAndFingerprint,
+                (true, false) => MatchedBy::HostPort,
+                (false, true) => MatchedBy::Fingerprint,
+                (false, false) => return None,
+            };
+            Some((how, i))
+        })
+        .min();
+    match best {
+        Some((how, server)) => Resolved::Server(server, how),
         None => Resolved::Unconfigured {
             remote: remote.to_string(),
-            host: format!("{host}:{}", entry.port),
+            host: match &entry.host {
+                Some(host) => format!("{host}:{}", entry.port),
+                None => "no host".to_string(),
+            },
         },
     }
+}
+
+/// A SHA-256 fingerprint as comparable text: hex digits only, lowercase (PBS shows `aa:bb:…`,
+/// the configuration takes `AA:BB:…` or plain hex). `None` when nothing hex-like is left.
+fn normalize_fingerprint(text: &str) -> Option<String> {
+    let hex: String = text
+        .chars()
+        .filter(|c| !matches!(c, ':' | ' ' | '-'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    (!hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
 }
 
 fn host_port(host: &str, port: u16) -> String {
@@ -440,17 +499,30 @@ pub(crate) fn copy_job_reports(
                 Source::Server(s) => name(*s),
                 Source::Unresolved(remote) => format!("remote '{remote}'"),
             };
+            // The remote's name and how it was matched go with the side the remote stands for.
+            let via_remote = |side: CopyJobKind| match route.remote_match {
+                Some((remote, how)) if route.kind == side => {
+                    format!(" (remote '{remote}', {})", how.text())
+                }
+                _ => String::new(),
+            };
             let source = format!(
-                "{source_server}/{}{}",
+                "{source_server}/{}{}{}",
                 route.source_store,
-                ns_suffix(route.source_anchor)
+                ns_suffix(route.source_anchor),
+                via_remote(CopyJobKind::Pull)
             );
             let target = match &route.target {
                 Target::Pbs {
                     server,
                     store,
                     anchor,
-                } => format!("{}/{store}{}", name(*server), ns_suffix(anchor)),
+                } => format!(
+                    "{}/{store}{}{}",
+                    name(*server),
+                    ns_suffix(anchor),
+                    via_remote(CopyJobKind::Push)
+                ),
                 Target::Unconfigured { remote, host } => {
                     format!("remote '{remote}' ({host}, not configured here)")
                 }

@@ -719,3 +719,207 @@ fn offsite_problems_are_warnings_unless_the_policy_requires_copies() {
     hidden.inv.pbs[1].copies.sync_jobs = Observed::partial(Vec::new(), "no Remote.Audit");
     assert_eq!(level(&hidden, &required), ExitStatus::Unknown);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Mapping a remote to a configured server.
+
+#[test]
+fn fingerprint_normalisation_table() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("AB:CD:EF", Some("abcdef")),
+        ("ab:cd:ef", Some("abcdef")),
+        ("abcdef", Some("abcdef")),
+        (" AB CD-ef ", Some("abcdef")),
+        ("", None),
+        (":::", None),
+        ("not-a-fingerprint", None),
+    ];
+    for (text, want) in cases {
+        assert_eq!(normalize_fingerprint(text).as_deref(), *want, "{text:?}");
+    }
+}
+
+#[test]
+fn remote_matching_by_host_or_fingerprint_table() {
+    const FP: &str = "AB:CD:EF:01";
+    const OTHER_FP: &str = "11:22:33:44";
+    // (case, remote host, remote fingerprint, pin of `offsite`, pin of `backup`, expected)
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<(usize, MatchedBy)>,
+    );
+    let cases: &[Case] = &[
+        (
+            "host, no pins",
+            Some("pbs2.example.com"),
+            None,
+            None,
+            None,
+            Some((1, MatchedBy::HostPort)),
+        ),
+        (
+            "host in another case",
+            Some("PBS2.Example.com"),
+            None,
+            None,
+            None,
+            Some((1, MatchedBy::HostPort)),
+        ),
+        (
+            "host and pin",
+            Some("pbs2.example.com"),
+            Some("ab:cd:ef:01"),
+            Some(FP),
+            None,
+            Some((1, MatchedBy::HostPortAndFingerprint)),
+        ),
+        (
+            "IP address, same pin (lowercase, colons)",
+            Some("192.0.2.7"),
+            Some("ab:cd:ef:01"),
+            Some(FP),
+            None,
+            Some((1, MatchedBy::Fingerprint)),
+        ),
+        (
+            "alias, same pin without colons",
+            Some("backup2.lan"),
+            Some("abcdef01"),
+            Some(FP),
+            None,
+            Some((1, MatchedBy::Fingerprint)),
+        ),
+        (
+            "no host, same pin",
+            None,
+            Some(FP),
+            Some(FP),
+            None,
+            Some((1, MatchedBy::Fingerprint)),
+        ),
+        (
+            "alias, other pin",
+            Some("backup2.lan"),
+            Some(OTHER_FP),
+            Some(FP),
+            None,
+            None,
+        ),
+        (
+            "alias, remote pins nothing",
+            Some("backup2.lan"),
+            None,
+            Some(FP),
+            None,
+            None,
+        ),
+        (
+            "alias, server not pinned",
+            Some("backup2.lan"),
+            Some(FP),
+            None,
+            None,
+            None,
+        ),
+        (
+            "host, pins differ: the address still decides",
+            Some("pbs2.example.com"),
+            Some(OTHER_FP),
+            Some(FP),
+            None,
+            Some((1, MatchedBy::HostPort)),
+        ),
+        (
+            "host of one, pin of the other: the address wins",
+            Some("pbs2.example.com"),
+            Some(FP),
+            None,
+            Some(FP),
+            Some((1, MatchedBy::HostPort)),
+        ),
+        (
+            "pin shared by both: the first configured",
+            Some("backup2.lan"),
+            Some(FP),
+            Some(FP),
+            Some(FP),
+            Some((0, MatchedBy::Fingerprint)),
+        ),
+    ];
+    for (case, host, fp, offsite_pin, backup_pin, want) in cases {
+        let mut fx = world();
+        fx.inv.pbs[0].fingerprint = backup_pin.map(str::to_string);
+        fx.inv.pbs[1].fingerprint = offsite_pin.map(str::to_string);
+        let r = &mut fx.inv.pbs[0].copies.remotes.items[0];
+        r.host = host.map(str::to_string);
+        r.fingerprint = fp.map(str::to_string);
+        let got = match resolve_remote(&fx.inv, &fx.inv.pbs[0], "far") {
+            Resolved::Server(i, how) => Some((i, how)),
+            Resolved::Unconfigured { .. } => None,
+            Resolved::Unknown(_) => panic!("{case}: the remote is in the list"),
+        };
+        assert_eq!(got, *want, "{case}");
+    }
+}
+
+#[test]
+fn remote_with_neither_host_nor_fingerprint_is_unknown() {
+    let mut fx = world();
+    let r = &mut fx.inv.pbs[0].copies.remotes.items[0];
+    r.host = None;
+    r.fingerprint = None;
+    assert!(matches!(
+        resolve_remote(&fx.inv, &fx.inv.pbs[0], "far"),
+        Resolved::Unknown(_)
+    ));
+}
+
+#[test]
+fn copy_job_text_says_how_the_remote_was_matched() {
+    // A push job to `far`, which names `offsite` by IP address; the pin is the same.
+    let mut fx = world();
+    fx.inv.pbs[1].fingerprint = Some("AB:CD:EF:01".into());
+    let r = &mut fx.inv.pbs[0].copies.remotes.items[0];
+    r.host = Some("192.0.2.7".into());
+    r.fingerprint = Some("ab:cd:ef:01".into());
+    fx.inv.pbs[0].copies.sync_jobs.items.push(push("to-far"));
+    // A pull job on `offsite` from `main`, matched by address.
+    fx.inv.pbs[1].copies.sync_jobs.items.push(pull("from-main"));
+    copy(&mut fx, "", "2026-11-22T01:00:00Z");
+    let (report, offsite) = verdict_of(&fx.inv, &Policy::default());
+    assert_eq!(offsite.map(|o| o.status), Some(OffsiteStatus::Ok));
+    let job = |id: &str| report.copy_jobs.iter().find(|j| j.id == id).unwrap();
+    assert_eq!(
+        job("to-far").target,
+        "offsite/copy (remote 'far', matched by certificate fingerprint)"
+    );
+    assert_eq!(job("to-far").source, "backup/store1");
+    assert_eq!(
+        job("from-main").source,
+        "backup/store1 (remote 'main', matched by host:port)"
+    );
+    assert_eq!(job("from-main").target, "offsite/copy");
+    assert!(report.anomalies.iter().all(
+        |a| !a.message.contains("matches no configured PBS") || a.message.contains("elsewhere")
+    ));
+}
+
+#[test]
+fn unmatched_alias_stays_unconfigured_without_the_pin() {
+    // Same push job, but `offsite` is not pinned: an IP address alone cannot be mapped.
+    let mut fx = world();
+    let r = &mut fx.inv.pbs[0].copies.remotes.items[0];
+    r.host = Some("192.0.2.7".into());
+    r.fingerprint = Some("ab:cd:ef:01".into());
+    fx.inv.pbs[0].copies.sync_jobs.items.push(push("to-far"));
+    let (report, offsite) = verdict_of(&fx.inv, &Policy::default());
+    assert_eq!(offsite.map(|o| o.status), Some(OffsiteStatus::Unknown));
+    assert!(report
+        .anomalies
+        .iter()
+        .any(|a| a.message.contains("remote 'far' (192.0.2.7:8007)")));
+}

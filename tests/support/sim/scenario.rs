@@ -325,6 +325,17 @@ impl Guest {
         self.config.insert(key.into(), json!(name));
         self
     }
+    /// Give a VM the read-only `meta` line PVE writes when it creates one (`creation-qemu`,
+    /// `ctime` in epoch seconds); containers have none.
+    pub fn created(mut self, ctime: i64) -> Self {
+        if self.kind == Kind::Qemu {
+            self.config.insert(
+                "meta".into(),
+                json!(format!("creation-qemu=9.2.0,ctime={ctime}")),
+            );
+        }
+        self
+    }
     /// Set status (`running`/`stopped`).
     pub fn status(mut self, status: &str) -> Self {
         self.status = status.into();
