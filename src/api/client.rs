@@ -220,14 +220,25 @@ impl ApiClient {
         let mut relogged = false;
         let mut attempt = 0;
         loop {
-            let auth = self.auth_header(&endpoint).await?;
-            let outcome = self.send_get(&url, auth).await;
+            // The credential is taken once the request may go, not before it queues: a ticket
+            // read before a long wait for a free slot may have expired when it is finally sent.
+            let (outcome, sent) = {
+                let _permit = self
+                    .inner
+                    .limiter
+                    .acquire()
+                    .await
+                    .map_err(|_| self.error(&endpoint, shutting_down()))?;
+                let auth = self.auth_header(&endpoint).await?;
+                let sent = auth.1.clone();
+                (self.send_get(&url, auth).await, sent)
+            };
             match outcome {
                 Ok((status, body)) => {
                     if status == StatusCode::UNAUTHORIZED && !relogged && self.uses_ticket() {
                         // The ticket may have expired early (server restart, clock skew): log in again once.
                         relogged = true;
-                        self.forget_ticket().await;
+                        self.forget_ticket(&sent).await;
                         continue;
                     }
                     let retryable = matches!(status.as_u16(), 502..=504);
@@ -283,17 +294,12 @@ impl ApiClient {
         }
     }
 
+    /// Send one GET; the caller holds a slot of the concurrency limit.
     async fn send_get(
         &self,
         url: &Url,
         auth: (reqwest::header::HeaderName, HeaderValue),
     ) -> Result<(StatusCode, bytes_body::Body), ApiErrorKind> {
-        let _permit = self
-            .inner
-            .limiter
-            .acquire()
-            .await
-            .map_err(|_| ApiErrorKind::Transport("the run is shutting down".into()))?;
         let started = Instant::now();
         let response = self
             .inner
@@ -402,9 +408,17 @@ impl ApiClient {
         }
     }
 
-    async fn forget_ticket(&self) {
+    /// Drop the ticket that was refused, unless another request has already replaced it: then
+    /// the retry uses the new one instead of logging in once more.
+    async fn forget_ticket(&self, refused: &HeaderValue) {
         if let AuthState::Ticket { cookie, .. } = &self.inner.auth {
-            *cookie.lock().await = None;
+            let mut guard = cookie.lock().await;
+            if guard
+                .as_ref()
+                .is_some_and(|(current, _)| current == refused)
+            {
+                *guard = None;
+            }
         }
     }
 
@@ -417,12 +431,7 @@ impl ApiClient {
             .append_pair("username", username)
             .append_pair("password", password.expose());
         let body = form.query().unwrap_or_default().to_string();
-        let _permit = self
-            .inner
-            .limiter
-            .acquire()
-            .await
-            .map_err(|_| ApiErrorKind::Transport("the run is shutting down".into()))?;
+        // No slot of its own: the GET that needs the ticket already holds one.
         let response = self
             .inner
             .http
@@ -462,6 +471,11 @@ impl ApiClient {
 mod bytes_body {
     /// A response body, kept as bytes until interpreted.
     pub(crate) struct Body(pub Vec<u8>);
+}
+
+/// The concurrency limit is closed only when the run is being torn down.
+fn shutting_down() -> ApiErrorKind {
+    ApiErrorKind::Transport("the run is shutting down".into())
 }
 
 /// `/path/segments?query` as shown in messages (no secrets are ever in paths or queries).

@@ -457,11 +457,13 @@ async fn pbs_ticket_login_sends_the_pbs_cookie() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_ticket_is_renewed_and_nothing_is_lost() {
     let mut scenario = sim::demo_scenario();
-    scenario.pve.settings.ticket_lifetime_secs = 1;
+    // Two seconds: the simulator, like PVE, stamps a ticket in whole seconds, so it lives
+    // between one and two seconds.
+    scenario.pve.settings.ticket_lifetime_secs = 2;
     // Tickets age by the simulator's clock: use the real one, not the demo's fixed instant.
     scenario.pve.settings.now = None;
     let world = World::start(scenario).await;
-    // Slow answers make the run outlive the one-second ticket.
+    // Slow answers make the run outlive the short ticket several times over.
     world.sim.set_latency("pve", Duration::from_millis(150));
     let vars = with(
         without(
@@ -471,6 +473,9 @@ async fn an_expired_ticket_is_renewed_and_nothing_is_lost() {
         &[
             ("PVE_USER", "auditor@pve"),
             ("PVE_PASSWORD", sim::demo::PVE_AUDITOR_PASSWORD),
+            // One request at a time: most requests wait in the queue for longer than the
+            // ticket lives, so one that took its ticket before queueing would be refused.
+            ("PVE_MAX_CONCURRENCY", "1"),
         ],
     );
     let run = run_tool(&vars, &["--dump-inventory", "--json"]).await;
