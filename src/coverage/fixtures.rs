@@ -90,6 +90,7 @@ impl Fx {
             storage_backups: Observed::complete(Vec::new()),
             not_backed_up: Observed::complete(Vec::new()),
             running_backups: Vec::new(),
+            restores: Observed::complete(Vec::new()),
             replication: Observed::complete(Vec::new()),
         };
         let pbs = PbsInventory {

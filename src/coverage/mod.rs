@@ -558,6 +558,7 @@ fn guest_report(
         missed: fresh.missed,
         lock: guest.lock.clone(),
         replication: replication_of(index, guest.vmid),
+        last_restore: restore_of(index, guest.vmid),
         last_backup,
         last_success,
         archive: archives.latest,
@@ -567,6 +568,29 @@ fn guest_report(
         offsite,
     };
     (report, anomalies)
+}
+
+/// The guest's newest restore (the collector keeps one per guest).
+fn restore_of(index: &Index<'_>, vmid: Vmid) -> Option<report::RestoreReport> {
+    index
+        .inventory
+        .pve
+        .as_ref()?
+        .restores
+        .items
+        .iter()
+        .filter(|r| r.guest == vmid)
+        .max_by(|a, b| (a.time, &a.upid).cmp(&(b.time, &b.upid)))
+        .map(|r| report::RestoreReport {
+            time: r.time,
+            source_snapshot: r.source.as_ref().map(|s| s.snapshot.clone()),
+            source: r.source.as_ref().and_then(|s| s.from.clone()),
+            namespace: r.source.as_ref().and_then(|s| s.namespace.clone()),
+            task: r.upid.clone(),
+            kind: r.kind.to_string(),
+            node: r.node.clone(),
+            status: r.status.clone(),
+        })
 }
 
 /// The guest's replication job, the worst first: failing longest, then synced longest ago.
