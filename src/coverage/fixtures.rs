@@ -119,6 +119,7 @@ impl Fx {
             prune_jobs: Observed::complete(Vec::new()),
             sync_jobs: Observed::complete(Vec::new()),
             copies: crate::model::CopyInventory::none(),
+            reads: Observed::complete(Vec::new()),
         };
         Fx {
             inv: Inventory {

@@ -1,4 +1,5 @@
-//! The source of a PVE restore task (`qmrestore`, `vzrestore`), read from its log.
+//! The source of a PVE restore task (`qmrestore`, `vzrestore`), read from its log, and the
+//! snapshot a PBS `reader` task opened, read from its worker id.
 //!
 //! Formats (copies-and-evolution reference §B7): qemu-server `restore_proxmox_backup_archive`
 //! logs one `restore proxmox backup image: /usr/bin/pbs-restore --repository <repo> [--ns <ns>]
@@ -95,6 +96,43 @@ fn is_snapshot_path(word: &str) -> bool {
     )
 }
 
+/// A PBS `reader` task's worker id `<store>:<type>/<id>/<backup-time %08X>`, split. The id
+/// carries no namespace (reference §B7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderId {
+    /// The datastore.
+    pub store: String,
+    /// `vm`, `ct` or `host`.
+    pub backup_type: String,
+    /// The group id (a VMID for `vm`/`ct`).
+    pub backup_id: String,
+    /// The snapshot's backup time, epoch.
+    pub backup_time: i64,
+}
+
+impl ReaderId {
+    /// Parses a worker id as PBS lists it (unescaped); None for anything else.
+    pub fn parse(worker_id: &str) -> Option<ReaderId> {
+        let (store, path) = worker_id.split_once(':')?;
+        let mut parts = path.split('/');
+        let (backup_type, backup_id, time) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some()
+            || store.is_empty()
+            || backup_type.is_empty()
+            || backup_id.is_empty()
+            || time.len() != 8
+        {
+            return None;
+        }
+        Some(ReaderId {
+            store: store.to_string(),
+            backup_type: backup_type.to_string(),
+            backup_id: backup_id.to_string(),
+            backup_time: i64::from_str_radix(time, 16).ok()?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +208,31 @@ mod tests {
             vec!["repository: 'r', snapshot: 'vm/1'"],
         ] {
             assert_eq!(parse_restore_log(log.clone()), None, "{log:?}");
+        }
+    }
+
+    #[test]
+    fn a_reader_worker_id_gives_store_group_and_time() {
+        let id = ReaderId::parse("store1:vm/100/692CF6C3");
+        assert_eq!(
+            id,
+            Some(ReaderId {
+                store: "store1".into(),
+                backup_type: "vm".into(),
+                backup_id: "100".into(),
+                backup_time: 0x692C_F6C3,
+            })
+        );
+        for bad in [
+            "store1:vm/100",
+            "store1:vm/100/XYZ",
+            ":vm/1/00000001",
+            "vm/1/00000001",
+            "s:vm/1/0000000G",
+            "s:vm/1/00000001/x",
+            "store1",
+        ] {
+            assert_eq!(ReaderId::parse(bad), None, "{bad}");
         }
     }
 }

@@ -1,15 +1,35 @@
 //! Issue #13 item 6 end to end: the last restore of each guest, from the `qmrestore` and
-//! `vzrestore` tasks of its node and their logs, shown and never counted.
+//! `vzrestore` tasks of its node and their logs, and the PBS `reader` tasks (shown as reads),
+//! never counted.
 
 use serde_json::Value;
 
-use super::sim::{self, PveTask, Scenario};
+use super::sim::{self, PbsTask, PveTask, Scenario};
 use super::support::{demo_now, run_tool, World};
 
 fn at(text: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.timestamp())
         .unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// A PBS reader session of `group`'s snapshot taken at `snapshot`, started at `start`.
+fn reader(store: &str, group: &str, snapshot: &str, start: &str) -> PbsTask {
+    let id = format!("{store}:{group}/{:08X}", at(snapshot));
+    PbsTask::new(
+        sim::demo::DEMO_PBS,
+        "reader",
+        Some(&id),
+        "pve@pbs!backup",
+        at(start),
+        Some(20),
+        &[
+            &format!("starting new backup reader datastore '{store}': /{group}"),
+            "reader finished successfully",
+            "TASK OK",
+        ],
+        3600,
+    )
 }
 
 fn restore(node: &str, kind: &str, vmid: u32, start: &str, log: &[&str]) -> PveTask {
@@ -70,6 +90,29 @@ fn scenario() -> Scenario {
             &["TASK ERROR: unable to restore VM 302 - VM 302 is running"],
         ),
     ]);
+    scenario.pbs[0].tasks.extend([
+        // VM 100's own restore reads its snapshot: still the qmrestore.
+        reader(
+            "store1",
+            "vm/100",
+            "2026-01-11T01:00:00Z",
+            "2026-01-12T10:00:05Z",
+        ),
+        // VM 201 was read and never restored through PVE: a read, not a restore.
+        reader(
+            "store1",
+            "vm/201",
+            "2026-01-10T01:00:00Z",
+            "2026-01-13T15:00:00Z",
+        ),
+        // A store no PVE storage points at says nothing about this cluster's guests.
+        reader(
+            "elsewhere",
+            "vm/101",
+            "2026-01-10T01:00:00Z",
+            "2026-01-13T15:00:00Z",
+        ),
+    ]);
     scenario
 }
 
@@ -119,6 +162,12 @@ async fn each_guest_shows_its_newest_restore_and_the_snapshot_it_read() {
     assert!(failed["source_snapshot"].is_null(), "{failed}");
     assert_eq!(failed["node"], "pve3");
 
+    let read = last_restore(&json, 201);
+    assert_eq!(read["kind"], "pbs_reader");
+    assert_eq!(read["source_snapshot"], "vm/201/2026-01-10T01:00:00Z");
+    assert_eq!(read["source"], "pbs1:store1");
+    assert_eq!(read["time"], "2026-01-13T15:00:00Z");
+
     // Never restored in the window: null, and no verdict moves.
     assert!(last_restore(&json, 101).is_null());
     let plain = World::start(sim::demo_scenario()).await;
@@ -167,4 +216,16 @@ async fn restore_lists_are_asked_per_node_never_per_guest() {
         .filter(|r| r.path.contains("restore") && r.path.ends_with("/log"))
         .count();
     assert_eq!(logs, 3);
+    let readers = world
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.server != "pve"
+                && r.path == "/nodes/localhost/tasks"
+                && r.query
+                    .iter()
+                    .any(|(k, v)| k == "typefilter" && v == "reader")
+        })
+        .count();
+    assert_eq!(readers, 1, "one page of reader tasks per PBS");
 }

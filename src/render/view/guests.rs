@@ -453,9 +453,17 @@ fn restore_note(r: &RestoreReport) -> String {
         Some(other) => format!(", {other}"),
         None => ", running".to_string(),
     };
+    let when = r.time.format("%Y-%m-%d %H:%M UTC");
+    if r.kind == "pbs_reader" {
+        // A reader session is a restore, a client download or a remote's pull sync alike.
+        return format!(
+            "last read: {when} of {from} on {} (PBS reader{status}; may be a sync, not a \
+             restore)",
+            r.source.as_deref().unwrap_or(&r.node)
+        );
+    }
     format!(
-        "last restore/read: {} from {from} ({}{status}; not a tested restore)",
-        r.time.format("%Y-%m-%d %H:%M UTC"),
+        "last restore/read: {when} from {from} ({}{status}; not a tested restore)",
         r.kind
     )
 }
