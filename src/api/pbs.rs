@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::access::Permissions;
 use super::client::{endpoint_label, Answer};
 use super::de::LenientList;
+use super::paging::{read_pages, Paged, Paging};
 use super::pbs_types as wire;
 use super::source::Source;
 use super::ApiError;
@@ -343,6 +344,45 @@ impl PbsApi {
         &self,
     ) -> Result<LenientList<wire::MediaContentEntry>, ApiError> {
         self.list(PbsRequest::TapeMediaContent).await
+    }
+
+    /// `GET /nodes/localhost/tasks?typefilter=reader&since=…`, paged with `start`/`limit`: the
+    /// backup-reader sessions (worker id `<store>:<type>/<id>/<time %08X>`), made by restores and
+    /// equally by a remote's pull sync, so a read, never proof of a restore. `store` cannot narrow
+    /// it (reader tasks never match it). **Silently filtered** to the caller's own tasks without
+    /// `Sys.Audit` on `/system/tasks` (readers run as the PVE storage's user).
+    pub(crate) async fn reader_tasks(
+        &self,
+        since: i64,
+        page_size: usize,
+        max_items: usize,
+    ) -> Paged<LenientList<wire::PbsTaskListItem>> {
+        let paging = Paging {
+            page_size,
+            max_items,
+            clip_to_max: false,
+        };
+        let path = ["nodes", "localhost", "tasks"];
+        let mut paged: Paged<LenientList<wire::PbsTaskListItem>> =
+            read_pages(paging, |start, limit| {
+                let query = [
+                    ("typefilter", "reader".to_string()),
+                    ("since", since.to_string()),
+                    ("start", start.to_string()),
+                    // PBS reads `limit=0` as "no limit": never send it.
+                    ("limit", limit.max(1).to_string()),
+                ];
+                async move { self.source.get_answer(&path, &query).await }
+            })
+            .await;
+        paged.items.endpoint = endpoint_label(
+            &path,
+            &[
+                ("typefilter", "reader".to_string()),
+                ("since", since.to_string()),
+            ],
+        );
+        paged
     }
 
     /// `GET /nodes/localhost/tasks?limit=1`: a cheap probe of the task history. **Silently

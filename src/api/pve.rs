@@ -16,6 +16,25 @@ use super::pve_types as wire;
 use super::source::Source;
 use super::ApiError;
 
+/// The PVE task types that restore a guest from a backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum RestoreTaskType {
+    /// `qmrestore`: a VM restore.
+    Qmrestore,
+    /// `vzrestore`: a container restore.
+    Vzrestore,
+}
+
+impl RestoreTaskType {
+    /// The task type as PVE spells it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RestoreTaskType::Qmrestore => "qmrestore",
+            RestoreTaskType::Vzrestore => "vzrestore",
+        }
+    }
+}
+
 /// The PVE API of one cluster, read through a [`Source`].
 #[derive(Debug, Clone)]
 pub(crate) struct PveApi {
@@ -347,6 +366,35 @@ impl PveApi {
         page_size: usize,
         max_items: usize,
     ) -> Paged<LenientList<wire::TaskListItem>> {
+        self.typed_tasks(node, "vzdump", since, page_size, max_items)
+            .await
+    }
+
+    /// `GET /nodes/{node}/tasks?typefilter=qmrestore|vzrestore&since=…`, paged like
+    /// [`PveApi::vzdump_tasks`]: the restores of VMs (`qmrestore`) or containers (`vzrestore`).
+    /// PVE's `typefilter` is an exact match, so each kind is its own request. Any authenticated
+    /// caller, **silently filtered** to the caller's own tasks without `Sys.Audit` on
+    /// `/nodes/{node}` (restores started by an admin vanish).
+    pub(crate) async fn restore_tasks(
+        &self,
+        node: &str,
+        kind: RestoreTaskType,
+        since: i64,
+        page_size: usize,
+        max_items: usize,
+    ) -> Paged<LenientList<wire::TaskListItem>> {
+        self.typed_tasks(node, kind.as_str(), since, page_size, max_items)
+            .await
+    }
+
+    async fn typed_tasks(
+        &self,
+        node: &str,
+        task_type: &str,
+        since: i64,
+        page_size: usize,
+        max_items: usize,
+    ) -> Paged<LenientList<wire::TaskListItem>> {
         let paging = Paging {
             page_size,
             max_items,
@@ -355,7 +403,7 @@ impl PveApi {
         let mut paged: Paged<LenientList<wire::TaskListItem>> =
             read_pages(paging, |start, limit| {
                 let query = [
-                    ("typefilter", "vzdump".to_string()),
+                    ("typefilter", task_type.to_string()),
                     ("since", since.to_string()),
                     ("start", start.to_string()),
                     ("limit", limit.to_string()),
@@ -370,7 +418,7 @@ impl PveApi {
         paged.items.endpoint = endpoint_label(
             &["nodes", node, "tasks"],
             &[
-                ("typefilter", "vzdump".to_string()),
+                ("typefilter", task_type.to_string()),
                 ("since", since.to_string()),
             ],
         );

@@ -66,7 +66,14 @@ pub async fn collect(
         for (index, source) in sources.pbs.iter().enumerate() {
             let source = source.clone();
             let progress = progress.clone();
-            set.spawn(async move { (index, collect_pbs(&source, &progress).await) });
+            let options = options.clone();
+            let since = now - chrono::Duration::days(i64::from(options.history_days));
+            set.spawn(async move {
+                (
+                    index,
+                    collect_pbs(&source, since, &options, &progress).await,
+                )
+            });
         }
         while let Some(joined) = set.join_next().await {
             match joined {

@@ -3,20 +3,30 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
-use super::{answer, epoch, kept, request_anomaly, unavailable, with_partial, Failed, Progress};
+use super::{
+    answer, epoch, kept, request_anomaly, unavailable, with_partial, CollectOptions, Failed,
+    Progress,
+};
 use crate::api::pbs::PbsApi;
 use crate::api::pbs_types as wire;
 use crate::api::source::Source;
 use crate::model::permissions::Need;
 use crate::model::{
     maintenance_type, Anomaly, BackupType, Completeness, Datastore, DatastoreUsage, GcStatus,
-    Observed, PbsInventory, PbsJob, PermissionMap, Severity, Snapshot, VerifyState,
+    Observed, PbsInventory, PbsJob, PbsRead, PermissionMap, Severity, Snapshot, VerifyState,
 };
+use crate::tasklog::ReaderId;
 
-/// Collect one PBS server.
-pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory, Vec<Anomaly>) {
+/// Collect one PBS server; `since` starts the window of its reader tasks.
+pub async fn collect_pbs(
+    source: &Source,
+    since: DateTime<Utc>,
+    options: &CollectOptions,
+    progress: &Progress,
+) -> (PbsInventory, Vec<Anomaly>) {
     let server = source.server();
     let name = server.name.clone();
     let mut anomalies = Vec::new();
@@ -278,7 +288,17 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
             ));
         }
     }
+    let reads = read_reads(
+        &api,
+        since,
+        options,
+        perms.as_ref(),
+        &component,
+        &mut anomalies,
+    )
+    .await;
     let inventory = PbsInventory {
+        reads,
         name,
         host: server.host,
         fingerprint: server.fingerprint,
@@ -290,6 +310,88 @@ pub async fn collect_pbs(source: &Source, progress: &Progress) -> (PbsInventory,
         copies,
     };
     (inventory, anomalies)
+}
+
+/// The `reader` tasks of the window: which snapshots were opened for reading, by a restore, a
+/// client download or a remote's pull sync alike. Shown only, so a failure is a warning.
+async fn read_reads(
+    api: &PbsApi,
+    since: DateTime<Utc>,
+    options: &CollectOptions,
+    perms: Option<&PermissionMap>,
+    component: &str,
+    anomalies: &mut Vec<Anomaly>,
+) -> Observed<PbsRead> {
+    let paged = api
+        .reader_tasks(
+            since.timestamp(),
+            options.task_page_size,
+            options.task_history_limit,
+        )
+        .await;
+    let (items, bad) = kept(
+        paged.items,
+        Severity::Warning,
+        component,
+        "reader tasks",
+        anomalies,
+    );
+    // Readers run as the PVE storage's user: without Sys.Audit on /system/tasks they vanish.
+    let mut completeness = match perms {
+        Some(p) if has_everywhere(p, Need::PbsTaskHistory) => Completeness::Complete,
+        Some(_) => Completeness::Partial {
+            reason:
+                "without Sys.Audit on /system/tasks only the token's own reader tasks are listed"
+                    .into(),
+        },
+        None => Completeness::Partial {
+            reason: "the token's privileges could not be read".into(),
+        },
+    };
+    completeness = with_partial(completeness, bad);
+    if let Some(failure) = paged.failure {
+        anomalies.push(request_anomaly(
+            Severity::Warning,
+            component,
+            "the reader tasks",
+            &failure.error,
+        ));
+        completeness = with_partial(
+            completeness,
+            Some(format!(
+                "the reader task list failed at item {}: {}",
+                failure.start, failure.error.kind
+            )),
+        );
+    }
+    if paged.capped {
+        completeness = with_partial(
+            completeness,
+            Some("the reader task list was cut at PVE_TASK_HISTORY_LIMIT".into()),
+        );
+    }
+    let mut reads: Vec<PbsRead> = items
+        .into_iter()
+        .filter(|t| t.worker_type == "reader")
+        .filter_map(|t| {
+            let id = ReaderId::parse(t.worker_id.as_deref()?)?;
+            Some(PbsRead {
+                backup_type: BackupType::parse(&id.backup_type),
+                snapshot_time: epoch(id.backup_time)?,
+                time: epoch(t.starttime)?,
+                store: id.store,
+                backup_id: id.backup_id,
+                upid: t.upid,
+                user: t.user,
+                status: t.status,
+            })
+        })
+        .collect();
+    reads.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.upid.cmp(&b.upid)));
+    Observed {
+        items: reads,
+        completeness,
+    }
 }
 
 fn has_everywhere(perms: &PermissionMap, need: Need) -> bool {

@@ -15,7 +15,7 @@ use super::{
     Failed, Progress,
 };
 use crate::api::de::LenientList;
-use crate::api::pve::{PveApi, PveRequest};
+use crate::api::pve::{PveApi, PveRequest, RestoreTaskType};
 use crate::api::pve_types as wire;
 use crate::api::source::Source;
 use crate::api::ApiError;
@@ -25,10 +25,11 @@ use crate::model::volumes::{tree_exclusion, volumes, VolumeKind};
 use crate::model::{
     Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
     NodeRunningBackups, NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory,
-    Replication, Selection, Severity, Storage, StorageBackup, TaskLogEvidence, Vmid, VzdumpTask,
+    Replication, Restore, Selection, Severity, Storage, StorageBackup, TaskLogEvidence, Vmid,
+    VzdumpTask,
 };
 use crate::schedule::schedule_from_legacy;
-use crate::tasklog::parse_vzdump_log;
+use crate::tasklog::{parse_restore_log, parse_vzdump_log};
 use crate::upid::PveUpid;
 
 /// Collect the PVE side. `pbs_hosts` are the `host:port` of the PBS servers read directly, whose
@@ -204,6 +205,7 @@ pub async fn collect_pve(
 
     let running_backups = read_running_backups(api, &guests.items, &nodes, &mut anomalies).await;
     let replication = read_replication(api, &nodes, &visibility, &mut anomalies).await;
+    let restores = read_restores(api, &nodes, since, options, &mut anomalies).await;
 
     let inventory = PveInventory {
         host: source.server().host,
@@ -218,6 +220,7 @@ pub async fn collect_pve(
         not_backed_up,
         running_backups,
         replication,
+        restores,
     };
     (inventory, anomalies)
 }
@@ -284,6 +287,166 @@ async fn read_replication(
         items.extend(observed.items);
     }
     items.sort_by(|a, b| a.id.cmp(&b.id));
+    Observed {
+        items,
+        completeness,
+    }
+}
+
+/// The restore tasks (`qmrestore`, `vzrestore`) of every online node in the history window, and
+/// the log of each guest's newest one for the snapshot it read. Two list requests per node (PVE's
+/// `typefilter` is exact) and one log per restored guest; no request per guest. The task-log
+/// cache is not used: it holds parsed vzdump logs only, and restores are rare.
+async fn read_restores(
+    api: &PveApi,
+    nodes: &Nodes,
+    since: DateTime<Utc>,
+    options: &CollectOptions,
+    anomalies: &mut Vec<Anomaly>,
+) -> Observed<Restore> {
+    let mut completeness = Completeness::Complete;
+    let mut set = JoinSet::new();
+    for node in &nodes.observed.items {
+        if node.status != "online" {
+            completeness = with_partial(
+                completeness,
+                Some(format!(
+                    "node {} is not online: its restore tasks are unknown",
+                    node.name
+                )),
+            );
+            continue;
+        }
+        // The same list as the vzdump history: silently filtered without Sys.Audit, whose
+        // anomaly the task history already raises.
+        match nodes.sees_all.get(&node.name).copied().flatten() {
+            Some(true) => {}
+            Some(false) => {
+                completeness = with_partial(
+                    completeness,
+                    Some(format!(
+                        "without Sys.Audit on /nodes/{} only the token's own restores are listed",
+                        node.name
+                    )),
+                );
+            }
+            None => {
+                completeness = with_partial(
+                    completeness,
+                    Some("the token's privileges could not be read".into()),
+                );
+            }
+        }
+        for kind in [RestoreTaskType::Qmrestore, RestoreTaskType::Vzrestore] {
+            let api = api.clone();
+            let name = node.name.clone();
+            let (page_size, max_items) = (options.task_page_size, options.task_history_limit);
+            set.spawn(async move {
+                let paged = api
+                    .restore_tasks(&name, kind, since.timestamp(), page_size, max_items)
+                    .await;
+                (name, kind, paged)
+            });
+        }
+    }
+    let mut newest: BTreeMap<Vmid, Restore> = BTreeMap::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((node, kind, paged)) = joined else {
+            continue;
+        };
+        let component = format!("pve/tasks/{node}");
+        let (items, bad) = kept(
+            paged.items,
+            Severity::Warning,
+            &component,
+            &format!("{} tasks of node {node}", kind.as_str()),
+            anomalies,
+        );
+        completeness = with_partial(completeness, bad);
+        if let Some(failure) = paged.failure {
+            anomalies.push(request_anomaly(
+                Severity::Warning,
+                &component,
+                &format!("the {} tasks of node {node}", kind.as_str()),
+                &failure.error,
+            ));
+            completeness = with_partial(
+                completeness,
+                Some(format!(
+                    "the {} task list of node {node} failed: {}",
+                    kind.as_str(),
+                    failure.error.kind
+                )),
+            );
+        }
+        if paged.capped {
+            completeness = with_partial(
+                completeness,
+                Some(format!(
+                    "the {} task list of node {node} was cut at PVE_TASK_HISTORY_LIMIT",
+                    kind.as_str()
+                )),
+            );
+        }
+        for mut item in items {
+            fill_from_upid(&mut item);
+            if item.task_type != kind.as_str() {
+                continue;
+            }
+            let (Some(guest), Some(time)) = (
+                item.id.as_deref().and_then(|id| id.parse::<Vmid>().ok()),
+                item.starttime.and_then(epoch),
+            ) else {
+                continue;
+            };
+            let restore = Restore {
+                guest,
+                kind: kind.as_str(),
+                node: item.node.clone().unwrap_or_else(|| node.clone()),
+                upid: item.upid,
+                time,
+                status: item.status.filter(|s| s != "RUNNING"),
+                source: None,
+            };
+            let newer = newest
+                .get(&guest)
+                .is_none_or(|old| (restore.time, &restore.upid) > (old.time, &old.upid));
+            if newer {
+                newest.insert(guest, restore);
+            }
+        }
+    }
+    let mut logs = JoinSet::new();
+    for restore in newest.values() {
+        let api = api.clone();
+        let (guest, node, upid) = (restore.guest, restore.node.clone(), restore.upid.clone());
+        let (page_size, limit) = (options.log_page_size, options.task_log_limit);
+        logs.spawn(async move {
+            let paged = api.task_log(&node, &upid, page_size, limit).await;
+            (guest, node, paged)
+        });
+    }
+    while let Some(joined) = logs.join_next().await {
+        let Ok((guest, node, paged)) = joined else {
+            continue;
+        };
+        let Some(restore) = newest.get_mut(&guest) else {
+            continue;
+        };
+        if let Some(failure) = paged.failure {
+            // The restore happened all the same; only what it read is unknown.
+            anomalies.push(request_anomaly(
+                Severity::Info,
+                &format!("pve/tasks/{node}"),
+                &format!("the log of restore task {}", restore.upid),
+                &failure.error,
+            ));
+            continue;
+        }
+        restore.source = parse_restore_log(paged.items.iter().map(|line| line.t.as_str()));
+    }
+    let mut items: Vec<Restore> = newest.into_values().collect();
+    items.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.guest.cmp(&b.guest)));
     Observed {
         items,
         completeness,

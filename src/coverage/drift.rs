@@ -332,6 +332,7 @@ mod tests {
             missed: vec![],
             lock: None,
             replication: None,
+            last_restore: None,
             last_backup: None,
             last_success: None,
             archive: None,

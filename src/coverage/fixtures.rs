@@ -90,6 +90,7 @@ impl Fx {
             storage_backups: Observed::complete(Vec::new()),
             not_backed_up: Observed::complete(Vec::new()),
             running_backups: Vec::new(),
+            restores: Observed::complete(Vec::new()),
             replication: Observed::complete(Vec::new()),
         };
         let pbs = PbsInventory {
@@ -119,6 +120,7 @@ impl Fx {
             prune_jobs: Observed::complete(Vec::new()),
             sync_jobs: Observed::complete(Vec::new()),
             copies: crate::model::CopyInventory::none(),
+            reads: Observed::complete(Vec::new()),
         };
         Fx {
             inv: Inventory {

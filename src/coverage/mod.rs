@@ -559,6 +559,7 @@ fn guest_report(
         missed: fresh.missed,
         lock: guest.lock.clone(),
         replication: replication_of(index, guest.vmid),
+        last_restore: restore_of(index, guest),
         last_backup,
         last_success,
         archive: archives.latest,
@@ -568,6 +569,92 @@ fn guest_report(
         offsite,
     };
     (report, anomalies)
+}
+
+/// The guest's newest restore (the collector keeps one per guest), or a newer PBS read of one of
+/// its snapshots on a datastore its cluster's storages point at. A read no later than a restore
+/// of the same snapshot is taken for that restore's own reading.
+fn restore_of(index: &Index<'_>, guest: &Guest) -> Option<report::RestoreReport> {
+    let restore = pve_restore_of(index, guest.vmid);
+    let read = pbs_read_of(index, guest);
+    match (restore, read) {
+        (Some(restore), Some(read)) => {
+            let own = restore.source_snapshot == read.source_snapshot && read.time >= restore.time;
+            Some(if own || restore.time >= read.time {
+                restore
+            } else {
+                read
+            })
+        }
+        (restore, read) => restore.or(read),
+    }
+}
+
+/// The newest `reader` task on a PBS datastore that a PVE storage points at, for the guest's
+/// backup group. The worker id has no namespace: two clusters sharing a store and a VMID in
+/// different namespaces are not told apart.
+fn pbs_read_of(index: &Index<'_>, guest: &Guest) -> Option<report::RestoreReport> {
+    let stores: std::collections::BTreeSet<(usize, &str)> = index
+        .links
+        .values()
+        .filter_map(|link| match link {
+            index::StorageLink::Pbs {
+                server, datastore, ..
+            } => Some((*server, datastore.name.as_str())),
+            _ => None,
+        })
+        .collect();
+    let id = guest.vmid.to_string();
+    let kind = guest.kind.pbs_type();
+    index
+        .inventory
+        .pbs
+        .iter()
+        .enumerate()
+        .flat_map(|(server, pbs)| pbs.reads.items.iter().map(move |r| (server, pbs, r)))
+        .filter(|(server, _, r)| {
+            stores.contains(&(*server, r.store.as_str()))
+                && r.backup_type == kind
+                && r.backup_id == id
+        })
+        .max_by(|(_, _, a), (_, _, b)| (a.time, &a.upid).cmp(&(b.time, &b.upid)))
+        .map(|(_, pbs, r)| report::RestoreReport {
+            time: r.time,
+            source_snapshot: Some(format!(
+                "{}/{}/{}",
+                r.backup_type.as_str(),
+                r.backup_id,
+                r.snapshot_time.format("%Y-%m-%dT%H:%M:%SZ")
+            )),
+            source: Some(format!("{}:{}", pbs.name, r.store)),
+            namespace: None,
+            task: r.upid.clone(),
+            kind: "pbs_reader".to_string(),
+            node: pbs.name.clone(),
+            status: r.status.clone(),
+        })
+}
+
+fn pve_restore_of(index: &Index<'_>, vmid: Vmid) -> Option<report::RestoreReport> {
+    index
+        .inventory
+        .pve
+        .as_ref()?
+        .restores
+        .items
+        .iter()
+        .filter(|r| r.guest == vmid)
+        .max_by(|a, b| (a.time, &a.upid).cmp(&(b.time, &b.upid)))
+        .map(|r| report::RestoreReport {
+            time: r.time,
+            source_snapshot: r.source.as_ref().map(|s| s.snapshot.clone()),
+            source: r.source.as_ref().and_then(|s| s.from.clone()),
+            namespace: r.source.as_ref().and_then(|s| s.namespace.clone()),
+            task: r.upid.clone(),
+            kind: r.kind.to_string(),
+            node: r.node.clone(),
+            status: r.status.clone(),
+        })
 }
 
 /// The guest's replication job, the worst first: failing longest, then synced longest ago.

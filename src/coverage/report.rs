@@ -565,6 +565,11 @@ pub struct GuestReport {
     /// "replicated, not backed up", never counted as a backup. None: no replication job seen.
     #[serde(default)]
     pub replication: Option<ReplicationReport>,
+    /// The newest restore of the guest in the history window (a `qmrestore`/`vzrestore` task):
+    /// "last restore", never a verified restore test. None: none seen, or the restore lists
+    /// could not be read (then an anomaly says so). Absent in older reports.
+    #[serde(default)]
+    pub last_restore: Option<RestoreReport>,
     /// The latest attempt (success or failure).
     pub last_backup: Option<BackupEvent>,
     /// The latest success.
@@ -598,6 +603,28 @@ pub struct ReplicationReport {
     pub error: Option<String>,
     /// Whether the job is enabled.
     pub enabled: bool,
+}
+
+/// A restore of a guest as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreReport {
+    /// When the restore task started.
+    pub time: DateTime<Utc>,
+    /// The snapshot it read (`vm/100/2026-12-01T01:00:00Z`, or a container backup's volume
+    /// below `backup/`); None when its log named none or could not be read.
+    pub source_snapshot: Option<String>,
+    /// The PBS repository or PVE storage the snapshot came from.
+    pub source: Option<String>,
+    /// The PBS namespace, when not the root.
+    pub namespace: Option<String>,
+    /// The task's UPID.
+    pub task: String,
+    /// `qmrestore` or `vzrestore`.
+    pub kind: String,
+    /// The node that ran it.
+    pub node: String,
+    /// The task's final status (`OK`, `WARNINGS: n`, an error); None while running.
+    pub status: Option<String>,
 }
 
 /// At most this many missed runs are listed per guest.

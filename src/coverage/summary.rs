@@ -319,6 +319,7 @@ mod tests {
             prune_jobs: Observed::complete(Vec::new()),
             sync_jobs: Observed::complete(Vec::new()),
             copies: crate::model::CopyInventory::none(),
+            reads: Observed::complete(Vec::new()),
         }
     }
 

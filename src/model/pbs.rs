@@ -28,6 +28,30 @@ pub struct PbsInventory {
     pub sync_jobs: Observed<PbsJob>,
     /// Copies elsewhere: sync jobs of both directions, remotes, tape jobs and tape content.
     pub copies: CopyInventory,
+    /// Backup-reader sessions (`reader` tasks) in the history window, newest first: restores,
+    /// client downloads and remotes' pull syncs alike, so shown as reads, never as restores.
+    pub reads: Observed<PbsRead>,
+}
+
+/// A PBS `reader` task: someone opened a snapshot for reading.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PbsRead {
+    /// The datastore.
+    pub store: String,
+    /// `vm`, `ct`, `host`.
+    pub backup_type: BackupType,
+    /// Backup id (the VMID for PVE guests).
+    pub backup_id: String,
+    /// The snapshot read.
+    pub snapshot_time: DateTime<Utc>,
+    /// When the session started.
+    pub time: DateTime<Utc>,
+    /// The task's UPID.
+    pub upid: String,
+    /// The auth id that read.
+    pub user: String,
+    /// Final status (`OK`, an error); None while running.
+    pub status: Option<String>,
 }
 
 /// One datastore with its evidence.

@@ -40,6 +40,28 @@ pub struct PveInventory {
     pub running_backups: Vec<NodeRunningBackups>,
     /// Storage replication jobs of the guests, sorted by id: shown, never counted as backups.
     pub replication: Observed<Replication>,
+    /// Finished restore tasks (`qmrestore`, `vzrestore`) in the history window, newest first:
+    /// shown as "last restore", never as a tested restore.
+    pub restores: Observed<Restore>,
+}
+
+/// A PVE task that restored a guest from a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Restore {
+    /// The guest restored (the task's id: the target VMID).
+    pub guest: Vmid,
+    /// `qmrestore` or `vzrestore`.
+    pub kind: &'static str,
+    /// The node that ran it.
+    pub node: String,
+    /// The task's UPID.
+    pub upid: String,
+    /// Start time.
+    pub time: DateTime<Utc>,
+    /// The task's final status (`OK`, `WARNINGS: 1`, an error), None while running.
+    pub status: Option<String>,
+    /// What it restored, from its log (None: the log named no backup, or could not be read).
+    pub source: Option<crate::tasklog::RestoreSource>,
 }
 
 /// A PVE storage replication job: the newest state of a guest's disks on another node, no

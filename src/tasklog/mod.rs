@@ -12,6 +12,7 @@
 mod command;
 mod line;
 mod parser;
+mod restore;
 mod size;
 mod time;
 
@@ -24,6 +25,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use parser::parse_vzdump_log;
+pub use restore::{parse_restore_log, ReaderId, RestoreSource};
 
 /// Version of what [`parse_vzdump_log`] makes of a log. Bump it whenever a change to the parser
 /// can change its output for some log (a new field, a line read differently): results cached by

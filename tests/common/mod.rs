@@ -95,6 +95,7 @@ fn base_guest(vmid: u32, kind: GuestKind, name: &str, node: &str) -> GuestReport
         missed: vec![],
         lock: None,
         replication: None,
+        last_restore: None,
         last_backup: None,
         last_success: None,
         archive: None,

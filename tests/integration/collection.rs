@@ -65,6 +65,12 @@ async fn task_history_spanning_several_pages_is_read_completely() {
         .requests()
         .iter()
         .filter(|r| r.path == "/nodes/pve1/tasks")
+        // The restore lists share the path; this test is about the vzdump history's pages.
+        .filter(|r| {
+            r.query
+                .iter()
+                .any(|(k, v)| k == "typefilter" && v == "vzdump")
+        })
         .filter_map(|r| {
             r.query
                 .iter()

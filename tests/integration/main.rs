@@ -19,5 +19,6 @@ mod golden;
 mod notes;
 mod offsite;
 mod report;
+mod restore;
 mod simulator;
 mod try_it;

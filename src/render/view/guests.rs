@@ -3,7 +3,7 @@
 
 use crate::coverage::report::{
     AttemptStatus, BackupEvent, CopyKind, Coverage, Freshness, GuestFlag, GuestReport, PbsJobRun,
-    ReplicationReport, Report,
+    ReplicationReport, Report, RestoreReport,
 };
 
 use crate::model::GuestKind;
@@ -445,6 +445,29 @@ fn replication_note(r: &ReplicationReport) -> String {
     )
 }
 
+/// A restore shown as evidence that someone read the backup, never as a tested restore.
+fn restore_note(r: &RestoreReport) -> String {
+    let from = r.source_snapshot.as_deref().unwrap_or("an unnamed backup");
+    let status = match r.status.as_deref() {
+        Some("OK") => String::new(),
+        Some(other) => format!(", {other}"),
+        None => ", running".to_string(),
+    };
+    let when = r.time.format("%Y-%m-%d %H:%M UTC");
+    if r.kind == "pbs_reader" {
+        // A reader session is a restore, a client download or a remote's pull sync alike.
+        return format!(
+            "last read: {when} of {from} on {} (PBS reader{status}; may be a sync, not a \
+             restore)",
+            r.source.as_deref().unwrap_or(&r.node)
+        );
+    }
+    format!(
+        "last restore/read: {when} from {from} ({}{status}; not a tested restore)",
+        r.kind
+    )
+}
+
 fn failed_error(event: Option<&BackupEvent>) -> Option<&str> {
     let event = event?;
     if event.status == AttemptStatus::Failed {
@@ -524,6 +547,9 @@ pub(crate) fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
     }
     if g.replication.is_some() {
         flags.push("replicated (not a backup)".into());
+    }
+    if let Some(r) = &g.last_restore {
+        flags.push(restore_note(r));
     }
     if g.exempt.is_some() {
         flags.push("exempt".into());
