@@ -210,7 +210,7 @@ async fn gather_with(config: &Config, policy: &Policy) -> Result<Inventory, RunE
 /// verdict is not covered and fresh. A healthy guest's notes can only annotate it (an exemption
 /// it does not need), so they are not worth a request per guest.
 fn notes_wanted(inventory: &Inventory, policy: &Policy) -> std::collections::BTreeSet<model::Vmid> {
-    let report = coverage::assess(inventory, policy, inventory.collected_at);
+    let report = coverage::assess_verdicts(inventory, policy, inventory.collected_at);
     report
         .guests
         .iter()

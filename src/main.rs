@@ -21,6 +21,9 @@ use pve_backup_report::{RunError, ERROR_PREFIX};
 /// `set -o pipefail` already expect when a reader stops early.
 const BROKEN_PIPE_EXIT: u8 = 141;
 
+/// Async worker threads (and the cap on blocking threads: name lookups, file writes).
+const WORKER_THREADS: usize = 2;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     // Before clap: a flag anywhere on the line decides how errors must look on stdout.
@@ -87,7 +90,12 @@ fn main() -> ExitCode {
     };
     // A status line only where a person watches; cron gets nothing but what matters.
     config.show_progress = !cli.quiet && std::io::stderr().is_terminal();
+    // Two workers whatever the core count: the work is waiting on answers (at most a handful in
+    // flight) plus some parsing, and every extra thread that allocates gets its own glibc malloc
+    // arena, which keeps freed answer bodies and log pages resident (peak RSS, issue #10).
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKER_THREADS)
+        .max_blocking_threads(WORKER_THREADS)
         .enable_all()
         .build()
     {

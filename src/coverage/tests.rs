@@ -2091,3 +2091,35 @@ fn ctime_beats_older_traces_of_a_reused_vmid() {
         Some(t("2026-11-21T01:00:00Z"))
     );
 }
+
+#[test]
+fn verdicts_only_differ_from_the_full_report_by_the_dropped_runs() {
+    let inv = Fx::new()
+        .vm(100, "pve1")
+        .vm(101, "pve1")
+        .vm(102, "pve2")
+        .job("nightly", "01:00", vmids(&[100, 101]))
+        .task(
+            "pve1",
+            "2026-11-22T01:00:00Z",
+            "",
+            Some("job errors"),
+            None,
+            vec![
+                run_ok(100, "2026-11-22T01:00:06Z", 60),
+                run_failed(101, "2026-11-22T01:01:06Z", "no space left"),
+            ],
+        )
+        .build();
+    let mut full = run(&inv);
+    assert!(full.guests.iter().any(|g| !g.runs.is_empty()));
+    let verdicts = assess_verdicts(&inv, &Policy::default(), now());
+    assert!(verdicts.guests.iter().all(|g| g.runs.is_empty()));
+    for guest in &mut full.guests {
+        guest.runs.clear();
+    }
+    assert_eq!(
+        serde_json::to_string(&full).unwrap(),
+        serde_json::to_string(&verdicts).unwrap()
+    );
+}
