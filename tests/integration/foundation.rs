@@ -457,9 +457,9 @@ async fn pbs_ticket_login_sends_the_pbs_cookie() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_ticket_is_renewed_and_nothing_is_lost() {
     let mut scenario = sim::demo_scenario();
-    // Two seconds: the simulator, like PVE, stamps a ticket in whole seconds, so it lives
-    // between one and two seconds.
-    scenario.pve.settings.ticket_lifetime_secs = 2;
+    // Three seconds: the simulator, like PVE, stamps a ticket in whole seconds, so it lives
+    // between two and three, room enough for a request right after a login on a busy machine.
+    scenario.pve.settings.ticket_lifetime_secs = 3;
     // Tickets age by the simulator's clock: use the real one, not the demo's fixed instant.
     scenario.pve.settings.now = None;
     let world = World::start(scenario).await;
