@@ -246,6 +246,28 @@ pub(crate) fn with_partial(completeness: Completeness, reason: Option<String>) -
     }
 }
 
+/// Every result of a set of reader tasks, and why the set came back short when one of them
+/// ended abnormally: a lost reader is a gap in the list it was reading, never a shorter list
+/// that looks complete.
+pub(crate) async fn join_readers<T: 'static>(
+    set: &mut tokio::task::JoinSet<T>,
+    what: &str,
+) -> (Vec<T>, Option<String>) {
+    let mut results = Vec::new();
+    let mut lost = 0usize;
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(result) => results.push(result),
+            Err(err) => {
+                lost += 1;
+                tracing::error!("a reader of {what} ended abnormally: {err}");
+            }
+        }
+    }
+    let gap = (lost > 0).then(|| format!("{lost} reader(s) of {what} ended abnormally"));
+    (results, gap)
+}
+
 /// Epoch seconds to UTC, None when out of range.
 pub fn epoch(seconds: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)

@@ -257,8 +257,9 @@ async fn read_replication(
         });
     }
     let mut items = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        let Ok((node, answer)) = joined else { continue };
+    let (answers, lost) = super::join_readers(&mut set, "the storage replication jobs").await;
+    completeness = with_partial(completeness, lost);
+    for (node, answer) in answers {
         let component = format!("pve/nodes/{node}");
         let what = format!("the storage replication jobs of node {node}");
         let observed = observe(
@@ -353,10 +354,9 @@ async fn read_restores(
         }
     }
     let mut newest: BTreeMap<Vmid, Restore> = BTreeMap::new();
-    while let Some(joined) = set.join_next().await {
-        let Ok((node, kind, paged)) = joined else {
-            continue;
-        };
+    let (lists, lost) = super::join_readers(&mut set, "the restore task lists").await;
+    completeness = with_partial(completeness, lost);
+    for (node, kind, paged) in lists {
         let component = format!("pve/tasks/{node}");
         let (items, bad) = kept(
             paged.items,
