@@ -28,6 +28,13 @@ fn visibility(perms: Option<&PermissionMap>, need: Need) -> Result<(), String> {
     }
 }
 
+/// What a list shows, given whether the token may see all of it.
+fn seen(gap: Option<&String>) -> Completeness {
+    gap.map_or(Completeness::Complete, |gap| Completeness::Partial {
+        reason: gap.clone(),
+    })
+}
+
 fn fix_text(need: Need) -> String {
     need.requirement()
         .fix("<auth-id>")
@@ -86,12 +93,7 @@ pub(crate) async fn read_copies(
             let (items, bad) = kept(list, Severity::Warning, component, "remotes", anomalies);
             let mut items: Vec<Remote> = items.into_iter().map(remote).collect();
             items.sort_by(|a, b| a.name.cmp(&b.name));
-            let visible = match &remote_gap {
-                None => Completeness::Complete,
-                Some(gap) => Completeness::Partial {
-                    reason: gap.clone(),
-                },
-            };
+            let visible = seen(remote_gap.as_ref());
             Observed {
                 items,
                 completeness: with_partial(visible, bad),
@@ -116,12 +118,7 @@ pub(crate) async fn read_copies(
             );
             let mut items: Vec<TapeJob> = items.into_iter().map(tape_job).collect();
             items.sort_by(|a, b| a.id.cmp(&b.id));
-            let visible = match &tape_gap {
-                None => Completeness::Complete,
-                Some(gap) => Completeness::Partial {
-                    reason: gap.clone(),
-                },
-            };
+            let visible = seen(tape_gap.as_ref());
             Observed {
                 items,
                 completeness: with_partial(visible, bad),
@@ -165,21 +162,15 @@ pub(crate) async fn read_copies(
                     .collect();
                 copies.sort();
                 copies.dedup();
-                let mut bad = bad;
-                if unreadable > 0 {
-                    bad = Some(format!(
-                        "{unreadable} tape content entries name a snapshot in an unknown form"
-                    ));
-                }
-                let visible = match &tape_gap {
-                    None => Completeness::Complete,
-                    Some(gap) => Completeness::Partial {
-                        reason: gap.clone(),
-                    },
-                };
+                // Both gaps are kept: a malformed row and an unreadable snapshot name are
+                // different reasons why the catalog shows less than it holds.
+                let unknown_form = (unreadable > 0).then(|| {
+                    format!("{unreadable} tape content entries name a snapshot in an unknown form")
+                });
+                let visible = seen(tape_gap.as_ref());
                 Observed {
                     items: copies,
-                    completeness: with_partial(visible, bad),
+                    completeness: with_partial(with_partial(visible, bad), unknown_form),
                 }
             }
             Err(err) => unavailable(
