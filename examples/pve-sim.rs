@@ -143,6 +143,7 @@ fn tool_config(vars: &[(String, String)], user_args: &[String]) -> Result<Config
     for (key, value) in vars {
         let flag = match key.as_str() {
             "PVE_HOST" => Some("--pve-host"),
+            "PVE_NAME" => Some("--pve-name"),
             "PVE_API_TOKEN_ID" => Some("--pve-token-id"),
             "PVE_API_TOKEN_SECRET" => Some("--pve-token-secret"),
             "PVE_CA_CERT" => Some("--pve-ca-cert"),
@@ -220,7 +221,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let pbs_names: Vec<String> = scenario.pbs.iter().map(|p| p.name.clone()).collect();
             let handle = sim::start(scenario).await?;
             let ca_dir = tempfile::tempdir()?;
-            let vars = settings(&handle, &pbs_names, ca_dir.path())?;
+            let mut vars = settings(&handle, &pbs_names, ca_dir.path())?;
+            // What the cluster would be called on a real host: its host name, not the loopback.
+            vars.push(("PVE_NAME".to_string(), "pve1.example.com".to_string()));
             let now =
                 chrono::DateTime::from_timestamp(sim::demo::DEMO_NOW, 0).ok_or("bad DEMO_NOW")?;
             let user_args = vec![

@@ -107,6 +107,11 @@ pub struct Cli {
     #[arg(long, env = "PVE_HOST", value_name = "HOST", help_heading = PVE)]
     pub pve_host: Option<String>,
 
+    /// Name of the PVE cluster in reports (default: its host without the port). More clusters:
+    /// `PVE01_HOST`, `PVE01_NAME`, … blocks in the environment, like the numbered PBS blocks.
+    #[arg(long, env = "PVE_NAME", value_name = "NAME", help_heading = PVE)]
+    pub pve_name: Option<String>,
+
     /// PVE API token id, `user@realm!tokenname`.
     #[arg(long, env = "PVE_API_TOKEN_ID", value_name = "ID", help_heading = PVE)]
     pub pve_token_id: Option<String>,

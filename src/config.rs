@@ -110,7 +110,8 @@ pub enum TlsChoice {
 /// One server block, fully validated: plain settings the API layer turns into its transport types.
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
-    /// Name used in reports: `pve` for the cluster, the `PBS_NAME`/`PBSnn_NAME` or host for a PBS.
+    /// Name used in reports: the `PVE_NAME`/`PVEnn_NAME` or `PBS_NAME`/`PBSnn_NAME`, else the host
+    /// without its port.
     pub name: String,
     /// Base URL ending in `/api2/json/`.
     pub base_url: Url,
@@ -169,8 +170,8 @@ pub struct Config {
     pub mode: Mode,
     /// Print JSON instead of text.
     pub json: bool,
-    /// The PVE cluster, when configured.
-    pub pve: Option<ServerSettings>,
+    /// Zero or more PVE clusters (`PVE_…` and the numbered `PVEnn_…` blocks), sorted by name.
+    pub pve: Vec<ServerSettings>,
     /// Zero or more PBS servers, sorted by name.
     pub pbs: Vec<ServerSettings>,
     /// Requests in flight at once over all servers.
@@ -584,7 +585,7 @@ impl Config {
 
         let pve_raw = RawServer {
             prefix: "PVE".into(),
-            name: None,
+            name: non_empty(cli.pve_name.clone()),
             host: non_empty(cli.pve_host.clone()),
             token_id: non_empty(cli.pve_token_id.clone()),
             token_secret: secret_input(
@@ -604,11 +605,17 @@ impl Config {
             ca_cert: cli.pve_ca_cert.clone(),
             fingerprint: non_empty(cli.pve_fingerprint.clone()),
         };
-        let pve = if pve_raw.is_empty() {
-            None
-        } else {
-            Some(resolve_server(Product::Pve, &pve_raw, bounds)?)
-        };
+        let mut pve = Vec::new();
+        if !pve_raw.is_empty() {
+            pve.push(resolve_server(Product::Pve, &pve_raw, bounds)?);
+        }
+        for prefix in numbered_prefixes(env, "PVE") {
+            let raw = RawServer::from_env(&prefix, env)?;
+            if !raw.is_empty() {
+                pve.push(resolve_server(Product::Pve, &raw, bounds)?);
+            }
+        }
+        sort_unique_names(&mut pve, "PVE_NAME / PVEnn_NAME", "PVE", "cluster")?;
 
         let mut pbs = Vec::new();
         let first_pbs = RawServer {
@@ -636,22 +643,13 @@ impl Config {
         if !first_pbs.is_empty() {
             pbs.push(resolve_server(Product::Pbs, &first_pbs, bounds)?);
         }
-        for prefix in numbered_pbs_prefixes(env) {
+        for prefix in numbered_prefixes(env, "PBS") {
             let raw = RawServer::from_env(&prefix, env)?;
             if !raw.is_empty() {
                 pbs.push(resolve_server(Product::Pbs, &raw, bounds)?);
             }
         }
-        pbs.sort_by(|a, b| a.name.cmp(&b.name));
-        for pair in pbs.windows(2) {
-            if pair[0].name == pair[1].name {
-                return Err(invalid(
-                    "PBS_NAME / PBSnn_NAME",
-                    format!("two PBS servers are both named '{}'", pair[0].name),
-                    "give each PBS block its own PBSnn_NAME",
-                ));
-            }
-        }
+        sort_unique_names(&mut pbs, "PBS_NAME / PBSnn_NAME", "PBS", "PBS server")?;
 
         let input = if cli.demo {
             Input::Demo
@@ -673,7 +671,7 @@ impl Config {
                 "drop --replay/--demo, or drop --check-api",
             ));
         }
-        if !offline && pve.is_none() && pbs.is_empty() {
+        if !offline && pve.is_empty() && pbs.is_empty() {
             return Err(ConfigError::NothingConfigured);
         }
         let now = match non_empty(cli.now.clone()) {
@@ -789,9 +787,10 @@ const FOREIGN_VARIABLES: [&str; 8] = [
     "PBS_LOG",
 ];
 
-/// Every `PVE_…`, `PBS_…` and `PBSnn_…` variable in `env` that no setting reads, sorted, each with
-/// the closest known name (`known` is [`crate::cli::known_variables`]). A numbered block's name is
-/// compared with the `PBS_…` names under its own prefix, so `PBS02_HOSTT` suggests `PBS02_HOST`.
+/// Every `PVE_…`, `PBS_…`, `PVEnn_…` and `PBSnn_…` variable in `env` that no setting reads,
+/// sorted, each with the closest known name (`known` is [`crate::cli::known_variables`]). A
+/// numbered block's name is compared with the server settings under its own prefix, so
+/// `PBS02_HOSTT` suggests `PBS02_HOST` and `PVE02_NAM` suggests `PVE02_NAME`.
 /// A misspelt variable would otherwise be ignored silently and the run would use a default.
 pub fn unknown_variables(env: &BTreeMap<String, String>, known: &[String]) -> Vec<UnknownVariable> {
     let pbs_suffixes: Vec<&str> = known
@@ -807,13 +806,15 @@ pub fn unknown_variables(env: &BTreeMap<String, String>, known: &[String]) -> Ve
         let candidates: Vec<String> = match &numbered {
             Some(prefix) => {
                 let suffix = &name[prefix.len() + 1..];
-                if pbs_suffixes.contains(&suffix) {
+                let suffixes: &[&str] = if prefix.starts_with("PVE") {
+                    &PVE_SERVER_SUFFIXES
+                } else {
+                    &pbs_suffixes
+                };
+                if suffixes.contains(&suffix) {
                     continue;
                 }
-                pbs_suffixes
-                    .iter()
-                    .map(|s| format!("{prefix}_{s}"))
-                    .collect()
+                suffixes.iter().map(|s| format!("{prefix}_{s}")).collect()
             }
             None if name.starts_with("PVE_") || name.starts_with("PBS_") => known.to_vec(),
             None => continue,
@@ -864,12 +865,29 @@ fn task_log_cache_dir(
     Ok(base.map(|base| base.join(CACHE_DIR_NAME)))
 }
 
-/// `PBS07` for `PBS07_ANYTHING`; None for any other name.
+/// `PBS07` for `PBS07_ANYTHING`, `PVE02` for `PVE02_ANYTHING`; None for any other name.
 fn numbered_prefix(name: &str) -> Option<String> {
-    let rest = name.strip_prefix("PBS")?;
+    let product = ["PBS", "PVE"].into_iter().find(|p| name.starts_with(p))?;
+    let rest = &name[product.len()..];
     let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
-    (digits > 0 && rest[digits..].starts_with('_')).then(|| format!("PBS{}", &rest[..digits]))
+    (digits > 0 && rest[digits..].starts_with('_')).then(|| format!("{product}{}", &rest[..digits]))
 }
+
+/// What a numbered `PVEnn_…` block may set: the settings of one server, not the run-wide
+/// `PVE_…` ones (`PVE_TIMEOUT`, `PVE_NOTES`, …).
+const PVE_SERVER_SUFFIXES: [&str; 11] = [
+    "HOST",
+    "NAME",
+    "API_TOKEN_ID",
+    "API_TOKEN_SECRET",
+    "API_TOKEN_SECRET_FILE",
+    "USER",
+    "PASSWORD",
+    "PASSWORD_FILE",
+    "VERIFY_TLS",
+    "CA_CERT",
+    "FINGERPRINT",
+];
 
 /// Levenshtein distance over bytes (variable names are ASCII).
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -889,20 +907,36 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// `PBS01`, `PBS02`, … for every `PBSnn_HOST`-style variable present, sorted.
-fn numbered_pbs_prefixes(env: &BTreeMap<String, String>) -> Vec<String> {
+/// `PBS01`, `PBS02`, … (or `PVE01`, …) for every `PBSnn_HOST`-style variable present, sorted.
+fn numbered_prefixes(env: &BTreeMap<String, String>, product: &str) -> Vec<String> {
     let mut prefixes: Vec<String> = env
         .keys()
-        .filter_map(|key| {
-            let rest = key.strip_prefix("PBS")?;
-            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-            let after = &rest[digits.len()..];
-            (!digits.is_empty() && after.starts_with('_')).then(|| format!("PBS{digits}"))
-        })
+        .filter_map(|key| numbered_prefix(key).filter(|p| p.starts_with(product)))
         .collect();
     prefixes.sort();
     prefixes.dedup();
     prefixes
+}
+
+/// Sort server blocks by name and refuse two with the same name: reports, recordings and the
+/// Prometheus `cluster` label tell servers apart by it.
+fn sort_unique_names(
+    servers: &mut [ServerSettings],
+    variable: &str,
+    product: &str,
+    what: &str,
+) -> Result<(), ConfigError> {
+    servers.sort_by(|a, b| a.name.cmp(&b.name));
+    for pair in servers.windows(2) {
+        if pair[0].name == pair[1].name {
+            return Err(invalid(
+                variable,
+                format!("two {what}s are both named '{}'", pair[0].name),
+                format!("give each {product} block its own {product}nn_NAME"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn resolve_report_options(cli: &Cli) -> Result<ReportOptions, ConfigError> {
@@ -1109,7 +1143,7 @@ fn resolve_server(
     let tls = resolve_tls(raw)?;
     let name = match (&raw.name, kind) {
         (Some(name), _) => name.clone(),
-        (None, Product::Pve) => "pve".to_string(),
+        (None, Product::Pve) => base_url.host_str().unwrap_or("pve").to_string(),
         (None, Product::Pbs) => base_url.host_str().unwrap_or("pbs").to_string(),
     };
     Ok(ServerSettings {
@@ -1515,7 +1549,7 @@ mod tests {
     #[test]
     fn token_id_must_have_user_realm_and_name() {
         let config = resolve_owned(&pve_token_args("monitor@pve!report")).unwrap();
-        let pve = config.pve.unwrap();
+        let pve = config.pve.into_iter().next().unwrap();
         match &pve.credentials {
             Credentials::Token { id, secret } => {
                 assert_eq!(id.user, "monitor@pve");
@@ -1525,7 +1559,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(pve.tls, TlsChoice::SystemRoots);
-        assert_eq!(pve.name, "pve");
+        assert_eq!(pve.name, "pve1.example.com", "the host, without its port");
         for (bad, needle) in [
             ("monitor@pve", "'!tokenname'"),
             ("monitor!report", "'@realm'"),
@@ -1699,7 +1733,7 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(
-            config.pve.unwrap().credentials,
+            config.pve.into_iter().next().unwrap().credentials,
             Credentials::Password { .. }
         ));
         let err = resolve(&[
@@ -1728,14 +1762,20 @@ mod tests {
         let mut args = pve_token_args("monitor@pve!report");
         args.extend(["--pve-fingerprint".into(), fp.into()]);
         let config = resolve_owned(&args).unwrap();
-        match config.pve.unwrap().tls {
+        match config.pve.into_iter().next().unwrap().tls {
             TlsChoice::Fingerprint(bytes) => assert_eq!(format_fingerprint(&bytes), fp),
             other => panic!("{other:?}"),
         }
         let mut args = pve_token_args("monitor@pve!report");
         args.extend(["--pve-verify-tls".into(), "false".into()]);
         assert_eq!(
-            resolve_owned(&args).unwrap().pve.unwrap().tls,
+            resolve_owned(&args)
+                .unwrap()
+                .pve
+                .into_iter()
+                .next()
+                .unwrap()
+                .tls,
             TlsChoice::Insecure
         );
         let mut args = pve_token_args("monitor@pve!report");
@@ -1797,12 +1837,61 @@ mod tests {
         );
         assert_eq!(config.pbs[0].tls, TlsChoice::Insecure);
         assert_eq!(config.pbs[1].base_url.port(), Some(8007));
-        assert!(config.pve.is_none());
+        assert!(config.pve.is_empty());
 
         let mut broken = env.clone();
         broken.insert("PBS02_API_TOKEN_ID".into(), "monitor@pbs".into());
         let err = Config::resolve(&cli(&[]), &broken).unwrap_err().to_string();
         assert!(err.starts_with("PBS02_API_TOKEN_ID"), "{err}");
+    }
+
+    #[test]
+    fn numbered_pve_blocks_are_clusters_sorted_by_name_and_named_once() {
+        let env: BTreeMap<String, String> = [
+            ("PVE01_HOST", "pve-lab.example.com"),
+            ("PVE01_API_TOKEN_ID", "monitor@pve!report"),
+            ("PVE01_API_TOKEN_SECRET", SECRET),
+            ("PVE02_HOST", "https://10.0.0.5:8443"),
+            ("PVE02_NAME", "branch"),
+            ("PVE02_USER", "monitor@pve"),
+            ("PVE02_PASSWORD", "pw"),
+            // Run-wide settings are not a block.
+            ("PVE_TIMEOUT", "10"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut args = pve_token_args("monitor@pve!report");
+        args.extend(["--pve-name".into(), "prod".into()]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let config = Config::resolve(&cli(&refs), &env).unwrap();
+        let names: Vec<_> = config.pve.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["branch", "prod", "pve-lab.example.com"]);
+        let prefixes: Vec<_> = config.pve.iter().map(|p| p.env_prefix.as_str()).collect();
+        assert_eq!(prefixes, ["PVE02", "PVE", "PVE01"]);
+        assert_eq!(config.pve[0].base_url.port(), Some(8443));
+
+        let mut same = env.clone();
+        same.insert("PVE01_NAME".into(), "branch".into());
+        let err = Config::resolve(&cli(&[]), &same).unwrap_err().to_string();
+        assert!(
+            err.contains("two clusters are both named 'branch'"),
+            "{err}"
+        );
+        assert!(err.contains("PVEnn_NAME"), "{err}");
+
+        let mut typo = BTreeMap::new();
+        typo.insert("PVE02_NAM".to_string(), "x".to_string());
+        typo.insert("PVE02_TIMEOUT".to_string(), "x".to_string());
+        let found = unknown_variables(&typo, &crate::cli::known_variables());
+        let pairs: Vec<(&str, Option<&str>)> = found
+            .iter()
+            .map(|u| (u.name.as_str(), u.suggestion.as_deref()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [("PVE02_NAM", Some("PVE02_NAME")), ("PVE02_TIMEOUT", None)]
+        );
     }
 
     #[test]
@@ -1904,7 +1993,10 @@ mod tests {
             "4".into(),
         ]);
         let config = resolve_owned(&args).unwrap();
-        assert_eq!(config.pve.unwrap().timeout, Duration::from_millis(2500));
+        assert_eq!(
+            config.pve.into_iter().next().unwrap().timeout,
+            Duration::from_millis(2500)
+        );
         assert_eq!(config.max_concurrency, 4);
         for bad in [
             ["--timeout", "0"],

@@ -102,7 +102,7 @@ mod tests {
     fn a_critical_collection_problem_makes_the_run_unknown() {
         let mut inventory = Inventory {
             collected_at: chrono::DateTime::UNIX_EPOCH,
-            pve: None,
+            pve: Vec::new(),
             pbs: Vec::new(),
             anomalies: Vec::new(),
         };

@@ -209,7 +209,10 @@ async fn gather_with(config: &Config, policy: &Policy) -> Result<Inventory, RunE
 /// The guests whose notes could change what the report says about them: every guest whose
 /// verdict is not covered and fresh. A healthy guest's notes can only annotate it (an exemption
 /// it does not need), so they are not worth a request per guest.
-fn notes_wanted(inventory: &Inventory, policy: &Policy) -> std::collections::BTreeSet<model::Vmid> {
+fn notes_wanted(
+    inventory: &Inventory,
+    policy: &Policy,
+) -> std::collections::BTreeSet<(String, model::Vmid)> {
     let report = coverage::assess_verdicts(inventory, policy, inventory.collected_at);
     report
         .guests
@@ -218,7 +221,7 @@ fn notes_wanted(inventory: &Inventory, policy: &Policy) -> std::collections::BTr
             g.coverage != coverage::report::Coverage::Covered
                 || g.freshness != coverage::report::Freshness::Ok
         })
-        .map(|g| g.vmid)
+        .map(|g| (g.cluster.clone(), g.vmid))
         .collect()
 }
 

@@ -1041,7 +1041,7 @@ mod tests {
     fn report_with(guests: usize, critical: &[&str]) -> Report {
         let inventory = crate::model::Inventory {
             collected_at: at(21),
-            pve: None,
+            pve: Vec::new(),
             pbs: Vec::new(),
             anomalies: Vec::new(),
         };

@@ -234,7 +234,7 @@ fn json_is_the_contract_and_round_trips() {
     let with = json::render(&report, Some(&d)).unwrap();
     let value: serde_json::Value = serde_json::from_str(&with).unwrap();
     assert_eq!(value["drift"]["coverage_lost"][0]["guest"]["vmid"], 105);
-    assert_eq!(value["schema_version"], 2);
+    assert_eq!(value["schema_version"], 3);
     // A report with drift still reads back as a report (the extra key is ignored).
     let back: Report = serde_json::from_str(&with).unwrap();
     assert_eq!(back, report);
@@ -601,11 +601,11 @@ fn an_incomplete_collection_is_said_first_and_hides_the_all_clear() {
     assert!(!html.contains(ALL_CLEAR));
     assert!(text.starts_with("Collection was incomplete: "), "{text}");
     assert!(
-        prom.contains("\npve_backup_report_collection_complete{cluster=\"unknown\"} 0\n"),
+        prom.contains("\npve_backup_report_collection_complete{cluster=\"pve1.example.com\"} 0\n"),
         "{prom}"
     );
     assert!(
-        prom.contains("\npve_backup_report_collection_failed{cluster=\"unknown\"} 0\n"),
+        prom.contains("\npve_backup_report_collection_failed{cluster=\"pve1.example.com\"} 0\n"),
         "{prom}"
     );
 
@@ -633,7 +633,7 @@ fn a_complete_collection_gives_the_all_clear_and_no_banner() {
         "{text}"
     );
     assert!(
-        prom.contains("\npve_backup_report_collection_complete{cluster=\"unknown\"} 1\n"),
+        prom.contains("\npve_backup_report_collection_complete{cluster=\"pve1.example.com\"} 1\n"),
         "{prom}"
     );
 }

@@ -409,7 +409,7 @@ fn io_error(path: &Path, err: impl std::fmt::Display) -> RecordingError {
     }
 }
 
-/// File name of a server's answers.
+/// File name of a server's answers: kind and name, so several clusters and servers never share one.
 pub(crate) fn answers_file(kind: ServerKind, name: &str) -> String {
     let safe: String = name
         .chars()
@@ -422,7 +422,7 @@ pub(crate) fn answers_file(kind: ServerKind, name: &str) -> String {
         })
         .collect();
     match kind {
-        ServerKind::Pve => "pve.jsonl".to_string(),
+        ServerKind::Pve => format!("pve-{safe}.jsonl"),
         ServerKind::Pbs => format!("pbs-{safe}.jsonl"),
     }
 }

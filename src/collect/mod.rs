@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use crate::api::de::LenientList;
 use crate::api::source::Source;
 use crate::api::ApiError;
-use crate::model::{Anomaly, Completeness, Inventory, Observed, Severity, Vmid};
+use crate::model::{Anomaly, Completeness, Inventory, Observed, PveInventory, Severity, Vmid};
 
 pub use crate::config::CollectOptions;
 pub use pbs::collect_pbs;
@@ -31,15 +31,16 @@ pub use sources::{gather, SourceError};
 /// The servers to read.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
-    /// The PVE cluster.
-    pub pve: Option<Source>,
+    /// The PVE clusters, in the config's (name) order.
+    pub pve: Vec<Source>,
     /// PBS servers.
     pub pbs: Vec<Source>,
 }
 
-/// Which guests' notes a run needs, given the inventory collected so far: the caller's judgement
-/// (the coverage engine's verdicts), handed in so collection never depends on a later stage.
-pub type NotesWanted<'a> = &'a (dyn Fn(&Inventory) -> BTreeSet<Vmid> + Sync);
+/// Which guests' notes a run needs, given the inventory collected so far, as (cluster name, VMID):
+/// the caller's judgement (the coverage engine's verdicts), handed in so collection never depends
+/// on a later stage.
+pub type NotesWanted<'a> = &'a (dyn Fn(&Inventory) -> BTreeSet<(String, Vmid)> + Sync);
 
 /// Collect from every configured server. Never fails: problems become anomalies.
 ///
@@ -54,11 +55,51 @@ pub async fn collect(
     notes_wanted: NotesWanted<'_>,
 ) -> Inventory {
     let pbs_hosts: Vec<String> = sources.pbs.iter().map(|s| s.server().host).collect();
+    // Clusters are read side by side; the shared limiter keeps the total in flight modest.
     let pve_future = async {
-        match &sources.pve {
-            Some(source) => Some(collect_pve(source, now, options, &pbs_hosts, progress).await),
-            None => None,
+        let mut set = tokio::task::JoinSet::new();
+        for (index, source) in sources.pve.iter().enumerate() {
+            let (source, options, progress) = (source.clone(), options.clone(), progress.clone());
+            let pbs_hosts = pbs_hosts.clone();
+            set.spawn(async move {
+                (
+                    index,
+                    collect_pve(&source, now, &options, &pbs_hosts, &progress).await,
+                )
+            });
         }
+        let mut results: Vec<Option<(PveInventory, Vec<Anomaly>)>> =
+            sources.pve.iter().map(|_| None).collect();
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok((index, result)) => results[index] = Some(result),
+                Err(err) => tracing::error!("a PVE collector task ended abnormally: {err}"),
+            }
+        }
+        // A cluster whose collector died is unknown, not empty.
+        results
+            .into_iter()
+            .zip(&sources.pve)
+            .map(|(result, source)| {
+                result.unwrap_or_else(|| {
+                    let server = source.server();
+                    let reason = format!(
+                        "the collection of cluster {} ended abnormally (a bug: please report it)",
+                        server.name
+                    );
+                    let anomaly = Anomaly::new(
+                        Severity::Critical,
+                        "pve",
+                        "nothing could be read from this cluster",
+                        reason.clone(),
+                    );
+                    (
+                        PveInventory::unavailable(server.name, server.host, &reason),
+                        vec![anomaly],
+                    )
+                })
+            })
+            .collect::<Vec<_>>()
     };
     let pbs_future = async {
         let mut results = Vec::new();
@@ -86,10 +127,17 @@ pub async fn collect(
     };
     let (pve, pbs) = tokio::join!(pve_future, pbs_future);
     let mut anomalies = Vec::new();
-    let pve = pve.map(|(inventory, mut found)| {
-        anomalies.append(&mut found);
-        inventory
-    });
+    let several_clusters = pve.len() > 1;
+    let mut clusters = Vec::new();
+    for (inventory, found) in pve {
+        if several_clusters {
+            anomalies.extend(found.into_iter().map(|a| a.of_cluster(&inventory.name)));
+        } else {
+            anomalies.extend(found);
+        }
+        clusters.push(inventory);
+    }
+    clusters.sort_by(|a, b| a.name.cmp(&b.name));
     let mut pbs_inventories = Vec::new();
     for (inventory, mut found) in pbs {
         anomalies.append(&mut found);
@@ -98,20 +146,41 @@ pub async fn collect(
     pbs_inventories.sort_by(|a, b| a.name.cmp(&b.name));
     let mut inventory = Inventory {
         collected_at: now,
-        pve,
+        pve: clusters,
         pbs: pbs_inventories,
         anomalies,
     };
     inventory.normalize();
-    if let Some(source) = &sources.pve {
-        let wanted = notes_wanted(&inventory);
-        if let Some(pve) = inventory.pve.as_mut().filter(|_| !wanted.is_empty()) {
-            let mut found =
-                pve::read_notes(source, options, &mut pve.guests.items, &wanted, progress).await;
-            inventory.anomalies.append(&mut found);
-            inventory.normalize();
+    if sources.pve.is_empty() {
+        return inventory;
+    }
+    let wanted = notes_wanted(&inventory);
+    for source in &sources.pve {
+        let name = source.server().name;
+        let of_this: BTreeSet<Vmid> = wanted
+            .iter()
+            .filter(|(cluster, _)| *cluster == name)
+            .map(|(_, vmid)| *vmid)
+            .collect();
+        let Some(pve) = inventory
+            .pve
+            .iter_mut()
+            .find(|c| c.name == name)
+            .filter(|_| !of_this.is_empty())
+        else {
+            continue;
+        };
+        let found =
+            pve::read_notes(source, options, &mut pve.guests.items, &of_this, progress).await;
+        if several_clusters {
+            inventory
+                .anomalies
+                .extend(found.into_iter().map(|a| a.of_cluster(&name)));
+        } else {
+            inventory.anomalies.extend(found);
         }
     }
+    inventory.normalize();
     inventory
 }
 

@@ -210,8 +210,10 @@ pub async fn collect_pve(
     let replication = read_replication(api, &nodes, &visibility, &mut anomalies).await;
     let restores = read_restores(api, &nodes, since, options, &mut anomalies).await;
 
+    let server = source.server();
     let inventory = PveInventory {
-        host: source.server().host,
+        name: server.name,
+        host: server.host,
         version,
         nodes: nodes.observed,
         guests,

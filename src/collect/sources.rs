@@ -53,12 +53,12 @@ pub async fn gather(
             let (manifest, replays) =
                 source::read_recording(dir).map_err(SourceError::Recording)?;
             let now = config.now.unwrap_or(manifest.recorded_at);
-            (replay_sources(&manifest, replays), Vec::new(), now)
+            (replay_sources(replays), Vec::new(), now)
         }
         Input::Demo => {
             let (manifest, replays) = crate::demo::recording().map_err(SourceError::Demo)?;
             let now = config.now.unwrap_or(manifest.recorded_at);
-            (replay_sources(&manifest, replays), Vec::new(), now)
+            (replay_sources(replays), Vec::new(), now)
         }
     };
     let progress = Progress::default();
@@ -116,24 +116,18 @@ fn live_sources(config: &Config, record: bool) -> Result<(Sources, Recorders), S
             Source::Live(client)
         };
         match server.kind {
-            ServerKind::Pve => sources.pve = Some(source),
+            ServerKind::Pve => sources.pve.push(source),
             ServerKind::Pbs => sources.pbs.push(source),
         }
     }
     Ok((sources, recorders))
 }
 
-fn replay_sources(manifest: &Manifest, replays: Vec<Arc<Replay>>) -> Sources {
+fn replay_sources(replays: Vec<Arc<Replay>>) -> Sources {
     let mut sources = Sources::default();
     for replay in replays {
         match replay.server().kind {
-            ServerKind::Pve if sources.pve.is_none() => sources.pve = Some(Source::Replay(replay)),
-            ServerKind::Pve => {
-                tracing::warn!(
-                    "recording {} holds more than one PVE server; using the first",
-                    manifest.recorded_at
-                )
-            }
+            ServerKind::Pve => sources.pve.push(Source::Replay(replay)),
             ServerKind::Pbs => sources.pbs.push(Source::Replay(replay)),
         }
     }
@@ -155,27 +149,29 @@ fn spawn_status_line(progress: Progress) -> tokio::task::JoinHandle<()> {
 /// The names `--redact-names` hides: those the inventory holds. Only a run that reached PVE has
 /// them (node and guest names, PBS storages' servers, every configured server's host).
 fn names_to_hide(inventory: &Inventory) -> NamesToHide {
-    let Some(pve) = &inventory.pve else {
+    if inventory.pve.is_empty() {
         return NamesToHide::default();
-    };
-    let mut hosts: Vec<String> = pve
-        .storages
-        .items
-        .iter()
-        .filter_map(|s| s.pbs.as_ref().map(|p| p.server.clone()))
-        .collect();
-    hosts.push(pve.host.clone());
-    hosts.extend(inventory.pbs.iter().map(|p| p.host.clone()));
-    NamesToHide {
-        nodes: pve.nodes.items.iter().map(|n| n.name.clone()).collect(),
-        guests: pve
-            .guests
-            .items
-            .iter()
-            .filter_map(|g| g.name.clone())
-            .collect(),
-        hosts,
     }
+    let mut names = NamesToHide::default();
+    for pve in &inventory.pve {
+        names.hosts.extend(
+            pve.storages
+                .items
+                .iter()
+                .filter_map(|s| s.pbs.as_ref().map(|p| p.server.clone())),
+        );
+        names.hosts.push(pve.host.clone());
+        names
+            .nodes
+            .extend(pve.nodes.items.iter().map(|n| n.name.clone()));
+        names
+            .guests
+            .extend(pve.guests.items.iter().filter_map(|g| g.name.clone()));
+    }
+    names
+        .hosts
+        .extend(inventory.pbs.iter().map(|p| p.host.clone()));
+    names
 }
 
 fn write_recording(
@@ -190,11 +186,18 @@ fn write_recording(
     } else {
         Pseudonyms::default()
     };
-    let servers: Vec<RecordedServer> = recorders
+    // Names default to hosts, and files are named after names: both hidden like the hosts.
+    let renamed: Vec<(RecordedServer, Arc<Recorder>)> = recorders
         .iter()
-        .map(|(server, _)| RecordedServer {
-            host: pseudonyms.apply(&server.host),
-            ..server.clone()
+        .map(|(server, recorder)| {
+            let name = pseudonyms.apply(&server.name);
+            let server = RecordedServer {
+                host: pseudonyms.apply(&server.host),
+                file: source::answers_file(server.kind, &name),
+                name,
+                ..server.clone()
+            };
+            (server, recorder.clone())
         })
         .collect();
     let manifest = Manifest {
@@ -202,7 +205,7 @@ fn write_recording(
         recorded_at: now,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         names_redacted: redact_names,
-        servers,
+        servers: renamed.iter().map(|(server, _)| server.clone()).collect(),
     };
-    source::write_recording(dir, &manifest, recorders, &|text| pseudonyms.apply(text))
+    source::write_recording(dir, &manifest, &renamed, &|text| pseudonyms.apply(text))
 }

@@ -72,6 +72,9 @@ impl Drift {
 /// A guest, named the way the report names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct GuestRef {
+    /// Its cluster (empty in drift computed before schema 3).
+    #[serde(default)]
+    pub cluster: String,
     /// VMID.
     pub vmid: Vmid,
     /// `qemu` or `lxc`.
@@ -86,6 +89,7 @@ pub struct GuestRef {
 impl GuestRef {
     fn of(guest: &GuestReport) -> GuestRef {
         GuestRef {
+            cluster: guest.cluster.clone(),
             vmid: guest.vmid,
             kind: guest.kind,
             name: guest.name.clone(),
@@ -190,9 +194,29 @@ pub fn drift(previous: &Report, current: &Report) -> Drift {
         ..Drift::default()
     };
 
-    let before: BTreeMap<Vmid, &GuestReport> =
-        previous.guests.iter().map(|g| (g.vmid, g)).collect();
-    let after: BTreeMap<Vmid, &GuestReport> = current.guests.iter().map(|g| (g.vmid, g)).collect();
+    // A guest is its cluster and VMID. A report from before schema 3 names no cluster: it had
+    // one, taken as the current report's only one.
+    let only_cluster = match current.clusters.as_slice() {
+        [only] => only.name.as_str(),
+        _ => "",
+    };
+    let cluster_of = |g: &GuestReport| -> String {
+        if g.cluster.is_empty() {
+            only_cluster.to_string()
+        } else {
+            g.cluster.clone()
+        }
+    };
+    let before: BTreeMap<(String, Vmid), &GuestReport> = previous
+        .guests
+        .iter()
+        .map(|g| ((cluster_of(g), g.vmid), g))
+        .collect();
+    let after: BTreeMap<(String, Vmid), &GuestReport> = current
+        .guests
+        .iter()
+        .map(|g| ((cluster_of(g), g.vmid), g))
+        .collect();
 
     for (vmid, old) in &before {
         if !after.contains_key(vmid) {
@@ -250,29 +274,43 @@ pub fn drift(previous: &Report, current: &Report) -> Drift {
         }
     }
 
-    let old_jobs: BTreeMap<&str, &JobReport> =
-        previous.jobs.iter().map(|j| (j.id.as_str(), j)).collect();
-    let new_jobs: BTreeMap<&str, &JobReport> =
-        current.jobs.iter().map(|j| (j.id.as_str(), j)).collect();
+    // Jobs are named `cluster/id` when the report has several clusters, else by id alone.
+    let several = current.clusters.len() > 1;
+    let job_key = |j: &JobReport| -> String {
+        let cluster = if j.cluster.is_empty() {
+            only_cluster
+        } else {
+            j.cluster.as_str()
+        };
+        if several {
+            format!("{cluster}/{}", j.id)
+        } else {
+            j.id.clone()
+        }
+    };
+    let old_jobs: BTreeMap<String, &JobReport> =
+        previous.jobs.iter().map(|j| (job_key(j), j)).collect();
+    let new_jobs: BTreeMap<String, &JobReport> =
+        current.jobs.iter().map(|j| (job_key(j), j)).collect();
     for id in old_jobs.keys() {
         if !new_jobs.contains_key(id) {
-            drift.jobs_removed.push((*id).to_string());
+            drift.jobs_removed.push(id.clone());
         }
     }
     for (id, new) in &new_jobs {
         let Some(old) = old_jobs.get(id) else {
-            drift.jobs_added.push((*id).to_string());
+            drift.jobs_added.push(id.clone());
             continue;
         };
         match (old.enabled, new.enabled) {
-            (true, false) => drift.jobs_disabled.push((*id).to_string()),
-            (false, true) => drift.jobs_enabled.push((*id).to_string()),
+            (true, false) => drift.jobs_disabled.push(id.clone()),
+            (false, true) => drift.jobs_enabled.push(id.clone()),
             _ => {}
         }
         let fields = job_field_changes(old, new);
         if !fields.is_empty() {
             drift.jobs_changed.push(JobChange {
-                id: (*id).to_string(),
+                id: id.clone(),
                 fields,
             });
         }
@@ -313,6 +351,7 @@ mod tests {
 
     fn guest(vmid: Vmid, coverage: Coverage, freshness: Freshness) -> GuestReport {
         GuestReport {
+            cluster: String::new(),
             vmid,
             kind: GuestKind::Qemu,
             name: Some(format!("vm{vmid}")),
@@ -363,6 +402,7 @@ mod tests {
 
     fn job(id: &str, enabled: bool, schedule: &str) -> JobReport {
         JobReport {
+            cluster: String::new(),
             id: id.into(),
             enabled,
             schedule: Some(schedule.into()),
@@ -385,6 +425,7 @@ mod tests {
 
     fn report(day: u32, guests: Vec<GuestReport>, jobs: Vec<JobReport>) -> Report {
         Report {
+            clusters: Vec::new(),
             schema_version: 1,
             generated_at: Utc.with_ymd_and_hms(2026, 11, day, 6, 0, 0).unwrap(),
             servers: Vec::new(),

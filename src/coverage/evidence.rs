@@ -134,7 +134,7 @@ pub(crate) fn guest_archives(
                 datastore,
                 namespace,
             } => {
-                let server_name = index.inventory.pbs[*server].name.as_str();
+                let server_name = index.scope.pbs[*server].name.as_str();
                 let key = (
                     *server,
                     datastore.name.as_str(),
@@ -397,7 +397,7 @@ fn missing_file_archive(
 /// Snapshot groups in places some PVE storage targets whose VMID is not an existing guest.
 /// Empty (and not claimed) when the guest list is incomplete.
 pub(crate) fn orphans(index: &Index<'_>) -> Vec<OrphanSnapshot> {
-    if !index.guests_complete || index.inventory.pve.is_none() {
+    if !index.guests_complete || index.scope.pve.is_none() {
         return Vec::new();
     }
     let places = index.targeted_places();
@@ -417,7 +417,7 @@ pub(crate) fn orphans(index: &Index<'_>) -> Vec<OrphanSnapshot> {
         let latest = group.finished.last().map(|s| s.time).or(group.latest_any);
         let Some(latest) = latest else { continue };
         out.push(OrphanSnapshot {
-            server: index.inventory.pbs[*server].name.clone(),
+            server: index.scope.pbs[*server].name.clone(),
             datastore: datastore.to_string(),
             namespace: namespace.to_string(),
             backup_type: kind.to_string(),

@@ -65,10 +65,19 @@ pub(crate) fn parse_notes_line(
 }
 
 /// Find a guest's exemptions and decide which one holds at `now`.
-pub(crate) fn exemption_for(guest: &Guest, policy: &Policy, now: DateTime<Utc>) -> ExemptionState {
+/// A policy entry naming a cluster holds only for that cluster's guest.
+pub(crate) fn exemption_for(
+    guest: &Guest,
+    cluster: Option<&str>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> ExemptionState {
     let mut declared: Vec<Exemption> = Vec::new();
     let mut state = ExemptionState::default();
-    for entry in policy.exemptions.iter().filter(|e| e.vmid == guest.vmid) {
+    let entries = policy.exemptions.iter().filter(|e| {
+        e.vmid == guest.vmid && e.cluster.as_deref().is_none_or(|c| Some(c) == cluster)
+    });
+    for entry in entries {
         let reason = match (entry.kind, entry.system.as_deref()) {
             (ExemptionKind::External, Some(system)) => {
                 format!("backed up by {}: {}", system.trim(), entry.reason)

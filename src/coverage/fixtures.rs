@@ -52,6 +52,7 @@ impl Fx {
             tasks: Vec::new(),
         };
         let pve = PveInventory {
+            name: "pve1.example.com".to_string(),
             host: "pve1.example.com:8006".to_string(),
             version: Some("8.2.4".to_string()),
             nodes: Observed::complete(vec![node("pve1", Some("UTC")), node("pve2", Some("UTC"))]),
@@ -125,7 +126,7 @@ impl Fx {
         Fx {
             inv: Inventory {
                 collected_at: now,
-                pve: Some(pve),
+                pve: vec![pve],
                 pbs: vec![pbs],
                 anomalies: Vec::new(),
             },
@@ -133,7 +134,7 @@ impl Fx {
     }
 
     pub fn pve(&mut self) -> &mut PveInventory {
-        self.inv.pve.as_mut().unwrap()
+        self.inv.pve.first_mut().unwrap()
     }
 
     pub fn store(&mut self) -> &mut Datastore {

@@ -7,9 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::Scope;
+
 use crate::model::{
-    Anomaly, Completeness, Datastore, Guest, Inventory, Node, PbsInventory, PbsTarget, Severity,
-    Snapshot, Storage, StorageBackup, Vmid,
+    Anomaly, Completeness, Datastore, Guest, Node, PbsInventory, PbsTarget, Severity, Snapshot,
+    Storage, StorageBackup, Vmid,
 };
 
 /// Key of one PBS snapshot group: (server index, datastore, namespace, type, id).
@@ -48,8 +50,8 @@ pub(crate) enum StorageLink<'a> {
 
 /// Shared lookups.
 pub(crate) struct Index<'a> {
-    /// The inventory.
-    pub inventory: &'a Inventory,
+    /// The cluster's view of the inventory.
+    pub scope: Scope<'a>,
     /// Guests by VMID.
     pub guests: BTreeMap<Vmid, &'a Guest>,
     /// Whether the guest list is complete.
@@ -83,10 +85,10 @@ pub(crate) fn parse_tz(name: &str) -> Option<Tz> {
 }
 
 impl<'a> Index<'a> {
-    /// Build every lookup in one pass over the inventory.
-    pub fn build(inventory: &'a Inventory) -> Index<'a> {
+    /// Build every lookup in one pass over one cluster's view of the inventory.
+    pub fn build(scope: Scope<'a>) -> Index<'a> {
         let mut index = Index {
-            inventory,
+            scope,
             guests: BTreeMap::new(),
             guests_complete: false,
             storages: BTreeMap::new(),
@@ -98,7 +100,7 @@ impl<'a> Index<'a> {
             storage_backups_complete: false,
             anomalies: Vec::new(),
         };
-        for (server, pbs) in inventory.pbs.iter().enumerate() {
+        for (server, pbs) in scope.pbs.iter().enumerate() {
             for datastore in &pbs.datastores.items {
                 for snapshot in &datastore.snapshots.items {
                     let key = (
@@ -121,7 +123,7 @@ impl<'a> Index<'a> {
         for group in index.groups.values_mut() {
             group.finished.sort_by_key(|s| s.time);
         }
-        let Some(pve) = &inventory.pve else {
+        let Some(pve) = scope.pve else {
             return index;
         };
         index.guests = pve.guests.items.iter().map(|g| (g.vmid, g)).collect();
@@ -170,9 +172,9 @@ impl<'a> Index<'a> {
         for storage in storages {
             let link = match &storage.pbs {
                 None => StorageLink::Files,
-                Some(target) => match find_pbs(&inventory.pbs, target) {
+                Some(target) => match find_pbs(scope.pbs, target) {
                     None => StorageLink::PbsUnlinked(target),
-                    Some(server) => match inventory.pbs[server]
+                    Some(server) => match scope.pbs[server]
                         .datastores
                         .items
                         .iter()
@@ -215,7 +217,7 @@ impl<'a> Index<'a> {
 
     /// The task history completeness of a node: (complete, requested_since).
     pub fn node_history(&self, node: &str) -> (bool, Option<DateTime<Utc>>) {
-        let Some(pve) = &self.inventory.pve else {
+        let Some(pve) = self.scope.pve else {
             return (false, None);
         };
         match pve.task_history.iter().find(|h| h.node == node) {
@@ -252,7 +254,7 @@ impl<'a> Index<'a> {
         else {
             return None;
         };
-        let pbs = self.inventory.pbs[server].name.as_str();
+        let pbs = self.scope.pbs[server].name.as_str();
         if datastore.unmounted {
             return Some(format!(
                 "removable datastore '{}' on PBS {pbs} is not mounted",
@@ -293,7 +295,7 @@ pub(crate) fn archive_completeness<'a>(
     static COMPLETE: Completeness = Completeness::Complete;
     match link {
         StorageLink::Pbs { datastore, .. } => &datastore.snapshots.completeness,
-        _ => match &index.inventory.pve {
+        _ => match index.scope.pve {
             Some(pve) => &pve.storage_backups.completeness,
             None => &COMPLETE,
         },

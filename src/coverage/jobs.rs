@@ -100,6 +100,7 @@ pub(crate) fn job_report(
     let previous_run = ctx.event.as_ref().and_then(|e| e.previous_before(now, tz));
     let computed_next = ctx.event.as_ref().and_then(|e| e.next_after(now, tz));
     JobReport {
+        cluster: index.scope.pve.map(|p| p.name.clone()).unwrap_or_default(),
         id: job.id.clone(),
         enabled: job.enabled,
         schedule: job.schedule.clone(),

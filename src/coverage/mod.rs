@@ -32,7 +32,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::model::{Anomaly, Completeness, Guest, Inventory, Pool, Selection, Severity, Vmid};
+use crate::model::{
+    Anomaly, Completeness, Guest, Inventory, PbsInventory, Pool, PveInventory, Selection, Severity,
+    Vmid,
+};
 
 pub use policy::{ConfigExemption, Policy, PolicyError};
 pub use report::Report;
@@ -71,15 +74,231 @@ enum Runs {
     Dropped,
 }
 
+/// One cluster's view of the inventory: its PVE side (None when no cluster is configured) and
+/// every PBS. The engine judges each cluster on its own; PBS servers are shared by all.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scope<'a> {
+    /// The cluster.
+    pub(crate) pve: Option<&'a PveInventory>,
+    /// Every configured PBS, in the inventory's order.
+    pub(crate) pbs: &'a [PbsInventory],
+}
+
 fn assess_with(
     inventory: &Inventory,
     policy: &Policy,
     now: DateTime<Utc>,
     runs_kept: Runs,
 ) -> Report {
-    let index = Index::build(inventory);
     let mut anomalies: Vec<Anomaly> = inventory.anomalies.clone();
-    anomalies.extend(index.anomalies.iter().cloned());
+    let (copy_routes, route_anomalies) = offsite::routes(inventory);
+    anomalies.extend(route_anomalies);
+    let mut copy_tally = vec![offsite::GroupTally::default(); copy_routes.len()];
+    let scopes: Vec<Scope<'_>> = if inventory.pve.is_empty() {
+        vec![Scope {
+            pve: None,
+            pbs: &inventory.pbs,
+        }]
+    } else {
+        inventory
+            .pve
+            .iter()
+            .map(|pve| Scope {
+                pve: Some(pve),
+                pbs: &inventory.pbs,
+            })
+            .collect()
+    };
+    let several = scopes.len() > 1;
+    let mut guests = Vec::new();
+    let mut jobs = Vec::new();
+    let mut clusters = Vec::new();
+    let mut parts = Vec::new();
+    for scope in &scopes {
+        let mut part = assess_cluster(
+            *scope,
+            policy,
+            now,
+            runs_kept,
+            &copy_routes,
+            &mut copy_tally,
+        );
+        let name = scope.pve.map(|pve| pve.name.clone()).unwrap_or_default();
+        if several {
+            part.anomalies = part
+                .anomalies
+                .into_iter()
+                .map(|a| a.of_cluster(&name))
+                .collect();
+        }
+        if let Some(pve) = scope.pve {
+            let own = own_anomalies(&part.anomalies, &inventory.anomalies, &name, several);
+            clusters.push(report::ClusterReport {
+                name: name.clone(),
+                host: crate::api::server::host_of(&pve.host).to_string(),
+                version: pve.version.clone(),
+                summary: summary::summarize(&part.guests, &own),
+            });
+        }
+        anomalies.append(&mut part.anomalies);
+        guests.append(&mut part.guests);
+        jobs.append(&mut part.jobs);
+        parts.push((name, part));
+    }
+    if several {
+        guests.sort_by(|a: &GuestReport, b: &GuestReport| {
+            (&a.cluster, a.vmid).cmp(&(&b.cluster, b.vmid))
+        });
+        jobs.sort_by(|a: &report::JobReport, b: &report::JobReport| {
+            (&a.cluster, &a.id).cmp(&(&b.cluster, &b.id))
+        });
+        let places: Vec<(String, Places)> = parts
+            .iter()
+            .map(|(name, part)| (name.clone(), part.places.clone()))
+            .collect();
+        anomalies.extend(shared_places(&places));
+    }
+    let orphans = merge_orphans(parts.into_iter().map(|(_, part)| part).collect());
+    let (servers, server_anomalies) = summary::servers(inventory);
+    anomalies.extend(server_anomalies);
+    anomalies.sort();
+    anomalies.dedup();
+    let summary = summary::summarize(&guests, &anomalies);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        generated_at: now,
+        clusters,
+        servers,
+        summary,
+        guests,
+        jobs,
+        datastores: summary::datastores(inventory),
+        evidence: summary::evidence(inventory),
+        orphans,
+        copy_jobs: offsite::copy_job_reports(inventory, &copy_routes, &copy_tally),
+        anomalies,
+    }
+}
+
+/// A cluster's own anomalies, for its counts: those its assessment found, and those its
+/// collection found: named after it in a run over several clusters, else every one that is not
+/// about a PBS server (PBS servers serve every cluster).
+fn own_anomalies(
+    assessed: &[Anomaly],
+    collected: &[Anomaly],
+    cluster: &str,
+    several: bool,
+) -> Vec<Anomaly> {
+    let prefix = format!("{cluster}/");
+    let mut own: Vec<Anomaly> = assessed.to_vec();
+    own.extend(
+        collected
+            .iter()
+            .filter(|a| {
+                if several {
+                    a.component.starts_with(&prefix)
+                } else {
+                    !a.is_about_pbs()
+                }
+            })
+            .cloned(),
+    );
+    own.sort();
+    own.dedup();
+    own
+}
+
+/// PBS places (server name, datastore, namespace) a cluster's storages write to.
+type Places = BTreeSet<(String, String, String)>;
+
+/// What one cluster's assessment adds to the report.
+struct ClusterPart {
+    guests: Vec<GuestReport>,
+    jobs: Vec<report::JobReport>,
+    anomalies: Vec<Anomaly>,
+    /// Snapshot groups at the cluster's places whose VMID is none of its guests.
+    orphans: Vec<report::OrphanSnapshot>,
+    /// Where the cluster's storages write.
+    places: Places,
+    /// The cluster's VMIDs; None when its guest list is incomplete.
+    vmids: Option<BTreeSet<Vmid>>,
+}
+
+/// Two clusters that write into the same PBS namespace: PBS keys groups by type and VMID only, so
+/// the clusters' guests with the same VMID share one backup group and each other's snapshots.
+fn shared_places(parts: &[(String, Places)]) -> Vec<Anomaly> {
+    let mut writers: BTreeMap<&(String, String, String), Vec<&str>> = BTreeMap::new();
+    for (cluster, places) in parts {
+        for place in places {
+            writers.entry(place).or_default().push(cluster);
+        }
+    }
+    writers
+        .into_iter()
+        .filter(|(_, clusters)| clusters.len() > 1)
+        .map(|((server, datastore, namespace), clusters)| {
+            let place = if namespace.is_empty() {
+                format!("{server}:{datastore} (root namespace)")
+            } else {
+                format!("{server}:{datastore} namespace {namespace}")
+            };
+            Anomaly::new(
+                Severity::Warning,
+                format!("pbs/{server}/{datastore}"),
+                format!(
+                    "clusters {} back up into the same place, {place}",
+                    clusters.join(" and ")
+                ),
+                "PBS names a backup group by type and VMID only, so guests with the same VMID in \
+                 these clusters share one group: each one's snapshots can pass for the other's \
+                 and pruning removes both. Give each cluster its own namespace (the storage's \
+                 `namespace` option in Datacenter → Storage)",
+            )
+        })
+        .collect()
+}
+
+/// Snapshot groups that look orphaned to one cluster may belong to another that writes to the
+/// same place: a group stays an orphan only if no other cluster writing there has (or may have,
+/// its guest list being incomplete) a guest with that VMID.
+fn merge_orphans(parts: Vec<ClusterPart>) -> Vec<report::OrphanSnapshot> {
+    let mut out = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        for orphan in &part.orphans {
+            let place = (
+                orphan.server.clone(),
+                orphan.datastore.clone(),
+                orphan.namespace.clone(),
+            );
+            let vmid = orphan.backup_id.parse::<Vmid>().ok();
+            let claimed = parts.iter().enumerate().any(|(j, other)| {
+                j != i
+                    && other.places.contains(&place)
+                    && other
+                        .vmids
+                        .as_ref()
+                        .is_none_or(|vmids| vmid.is_none_or(|v| vmids.contains(&v)))
+            });
+            if !claimed {
+                out.push(orphan.clone());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn assess_cluster(
+    scope: Scope<'_>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    runs_kept: Runs,
+    copy_routes: &[offsite::Route<'_>],
+    copy_tally: &mut [offsite::GroupTally],
+) -> ClusterPart {
+    let index = Index::build(scope);
+    let mut anomalies: Vec<Anomaly> = index.anomalies.clone();
 
     let no_pve = Completeness::Unavailable {
         reason: "no PVE cluster configured".to_string(),
@@ -89,7 +308,7 @@ fn assess_with(
         &Completeness,
         &[Pool],
         &Completeness,
-    ) = match &inventory.pve {
+    ) = match scope.pve {
         Some(pve) => (
             pve.jobs.items.iter().collect(),
             &pve.jobs.completeness,
@@ -146,7 +365,7 @@ fn assess_with(
                  the datastore or enable the storage, or point the job elsewhere",
             ));
         }
-        if let (Some(node), Some(pve)) = (&job.node, &inventory.pve) {
+        if let (Some(node), Some(pve)) = (&job.node, scope.pve) {
             if pve.nodes.completeness.is_complete() && !index.nodes.contains_key(node.as_str()) {
                 anomalies.push(Anomaly::new(
                     Severity::Warning,
@@ -186,9 +405,6 @@ fn assess_with(
         ));
     }
 
-    let (copy_routes, route_anomalies) = offsite::routes(inventory);
-    anomalies.extend(route_anomalies);
-    let mut copy_tally = vec![offsite::GroupTally::default(); copy_routes.len()];
     let tolerance = Duration::minutes(i64::from(policy.attribution_tolerance_minutes));
     let runs = collect_runs(&index, &job_ctxs, tolerance);
     let grace = Duration::hours(i64::from(policy.grace_hours));
@@ -249,8 +465,8 @@ fn assess_with(
             &answers,
             verdict,
             guest_runs,
-            &copy_routes,
-            &mut copy_tally,
+            copy_routes,
+            copy_tally,
             policy,
             grace,
             now,
@@ -298,7 +514,7 @@ fn assess_with(
 
     // Job section.
     let mut last_runs: Vec<BTreeMap<String, JobNodeRun>> = vec![BTreeMap::new(); job_ctxs.len()];
-    if let Some(pve) = &inventory.pve {
+    if let Some(pve) = scope.pve {
         let position: BTreeMap<&str, usize> = job_ctxs
             .iter()
             .enumerate()
@@ -345,7 +561,7 @@ fn assess_with(
         })
         .collect();
 
-    if let Some(pve) = &inventory.pve {
+    if let Some(pve) = scope.pve {
         anomalies.extend(crosscheck::cross_check(
             &guests,
             &pve.not_backed_up.items,
@@ -354,23 +570,27 @@ fn assess_with(
         ));
     }
     let orphans = evidence::orphans(&index);
-    let (servers, server_anomalies) = summary::servers(inventory);
-    anomalies.extend(server_anomalies);
-    anomalies.sort();
-    anomalies.dedup();
-    let summary = summary::summarize(&guests, &anomalies);
-    Report {
-        schema_version: SCHEMA_VERSION,
-        generated_at: now,
-        servers,
-        summary,
+    let places = index
+        .targeted_places()
+        .into_iter()
+        .map(|(server, datastore, namespace)| {
+            (
+                scope.pbs[server].name.clone(),
+                datastore.to_string(),
+                namespace,
+            )
+        })
+        .collect();
+    let vmids = index
+        .guests_complete
+        .then(|| index.guests.keys().copied().collect());
+    ClusterPart {
         guests,
         jobs,
-        datastores: summary::datastores(inventory),
-        evidence: summary::evidence(inventory),
-        orphans,
-        copy_jobs: offsite::copy_job_reports(inventory, &copy_routes, &copy_tally),
         anomalies,
+        orphans,
+        places,
+        vmids,
     }
 }
 
@@ -427,7 +647,7 @@ fn guest_report(
     );
     anomalies.extend(archives.anomalies.iter().cloned());
 
-    let exemption = exemption_for(guest, policy, now);
+    let exemption = exemption_for(guest, index.scope.pve.map(|p| p.name.as_str()), policy, now);
     anomalies.extend(exemption.anomalies.iter().cloned());
 
     let (tz, tz_known) = index.node_tz(&guest.node);
@@ -571,6 +791,7 @@ fn guest_report(
         crate::model::GuestConfigFacts::Unknown { .. } => None,
     };
     let report = GuestReport {
+        cluster: index.scope.pve.map(|p| p.name.clone()).unwrap_or_default(),
         vmid: guest.vmid,
         kind: guest.kind,
         name: guest.name.clone(),
@@ -638,7 +859,7 @@ fn pbs_read_of(index: &Index<'_>, guest: &Guest) -> Option<report::RestoreReport
     let id = guest.vmid.to_string();
     let kind = guest.kind.pbs_type();
     index
-        .inventory
+        .scope
         .pbs
         .iter()
         .enumerate()
@@ -668,9 +889,8 @@ fn pbs_read_of(index: &Index<'_>, guest: &Guest) -> Option<report::RestoreReport
 
 fn pve_restore_of(index: &Index<'_>, vmid: Vmid) -> Option<report::RestoreReport> {
     index
-        .inventory
-        .pve
-        .as_ref()?
+        .scope
+        .pve?
         .restores
         .items
         .iter()
@@ -691,9 +911,8 @@ fn pve_restore_of(index: &Index<'_>, vmid: Vmid) -> Option<report::RestoreReport
 /// The guest's replication job, the worst first: failing longest, then synced longest ago.
 fn replication_of(index: &Index<'_>, vmid: Vmid) -> Option<report::ReplicationReport> {
     index
-        .inventory
-        .pve
-        .as_ref()?
+        .scope
+        .pve?
         .replication
         .items
         .iter()
@@ -787,9 +1006,8 @@ fn stale_lock(index: &Index<'_>, guest: &Guest) -> Option<Anomaly> {
         return None;
     }
     let running = index
-        .inventory
-        .pve
-        .as_ref()?
+        .scope
+        .pve?
         .running_backups
         .iter()
         .find(|r| r.node == guest.node)?;
@@ -852,12 +1070,7 @@ fn node_facts<'a>(index: &Index<'a>) -> BTreeMap<&'a str, NodeFacts> {
 /// after it started until 7.2-5 reversed the default; cron before it never did. An unknown
 /// version is taken as current.
 fn repeat_missed_default(index: &Index<'_>) -> bool {
-    let Some(version) = index
-        .inventory
-        .pve
-        .as_ref()
-        .and_then(|p| p.version.as_deref())
-    else {
+    let Some(version) = index.scope.pve.and_then(|p| p.version.as_deref()) else {
         return false;
     };
     let parts: Vec<u32> = version
@@ -875,7 +1088,7 @@ fn repeat_missed_default(index: &Index<'_>) -> bool {
 /// Finished vzdump tasks, on any node, whose log could not be read and which may have backed up
 /// `vmid` (a multi-guest task has no id of its own).
 fn unreadable_logs(index: &Index<'_>, vmid: Vmid) -> usize {
-    let Some(pve) = &index.inventory.pve else {
+    let Some(pve) = index.scope.pve else {
         return 0;
     };
     pve.task_history
@@ -888,7 +1101,7 @@ fn unreadable_logs(index: &Index<'_>, vmid: Vmid) -> usize {
 }
 
 fn history_reason(index: &Index<'_>, node: &str) -> Option<String> {
-    let pve = index.inventory.pve.as_ref()?;
+    let pve = index.scope.pve?;
     match pve.task_history.iter().find(|h| h.node == node) {
         None => Some(format!("no task history was collected for node {node}")),
         Some(h) => match h.completeness.reason() {

@@ -84,6 +84,10 @@ impl Default for Policy {
 pub struct ConfigExemption {
     /// The guest.
     pub vmid: Vmid,
+    /// The guest's cluster (`PVE_NAME` / `PVEnn_NAME`, else its host); None: that VMID in every
+    /// cluster.
+    #[serde(default)]
+    pub cluster: Option<String>,
     /// Why it needs no backup.
     pub reason: String,
     /// Last day (UTC) the exemption holds; None: no expiry.
@@ -104,7 +108,7 @@ pub enum PolicyError {
     #[error(
         "invalid policy: {0} — expected a JSON object with optional fields grace_hours, \
          max_age_hours, max_age_hours_by_tag, max_age_hours_by_pool, exempt_tags, notes_marker, \
-         exemptions [{{vmid, reason, until, kind, system}}], history_days, read_all_notes, \
+         exemptions [{{vmid, cluster, reason, until, kind, system}}], history_days, read_all_notes, \
          attribution_tolerance_minutes, require_offsite, require_offsite_tags, \
          require_offsite_pools, max_verify_age_days"
     )]

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Anomaly, GuestKind, Vmid};
 
 /// Version of the JSON contract. 2 added off-site copies, verification age, missed runs per
-/// slot and node, locks and replication (docs/report-schema.md).
-pub const SCHEMA_VERSION: u32 = 2;
+/// slot and node, locks and replication; 3 several clusters in one report: `clusters`, and a
+/// `cluster` on every guest, job and node horizon (docs/report-schema.md).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The oldest report version still read as a previous report for drift: every field added since
 /// has a default, so the first night after an upgrade still compares with the last one before it.
@@ -24,15 +25,19 @@ pub struct Report {
     pub schema_version: u32,
     /// The run's "now" (equals `--now` when given), RFC 3339.
     pub generated_at: DateTime<Utc>,
+    /// The PVE clusters read, sorted by name, each with its own counts. Absent in reports of
+    /// older versions: read as empty.
+    #[serde(default)]
+    pub clusters: Vec<ClusterReport>,
     /// The servers read and the version each reported, sorted by (kind, host). Absent in
     /// reports of older versions: read as empty.
     #[serde(default)]
     pub servers: Vec<ServerVersion>,
     /// Headline counts.
     pub summary: Summary,
-    /// One entry per guest, sorted by vmid.
+    /// One entry per guest, sorted by (cluster, vmid).
     pub guests: Vec<GuestReport>,
-    /// One entry per backup job, sorted by id.
+    /// One entry per backup job, sorted by (cluster, id).
     pub jobs: Vec<JobReport>,
     /// PBS datastores with usage and job health, sorted by (server, datastore).
     pub datastores: Vec<DatastoreReport>,
@@ -66,6 +71,20 @@ impl ServerKind {
             ServerKind::Pbs => "PBS",
         }
     }
+}
+
+/// One PVE cluster the report read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterReport {
+    /// Its name (`PVE_NAME` / `PVEnn_NAME`, else the host without its port); every guest and job
+    /// of the cluster carries it as `cluster`.
+    pub name: String,
+    /// The host it was read from, without its port (like `servers[].host`).
+    pub host: String,
+    /// The pve-manager version it reported; None when `/version` could not be read.
+    pub version: Option<String>,
+    /// Its guests' counts, and its own anomalies' (collection and assessment).
+    pub summary: Summary,
 }
 
 /// One server the report read, with the version it reported.
@@ -520,6 +539,10 @@ pub enum ExemptionKind {
 /// Everything decided about one guest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuestReport {
+    /// The cluster it lives in (`clusters[].name`); a guest is known by cluster and VMID. Absent
+    /// in reports of older versions (one cluster): read as empty.
+    #[serde(default)]
+    pub cluster: String,
     /// VMID.
     pub vmid: Vmid,
     /// `qemu` or `lxc`.
@@ -658,6 +681,9 @@ pub struct JobNodeRun {
 /// Everything decided about one backup job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobReport {
+    /// The cluster it belongs to (`clusters[].name`). Absent in reports of older versions: empty.
+    #[serde(default)]
+    pub cluster: String,
     /// Job id.
     pub id: String,
     /// Enabled.
@@ -757,9 +783,8 @@ impl PbsJobRun {
 /// The evidence horizon and incomplete sources.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct EvidenceReport {
-    /// The PVE host the evidence was read from, without its port (None: no PVE configured, or a
-    /// report of an older version). The report's only name for the cluster: `/cluster/status` is
-    /// not read.
+    /// The first cluster's PVE host, without its port (None: no PVE configured, or a report of
+    /// an older version). Kept for readers of schema 2; `clusters` names every cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pve_host: Option<String>,
     /// Per node: how far back the task history reaches.
@@ -771,6 +796,9 @@ pub struct EvidenceReport {
 /// How far back one node's task history reaches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeHorizon {
+    /// The node's cluster. Absent in reports of older versions: empty.
+    #[serde(default)]
+    pub cluster: String,
     /// Node.
     pub node: String,
     /// Asked-for start of the window.

@@ -207,7 +207,7 @@ pub(crate) fn collect_runs<'a>(
         by_vmid: BTreeMap::new(),
         task_jobs: BTreeMap::new(),
     };
-    let Some(pve) = &index.inventory.pve else {
+    let Some(pve) = index.scope.pve else {
         return runs;
     };
     for history in &pve.task_history {
@@ -316,7 +316,7 @@ pub(crate) fn job_task_starts(
     jobs: &[JobCtx<'_>],
 ) -> Vec<BTreeMap<String, Vec<TaskSpan>>> {
     let mut starts: Vec<BTreeMap<String, Vec<TaskSpan>>> = vec![BTreeMap::new(); jobs.len()];
-    let Some(pve) = &index.inventory.pve else {
+    let Some(pve) = index.scope.pve else {
         return starts;
     };
     for task in pve.task_history.iter().flat_map(|h| h.tasks.iter()) {

@@ -151,9 +151,12 @@ pub(crate) fn required_unavailable(evidence: &EvidenceReport) -> Vec<&str> {
         .incomplete
         .iter()
         .filter(|line| {
-            REQUIRED_SOURCES
-                .iter()
-                .any(|source| line.starts_with(&format!("{source} unavailable:")))
+            // With several clusters a line starts with its cluster's name: `prod: PVE nodes …`.
+            let unprefixed = line.split_once(": ").map_or("", |(_, rest)| rest);
+            REQUIRED_SOURCES.iter().any(|source| {
+                let unavailable = format!("{source} unavailable:");
+                line.starts_with(&unavailable) || unprefixed.starts_with(&unavailable)
+            })
         })
         .map(String::as_str)
         .collect()
@@ -221,7 +224,7 @@ pub(crate) fn evidence(inventory: &Inventory) -> EvidenceReport {
     let mut report = EvidenceReport {
         pve_host: inventory
             .pve
-            .as_ref()
+            .first()
             .map(|pve| crate::api::server::host_of(&pve.host).to_string()),
         ..EvidenceReport::default()
     };
@@ -234,17 +237,35 @@ pub(crate) fn evidence(inventory: &Inventory) -> EvidenceReport {
             report.incomplete.push(format!("{what} {state}: {reason}"));
         }
     };
-    if let Some(pve) = &inventory.pve {
+    let several = inventory.pve.len() > 1;
+    // With several clusters, each sentence says whose source it is.
+    let of = |pve: &crate::model::PveInventory, what: &str| {
+        if several {
+            format!("{}: {what}", pve.name)
+        } else {
+            what.to_string()
+        }
+    };
+    for pve in &inventory.pve {
         let [nodes, guests, jobs] = REQUIRED_SOURCES;
-        note(nodes, &pve.nodes.completeness);
-        note(guests, &pve.guests.completeness);
-        note("PVE storages", &pve.storages.completeness);
-        note(jobs, &pve.jobs.completeness);
-        note("PVE pools", &pve.pools.completeness);
-        note("PVE storage content", &pve.storage_backups.completeness);
-        note("PVE not-backed-up list", &pve.not_backed_up.completeness);
+        note(&of(pve, nodes), &pve.nodes.completeness);
+        note(&of(pve, guests), &pve.guests.completeness);
+        note(&of(pve, "PVE storages"), &pve.storages.completeness);
+        note(&of(pve, jobs), &pve.jobs.completeness);
+        note(&of(pve, "PVE pools"), &pve.pools.completeness);
+        note(
+            &of(pve, "PVE storage content"),
+            &pve.storage_backups.completeness,
+        );
+        note(
+            &of(pve, "PVE not-backed-up list"),
+            &pve.not_backed_up.completeness,
+        );
         for h in &pve.task_history {
-            note(&format!("task history of node {}", h.node), &h.completeness);
+            note(
+                &of(pve, &format!("task history of node {}", h.node)),
+                &h.completeness,
+            );
         }
     }
     for pbs in &inventory.pbs {
@@ -275,18 +296,22 @@ pub(crate) fn evidence(inventory: &Inventory) -> EvidenceReport {
             );
         }
     }
-    if let Some(pve) = &inventory.pve {
+    for pve in &inventory.pve {
         for h in &pve.task_history {
             if h.capped {
-                report.incomplete.push(format!(
-                    "task history of node {} incomplete: the task cap stopped paging before {} \
-                     (raise PVE_TASK_HISTORY_LIMIT)",
-                    h.node,
-                    h.requested_since
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                report.incomplete.push(of(
+                    pve,
+                    &format!(
+                        "task history of node {} incomplete: the task cap stopped paging before \
+                         {} (raise PVE_TASK_HISTORY_LIMIT)",
+                        h.node,
+                        h.requested_since
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
                 ));
             }
             report.horizons.push(NodeHorizon {
+                cluster: pve.name.clone(),
                 node: h.node.clone(),
                 requested_since: h.requested_since,
                 oldest_seen: h.oldest_seen,
@@ -295,7 +320,9 @@ pub(crate) fn evidence(inventory: &Inventory) -> EvidenceReport {
             });
         }
     }
-    report.horizons.sort_by(|a, b| a.node.cmp(&b.node));
+    report
+        .horizons
+        .sort_by(|a, b| (&a.cluster, &a.node).cmp(&(&b.cluster, &b.node)));
     report.incomplete.sort();
     report.incomplete.dedup();
     report
@@ -336,7 +363,7 @@ mod tests {
     fn only_a_server_newer_than_the_newest_known_gets_an_info_anomaly() {
         let inventory = Inventory {
             collected_at: Utc.with_ymd_and_hms(2026, 1, 15, 8, 0, 0).unwrap(),
-            pve: None,
+            pve: Vec::new(),
             pbs: vec![
                 pbs("b-new", Some("4.3.1")),
                 pbs("a-known", Some("4.2.3")),

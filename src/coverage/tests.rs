@@ -55,8 +55,11 @@ fn selection_rules_table() {
         .guest(100, |g| g.pool = Some("prod".into()))
         .guest(102, |g| g.pool = Some("prod".into()));
     let inv = base.build();
-    let index = index::Index::build(&inv);
-    let pve = inv.pve.as_ref().unwrap();
+    let index = index::Index::build(Scope {
+        pve: inv.pve.first(),
+        pbs: &inv.pbs,
+    });
+    let pve = inv.pve.first().unwrap();
     let g = |vmid| index.guests[&vmid];
     let job = |selection: Selection, node: Option<&str>| BackupJob {
         id: "j".into(),
@@ -166,8 +169,11 @@ fn unreadable_pool_is_indeterminate_not_empty() {
         .guest(100, |g| g.pool = Some("hidden".into()))
         .guest(101, |g| g.pool = Some("other".into()))
         .build();
-    let index = index::Index::build(&inv);
-    let pve = inv.pve.as_ref().unwrap();
+    let index = index::Index::build(Scope {
+        pve: inv.pve.first(),
+        pbs: &inv.pbs,
+    });
+    let pve = inv.pve.first().unwrap();
     let j = &pve.jobs.items;
     assert!(j.is_empty());
     let job = BackupJob {
@@ -240,7 +246,7 @@ fn coverage_outcomes_table() {
         .build();
     // all-pve1 selects 100, 103..106 too; make 103 only disabled-covered by restricting.
     let mut inv = inv;
-    inv.pve.as_mut().unwrap().jobs.items[1].selection = all_except(&[101, 103, 107]);
+    inv.pve.first_mut().unwrap().jobs.items[1].selection = all_except(&[101, 103, 107]);
     let report = run(&inv);
     let cases: &[(Vmid, Coverage, &str, &[&str])] = &[
         (
@@ -946,6 +952,7 @@ fn exemptions_table() {
     let policy = Policy {
         exemptions: vec![
             ConfigExemption {
+                cluster: None,
                 vmid: 102,
                 reason: "lab machine".into(),
                 until: NaiveDate::from_ymd_opt(2026, 12, 31),
@@ -953,6 +960,7 @@ fn exemptions_table() {
                 system: None,
             },
             ConfigExemption {
+                cluster: None,
                 vmid: 103,
                 reason: "was temporary".into(),
                 until: NaiveDate::from_ymd_opt(2026, 11, 1),
@@ -1397,7 +1405,7 @@ fn determinism_twice_and_shuffled() {
     let b = serde_json::to_string(&run(&inv)).unwrap();
     assert_eq!(a, b);
     let mut shuffled = inv.clone();
-    let pve = shuffled.pve.as_mut().unwrap();
+    let pve = shuffled.pve.first_mut().unwrap();
     pve.guests.items.reverse();
     pve.jobs.items.reverse();
     pve.pools.items.reverse();
@@ -1757,7 +1765,7 @@ fn repeat_missed_lets_a_late_run_after_boot_count_for_its_slot() {
     assert_eq!(g.missed[0].slot, t("2026-11-21T01:00:00Z"));
     // PVE 7.1 caught missed runs up by default.
     let mut inv = late_without_guest(None);
-    inv.pve.as_mut().unwrap().version = Some("7.1-10".into());
+    inv.pve.first_mut().unwrap().version = Some("7.1-10".into());
     assert_eq!(guest(&run(&inv), 200).missed_runs, Some(0));
 }
 
@@ -2122,4 +2130,136 @@ fn verdicts_only_differ_from_the_full_report_by_the_dropped_runs() {
         serde_json::to_string(&full).unwrap(),
         serde_json::to_string(&verdicts).unwrap()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several clusters in one report.
+
+/// Cluster `name` writing to PBS `backup` / `store1` in `namespace`, with its guests and the
+/// snapshots of its namespace, as a one-cluster inventory.
+fn cluster(name: &str, namespace: &str, fx: Fx) -> Inventory {
+    let mut fx = fx.job("daily", "21:00", all_except(&[]));
+    fx.pve().name = name.to_string();
+    fx.pve().host = format!("{name}.example.com:8006");
+    if let Some(target) = fx.pve().storages.items[1].pbs.as_mut() {
+        target.namespace = (!namespace.is_empty()).then(|| namespace.to_string());
+    }
+    fx.build()
+}
+
+/// Both clusters' PVE sides and one PBS holding both clusters' snapshots.
+fn merged(mut first: Inventory, second: Inventory) -> Inventory {
+    let snapshots = second.pbs[0].datastores.items[0].snapshots.items.clone();
+    first.pbs[0].datastores.items[0]
+        .snapshots
+        .items
+        .extend(snapshots);
+    first.pve.extend(second.pve);
+    first.pbs[0].datastores.items[0].namespaces =
+        Observed::complete(vec![String::new(), "a".into(), "b".into()]);
+    first
+}
+
+#[test]
+fn two_clusters_are_judged_apart_and_their_vmids_never_mix() {
+    let snap = |fx: Fx, ns: &str, id: &str| {
+        fx.snapshot(
+            ns,
+            BackupType::Vm,
+            id,
+            "2026-11-21T21:00:00Z",
+            Some(1),
+            |_| {},
+        )
+    };
+    let a = Fx::new().vm(100, "pve1");
+    let a = cluster("a", "a", snap(snap(a, "a", "100"), "a", "300"));
+    let b = cluster(
+        "b",
+        "b",
+        Fx::new()
+            .vm(100, "pve1")
+            .vm(200, "pve2")
+            .job_with("broken", "21:00", vmids(&[200]), |j| {
+                j.storage = Some("nowhere".into())
+            }),
+    );
+    let report = assess(&merged(a, b), &Policy::default(), now());
+
+    let names: Vec<&str> = report.clusters.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(report.clusters[0].host, "a.example.com");
+    assert_eq!(report.clusters[0].summary.guests, 1);
+    assert_eq!(report.clusters[1].summary.guests, 2);
+    let keys: Vec<(&str, Vmid)> = report
+        .guests
+        .iter()
+        .map(|g| (g.cluster.as_str(), g.vmid))
+        .collect();
+    assert_eq!(keys, [("a", 100), ("b", 100), ("b", 200)]);
+    // Each VM 100 is judged by its own cluster's namespace: b's has no snapshot there.
+    let archive = report.guests[0]
+        .archive
+        .as_ref()
+        .expect("a/100 has a snapshot");
+    assert_eq!(archive.namespace, "a");
+    assert!(report.guests[1].archive.is_none(), "{:?}", report.guests[1]);
+    let jobs: Vec<(&str, &str)> = report
+        .jobs
+        .iter()
+        .map(|j| (j.cluster.as_str(), j.id.as_str()))
+        .collect();
+    assert_eq!(jobs, [("a", "daily"), ("b", "broken"), ("b", "daily")]);
+    // A cluster's anomaly says whose it is.
+    assert!(
+        report
+            .anomalies
+            .iter()
+            .any(|a| a.component == "b/job/broken" && a.message.contains("does not exist")),
+        "{:#?}",
+        report.anomalies
+    );
+    assert!(!has_anomaly(&report, "back up into the same place"));
+    // vm/300 in a's namespace belongs to no cluster; vm/100 in a's namespace is a's.
+    let orphans: Vec<(&str, &str)> = report
+        .orphans
+        .iter()
+        .map(|o| (o.namespace.as_str(), o.backup_id.as_str()))
+        .collect();
+    assert_eq!(orphans, [("a", "300")]);
+}
+
+#[test]
+fn two_clusters_in_one_namespace_are_warned_and_claim_each_others_groups() {
+    let a = cluster(
+        "a",
+        "",
+        Fx::new()
+            .vm(100, "pve1")
+            .vm_snapshot(200, "2026-11-21T21:00:00Z"),
+    );
+    let b = cluster("b", "", Fx::new().vm(200, "pve1"));
+    let report = assess(&merged(a, b), &Policy::default(), now());
+    let shared: Vec<&Anomaly> = report
+        .anomalies
+        .iter()
+        .filter(|a| a.message.contains("back up into the same place"))
+        .collect();
+    assert_eq!(shared.len(), 1, "{:#?}", report.anomalies);
+    assert!(shared[0].message.contains("clusters a and b"), "{shared:?}");
+    assert!(shared[0].details.contains("namespace"), "{shared:?}");
+    // vm/200 is not a's, but b has a guest 200 writing there: not an orphan.
+    assert!(report.orphans.is_empty(), "{:?}", report.orphans);
+}
+
+#[test]
+fn one_cluster_keeps_its_components_and_names_its_cluster() {
+    let inv = cluster("solo", "", Fx::new().vm(100, "pve1"));
+    let report = assess(&inv, &Policy::default(), now());
+    assert_eq!(report.clusters.len(), 1);
+    assert_eq!(report.guests[0].cluster, "solo");
+    assert!(report
+        .anomalies
+        .iter()
+        .all(|a| !a.component.starts_with("solo/")));
 }

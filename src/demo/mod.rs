@@ -12,7 +12,10 @@ const MANIFEST: &str = include_str!("recording/manifest.json");
 
 /// Answer files of the demo, by the names the manifest uses.
 const FILES: &[(&str, &str)] = &[
-    ("pve.jsonl", include_str!("recording/pve.jsonl")),
+    (
+        "pve-pve1.example.com.jsonl",
+        include_str!("recording/pve-pve1.example.com.jsonl"),
+    ),
     (
         "pbs-backup.jsonl",
         include_str!("recording/pbs-backup.jsonl"),

@@ -42,4 +42,17 @@ impl Anomaly {
             details: details.into(),
         }
     }
+
+    /// This anomaly as one cluster's, in a run over several: its component starts with the
+    /// cluster's name (`prod/job/daily`), so the same job id or VMID in two clusters stays two
+    /// problems.
+    pub fn of_cluster(mut self, cluster: &str) -> Anomaly {
+        self.component = format!("{cluster}/{}", self.component);
+        self
+    }
+
+    /// Whether this anomaly is about a PBS server (`pbs`, `pbs/<name>/…`), not a cluster.
+    pub fn is_about_pbs(&self) -> bool {
+        self.component == "pbs" || self.component.starts_with("pbs/")
+    }
 }

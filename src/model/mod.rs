@@ -100,8 +100,8 @@ impl<T> Observed<T> {
 pub struct Inventory {
     /// The run's "now" (from `--now` or the clock, taken once).
     pub collected_at: DateTime<Utc>,
-    /// The PVE cluster, when configured.
-    pub pve: Option<PveInventory>,
+    /// Each configured PVE cluster, sorted by name.
+    pub pve: Vec<PveInventory>,
     /// Each configured PBS server, sorted by name.
     pub pbs: Vec<PbsInventory>,
     /// Every problem met while collecting, sorted by severity (worst first), component, message.

@@ -15,6 +15,8 @@ pub type Vmid = u32;
 /// Everything collected from the PVE cluster.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PveInventory {
+    /// The cluster's name in reports (`PVE_NAME`/`PVEnn_NAME`, else the host without its port).
+    pub name: String,
     /// `host:port` the data came from.
     pub host: String,
     /// pve-manager version, e.g. `8.2.4`.
@@ -43,6 +45,28 @@ pub struct PveInventory {
     /// Finished restore tasks (`qmrestore`, `vzrestore`) in the history window, newest first:
     /// shown as "last restore", never as a tested restore.
     pub restores: Observed<Restore>,
+}
+
+impl PveInventory {
+    /// A cluster nothing could be read from: every list unavailable for `reason`.
+    pub fn unavailable(name: String, host: String, reason: &str) -> PveInventory {
+        PveInventory {
+            name,
+            host,
+            version: None,
+            nodes: Observed::unavailable(reason),
+            guests: Observed::unavailable(reason),
+            storages: Observed::unavailable(reason),
+            jobs: Observed::unavailable(reason),
+            pools: Observed::unavailable(reason),
+            task_history: Vec::new(),
+            storage_backups: Observed::unavailable(reason),
+            not_backed_up: Observed::unavailable(reason),
+            running_backups: Vec::new(),
+            replication: Observed::unavailable(reason),
+            restores: Observed::unavailable(reason),
+        }
+    }
 }
 
 /// A PVE task that restored a guest from a backup.

@@ -151,13 +151,23 @@ pub(crate) fn assess(report: &Report) -> Collection {
         }
     }
     let causes = unique;
-    let state = if !required.is_empty() || (!guests_read && !causes.is_empty()) {
-        CollectionState::Failed
-    } else if !critical.is_empty() {
-        CollectionState::Incomplete
-    } else {
-        CollectionState::Complete
-    };
+    // Of several clusters, one that could not be read leaves the others' verdicts whole: the
+    // night is incomplete, not failed, unless no cluster could be read.
+    let clusters_failed: std::collections::BTreeSet<&str> = required
+        .iter()
+        .filter_map(|line| line.split_once(": ").map(|(cluster, _)| cluster))
+        .filter(|cluster| report.clusters.iter().any(|c| c.name == *cluster))
+        .collect();
+    let some_cluster_whole =
+        report.clusters.len() > 1 && clusters_failed.len() < report.clusters.len();
+    let state =
+        if (!required.is_empty() && !some_cluster_whole) || (!guests_read && !causes.is_empty()) {
+            CollectionState::Failed
+        } else if !critical.is_empty() || !required.is_empty() {
+            CollectionState::Incomplete
+        } else {
+            CollectionState::Complete
+        };
     Collection {
         state,
         causes,
@@ -174,6 +184,7 @@ mod tests {
 
     fn report(guests: usize, anomalies: Vec<Anomaly>, incomplete: &[&str]) -> Report {
         Report {
+            clusters: Vec::new(),
             schema_version: SCHEMA_VERSION,
             generated_at: chrono::DateTime::UNIX_EPOCH,
             servers: Vec::new(),

@@ -32,6 +32,22 @@ pub fn text(report: &Report) -> String {
             jobs.join(",")
         }
     };
+    // Over several clusters a guest is `cluster/vmid`: VMIDs repeat across clusters.
+    let several = report.clusters.len() > 1;
+    let id_of = |guest: &crate::coverage::report::GuestReport| {
+        if several {
+            format!("{}/{}", guest.cluster, guest.vmid)
+        } else {
+            guest.vmid.to_string()
+        }
+    };
+    let id_width = report
+        .guests
+        .iter()
+        .map(|g| id_of(g).chars().count())
+        .chain([6])
+        .max()
+        .unwrap_or(6);
     let name_width = report
         .guests
         .iter()
@@ -50,13 +66,13 @@ pub fn text(report: &Report) -> String {
         .min(80);
     let _ = writeln!(
         out,
-        "{:>6}  {:<name_width$}  {:<13}  {:<7}  {:<jobs_width$}  {:<16}  exempt",
+        "{:>id_width$}  {:<name_width$}  {:<13}  {:<7}  {:<jobs_width$}  {:<16}  exempt",
         "vmid", "name", "coverage", "fresh", "jobs", "last success"
     );
     for guest in &report.guests {
         let line = format!(
-            "{:>6}  {:<name_width$}  {:<13}  {:<7}  {:<jobs_width$}  {:<16}  {}",
-            guest.vmid,
+            "{:>id_width$}  {:<name_width$}  {:<13}  {:<7}  {:<jobs_width$}  {:<16}  {}",
+            id_of(guest),
             guest.name.as_deref().unwrap_or("-"),
             guest.coverage.as_str(),
             guest.freshness.as_str(),
@@ -80,10 +96,15 @@ pub fn text(report: &Report) -> String {
         for guest in attention {
             let _ = writeln!(
                 out,
-                "  {:>6}  coverage: {}",
-                guest.vmid, guest.coverage_reason
+                "  {:>id_width$}  coverage: {}",
+                id_of(guest),
+                guest.coverage_reason
             );
-            let _ = writeln!(out, "  {:>6}  freshness: {}", "", guest.freshness_reason);
+            let _ = writeln!(
+                out,
+                "  {:>id_width$}  freshness: {}",
+                "", guest.freshness_reason
+            );
         }
     }
     if !report.anomalies.is_empty() {

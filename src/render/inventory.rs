@@ -24,10 +24,11 @@ pub fn text(inventory: &Inventory) -> String {
         "inventory collected at {}",
         inventory.collected_at.to_rfc3339()
     );
-    if let Some(pve) = &inventory.pve {
+    for pve in &inventory.pve {
         let _ = writeln!(
             out,
-            "\nPVE {} (version {})",
+            "\nPVE cluster {} at {} (version {})",
+            pve.name,
             pve.host,
             or_dash(pve.version.as_deref())
         );

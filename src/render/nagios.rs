@@ -90,7 +90,7 @@ mod tests {
     fn report(critical: &[&str]) -> Report {
         let inventory = crate::model::Inventory {
             collected_at: chrono::DateTime::UNIX_EPOCH,
-            pve: None,
+            pve: Vec::new(),
             pbs: Vec::new(),
             anomalies: Vec::new(),
         };

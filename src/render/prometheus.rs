@@ -8,9 +8,12 @@
 //! samples are contiguous, and series keep the report's order (guests by VMID, datastores by server
 //! and datastore). A value the report does not know is left out, never written as 0.
 //!
-//! Every series carries `cluster`: the PVE host the report read (port dropped), because the
-//! report does not read `/cluster/status` and so has no cluster name. With it, reports of several
-//! clusters can sit side by side in one textfile directory without duplicate series.
+//! Every series carries `cluster`. Guest and job series carry their own cluster's name
+//! (`PVE_NAME`/`PVEnn_NAME`, else the PVE host without its port), and so do the per-cluster guest
+//! counts (`pve_backup_report_guests*`, `…_coverage_ratio`) of a report over several clusters;
+//! series about the whole report (datastores, anomalies, collection state, info) carry the
+//! report's cluster label: its cluster names joined by `,`. With it, reports of several clusters
+//! can sit side by side in one textfile directory without duplicate series.
 //!
 //! Guest series also carry `vmid`, `name` (empty when the guest has none), `node` and `type`
 //! (`qemu`/`lxc`). Verdicts are label-valued: `pve_backup_guest_coverage` has exactly one series per
@@ -84,9 +87,13 @@ impl Family {
     }
 }
 
-/// The `cluster` label's value: the PVE host without its port (`unknown` when the report does
-/// not say, e.g. a report written by an older version).
+/// The report's `cluster` label: its clusters' names joined by `,`; for a report of an older
+/// version, the PVE host without its port (`unknown` when the report does not say).
 pub fn cluster_label(report: &Report) -> String {
+    if !report.clusters.is_empty() {
+        let names: Vec<&str> = report.clusters.iter().map(|c| c.name.as_str()).collect();
+        return names.join(",");
+    }
     let Some(host) = report.evidence.pve_host.as_deref() else {
         return "unknown".to_string();
     };
@@ -176,8 +183,16 @@ pub fn render_into(
         "pve_backup_guest_last_success_size_bytes",
         "Size of the guest's latest successful backup archive, in bytes.",
     );
+    // A guest's or job's own cluster; empty only in a report of an older version.
+    let own = |name: &'_ str| -> String {
+        if name.is_empty() {
+            cluster_value.clone()
+        } else {
+            name.to_string()
+        }
+    };
     for guest in &report.guests {
-        let base = guest_labels(cluster, guest);
+        let base = guest_labels(&own(&guest.cluster), guest);
         coverage.push(&with(&base, &[("coverage", guest.coverage.as_str())]), 1);
         freshness.push(&with(&base, &[("freshness", guest.freshness.as_str())]), 1);
         let labels = with(&base, &[]);
@@ -256,14 +271,14 @@ pub fn render_into(
         "Next scheduled run of the backup job, Unix seconds.",
     );
     for job in &report.jobs {
-        let labels = [("cluster", cluster), ("job", job.id.as_str())];
+        let job_cluster = own(&job.cluster);
+        let labels = [("cluster", job_cluster.as_str()), ("job", job.id.as_str())];
         job_enabled.push(&labels, u8::from(job.enabled));
         if let Some(next) = job.next_run {
             job_next.push(&labels, next.timestamp());
         }
     }
 
-    let summary = &report.summary;
     let mut info = Family::new(
         "pve_backup_report_info",
         "The report's cluster label and JSON schema version, in labels (always 1).",
@@ -277,71 +292,84 @@ pub fn render_into(
         "pve_backup_report_guests_by_coverage",
         "Guests in the report by coverage verdict (exempt guests excluded).",
     );
-    for (verdict, count) in [
-        (Coverage::Covered, summary.covered),
-        (Coverage::Partial, summary.partial),
-        (Coverage::DisabledOnly, summary.disabled_only),
-        (Coverage::NotCovered, summary.not_covered),
-        (Coverage::Indeterminate, summary.indeterminate),
-    ] {
-        by_coverage.push(
-            &[("cluster", cluster), ("coverage", verdict.as_str())],
-            count,
-        );
-    }
     let mut by_freshness = Family::new(
         "pve_backup_report_guests_by_freshness",
         "Guests in the report by freshness verdict (exempt guests excluded).",
     );
-    for (verdict, count) in [
-        (Freshness::Ok, summary.fresh),
-        (Freshness::Stale, summary.stale),
-        (Freshness::Failed, summary.failed),
-        (Freshness::Never, summary.never),
-        (Freshness::Unknown, summary.freshness_unknown),
-    ] {
-        by_freshness.push(
-            &[("cluster", cluster), ("freshness", verdict.as_str())],
-            count,
-        );
-    }
     let mut by_offsite = Family::new(
         "pve_backup_report_guests_by_offsite",
         "Guests in the report by off-site verdict (exempt guests excluded; none: no copy job reads their datastore).",
     );
-    for status in OffsiteStatus::ALL {
-        by_offsite.push(
-            &[("cluster", cluster), ("offsite", status.as_str())],
-            summary.offsite.of(status),
-        );
-    }
-    by_offsite.push(
-        &[("cluster", cluster), ("offsite", "none")],
-        summary.offsite.none,
-    );
     let mut guests = Family::new("pve_backup_report_guests", "Guests in the report.");
-    guests.push(&only_cluster, summary.guests);
     let mut guests_exempt = Family::new(
         "pve_backup_report_guests_exempt",
         "Guests with a justified, unexpired exemption.",
     );
-    guests_exempt.push(&only_cluster, summary.exempt);
     let mut guests_unverified = Family::new(
         "pve_backup_report_guests_unverified",
         "Guests whose latest snapshot is not verified or failed verification.",
     );
-    guests_unverified.push(&only_cluster, summary.unverified);
     let mut ratio = Family::new(
         "pve_backup_report_coverage_ratio",
         "Covered and partial guests among guests with known coverage, 0 to 1 (absent: none known).",
     );
-    if let Some(percent) = summary.coverage_percent {
-        // The summary's percentage has one decimal: four decimals here say exactly the same.
-        let value = format!("{:.4}", percent / 100.0);
-        ratio.push(
-            &only_cluster,
-            value.trim_end_matches('0').trim_end_matches('.'),
+    // Several clusters: their counts one by one, each under its own name; else the report's.
+    let counts: Vec<(&str, &crate::coverage::report::Summary)> = if report.clusters.len() > 1 {
+        report
+            .clusters
+            .iter()
+            .map(|c| (c.name.as_str(), &c.summary))
+            .collect()
+    } else {
+        vec![(cluster, &report.summary)]
+    };
+    for (cluster, summary) in counts {
+        let only_cluster = [("cluster", cluster)];
+        for (verdict, count) in [
+            (Coverage::Covered, summary.covered),
+            (Coverage::Partial, summary.partial),
+            (Coverage::DisabledOnly, summary.disabled_only),
+            (Coverage::NotCovered, summary.not_covered),
+            (Coverage::Indeterminate, summary.indeterminate),
+        ] {
+            by_coverage.push(
+                &[("cluster", cluster), ("coverage", verdict.as_str())],
+                count,
+            );
+        }
+        for (verdict, count) in [
+            (Freshness::Ok, summary.fresh),
+            (Freshness::Stale, summary.stale),
+            (Freshness::Failed, summary.failed),
+            (Freshness::Never, summary.never),
+            (Freshness::Unknown, summary.freshness_unknown),
+        ] {
+            by_freshness.push(
+                &[("cluster", cluster), ("freshness", verdict.as_str())],
+                count,
+            );
+        }
+        for status in OffsiteStatus::ALL {
+            by_offsite.push(
+                &[("cluster", cluster), ("offsite", status.as_str())],
+                summary.offsite.of(status),
+            );
+        }
+        by_offsite.push(
+            &[("cluster", cluster), ("offsite", "none")],
+            summary.offsite.none,
         );
+        guests.push(&only_cluster, summary.guests);
+        guests_exempt.push(&only_cluster, summary.exempt);
+        guests_unverified.push(&only_cluster, summary.unverified);
+        if let Some(percent) = summary.coverage_percent {
+            // The summary's percentage has one decimal: four decimals here say exactly the same.
+            let value = format!("{:.4}", percent / 100.0);
+            ratio.push(
+                &only_cluster,
+                value.trim_end_matches('0').trim_end_matches('.'),
+            );
+        }
     }
     let mut anomalies = Family::new(
         "pve_backup_report_anomalies",
@@ -446,6 +474,7 @@ mod tests {
 
     fn report_from(pve_host: Option<&str>) -> Report {
         Report {
+            clusters: Vec::new(),
             schema_version: SCHEMA_VERSION,
             generated_at: chrono::DateTime::UNIX_EPOCH,
             servers: Vec::new(),

@@ -76,6 +76,7 @@ fn covering(id: &str, enabled: bool, by: SelectedBy, storage: Option<&str>) -> C
 
 fn base_guest(vmid: u32, kind: GuestKind, name: &str, node: &str) -> GuestReport {
     GuestReport {
+        cluster: CLUSTER.into(),
         vmid,
         kind,
         name: Some(name.into()),
@@ -350,6 +351,7 @@ fn job(
     selection: &str,
 ) -> JobReport {
     JobReport {
+        cluster: CLUSTER.into(),
         id: id.into(),
         enabled,
         schedule: Some(schedule.into()),
@@ -553,12 +555,26 @@ pub fn anomalies() -> Vec<Anomaly> {
     ]
 }
 
+/// The fixtures' one cluster: named after its host, as when `PVE_NAME` is not set.
+pub const CLUSTER: &str = "pve1.example.com";
+
+/// `clusters` of a one-cluster report.
+pub fn one_cluster(guests: &[GuestReport], anomalies: &[Anomaly]) -> Vec<ClusterReport> {
+    vec![ClusterReport {
+        name: CLUSTER.into(),
+        host: "pve1.example.com".into(),
+        version: Some("8.2.4".into()),
+        summary: summary_of(guests, anomalies),
+    }]
+}
+
 pub fn report() -> Report {
     let guests = guests();
     let anomalies = anomalies();
     Report {
         schema_version: SCHEMA_VERSION,
         generated_at: now(),
+        clusters: one_cluster(&guests, &anomalies),
         servers: Vec::new(),
         summary: summary_of(&guests, &anomalies),
         guests,
@@ -568,6 +584,7 @@ pub fn report() -> Report {
             pve_host: Some("pve1.example.com".into()),
             horizons: vec![
                 NodeHorizon {
+                    cluster: CLUSTER.into(),
                     node: "pve1".into(),
                     requested_since: t(2026, 10, 22, 6, 0),
                     oldest_seen: Some(t(2026, 10, 22, 7, 0)),
@@ -575,6 +592,7 @@ pub fn report() -> Report {
                     tasks: 31,
                 },
                 NodeHorizon {
+                    cluster: CLUSTER.into(),
                     node: "pve2".into(),
                     requested_since: t(2026, 10, 22, 6, 0),
                     oldest_seen: Some(t(2026, 11, 2, 2, 0)),
@@ -582,6 +600,7 @@ pub fn report() -> Report {
                     tasks: 5000,
                 },
                 NodeHorizon {
+                    cluster: CLUSTER.into(),
                     node: "pve3".into(),
                     requested_since: t(2026, 10, 22, 6, 0),
                     oldest_seen: None,
@@ -768,6 +787,7 @@ pub fn generated_report(count: u32) -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         generated_at: now(),
+        clusters: one_cluster(&guests, &anomalies),
         servers: Vec::new(),
         summary: summary_of(&guests, &anomalies),
         guests,
@@ -816,6 +836,7 @@ pub fn failed_report() -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         generated_at: now(),
+        clusters: one_cluster(&[], &anomalies),
         servers: Vec::new(),
         summary: summary_of(&[], &anomalies),
         guests: Vec::new(),
@@ -852,6 +873,7 @@ pub fn incomplete_report() -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         generated_at: now(),
+        clusters: one_cluster(&guests, &anomalies),
         servers: Vec::new(),
         summary: summary_of(&guests, &anomalies),
         guests,

@@ -44,7 +44,9 @@ async fn task_history_spanning_several_pages_is_read_completely() {
     .await;
     assert!(run.code <= 1, "{}", run.stderr);
     let json = run.json();
-    let histories = json["pve"]["task_history"].as_array().expect("histories");
+    let histories = json["pve"][0]["task_history"]
+        .as_array()
+        .expect("histories");
     assert_eq!(histories.len(), 3);
     for history in histories {
         assert_eq!(
@@ -90,7 +92,7 @@ async fn a_multi_guest_task_yields_a_run_for_every_guest_in_it() {
     )
     .await;
     let json = run.json();
-    let multi = json["pve"]["task_history"]
+    let multi = json["pve"][0]["task_history"]
         .as_array()
         .into_iter()
         .flatten()
@@ -131,7 +133,7 @@ async fn a_token_without_sys_audit_on_a_node_gets_an_incomplete_history_anomaly(
         "a critical collection anomaly makes the result unknown"
     );
     let json = run.json();
-    let pve2 = json["pve"]["task_history"]
+    let pve2 = json["pve"][0]["task_history"]
         .as_array()
         .and_then(|h| h.iter().find(|h| h["node"] == "pve2"))
         .expect("pve2 history");
@@ -150,7 +152,7 @@ async fn a_token_without_sys_audit_on_a_node_gets_an_incomplete_history_anomaly(
         .as_str()
         .unwrap_or_default()
         .contains("incomplete task history"));
-    let pve1 = json["pve"]["task_history"]
+    let pve1 = json["pve"][0]["task_history"]
         .as_array()
         .and_then(|h| h.iter().find(|h| h["node"] == "pve1"))
         .expect("pve1");
@@ -236,7 +238,10 @@ async fn one_pbs_down_leaves_the_rest_complete() {
     let run = run_tool(&vars, &["--dump-inventory", "--json", "--now", &demo_now()]).await;
     assert_eq!(run.code, 3, "collection was incomplete");
     let json = run.json();
-    assert_eq!(json["pve"]["guests"]["completeness"]["state"], "complete");
+    assert_eq!(
+        json["pve"][0]["guests"]["completeness"]["state"],
+        "complete"
+    );
     let by_name = |name: &str| {
         json["pbs"]
             .as_array()
@@ -307,17 +312,30 @@ async fn a_redacted_recording_hides_names_and_still_replays() {
     )
     .await;
     assert!(live.code <= 1, "{}", live.stderr);
-    let text = std::fs::read_to_string(dir.join("pve.jsonl")).expect("answers");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"),
+    )
+    .expect("manifest JSON");
+    let pve = manifest["servers"]
+        .as_array()
+        .and_then(|servers| servers.iter().find(|s| s["kind"] == "pve"))
+        .expect("the PVE server in the manifest");
+    let file = pve["file"].as_str().expect("answers file");
+    // The cluster is named after its host, so the name and the file are hidden too.
+    for value in [file, pve["name"].as_str().unwrap_or_default()] {
+        assert!(!value.contains("127.0.0.1"), "{value} names the host");
+    }
+    let text = std::fs::read_to_string(dir.join(file)).expect("answers");
     for name in ["web01", "\"pve1\"", "/nodes/pve2/"] {
         assert!(!text.contains(name), "{name} is still in the recording");
     }
     let replayed = run_tool(&[], &["--dump-inventory", "--json", "--replay", &dir_text]).await;
     let json = replayed.json();
     assert_eq!(
-        json["pve"]["guests"]["items"].as_array().map(Vec::len),
+        json["pve"][0]["guests"]["items"].as_array().map(Vec::len),
         Some(12)
     );
-    assert_eq!(json["pve"]["nodes"]["items"][0]["name"], "node1");
+    assert_eq!(json["pve"][0]["nodes"]["items"][0]["name"], "node1");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -361,7 +379,7 @@ async fn perl_typed_answers_give_the_same_inventory() {
     .await
     .json();
     for key in ["guests", "jobs", "pools", "task_history"] {
-        assert_eq!(a["pve"][key], b["pve"][key], "{key}");
+        assert_eq!(a["pve"][0][key], b["pve"][0][key], "{key}");
     }
     // Storages differ only in the simulators' loopback ports and certificates.
     let strip = |v: &serde_json::Value| {
@@ -374,7 +392,10 @@ async fn perl_typed_answers_give_the_same_inventory() {
         }
         v
     };
-    assert_eq!(strip(&a["pve"]["storages"]), strip(&b["pve"]["storages"]));
+    assert_eq!(
+        strip(&a["pve"][0]["storages"]),
+        strip(&b["pve"][0]["storages"])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -401,15 +422,15 @@ async fn guests_hidden_by_missing_vm_audit_make_the_list_partial() {
     let json = run_tool(&vars, &["--dump-inventory", "--json", "--now", &demo_now()])
         .await
         .json();
-    let vmids: Vec<u64> = json["pve"]["guests"]["items"]
+    let vmids: Vec<u64> = json["pve"][0]["guests"]["items"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|g| g["vmid"].as_u64())
         .collect();
     assert_eq!(vmids, [100, 101], "the server filtered the rest silently");
-    assert_eq!(json["pve"]["guests"]["completeness"]["state"], "partial");
-    assert!(json["pve"]["guests"]["completeness"]["reason"]
+    assert_eq!(json["pve"][0]["guests"]["completeness"]["state"], "partial");
+    assert!(json["pve"][0]["guests"]["completeness"]["reason"]
         .as_str()
         .unwrap_or_default()
         .contains("VM.Audit"));
@@ -444,7 +465,7 @@ async fn a_recording_that_cannot_be_written_does_not_cost_the_output() {
     assert_eq!(run.code, 1, "a warning, not a failure: {}", run.stderr);
     let json = run.json();
     assert_eq!(
-        json["pve"]["guests"]["items"].as_array().map(Vec::len),
+        json["pve"][0]["guests"]["items"].as_array().map(Vec::len),
         Some(12)
     );
     assert!(json["anomalies"]

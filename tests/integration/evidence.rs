@@ -236,7 +236,7 @@ async fn replication_is_shown_next_to_the_guest_and_never_counted() {
     let run = run_tool(&vars, &["--dump-inventory", "--json", "--now", &demo_now()]).await;
     let inventory = run.json();
     assert_eq!(
-        inventory["pve"]["replication"]["completeness"]["state"],
+        inventory["pve"][0]["replication"]["completeness"]["state"],
         "complete"
     );
 }

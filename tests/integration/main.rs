@@ -11,6 +11,7 @@ mod support;
 mod cache;
 mod check_api;
 mod cli;
+mod clusters;
 mod collection;
 mod evidence;
 mod faults;

@@ -81,7 +81,7 @@ async fn every_verdict_end_to_end_guest_by_guest() {
     .await;
     assert_eq!(run.code, 2, "a guest is not covered: {}", run.stderr);
     let json = run.json();
-    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["schema_version"], 3);
     assert_eq!(json["generated_at"], "2026-01-15T08:00:00Z");
     let expected: BTreeMap<u64, (&str, &str)> = [
         (100, ("partial", "ok")), // scsi1 backup=0

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Anomaly, Inventory, PbsInventory, Severity, Snapshot, SyncDirection};
 
 use super::index::Index;
+use super::Scope;
 pub(crate) use select::{eligible, filter_group, map_ns, relative_ns, SnapshotRules, Take};
 
 /// Off-site verdict of one guest.
@@ -611,7 +612,7 @@ pub(crate) fn assess_guest(
     required: bool,
     tally: &mut [GroupTally],
 ) -> Option<Offsite> {
-    let inventory = index.inventory;
+    let inventory = &index.scope;
     let mut outcomes: Vec<Outcome> = Vec::new();
     for place in places {
         let key = (
@@ -719,10 +720,10 @@ fn unknown(required: bool, reason: String) -> Offsite {
 }
 
 /// Why copy jobs reading `places` may be hidden, when some list could not be read in full.
-fn hidden_jobs(inventory: &Inventory, places: &[Place]) -> Option<String> {
+fn hidden_jobs(inventory: &Scope<'_>, places: &[Place]) -> Option<String> {
     // Lists of one server that are incomplete for the same reason are named together.
     let mut why: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
-    for pbs in &inventory.pbs {
+    for pbs in inventory.pbs {
         for (what, reason) in [
             ("sync jobs", pbs.copies.sync_jobs.completeness.reason()),
             ("remotes", pbs.copies.remotes.completeness.reason()),
@@ -761,7 +762,7 @@ fn hidden_jobs(inventory: &Inventory, places: &[Place]) -> Option<String> {
     Some(parts.join("; "))
 }
 
-fn describe_places(inventory: &Inventory, places: &[Place]) -> String {
+fn describe_places(inventory: &Scope<'_>, places: &[Place]) -> String {
     let names: Vec<String> = places
         .iter()
         .map(|p| {
@@ -778,7 +779,7 @@ fn describe_places(inventory: &Inventory, places: &[Place]) -> String {
     }
 }
 
-fn touches(inventory: &Inventory, route: &Route<'_>, place: &Place) -> bool {
+fn touches(inventory: &Scope<'_>, route: &Route<'_>, place: &Place) -> bool {
     if route.source_store != place.store.as_str() {
         return false;
     }
@@ -798,7 +799,7 @@ fn route_outcome(
     backup_type: &str,
     backup_id: &str,
 ) -> Outcome {
-    let inventory = index.inventory;
+    let inventory = &index.scope;
     let job_on = inventory.pbs.get(route.on).map_or("?", |p| p.name.as_str());
     let job = format!("copy job {} on {job_on}", route.via);
     let plain = |status: OffsiteStatus, reason: String| Outcome {

@@ -37,40 +37,41 @@ pub struct DriftView {
     pub groups: Vec<DriftGroup>,
 }
 
-fn guest_subject(guest: &GuestRef) -> String {
+fn guest_subject(guest: &GuestRef, fmt: &Formatter) -> String {
+    let node = fmt.of_cluster(&guest.cluster, &guest.node);
     match &guest.name {
-        Some(name) => format!("{} {} ({})", guest.vmid, name, guest.node),
-        None => format!("{} ({})", guest.vmid, guest.node),
+        Some(name) => format!("{} {} ({node})", guest.vmid, name),
+        None => format!("{} ({node})", guest.vmid),
     }
 }
 
-fn coverage_lines(changes: &[CoverageChange]) -> Vec<DriftLine> {
+fn coverage_lines(changes: &[CoverageChange], fmt: &Formatter) -> Vec<DriftLine> {
     changes
         .iter()
         .map(|c| DriftLine {
-            subject: guest_subject(&c.guest),
+            subject: guest_subject(&c.guest, fmt),
             change: format!("{} → {}", coverage_word(c.before), coverage_word(c.after)),
             detail: c.reason.clone(),
         })
         .collect()
 }
 
-fn freshness_lines(changes: &[FreshnessChange]) -> Vec<DriftLine> {
+fn freshness_lines(changes: &[FreshnessChange], fmt: &Formatter) -> Vec<DriftLine> {
     changes
         .iter()
         .map(|c| DriftLine {
-            subject: guest_subject(&c.guest),
+            subject: guest_subject(&c.guest, fmt),
             change: format!("{} → {}", freshness_word(c.before), freshness_word(c.after)),
             detail: c.reason.clone(),
         })
         .collect()
 }
 
-fn guest_lines(guests: &[GuestRef], change: &str) -> Vec<DriftLine> {
+fn guest_lines(guests: &[GuestRef], change: &str, fmt: &Formatter) -> Vec<DriftLine> {
     guests
         .iter()
         .map(|g| DriftLine {
-            subject: guest_subject(g),
+            subject: guest_subject(g, fmt),
             change: change.to_string(),
             detail: String::new(),
         })
@@ -93,17 +94,17 @@ pub(crate) fn drift_view(drift: &Drift, fmt: &Formatter) -> DriftView {
         DriftGroup {
             title: "Lost coverage",
             class: "bad",
-            lines: coverage_lines(&drift.coverage_lost),
+            lines: coverage_lines(&drift.coverage_lost, fmt),
         },
         DriftGroup {
             title: "Freshness got worse",
             class: "bad",
-            lines: freshness_lines(&drift.freshness_worse),
+            lines: freshness_lines(&drift.freshness_worse, fmt),
         },
         DriftGroup {
             title: "Verification went from ok to failed",
             class: "bad",
-            lines: guest_lines(&drift.verification_failed, "ok → failed"),
+            lines: guest_lines(&drift.verification_failed, "ok → failed", fmt),
         },
         DriftGroup {
             title: "Lost the off-site copy",
@@ -112,7 +113,7 @@ pub(crate) fn drift_view(drift: &Drift, fmt: &Formatter) -> DriftView {
                 .offsite_lost
                 .iter()
                 .map(|c| DriftLine {
-                    subject: guest_subject(&c.guest),
+                    subject: guest_subject(&c.guest, fmt),
                     change: format!(
                         "{} → {}",
                         offsite_word(c.before),
@@ -160,12 +161,12 @@ pub(crate) fn drift_view(drift: &Drift, fmt: &Formatter) -> DriftView {
         DriftGroup {
             title: "Coverage now indeterminate or decided again",
             class: "unknown",
-            lines: coverage_lines(&drift.coverage_uncertain),
+            lines: coverage_lines(&drift.coverage_uncertain, fmt),
         },
         DriftGroup {
             title: "Gained coverage",
             class: "ok",
-            lines: coverage_lines(&drift.coverage_gained),
+            lines: coverage_lines(&drift.coverage_gained, fmt),
         },
         DriftGroup {
             title: "Jobs enabled",
@@ -180,12 +181,12 @@ pub(crate) fn drift_view(drift: &Drift, fmt: &Formatter) -> DriftView {
         DriftGroup {
             title: "Guests added",
             class: "info",
-            lines: guest_lines(&drift.guests_added, "new"),
+            lines: guest_lines(&drift.guests_added, "new", fmt),
         },
         DriftGroup {
             title: "Guests removed",
             class: "info",
-            lines: guest_lines(&drift.guests_removed, "gone"),
+            lines: guest_lines(&drift.guests_removed, "gone", fmt),
         },
     ]
     .into_iter()

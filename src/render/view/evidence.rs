@@ -55,7 +55,7 @@ pub(crate) fn horizon_rows(report: &Report, fmt: &Formatter) -> Vec<HorizonRow> 
         .horizons
         .iter()
         .map(|h| HorizonRow {
-            node: h.node.clone(),
+            node: fmt.of_cluster(&h.cluster, &h.node),
             requested_since: fmt.when(Some(h.requested_since)),
             oldest_seen: fmt.when(h.oldest_seen),
             complete: if h.complete {

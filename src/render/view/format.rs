@@ -86,9 +86,21 @@ pub(crate) fn or_none(value: Option<&str>) -> String {
 pub(crate) struct Formatter {
     /// The report's time.
     pub(crate) now: DateTime<Utc>,
+    /// Whether the report covers several clusters: nodes and jobs then say whose they are.
+    pub(crate) several_clusters: bool,
 }
 
 impl Formatter {
+    /// A node, or a job id, as the page names it: `prod · pve1` in a report over several
+    /// clusters (node and job names repeat across clusters), else as is.
+    pub(crate) fn of_cluster(&self, cluster: &str, name: &str) -> String {
+        if self.several_clusters && !cluster.is_empty() {
+            format!("{cluster} · {name}")
+        } else {
+            name.to_string()
+        }
+    }
+
     pub(crate) fn when(&self, time: Option<DateTime<Utc>>) -> When {
         match time {
             Some(time) => When {

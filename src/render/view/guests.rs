@@ -412,7 +412,7 @@ pub(crate) fn attention_rows(report: &Report, fmt: &Formatter) -> Vec<AttentionR
             Some(AttentionRow {
                 vmid: g.vmid,
                 name: or_none(g.name.as_deref()),
-                node: g.node.clone(),
+                node: fmt.of_cluster(&g.cluster, &g.node),
                 kind: kind_word(g.kind),
                 problems: badges,
                 why,
@@ -581,7 +581,7 @@ pub(crate) fn guest_row(g: &GuestReport, fmt: &Formatter) -> GuestRow {
     GuestRow {
         vmid: g.vmid,
         name: or_none(g.name.as_deref()),
-        node: g.node.clone(),
+        node: fmt.of_cluster(&g.cluster, &g.node),
         kind: kind_word(g.kind),
         pool: or_none(g.pool.as_deref()),
         coverage: Badge::new(
@@ -670,7 +670,7 @@ pub(crate) fn exemption_rows(report: &Report, fmt: &Formatter) -> Vec<ExemptionR
             Some(ExemptionRow {
                 vmid: g.vmid,
                 name: or_none(g.name.as_deref()),
-                node: g.node.clone(),
+                node: fmt.of_cluster(&g.cluster, &g.node),
                 reason: exempt.reason.clone(),
                 until: match exempt.until {
                     Some(until) => fmt.when(Some(until)),

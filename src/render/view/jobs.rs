@@ -82,7 +82,7 @@ pub(crate) fn job_rows(report: &Report, fmt: &Formatter) -> Vec<JobRow> {
                 (Some(s), _) => s.to_string(),
             };
             JobRow {
-                id: job.id.clone(),
+                id: fmt.of_cluster(&job.cluster, &job.id),
                 enabled: if job.enabled {
                     Badge::new("enabled", "ok", "")
                 } else {

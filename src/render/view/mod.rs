@@ -76,6 +76,10 @@ pub struct ReportView {
     pub encryption: String,
     /// Contract version.
     pub schema_version: u32,
+    /// The clusters read, with each one's guest count, on one line (empty when none).
+    pub clusters: String,
+    /// `Cluster` or `Clusters`, for that line.
+    pub clusters_word: &'static str,
     /// The servers read with their versions, on one line (empty when none is known).
     pub servers: String,
     /// Said first, in the critical style, when the collection failed or was incomplete.
@@ -119,6 +123,7 @@ pub struct ReportView {
 pub fn build(report: &Report, drift: Option<&Drift>) -> ReportView {
     let fmt = Formatter {
         now: report.generated_at,
+        several_clusters: report.clusters.len() > 1,
     };
     let collection = collection::assess(report);
     let attention = guests::attention_rows(report, &fmt);
@@ -134,6 +139,12 @@ pub fn build(report: &Report, drift: Option<&Drift>) -> ReportView {
             .to_string(),
         encryption: guests::encryption_summary(report),
         schema_version: report.schema_version,
+        clusters: summary::clusters_line(&report.clusters),
+        clusters_word: if report.clusters.len() > 1 {
+            "Clusters"
+        } else {
+            "Cluster"
+        },
         servers: summary::servers_line(&report.servers),
         collection: summary::collection_banner(&collection),
         headline,

@@ -1,7 +1,7 @@
 //! The top of the report: the collection banner, the one-line headline, the count cards, and
 //! what the attention section says when it is empty.
 
-use crate::coverage::report::{ServerVersion, Summary};
+use crate::coverage::report::{ClusterReport, ServerVersion, Summary};
 use crate::render::collection::{Collection, CollectionState, CHECK_HINT};
 
 use super::format::NONE;
@@ -16,6 +16,26 @@ pub struct Card {
     pub label: String,
     /// Colour: `ok`, `warn`, `bad`, `unknown`, `muted`.
     pub class: &'static str,
+}
+
+/// The clusters for the report header: `prod (PVE 9.1.8, 120 guests) · lab (…)`; a report of an
+/// older version names none.
+pub(crate) fn clusters_line(clusters: &[ClusterReport]) -> String {
+    clusters
+        .iter()
+        .map(|c| {
+            let guests = match c.summary.guests {
+                1 => "1 guest".to_string(),
+                n => format!("{n} guests"),
+            };
+            format!(
+                "{} (PVE {}, {guests})",
+                c.name,
+                c.version.as_deref().unwrap_or("version unknown")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// The servers for the report header: `PVE 9.1.8 on pve1 · PBS 4.2 on pbs`, in the
