@@ -54,17 +54,24 @@ pub async fn collect(
     progress: &Progress,
     notes_wanted: NotesWanted<'_>,
 ) -> Inventory {
-    let pbs_hosts: Vec<String> = sources.pbs.iter().map(|s| s.server().host).collect();
+    let pbs_servers: Vec<(String, Option<String>)> = sources
+        .pbs
+        .iter()
+        .map(|s| {
+            let server = s.server();
+            (server.host, server.fingerprint)
+        })
+        .collect();
     // Clusters are read side by side; the shared limiter keeps the total in flight modest.
     let pve_future = async {
         let mut set = tokio::task::JoinSet::new();
         for (index, source) in sources.pve.iter().enumerate() {
             let (source, options, progress) = (source.clone(), options.clone(), progress.clone());
-            let pbs_hosts = pbs_hosts.clone();
+            let pbs_servers = pbs_servers.clone();
             set.spawn(async move {
                 (
                     index,
-                    collect_pve(&source, now, &options, &pbs_hosts, &progress).await,
+                    collect_pve(&source, now, &options, &pbs_servers, &progress).await,
                 )
             });
         }

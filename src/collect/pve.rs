@@ -35,13 +35,13 @@ use crate::schedule::schedule_from_legacy;
 use crate::tasklog::{parse_restore_log, parse_vzdump_log};
 use crate::upid::PveUpid;
 
-/// Collect the PVE side. `pbs_hosts` are the `host:port` of the PBS servers read directly, whose
-/// storages need no second look through PVE.
+/// Collect the PVE side. `pbs_servers` are the `host:port` and pinned fingerprint of the PBS
+/// servers read directly, whose storages need no second look through PVE.
 pub async fn collect_pve(
     source: &Source,
     now: DateTime<Utc>,
     options: &CollectOptions,
-    pbs_hosts: &[String],
+    pbs_servers: &[(String, Option<String>)],
     progress: &Progress,
 ) -> (PveInventory, Vec<Anomaly>) {
     let mut anomalies = Vec::new();
@@ -197,7 +197,7 @@ pub async fn collect_pve(
             api,
             &storages.items,
             &nodes.names,
-            pbs_hosts,
+            pbs_servers,
             perms.as_ref(),
             &mut storage_found,
         ),
@@ -1606,7 +1606,7 @@ async fn read_storage_backups(
     api: &PveApi,
     storages: &[Storage],
     nodes: &[String],
-    pbs_hosts: &[String],
+    pbs_servers: &[(String, Option<String>)],
     perms: Option<&PermissionMap>,
     anomalies: &mut Vec<Anomaly>,
 ) -> Observed<StorageBackup> {
@@ -1616,7 +1616,11 @@ async fn read_storage_backups(
     for storage in storages.iter().filter(|s| s.enabled && s.holds_backups()) {
         if let Some(target) = &storage.pbs {
             if target
-                .find_server(pbs_hosts.iter().map(String::as_str))
+                .find_server(
+                    pbs_servers
+                        .iter()
+                        .map(|(h, pin)| (h.as_str(), pin.as_deref())),
+                )
                 .is_some()
             {
                 continue; // read from PBS directly

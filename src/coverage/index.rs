@@ -76,7 +76,10 @@ pub(crate) struct Index<'a> {
 
 /// The PBS inventory a PVE storage target writes to (see [`PbsTarget::find_server`]).
 pub(crate) fn find_pbs(pbs: &[PbsInventory], target: &PbsTarget) -> Option<usize> {
-    target.find_server(pbs.iter().map(|p| p.host.as_str()))
+    target.find_server(
+        pbs.iter()
+            .map(|p| (p.host.as_str(), p.fingerprint.as_deref())),
+    )
 }
 
 /// Parse a node's IANA zone.

@@ -314,19 +314,41 @@ pub struct PbsTarget {
 }
 
 impl PbsTarget {
-    /// Which of the configured PBS servers (given as `host:port`) this target writes to: the one
-    /// whose host and port equal `server` and `port`, else the first whose host equals `server`
-    /// (case-insensitive; IPv6 brackets ignored). Collection and coverage both decide it here.
-    pub fn find_server<'a>(&self, hosts: impl IntoIterator<Item = &'a str>) -> Option<usize> {
+    /// Which of the configured PBS servers (given as `host:port` and the certificate fingerprint
+    /// the configuration pins, if any) this target writes to: the one whose host and port equal
+    /// `server` and `port`; else the one pinned to the certificate fingerprint the storage pins
+    /// (PVE may reach the PBS by an address the tool does not use, and the other way round);
+    /// else the first whose host equals `server` (hosts case-insensitive, IPv6 brackets ignored;
+    /// fingerprints case- and colon-insensitive). Collection and coverage both decide it here.
+    pub fn find_server<'a>(
+        &self,
+        servers: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Option<usize> {
         let (server, _) = split_host_port(&self.server);
-        let parsed: Vec<(&str, Option<u16>)> = hosts.into_iter().map(split_host_port).collect();
-        // Host names are case-insensitive.
+        let parsed: Vec<_> = servers
+            .into_iter()
+            .map(|(host, pin)| (split_host_port(host), pin))
+            .collect();
         let same_host = |host: &str| host.eq_ignore_ascii_case(server);
+        let same_pin = |pin: Option<&str>| match (pin, self.fingerprint.as_deref()) {
+            (Some(a), Some(b)) => hex_digits(a) == hex_digits(b) && !hex_digits(a).is_empty(),
+            _ => false,
+        };
         parsed
             .iter()
-            .position(|(host, port)| same_host(host) && *port == Some(self.port))
-            .or_else(|| parsed.iter().position(|(host, _)| same_host(host)))
+            .position(|((host, port), _)| same_host(host) && *port == Some(self.port))
+            .or_else(|| parsed.iter().position(|(_, pin)| same_pin(*pin)))
+            .or_else(|| parsed.iter().position(|((host, _), _)| same_host(host)))
     }
+}
+
+/// A fingerprint's hex digits, lower case: `AB:CD…` and `abcd…` are the same certificate.
+fn hex_digits(fingerprint: &str) -> String {
+    fingerprint
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// How a backup job selects guests.
@@ -490,14 +512,46 @@ mod tests {
             fingerprint: None,
             encrypted: false,
         };
+        let unpinned =
+            |hosts: &[&'static str]| hosts.iter().map(|h| (*h, None)).collect::<Vec<_>>();
         let hosts = ["pbs.example.com:9007", "pbs.example.com:8007", "other:8007"];
-        assert_eq!(target.find_server(hosts), Some(1));
-        assert_eq!(target.find_server(["pbs.example.com:9007"]), Some(0));
-        assert_eq!(target.find_server(["other:8007", "[fd00::1]:8007"]), None);
+        assert_eq!(target.find_server(unpinned(&hosts)), Some(1));
+        assert_eq!(
+            target.find_server(unpinned(&["pbs.example.com:9007"])),
+            Some(0)
+        );
+        assert_eq!(
+            target.find_server(unpinned(&["other:8007", "[fd00::1]:8007"])),
+            None
+        );
         let v6 = PbsTarget {
             server: "fd00::1".into(),
+            ..target.clone()
+        };
+        assert_eq!(
+            v6.find_server(unpinned(&["other:8007", "[fd00::1]:8007"])),
+            Some(1)
+        );
+
+        // PVE reaches the PBS by IP, the tool by name: the pinned certificate tells.
+        let by_ip = PbsTarget {
+            server: "10.0.0.20".into(),
+            fingerprint: Some("ab:cd:ef".into()),
             ..target
         };
-        assert_eq!(v6.find_server(["other:8007", "[fd00::1]:8007"]), Some(1));
+        let servers = [
+            ("pbs-other.example.com:8007", Some("11:22:33")),
+            ("pbs.example.com:8007", Some("AB:CD:EF")),
+        ];
+        assert_eq!(by_ip.find_server(servers), Some(1));
+        // Host and port still come first; no pin, no guess.
+        assert_eq!(
+            by_ip.find_server([
+                ("pbs.example.com:8007", None),
+                ("10.0.0.20:8007", Some("00"))
+            ]),
+            Some(1)
+        );
+        assert_eq!(by_ip.find_server([("pbs.example.com:8007", None)]), None);
     }
 }

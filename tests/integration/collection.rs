@@ -2,7 +2,7 @@
 //! PBS keys and namespaces, a PBS that is down, record/replay, the built-in demo.
 
 use super::sim::{self, guest, Fault, Kind, PveTask};
-use super::support::{demo_now, run_tool, World};
+use super::support::{demo_now, run_tool, with, without, World};
 
 fn tiny_log(vmid: u32, kind: &str) -> Vec<String> {
     vec![
@@ -473,4 +473,45 @@ async fn a_recording_that_cannot_be_written_does_not_cost_the_output() {
         .expect("anomalies")
         .iter()
         .any(|a| a["component"] == "recording"));
+}
+
+/// PVE's storage names the PBS by one address (`127.0.0.1`), the tool reaches it by another
+/// (`localhost`): the certificate fingerprint both pin says it is the same server, so its
+/// snapshots are the storage's evidence, exactly as when the addresses agree.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pbs_reached_by_another_address_is_matched_by_its_pinned_certificate() {
+    let world = World::start(sim::demo_scenario()).await;
+    let now = demo_now();
+    let args = ["--dump-coverage", "--json", "--now", &now];
+    let mut same_address = world.pve_full();
+    same_address.extend(world.pbs_audit("pbs1", "PBS"));
+    let expected = run_tool(&same_address, &args).await.json();
+
+    let endpoint = world.sim.pbs("pbs1").expect("pbs1");
+    let port = endpoint.host_port.rsplit(':').next().expect("port");
+    let mut other_address = world.pve_full();
+    other_address.extend(without(
+        with(
+            world.pbs_audit("pbs1", "PBS"),
+            &[
+                ("PBS_HOST", &format!("https://localhost:{port}")),
+                ("PBS_FINGERPRINT", &endpoint.fingerprint),
+            ],
+        ),
+        &["PBS_CA_CERT"],
+    ));
+    let pinned = run_tool(&other_address, &args).await.json();
+    let archives = |json: &serde_json::Value| -> Vec<serde_json::Value> {
+        json["guests"]
+            .as_array()
+            .expect("guests")
+            .iter()
+            .map(|g| serde_json::json!([g["vmid"], g["coverage"], g["freshness"], g["archive"]]))
+            .collect()
+    };
+    assert!(
+        archives(&expected).iter().any(|a| !a[3].is_null()),
+        "the demo has PBS evidence"
+    );
+    assert_eq!(archives(&pinned), archives(&expected));
 }
