@@ -667,3 +667,44 @@ fn an_unverified_guest_is_told_about_the_verify_job_that_exists() {
     );
     assert!(md.contains("Schedule a PBS verify job"), "{md}");
 }
+
+#[test]
+fn two_clusters_keep_their_guests_apart_in_every_format() {
+    let report = common::two_cluster_report();
+    let guests = report.guests.len() / 2;
+
+    // Same VMIDs and nodes in both clusters, still no duplicate series.
+    let samples = check_exposition(&prometheus::render(&report, None));
+    let get = |series: &str| samples.get(series).map(String::as_str);
+    let count = guests.to_string();
+    assert_eq!(
+        get(r#"pve_backup_report_guests{cluster="lab"}"#),
+        Some(count.as_str())
+    );
+    assert_eq!(
+        get(r#"pve_backup_report_guests{cluster="pve1.example.com"}"#),
+        Some(count.as_str())
+    );
+    for cluster in ["lab", "pve1.example.com"] {
+        let series = format!(
+            r#"pve_backup_guest_coverage{{cluster="{cluster}",vmid="105",name="scratch",node="pve1",type="qemu",coverage="not_covered"}}"#
+        );
+        assert_eq!(get(&series), Some("1"), "{series}");
+    }
+    assert_eq!(
+        get(r#"pve_backup_report_info{cluster="lab,pve1.example.com",schema_version="3"}"#),
+        Some("1")
+    );
+
+    let md = markdown::render(&report, None).unwrap();
+    let html = html::render(&report, None).unwrap();
+    for text in [&md, &html] {
+        assert!(text.contains("Clusters: lab (PVE 9.1.2, "), "header");
+        assert!(text.contains("lab · pve1") && text.contains("pve1.example.com · pve1"));
+    }
+    let text = coverage_text::text(&report);
+    assert!(
+        text.contains("lab/105") && text.contains("pve1.example.com/105"),
+        "{text}"
+    );
+}

@@ -893,3 +893,30 @@ pub fn healthy_report() -> Report {
     report.summary = summary_of(&report.guests, &report.anomalies);
     report
 }
+
+/// The report's guests and jobs in two clusters, `pve1.example.com` and `lab`: the same VMIDs,
+/// node names and job ids in both, as happens when two clusters are reported together.
+pub fn two_cluster_report() -> Report {
+    let mut report = report();
+    let mut lab_guests = report.guests.clone();
+    for guest in &mut lab_guests {
+        guest.cluster = "lab".into();
+    }
+    let mut lab_jobs = report.jobs.clone();
+    for job in &mut lab_jobs {
+        job.cluster = "lab".into();
+    }
+    let lab = ClusterReport {
+        name: "lab".into(),
+        host: "pve-lab.example.com".into(),
+        version: Some("9.1.2".into()),
+        summary: summary_of(&lab_guests, &[]),
+    };
+    report.clusters.insert(0, lab);
+    lab_guests.append(&mut report.guests);
+    report.guests = lab_guests;
+    lab_jobs.append(&mut report.jobs);
+    report.jobs = lab_jobs;
+    report.summary = summary_of(&report.guests, &report.anomalies);
+    report
+}
