@@ -605,19 +605,8 @@ impl Config {
             ca_cert: cli.pve_ca_cert.clone(),
             fingerprint: non_empty(cli.pve_fingerprint.clone()),
         };
-        let mut pve = Vec::new();
-        if !pve_raw.is_empty() {
-            pve.push(resolve_server(Product::Pve, &pve_raw, bounds)?);
-        }
-        for prefix in numbered_prefixes(env, "PVE") {
-            let raw = RawServer::from_env(&prefix, env)?;
-            if !raw.is_empty() {
-                pve.push(resolve_server(Product::Pve, &raw, bounds)?);
-            }
-        }
-        sort_unique_names(&mut pve, "PVE_NAME / PVEnn_NAME", "PVE", "cluster")?;
+        let pve = server_blocks(Product::Pve, &pve_raw, env, bounds)?;
 
-        let mut pbs = Vec::new();
         let first_pbs = RawServer {
             prefix: "PBS".into(),
             name: non_empty(cli.pbs_name.clone()),
@@ -640,16 +629,7 @@ impl Config {
             ca_cert: cli.pbs_ca_cert.clone(),
             fingerprint: non_empty(cli.pbs_fingerprint.clone()),
         };
-        if !first_pbs.is_empty() {
-            pbs.push(resolve_server(Product::Pbs, &first_pbs, bounds)?);
-        }
-        for prefix in numbered_prefixes(env, "PBS") {
-            let raw = RawServer::from_env(&prefix, env)?;
-            if !raw.is_empty() {
-                pbs.push(resolve_server(Product::Pbs, &raw, bounds)?);
-            }
-        }
-        sort_unique_names(&mut pbs, "PBS_NAME / PBSnn_NAME", "PBS", "PBS server")?;
+        let pbs = server_blocks(Product::Pbs, &first_pbs, env, bounds)?;
 
         let input = if cli.demo {
             Input::Demo
@@ -918,25 +898,41 @@ fn numbered_prefixes(env: &BTreeMap<String, String>, product: &str) -> Vec<Strin
     prefixes
 }
 
-/// Sort server blocks by name and refuse two with the same name: reports, recordings and the
-/// Prometheus `cluster` label tell servers apart by it.
-fn sort_unique_names(
-    servers: &mut [ServerSettings],
-    variable: &str,
-    product: &str,
-    what: &str,
-) -> Result<(), ConfigError> {
+/// Every server block of a product: the first (flags and `PVE_…`/`PBS_…`, when given) and the
+/// numbered `PVEnn_…`/`PBSnn_…` ones, sorted by name. Two with the same name are refused:
+/// reports, recordings and the Prometheus `cluster` label tell servers apart by it.
+fn server_blocks(
+    product: Product,
+    first: &RawServer,
+    env: &BTreeMap<String, String>,
+    bounds: RequestBounds,
+) -> Result<Vec<ServerSettings>, ConfigError> {
+    let label = product.label();
+    let mut servers = Vec::new();
+    if !first.is_empty() {
+        servers.push(resolve_server(product, first, bounds)?);
+    }
+    for prefix in numbered_prefixes(env, label) {
+        let raw = RawServer::from_env(&prefix, env)?;
+        if !raw.is_empty() {
+            servers.push(resolve_server(product, &raw, bounds)?);
+        }
+    }
     servers.sort_by(|a, b| a.name.cmp(&b.name));
     for pair in servers.windows(2) {
         if pair[0].name == pair[1].name {
+            let what = match product {
+                Product::Pve => "clusters",
+                Product::Pbs => "PBS servers",
+            };
             return Err(invalid(
-                variable,
-                format!("two {what}s are both named '{}'", pair[0].name),
-                format!("give each {product} block its own {product}nn_NAME"),
+                &format!("{label}_NAME / {label}nn_NAME"),
+                format!("two {what} are both named '{}'", pair[0].name),
+                format!("give each {label} block its own {label}nn_NAME"),
             ));
         }
     }
-    Ok(())
+    Ok(servers)
 }
 
 fn resolve_report_options(cli: &Cli) -> Result<ReportOptions, ConfigError> {
