@@ -600,7 +600,27 @@ async fn read_nodes(
     }
     let mut zones: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut sees_all: BTreeMap<String, Option<bool>> = BTreeMap::new();
-    while let Some(Ok((name, result, node_sees_all))) = time_set.join_next().await {
+    let (answers, lost) = super::join_readers(&mut time_set, "the node time zones").await;
+    if let Some(lost) = lost {
+        // The lost nodes are those without an answer: their time zone falls back to UTC and
+        // their history's completeness is undecided, as when the requests themselves failed.
+        let answered: BTreeSet<&str> = answers.iter().map(|(name, ..)| name.as_str()).collect();
+        for node in node_list
+            .iter()
+            .filter(|n| !answered.contains(n.node.as_str()))
+        {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("pve/nodes/{}", node.node),
+                format!(
+                    "the time zone and privileges of node {} are unknown (task-log times are read as UTC, its task history may be incomplete)",
+                    node.node
+                ),
+                format!("{lost}; run again"),
+            ));
+        }
+    }
+    for (name, result, node_sees_all) in answers {
         let component = format!("pve/nodes/{name}");
         // Without the probe the history's completeness cannot be decided: the node's history
         // becomes partial (see read_task_history), and the failed request must show.
@@ -1300,7 +1320,24 @@ async fn read_pool_members(
         });
     }
     let mut members = BTreeMap::new();
-    while let Some(Ok((id, result))) = set.join_next().await {
+    let (answers, lost) = super::join_readers(&mut set, "the pool members").await;
+    if let Some(lost) = lost {
+        // A pool without an answer has unknown members, never none.
+        let answered: BTreeSet<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
+        for pool in pools
+            .iter()
+            .filter(|p| !answered.contains(p.poolid.as_str()))
+        {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("pool/{}", pool.poolid),
+                format!("the members of pool '{}' are unknown", pool.poolid),
+                format!("{lost}; run again"),
+            ));
+            members.insert(pool.poolid.clone(), None);
+        }
+    }
+    for (id, result) in answers {
         let vmids = match result {
             Ok(Some(detail)) => {
                 let mut vmids: Vec<Vmid> = detail
@@ -1499,7 +1536,30 @@ async fn read_task_history(
     }
     let mut log_failures = 0usize;
     let mut first_failure: Option<ApiError> = None;
-    while let Some(Ok((index, result))) = set.join_next().await {
+    let (answers, lost) = super::join_readers(&mut set, "the vzdump task logs").await;
+    if let Some(lost) = &lost {
+        // A log whose reader was lost is unreadable, not "still running" (the default below).
+        let read: BTreeSet<usize> = answers.iter().map(|(index, _)| *index).collect();
+        for (index, item) in items.iter().enumerate() {
+            let finished = item.endtime.is_some() || item.status.is_some();
+            if finished && !logs.contains_key(&index) && !read.contains(&index) {
+                progress.log_done();
+                logs.insert(
+                    index,
+                    TaskLogEvidence::Unavailable {
+                        reason: format!("log not read: {lost}"),
+                    },
+                );
+            }
+        }
+        anomalies.push(Anomaly::new(
+            Severity::Critical,
+            &component,
+            format!("vzdump task log(s) on node {node} were not read"),
+            format!("{lost}; run again"),
+        ));
+    }
+    for (index, result) in answers {
         progress.log_done();
         let evidence = match result {
             Ok(evidence) => evidence,
@@ -1611,6 +1671,7 @@ async fn read_storage_backups(
     let mut set = JoinSet::new();
     let mut partial_reasons = Vec::new();
     let mut unasked = Vec::new();
+    let mut asked = Vec::new();
     for storage in storages.iter().filter(|s| s.enabled && s.holds_backups()) {
         if let Some(target) = &storage.pbs {
             if target
@@ -1652,6 +1713,7 @@ async fn read_storage_backups(
         }
         let api = api.clone();
         let id = storage.id.clone();
+        asked.push(id.clone());
         set.spawn(async move {
             let result = api.storage_backups_listed(&node, &id).await;
             (id, result)
@@ -1659,7 +1721,27 @@ async fn read_storage_backups(
     }
     let mut backups = Vec::new();
     let mut failed = std::mem::take(&mut unasked);
-    while let Some(Ok((id, result))) = set.join_next().await {
+    let (answers, lost) = super::join_readers(&mut set, "the storage backup lists").await;
+    if let Some(lost) = lost {
+        // A storage whose reader was lost is a gap in the backup list, named like a failed one.
+        let answered: BTreeSet<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
+        let unread: Vec<&str> = asked
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !answered.contains(id))
+            .collect();
+        anomalies.push(Anomaly::new(
+            Severity::Warning,
+            "pve/storage",
+            format!(
+                "the backups on storage(s) {} were not read",
+                unread.join(", ")
+            ),
+            format!("{lost}; run again"),
+        ));
+        failed.extend(unread.iter().map(|id| format!("storage '{id}': {lost}")));
+    }
+    for (id, result) in answers {
         match result {
             Ok(list) => {
                 let (items, bad) = kept(
