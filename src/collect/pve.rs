@@ -26,10 +26,10 @@ use crate::config::NotesMode;
 use crate::model::permissions::{Need, Requirement};
 use crate::model::volumes::{tree_exclusion, volumes, VolumeKind};
 use crate::model::{
-    Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
-    NodeRunningBackups, NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory,
-    Replication, Restore, Selection, Severity, Storage, StorageBackup, TaskLogEvidence, Vmid,
-    VzdumpTask,
+    Anomaly, BackupJob, Completeness, ExcludedVolume, Fleecing, FleecingImage, FleecingScan, Guest,
+    GuestConfigFacts, GuestKind, Node, NodeRunningBackups, NodeTaskHistory, Observed, PbsTarget,
+    PermissionMap, Pool, PveInventory, Replication, Restore, Selection, Severity, Storage,
+    StorageBackup, TaskLogEvidence, Vmid, VzdumpTask,
 };
 use crate::schedule::schedule_from_legacy;
 use crate::tasklog::{parse_restore_log, parse_vzdump_log};
@@ -206,7 +206,19 @@ pub async fn collect_pve(
         anomalies.append(&mut found);
     }
 
-    let running_backups = read_running_backups(api, &guests.items, &nodes, &mut anomalies).await;
+    let fleecing = read_fleecing_images(
+        api,
+        &jobs.items,
+        &storages.items,
+        &nodes,
+        perms.as_ref(),
+        &mut anomalies,
+    )
+    .await;
+    // A leftover is told from a live run's image by the node's running backups, as a lock is.
+    let fleecing_nodes: BTreeSet<&str> = fleecing.images.iter().map(|i| i.node.as_str()).collect();
+    let running_backups =
+        read_running_backups(api, &guests.items, &fleecing_nodes, &nodes, &mut anomalies).await;
     let replication = read_replication(api, &nodes, &visibility, &mut anomalies).await;
     let restores = read_restores(api, &nodes, since, options, &mut anomalies).await;
 
@@ -224,6 +236,7 @@ pub async fn collect_pve(
         running_backups,
         replication,
         restores,
+        fleecing,
     };
     (inventory, anomalies)
 }
@@ -468,19 +481,22 @@ fn replication_from_wire(item: wire::ReplicationStatus) -> Option<Replication> {
     })
 }
 
-/// The running vzdump tasks of every node that holds a guest locked for backup: only they tell
-/// a live backup's lock from a stale one, and other nodes need not be asked.
+/// The running vzdump tasks of every node that holds a guest locked for backup or a fleecing
+/// image (`also`): only they tell a live backup's lock or image from a leftover, and other
+/// nodes need not be asked.
 async fn read_running_backups(
     api: &PveApi,
     guests: &[Guest],
+    also: &BTreeSet<&str>,
     nodes: &Nodes,
     anomalies: &mut Vec<Anomaly>,
 ) -> Vec<NodeRunningBackups> {
-    let locked: BTreeSet<&str> = guests
+    let mut locked: BTreeSet<&str> = guests
         .iter()
         .filter(|g| g.lock.as_deref() == Some("backup"))
         .map(|g| g.node.as_str())
         .collect();
+    locked.extend(also);
     let mut set = JoinSet::new();
     for node in locked {
         let api = api.clone();
@@ -494,7 +510,7 @@ async fn read_running_backups(
     while let Some(joined) = set.join_next().await {
         let Ok((node, answer)) = joined else { continue };
         let component = format!("pve/nodes/{node}");
-        let what = format!("the running backups of node {node} (so whether a backup lock there is stale is unknown)");
+        let what = format!("the running backups of node {node} (so whether a backup lock or fleecing image there is stale is unknown)");
         let running = observe(
             answer,
             Failed::new(Severity::Warning, &component, &what),
@@ -1285,9 +1301,184 @@ fn job_from_wire(job: wire::BackupJob, anomalies: &mut Vec<Anomaly>) -> BackupJo
         legacy,
         repeat_missed: job.repeat_missed,
         protected: job.protected.unwrap_or(false),
+        fleecing: fleecing_from_wire(job.fleecing.as_ref()),
         id: job.id,
         raw,
     }
+}
+
+/// The enabled fleecing setting of a job (the decoded map's `enabled` defaults to off).
+fn fleecing_from_wire(map: Option<&BTreeMap<String, String>>) -> Option<Fleecing> {
+    let map = map?;
+    let enabled = matches!(
+        map.get("enabled").map(String::as_str),
+        Some("1" | "true" | "yes" | "on")
+    );
+    enabled.then(|| Fleecing {
+        storage: map.get("storage").filter(|s| !s.is_empty()).cloned(),
+    })
+}
+
+/// The VMID of a fleecing image volid (`<storage>:vm-<vmid>-fleece-<n>`, on path-based storages
+/// `<storage>:<vmid>/vm-<vmid>-fleece-<n>.<format>`), None for any other volume.
+fn fleecing_image_vmid(volid: &str) -> Option<Vmid> {
+    let (_, volume) = volid.split_once(':')?;
+    let name = volume.rsplit('/').next()?;
+    let (vmid, rest) = name.strip_prefix("vm-")?.split_once("-fleece-")?;
+    let number = rest.split_once('.').map_or(rest, |(n, _)| n);
+    let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(number) || !all_digits(vmid) {
+        return None;
+    }
+    vmid.parse().ok()
+}
+
+/// The fleecing images on every storage an enabled job fleeces to, on each node that runs such a
+/// job. A VM image is listed only with `Datastore.Allocate` on the storage, which a read-only
+/// token lacks: those storages are named once as not visible, never read as holding nothing.
+async fn read_fleecing_images(
+    api: &PveApi,
+    jobs: &[BackupJob],
+    storages: &[Storage],
+    nodes: &Nodes,
+    perms: Option<&PermissionMap>,
+    anomalies: &mut Vec<Anomaly>,
+) -> FleecingScan {
+    let online: Vec<&str> = nodes
+        .observed
+        .items
+        .iter()
+        .filter(|n| n.status == "online")
+        .map(|n| n.name.as_str())
+        .collect();
+    // storage → nodes on which some enabled job fleeces to it.
+    let mut wanted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for job in jobs.iter().filter(|j| j.enabled) {
+        let Some(storage) = job.fleecing.as_ref().and_then(|f| f.storage.as_deref()) else {
+            continue;
+        };
+        let allowed = storages
+            .iter()
+            .find(|s| s.id == storage)
+            .and_then(|s| s.nodes.as_ref());
+        let runs_on = online.iter().copied().filter(|n| {
+            job.node.as_deref().is_none_or(|only| only == *n)
+                && allowed.is_none_or(|list| list.iter().any(|a| a == n))
+        });
+        wanted.entry(storage).or_default().extend(runs_on);
+    }
+    let mut scan = FleecingScan::default();
+    let needs = Need::StorageContent.requirement();
+    let mut set = JoinSet::new();
+    let mut asked: Vec<(String, String)> = Vec::new();
+    for (storage, on) in &wanted {
+        let sees = perms.is_some_and(|p| p.has(&needs.acl_path_for(storage), needs.privilege));
+        if !sees || on.is_empty() {
+            scan.unseen.push((*storage).to_string());
+            continue;
+        }
+        for node in on {
+            let api = api.clone();
+            let (node, storage) = ((*node).to_string(), (*storage).to_string());
+            asked.push((node.clone(), storage.clone()));
+            set.spawn(async move {
+                let answer = api.storage_images_listed(&node, &storage).await;
+                (node, storage, answer)
+            });
+        }
+    }
+    let (answers, lost) = super::join_readers(&mut set, "the fleecing storages").await;
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    if lost.is_some() {
+        let answered: BTreeSet<(&str, &str)> = answers
+            .iter()
+            .map(|(node, storage, _)| (node.as_str(), storage.as_str()))
+            .collect();
+        for (node, storage) in &asked {
+            if !answered.contains(&(node.as_str(), storage.as_str())) {
+                failed.insert(storage.clone());
+            }
+        }
+    }
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    for (node, storage, answer) in answers {
+        let component = format!("storage/{storage}");
+        let what = format!("the images on storage '{storage}' of node {node} (so whether fleecing images were left there is unknown)");
+        match answer {
+            Ok(list) => {
+                let (items, bad) = kept(list, Severity::Warning, &component, &what, anomalies);
+                if bad.is_some() {
+                    failed.insert(storage.clone());
+                }
+                for item in items {
+                    let Some(vmid) = fleecing_image_vmid(&item.volid) else {
+                        continue;
+                    };
+                    // A shared storage lists the same image on every node: keep the first node.
+                    if seen.insert((storage.clone(), item.volid.clone())) {
+                        scan.images.push(FleecingImage {
+                            node: node.clone(),
+                            storage: storage.clone(),
+                            volid: item.volid,
+                            vmid,
+                        });
+                    }
+                }
+            }
+            Err(err) => {
+                anomalies.push(request_anomaly(Severity::Warning, &component, &what, &err));
+                failed.insert(storage);
+            }
+        }
+    }
+    if let Some(lost) = lost {
+        anomalies.push(Anomaly::new(
+            Severity::Warning,
+            "pve/storage",
+            "the images on some fleecing storages were not read",
+            format!("{lost}; run again"),
+        ));
+    }
+    for storage in wanted.keys() {
+        let storage = (*storage).to_string();
+        if failed.contains(&storage) {
+            scan.unseen.push(storage);
+        } else if !scan.unseen.contains(&storage) {
+            scan.listed.push(storage);
+        }
+    }
+    // Images on the same storage found through two nodes: the first node in sorted order.
+    scan.images.sort();
+    scan.images
+        .dedup_by(|b, a| a.storage == b.storage && a.volid == b.volid);
+    scan.unseen.sort();
+    scan.unseen.dedup();
+    let hidden: Vec<&String> = scan
+        .unseen
+        .iter()
+        .filter(|s| !failed.contains(*s))
+        .collect();
+    if !hidden.is_empty() {
+        let names: Vec<&str> = hidden.iter().map(|s| s.as_str()).collect();
+        let commands: Vec<String> = names
+            .iter()
+            .map(|s| format!("`pvesm list {s} --content images | grep fleece`"))
+            .collect();
+        anomalies.push(Anomaly::new(
+            Severity::Info,
+            "pve/fleecing",
+            format!(
+                "leftover fleecing images on storage(s) {} cannot be seen read-only",
+                names.join(", ")
+            ),
+            format!(
+                "PVE lists VM images only to a token with Datastore.Allocate on the storage, which is not a read-only privilege; \
+                 an admin can look on the nodes that run the fleecing jobs: {}",
+                commands.join(", ")
+            ),
+        ));
+    }
+    scan
 }
 
 /// PVE ≥ 8.1 answers `/pools?poolid=`; older versions only `/pools/{id}`.
@@ -1817,6 +2008,44 @@ async fn read_storage_backups(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    /// Fleecing images are named `vm-<vmid>-fleece-<n>`, with `.<format>` and the VMID directory
+    /// on path-based storages (copies-and-evolution §B3); disks and backups are not them.
+    #[test]
+    fn fleecing_images_are_told_by_name() {
+        assert_eq!(fleecing_image_vmid("local-lvm:vm-100-fleece-0"), Some(100));
+        assert_eq!(
+            fleecing_image_vmid("local:100/vm-100-fleece-12.qcow2"),
+            Some(100)
+        );
+        for other in [
+            "local-lvm:vm-100-disk-0",
+            "local:100/vm-100-disk-0.qcow2",
+            "local-lvm:vm-100-fleece-",
+            "local-lvm:vm-x-fleece-0",
+            "local-lvm:base-100-fleece-0",
+            "vm-100-fleece-0",
+            "pbs1:backup/vm/100/2024-05-24T14:22:44Z",
+        ] {
+            assert_eq!(fleecing_image_vmid(other), None, "{other}");
+        }
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let on = map(&[("enabled", "1"), ("storage", "fast")]);
+        assert_eq!(
+            fleecing_from_wire(Some(&on)),
+            Some(Fleecing {
+                storage: Some("fast".into())
+            })
+        );
+        assert_eq!(fleecing_from_wire(Some(&map(&[("storage", "fast")]))), None);
+        assert_eq!(fleecing_from_wire(Some(&map(&[("enabled", "0")]))), None);
+        assert_eq!(fleecing_from_wire(None), None);
+    }
 
     /// A guest's volume facts from its job's `included_volumes` tree (as pve-api.md §3.7 shows
     /// it) equal those from its config: the same exclusions, reasons and count.

@@ -1010,9 +1010,15 @@ TASK OK
         cmd("vzdump 100 --fleecing 1,storage=fast").fleecing(),
         Some(Some("fast".to_string()))
     );
-    assert_eq!(cmd("vzdump 100 --fleecing enabled=1").fleecing(), Some(None));
+    assert_eq!(
+        cmd("vzdump 100 --fleecing enabled=1").fleecing(),
+        Some(None)
+    );
     assert_eq!(cmd("vzdump 100 --fleecing storage=fast").fleecing(), None);
-    assert_eq!(cmd("vzdump 100 --fleecing 'enabled=0,storage=fast'").fleecing(), None);
+    assert_eq!(
+        cmd("vzdump 100 --fleecing 'enabled=0,storage=fast'").fleecing(),
+        None
+    );
     assert_eq!(cmd("vzdump 100 --storage pbs1").fleecing(), None);
     assert_eq!(cmd("vzdump 100 --fleecing '1,enabled=1'").fleecing(), None);
 
