@@ -1307,6 +1307,19 @@ fn job_from_wire(job: wire::BackupJob, anomalies: &mut Vec<Anomaly>) -> BackupJo
     }
 }
 
+/// Storage types whose content is the same from every node (network storages), so their images
+/// are listed through one node only.
+const SHARED_KINDS: &[&str] = &[
+    "nfs",
+    "cifs",
+    "cephfs",
+    "rbd",
+    "glusterfs",
+    "iscsi",
+    "iscsidirect",
+    "zfs",
+];
+
 /// The enabled fleecing setting of a job (the decoded map's `enabled` defaults to off).
 fn fleecing_from_wire(map: Option<&BTreeMap<String, String>>) -> Option<Fleecing> {
     let map = map?;
@@ -1371,13 +1384,24 @@ async fn read_fleecing_images(
     let needs = Need::StorageContent.requirement();
     let mut set = JoinSet::new();
     let mut asked: Vec<(String, String)> = Vec::new();
+    let mut failed: BTreeSet<String> = BTreeSet::new();
     for (storage, on) in &wanted {
         let sees = perms.is_some_and(|p| p.has(&needs.acl_path_for(storage), needs.privilege));
-        if !sees || on.is_empty() {
+        if !sees {
             scan.unseen.push((*storage).to_string());
             continue;
         }
-        for node in on {
+        if on.is_empty() {
+            // No online node runs the job: nothing to ask through, and nothing read-only about it.
+            failed.insert((*storage).to_string());
+            continue;
+        }
+        // A network storage shows the same images on every node: one node is enough.
+        let shared = storages
+            .iter()
+            .find(|s| s.id == *storage)
+            .is_some_and(|s| SHARED_KINDS.contains(&s.kind.as_str()));
+        for node in on.iter().take(if shared { 1 } else { on.len() }) {
             let api = api.clone();
             let (node, storage) = ((*node).to_string(), (*storage).to_string());
             asked.push((node.clone(), storage.clone()));
@@ -1387,8 +1411,9 @@ async fn read_fleecing_images(
             });
         }
     }
-    let (answers, lost) = super::join_readers(&mut set, "the fleecing storages").await;
-    let mut failed: BTreeSet<String> = BTreeSet::new();
+    let (mut answers, lost) = super::join_readers(&mut set, "the fleecing storages").await;
+    // Completion order is arbitrary; the scan is not.
+    answers.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     if lost.is_some() {
         let answered: BTreeSet<(&str, &str)> = answers
             .iter()
@@ -1400,7 +1425,6 @@ async fn read_fleecing_images(
             }
         }
     }
-    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
     for (node, storage, answer) in answers {
         let component = format!("storage/{storage}");
         let what = format!("the images on storage '{storage}' of node {node} (so whether fleecing images were left there is unknown)");
@@ -1414,15 +1438,12 @@ async fn read_fleecing_images(
                     let Some(vmid) = fleecing_image_vmid(&item.volid) else {
                         continue;
                     };
-                    // A shared storage lists the same image on every node: keep the first node.
-                    if seen.insert((storage.clone(), item.volid.clone())) {
-                        scan.images.push(FleecingImage {
-                            node: node.clone(),
-                            storage: storage.clone(),
-                            volid: item.volid,
-                            vmid,
-                        });
-                    }
+                    scan.images.push(FleecingImage {
+                        node: node.clone(),
+                        storage: storage.clone(),
+                        volid: item.volid,
+                        vmid,
+                    });
                 }
             }
             Err(err) => {
@@ -1447,10 +1468,8 @@ async fn read_fleecing_images(
             scan.listed.push(storage);
         }
     }
-    // Images on the same storage found through two nodes: the first node in sorted order.
     scan.images.sort();
-    scan.images
-        .dedup_by(|b, a| a.storage == b.storage && a.volid == b.volid);
+    scan.images.dedup();
     scan.unseen.sort();
     scan.unseen.dedup();
     let hidden: Vec<&String> = scan

@@ -262,19 +262,19 @@ fn assess_with(
         guests.push(report);
     }
 
-    // A fleecing image of a VMID no guest has: its VM was destroyed before the cleanup existed.
+    // A fleecing image of a VMID no VM has: its VM was destroyed before the cleanup existed.
     if let Some(pve) = &inventory.pve {
-        for image in pve
-            .fleecing
-            .images
-            .iter()
-            .filter(|i| !index.guests.contains_key(&i.vmid))
-        {
+        for image in pve.fleecing.images.iter().filter(|i| {
+            index
+                .guests
+                .get(&i.vmid)
+                .is_none_or(|g| g.kind != crate::model::GuestKind::Qemu)
+        }) {
             anomalies.push(Anomaly::new(
                 Severity::Warning,
                 format!("storage/{}", image.storage),
                 format!(
-                    "leftover fleecing image {} belongs to no guest the token sees (VM {})",
+                    "leftover fleecing image {} belongs to no VM the token sees (VMID {})",
                     image.volid, image.vmid
                 ),
                 format!(
@@ -856,6 +856,9 @@ fn fleecing_leftovers(
     if guest.kind != crate::model::GuestKind::Qemu {
         return (None, Vec::new());
     }
+    // A VM locked for backup is being backed up (its images are in use) or has a stale lock,
+    // which stale_lock reports: its images are no finding of their own yet.
+    let locked = guest.lock.as_deref() == Some("backup");
     let component = format!("guest/{}", guest.vmid);
     let images: Vec<&crate::model::FleecingImage> = pve
         .fleecing
@@ -863,6 +866,9 @@ fn fleecing_leftovers(
         .iter()
         .filter(|i| i.vmid == guest.vmid)
         .collect();
+    if locked && !images.is_empty() {
+        return (None, Vec::new());
+    }
     if !images.is_empty() {
         let mut anomalies = Vec::new();
         let nodes: BTreeSet<&str> = images.iter().map(|i| i.node.as_str()).collect();

@@ -2169,7 +2169,7 @@ fn a_seen_fleecing_image_is_a_leftover_unless_a_backup_runs() {
     // The image of a VMID no guest has is named on its storage.
     assert!(has_anomaly(
         &report,
-        "leftover fleecing image fast:vm-999-fleece-0 belongs to no guest"
+        "leftover fleecing image fast:vm-999-fleece-0 belongs to no VM"
     ));
     // A running backup's image is its own: nothing on the guest.
     let upid = (
@@ -2181,6 +2181,20 @@ fn a_seen_fleecing_image_is_a_leftover_unless_a_backup_runs() {
         .flags
         .contains(&GuestFlag::FleecingLeftover));
     assert!(!has_anomaly(&report, "VM 100 has leftover fleecing"));
+    // A VM locked for backup owns its images (or has a stale lock, reported as such).
+    let mut fx =
+        ok_task(daily(Fx::new()), "2026-11-22").guest(100, |g| g.lock = Some("backup".into()));
+    fx.pve().fleecing.images = vec![FleecingImage {
+        node: "pve1".into(),
+        storage: "fast".into(),
+        volid: "fast:vm-100-fleece-0".into(),
+        vmid: 100,
+    }];
+    let report = run(&fx.build());
+    assert!(!guest(&report, 100)
+        .flags
+        .contains(&GuestFlag::FleecingLeftover));
+    assert!(!has_anomaly(&report, "leftover fleecing"));
     // Running tasks not all visible (or not read): only "may", as info.
     for running in [
         Some((
