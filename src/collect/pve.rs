@@ -498,7 +498,7 @@ async fn read_running_backups(
         .collect();
     locked.extend(also);
     let mut set = JoinSet::new();
-    for node in locked {
+    for node in &locked {
         let api = api.clone();
         let node = node.to_string();
         set.spawn(async move {
@@ -507,8 +507,20 @@ async fn read_running_backups(
         });
     }
     let mut out = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        let Ok((node, answer)) = joined else { continue };
+    let (answers, lost) = super::join_readers(&mut set, "the running backups").await;
+    if let Some(lost) = lost {
+        // A node without an answer has no running list: its locks and images claim nothing.
+        let answered: BTreeSet<&str> = answers.iter().map(|(node, _)| node.as_str()).collect();
+        for node in locked.iter().filter(|n| !answered.contains(*n)) {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("pve/nodes/{node}"),
+                format!("the running backups of node {node} are unknown (so whether a backup lock or fleecing image there is stale is unknown)"),
+                format!("{lost}; run again"),
+            ));
+        }
+    }
+    for (node, answer) in answers {
         let component = format!("pve/nodes/{node}");
         let what = format!("the running backups of node {node} (so whether a backup lock or fleecing image there is stale is unknown)");
         let running = observe(
