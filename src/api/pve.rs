@@ -76,6 +76,13 @@ pub(crate) enum PveRequest<'a> {
         /// The storage.
         storage: &'a str,
     },
+    /// [`PveApi::storage_images_listed`].
+    StorageImages {
+        /// The node asked.
+        node: &'a str,
+        /// The storage.
+        storage: &'a str,
+    },
     /// [`PveApi::backup_jobs`] (`PVE_BACKUP_JOBS_ENDPOINT`).
     BackupJobs,
     /// [`PveApi::included_volumes`] of this job.
@@ -127,6 +134,10 @@ impl PveApi {
             PveRequest::StorageBackups { node, storage } => (
                 owned(&["nodes", node, "storage", storage, "content"]),
                 vec![("content", "backup".to_string())],
+            ),
+            PveRequest::StorageImages { node, storage } => (
+                owned(&["nodes", node, "storage", storage, "content"]),
+                vec![("content", "images".to_string())],
             ),
             PveRequest::BackupJobs => (self.jobs_path.clone(), Vec::new()),
             PveRequest::IncludedVolumes(job) => (
@@ -286,6 +297,19 @@ impl PveApi {
     ) -> Result<LenientList<wire::StorageContentItem>, ApiError> {
         self.list(PveRequest::StorageBackups { node, storage })
             .await
+    }
+
+    /// `GET /nodes/{node}/storage/{storage}/content?content=images`: the guest disk images on a
+    /// storage (where fleecing leftovers `vm-<vmid>-fleece-<n>` show). Needs `Datastore.Audit` or
+    /// `Datastore.AllocateSpace` on `/storage/{storage}` (403 without either); each image is then
+    /// **silently filtered**: listed only with `Datastore.Allocate` on the storage, so without it
+    /// the list is empty however many images there are.
+    pub(crate) async fn storage_images_listed(
+        &self,
+        node: &str,
+        storage: &str,
+    ) -> Result<LenientList<wire::StorageContentItem>, ApiError> {
+        self.list(PveRequest::StorageImages { node, storage }).await
     }
 
     /// The backup-job list as a path label (`/cluster/backup` unless `PVE_BACKUP_JOBS_ENDPOINT`

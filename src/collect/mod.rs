@@ -348,3 +348,34 @@ pub(crate) async fn join_readers<T: 'static>(
 pub fn epoch(seconds: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::panic)]
+    use super::*;
+
+    /// A reader that panics leaves a named gap, and the readers after it are still collected.
+    #[tokio::test]
+    async fn a_lost_reader_is_a_gap_and_the_rest_still_count() {
+        let mut set = tokio::task::JoinSet::new();
+        for id in 0..4u32 {
+            set.spawn(async move {
+                if id == 1 {
+                    panic!("reader {id} broke");
+                }
+                id
+            });
+        }
+        let (mut results, gap) = join_readers(&mut set, "the test lists").await;
+        results.sort_unstable();
+        assert_eq!(results, vec![0, 2, 3]);
+        assert_eq!(
+            gap.as_deref(),
+            Some("1 reader(s) of the test lists ended abnormally")
+        );
+
+        let mut set = tokio::task::JoinSet::new();
+        set.spawn(async { 7u32 });
+        assert_eq!(join_readers(&mut set, "x").await, (vec![7], None));
+    }
+}

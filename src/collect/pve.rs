@@ -26,10 +26,10 @@ use crate::config::NotesMode;
 use crate::model::permissions::{Need, Requirement};
 use crate::model::volumes::{tree_exclusion, volumes, VolumeKind};
 use crate::model::{
-    Anomaly, BackupJob, Completeness, ExcludedVolume, Guest, GuestConfigFacts, GuestKind, Node,
-    NodeRunningBackups, NodeTaskHistory, Observed, PbsTarget, PermissionMap, Pool, PveInventory,
-    Replication, Restore, Selection, Severity, Storage, StorageBackup, TaskLogEvidence, Vmid,
-    VzdumpTask,
+    Anomaly, BackupJob, Completeness, ExcludedVolume, Fleecing, FleecingImage, FleecingScan, Guest,
+    GuestConfigFacts, GuestKind, Node, NodeRunningBackups, NodeTaskHistory, Observed, PbsTarget,
+    PermissionMap, Pool, PveInventory, Replication, Restore, Selection, Severity, Storage,
+    StorageBackup, TaskLogEvidence, Vmid, VzdumpTask,
 };
 use crate::schedule::schedule_from_legacy;
 use crate::tasklog::{parse_restore_log, parse_vzdump_log};
@@ -206,7 +206,19 @@ pub async fn collect_pve(
         anomalies.append(&mut found);
     }
 
-    let running_backups = read_running_backups(api, &guests.items, &nodes, &mut anomalies).await;
+    let fleecing = read_fleecing_images(
+        api,
+        &jobs.items,
+        &storages.items,
+        &nodes,
+        perms.as_ref(),
+        &mut anomalies,
+    )
+    .await;
+    // A leftover is told from a live run's image by the node's running backups, as a lock is.
+    let fleecing_nodes: BTreeSet<&str> = fleecing.images.iter().map(|i| i.node.as_str()).collect();
+    let running_backups =
+        read_running_backups(api, &guests.items, &fleecing_nodes, &nodes, &mut anomalies).await;
     let replication = read_replication(api, &nodes, &visibility, &mut anomalies).await;
     let restores = read_restores(api, &nodes, since, options, &mut anomalies).await;
 
@@ -226,6 +238,7 @@ pub async fn collect_pve(
         running_backups,
         replication,
         restores,
+        fleecing,
     };
     (inventory, anomalies)
 }
@@ -470,21 +483,24 @@ fn replication_from_wire(item: wire::ReplicationStatus) -> Option<Replication> {
     })
 }
 
-/// The running vzdump tasks of every node that holds a guest locked for backup: only they tell
-/// a live backup's lock from a stale one, and other nodes need not be asked.
+/// The running vzdump tasks of every node that holds a guest locked for backup or a fleecing
+/// image (`also`): only they tell a live backup's lock or image from a leftover, and other
+/// nodes need not be asked.
 async fn read_running_backups(
     api: &PveApi,
     guests: &[Guest],
+    also: &BTreeSet<&str>,
     nodes: &Nodes,
     anomalies: &mut Vec<Anomaly>,
 ) -> Vec<NodeRunningBackups> {
-    let locked: BTreeSet<&str> = guests
+    let mut locked: BTreeSet<&str> = guests
         .iter()
         .filter(|g| g.lock.as_deref() == Some("backup"))
         .map(|g| g.node.as_str())
         .collect();
+    locked.extend(also);
     let mut set = JoinSet::new();
-    for node in locked {
+    for node in &locked {
         let api = api.clone();
         let node = node.to_string();
         set.spawn(async move {
@@ -493,10 +509,22 @@ async fn read_running_backups(
         });
     }
     let mut out = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        let Ok((node, answer)) = joined else { continue };
+    let (answers, lost) = super::join_readers(&mut set, "the running backups").await;
+    if let Some(lost) = lost {
+        // A node without an answer has no running list: its locks and images claim nothing.
+        let answered: BTreeSet<&str> = answers.iter().map(|(node, _)| node.as_str()).collect();
+        for node in locked.iter().filter(|n| !answered.contains(*n)) {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("pve/nodes/{node}"),
+                format!("the running backups of node {node} are unknown (so whether a backup lock or fleecing image there is stale is unknown)"),
+                format!("{lost}; run again"),
+            ));
+        }
+    }
+    for (node, answer) in answers {
         let component = format!("pve/nodes/{node}");
-        let what = format!("the running backups of node {node} (so whether a backup lock there is stale is unknown)");
+        let what = format!("the running backups of node {node} (so whether a backup lock or fleecing image there is stale is unknown)");
         let running = observe(
             answer,
             Failed::new(Severity::Warning, &component, &what),
@@ -602,7 +630,27 @@ async fn read_nodes(
     }
     let mut zones: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut sees_all: BTreeMap<String, Option<bool>> = BTreeMap::new();
-    while let Some(Ok((name, result, node_sees_all))) = time_set.join_next().await {
+    let (answers, lost) = super::join_readers(&mut time_set, "the node time zones").await;
+    if let Some(lost) = lost {
+        // The lost nodes are those without an answer: their time zone falls back to UTC and
+        // their history's completeness is undecided, as when the requests themselves failed.
+        let answered: BTreeSet<&str> = answers.iter().map(|(name, ..)| name.as_str()).collect();
+        for node in node_list
+            .iter()
+            .filter(|n| !answered.contains(n.node.as_str()))
+        {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("pve/nodes/{}", node.node),
+                format!(
+                    "the time zone and privileges of node {} are unknown (task-log times are read as UTC, its task history may be incomplete)",
+                    node.node
+                ),
+                format!("{lost}; run again"),
+            ));
+        }
+    }
+    for (name, result, node_sees_all) in answers {
         let component = format!("pve/nodes/{name}");
         // Without the probe the history's completeness cannot be decided: the node's history
         // becomes partial (see read_task_history), and the failed request must show.
@@ -1267,9 +1315,203 @@ fn job_from_wire(job: wire::BackupJob, anomalies: &mut Vec<Anomaly>) -> BackupJo
         legacy,
         repeat_missed: job.repeat_missed,
         protected: job.protected.unwrap_or(false),
+        fleecing: fleecing_from_wire(job.fleecing.as_ref()),
         id: job.id,
         raw,
     }
+}
+
+/// Storage types whose content is the same from every node (network storages), so their images
+/// are listed through one node only.
+const SHARED_KINDS: &[&str] = &[
+    "nfs",
+    "cifs",
+    "cephfs",
+    "rbd",
+    "glusterfs",
+    "iscsi",
+    "iscsidirect",
+    "zfs",
+];
+
+/// The enabled fleecing setting of a job (the decoded map's `enabled` defaults to off).
+fn fleecing_from_wire(map: Option<&BTreeMap<String, String>>) -> Option<Fleecing> {
+    let map = map?;
+    let enabled = matches!(
+        map.get("enabled").map(String::as_str),
+        Some("1" | "true" | "yes" | "on")
+    );
+    enabled.then(|| Fleecing {
+        storage: map.get("storage").filter(|s| !s.is_empty()).cloned(),
+    })
+}
+
+/// The VMID of a fleecing image volid (`<storage>:vm-<vmid>-fleece-<n>`, on path-based storages
+/// `<storage>:<vmid>/vm-<vmid>-fleece-<n>.<format>`), None for any other volume.
+fn fleecing_image_vmid(volid: &str) -> Option<Vmid> {
+    let (_, volume) = volid.split_once(':')?;
+    let name = volume.rsplit('/').next()?;
+    let (vmid, rest) = name.strip_prefix("vm-")?.split_once("-fleece-")?;
+    let number = rest.split_once('.').map_or(rest, |(n, _)| n);
+    let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(number) || !all_digits(vmid) {
+        return None;
+    }
+    vmid.parse().ok()
+}
+
+/// The fleecing images on every storage an enabled job fleeces to, on each node that runs such a
+/// job. A VM image is listed only with `Datastore.Allocate` on the storage, which a read-only
+/// token lacks: those storages are named once as not visible, never read as holding nothing.
+async fn read_fleecing_images(
+    api: &PveApi,
+    jobs: &[BackupJob],
+    storages: &[Storage],
+    nodes: &Nodes,
+    perms: Option<&PermissionMap>,
+    anomalies: &mut Vec<Anomaly>,
+) -> FleecingScan {
+    let online: Vec<&str> = nodes
+        .observed
+        .items
+        .iter()
+        .filter(|n| n.status == "online")
+        .map(|n| n.name.as_str())
+        .collect();
+    // storage → nodes on which some enabled job fleeces to it.
+    let mut wanted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for job in jobs.iter().filter(|j| j.enabled) {
+        let Some(storage) = job.fleecing.as_ref().and_then(|f| f.storage.as_deref()) else {
+            continue;
+        };
+        let allowed = storages
+            .iter()
+            .find(|s| s.id == storage)
+            .and_then(|s| s.nodes.as_ref());
+        let runs_on = online.iter().copied().filter(|n| {
+            job.node.as_deref().is_none_or(|only| only == *n)
+                && allowed.is_none_or(|list| list.iter().any(|a| a == n))
+        });
+        wanted.entry(storage).or_default().extend(runs_on);
+    }
+    let mut scan = FleecingScan::default();
+    let needs = Need::StorageContent.requirement();
+    let mut set = JoinSet::new();
+    let mut asked: Vec<(String, String)> = Vec::new();
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    for (storage, on) in &wanted {
+        let sees = perms.is_some_and(|p| p.has(&needs.acl_path_for(storage), needs.privilege));
+        if !sees {
+            scan.unseen.push((*storage).to_string());
+            continue;
+        }
+        if on.is_empty() {
+            // No online node runs the job: nothing to ask through, and nothing read-only about it.
+            failed.insert((*storage).to_string());
+            continue;
+        }
+        // A network storage shows the same images on every node: one node is enough.
+        let shared = storages
+            .iter()
+            .find(|s| s.id == *storage)
+            .is_some_and(|s| SHARED_KINDS.contains(&s.kind.as_str()));
+        for node in on.iter().take(if shared { 1 } else { on.len() }) {
+            let api = api.clone();
+            let (node, storage) = ((*node).to_string(), (*storage).to_string());
+            asked.push((node.clone(), storage.clone()));
+            set.spawn(async move {
+                let answer = api.storage_images_listed(&node, &storage).await;
+                (node, storage, answer)
+            });
+        }
+    }
+    let (mut answers, lost) = super::join_readers(&mut set, "the fleecing storages").await;
+    // Completion order is arbitrary; the scan is not.
+    answers.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    if lost.is_some() {
+        let answered: BTreeSet<(&str, &str)> = answers
+            .iter()
+            .map(|(node, storage, _)| (node.as_str(), storage.as_str()))
+            .collect();
+        for (node, storage) in &asked {
+            if !answered.contains(&(node.as_str(), storage.as_str())) {
+                failed.insert(storage.clone());
+            }
+        }
+    }
+    for (node, storage, answer) in answers {
+        let component = format!("storage/{storage}");
+        let what = format!("the images on storage '{storage}' of node {node} (so whether fleecing images were left there is unknown)");
+        match answer {
+            Ok(list) => {
+                let (items, bad) = kept(list, Severity::Warning, &component, &what, anomalies);
+                if bad.is_some() {
+                    failed.insert(storage.clone());
+                }
+                for item in items {
+                    let Some(vmid) = fleecing_image_vmid(&item.volid) else {
+                        continue;
+                    };
+                    scan.images.push(FleecingImage {
+                        node: node.clone(),
+                        storage: storage.clone(),
+                        volid: item.volid,
+                        vmid,
+                    });
+                }
+            }
+            Err(err) => {
+                anomalies.push(request_anomaly(Severity::Warning, &component, &what, &err));
+                failed.insert(storage);
+            }
+        }
+    }
+    if let Some(lost) = lost {
+        anomalies.push(Anomaly::new(
+            Severity::Warning,
+            "pve/storage",
+            "the images on some fleecing storages were not read",
+            format!("{lost}; run again"),
+        ));
+    }
+    for storage in wanted.keys() {
+        let storage = (*storage).to_string();
+        if failed.contains(&storage) {
+            scan.unseen.push(storage);
+        } else if !scan.unseen.contains(&storage) {
+            scan.listed.push(storage);
+        }
+    }
+    scan.images.sort();
+    scan.images.dedup();
+    scan.unseen.sort();
+    scan.unseen.dedup();
+    let hidden: Vec<&String> = scan
+        .unseen
+        .iter()
+        .filter(|s| !failed.contains(*s))
+        .collect();
+    if !hidden.is_empty() {
+        let names: Vec<&str> = hidden.iter().map(|s| s.as_str()).collect();
+        let commands: Vec<String> = names
+            .iter()
+            .map(|s| format!("`pvesm list {s} --content images | grep fleece`"))
+            .collect();
+        anomalies.push(Anomaly::new(
+            Severity::Info,
+            "pve/fleecing",
+            format!(
+                "leftover fleecing images on storage(s) {} cannot be seen read-only",
+                names.join(", ")
+            ),
+            format!(
+                "PVE lists VM images only to a token with Datastore.Allocate on the storage, which is not a read-only privilege; \
+                 an admin can look on the nodes that run the fleecing jobs: {}",
+                commands.join(", ")
+            ),
+        ));
+    }
+    scan
 }
 
 /// PVE ≥ 8.1 answers `/pools?poolid=`; older versions only `/pools/{id}`.
@@ -1302,7 +1544,24 @@ async fn read_pool_members(
         });
     }
     let mut members = BTreeMap::new();
-    while let Some(Ok((id, result))) = set.join_next().await {
+    let (answers, lost) = super::join_readers(&mut set, "the pool members").await;
+    if let Some(lost) = lost {
+        // A pool without an answer has unknown members, never none.
+        let answered: BTreeSet<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
+        for pool in pools
+            .iter()
+            .filter(|p| !answered.contains(p.poolid.as_str()))
+        {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("pool/{}", pool.poolid),
+                format!("the members of pool '{}' are unknown", pool.poolid),
+                format!("{lost}; run again"),
+            ));
+            members.insert(pool.poolid.clone(), None);
+        }
+    }
+    for (id, result) in answers {
         let vmids = match result {
             Ok(Some(detail)) => {
                 let mut vmids: Vec<Vmid> = detail
@@ -1501,7 +1760,30 @@ async fn read_task_history(
     }
     let mut log_failures = 0usize;
     let mut first_failure: Option<ApiError> = None;
-    while let Some(Ok((index, result))) = set.join_next().await {
+    let (answers, lost) = super::join_readers(&mut set, "the vzdump task logs").await;
+    if let Some(lost) = &lost {
+        // A log whose reader was lost is unreadable, not "still running" (the default below).
+        let read: BTreeSet<usize> = answers.iter().map(|(index, _)| *index).collect();
+        for (index, item) in items.iter().enumerate() {
+            let finished = item.endtime.is_some() || item.status.is_some();
+            if finished && !logs.contains_key(&index) && !read.contains(&index) {
+                progress.log_done();
+                logs.insert(
+                    index,
+                    TaskLogEvidence::Unavailable {
+                        reason: format!("log not read: {lost}"),
+                    },
+                );
+            }
+        }
+        anomalies.push(Anomaly::new(
+            Severity::Critical,
+            &component,
+            format!("vzdump task log(s) on node {node} were not read"),
+            format!("{lost}; run again"),
+        ));
+    }
+    for (index, result) in answers {
         progress.log_done();
         let evidence = match result {
             Ok(evidence) => evidence,
@@ -1613,6 +1895,7 @@ async fn read_storage_backups(
     let mut set = JoinSet::new();
     let mut partial_reasons = Vec::new();
     let mut unasked = Vec::new();
+    let mut asked = Vec::new();
     for storage in storages.iter().filter(|s| s.enabled && s.holds_backups()) {
         if let Some(target) = &storage.pbs {
             if target
@@ -1658,6 +1941,7 @@ async fn read_storage_backups(
         }
         let api = api.clone();
         let id = storage.id.clone();
+        asked.push(id.clone());
         set.spawn(async move {
             let result = api.storage_backups_listed(&node, &id).await;
             (id, result)
@@ -1665,7 +1949,27 @@ async fn read_storage_backups(
     }
     let mut backups = Vec::new();
     let mut failed = std::mem::take(&mut unasked);
-    while let Some(Ok((id, result))) = set.join_next().await {
+    let (answers, lost) = super::join_readers(&mut set, "the storage backup lists").await;
+    if let Some(lost) = lost {
+        // A storage whose reader was lost is a gap in the backup list, named like a failed one.
+        let answered: BTreeSet<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
+        let unread: Vec<&str> = asked
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !answered.contains(id))
+            .collect();
+        anomalies.push(Anomaly::new(
+            Severity::Warning,
+            "pve/storage",
+            format!(
+                "the backups on storage(s) {} were not read",
+                unread.join(", ")
+            ),
+            format!("{lost}; run again"),
+        ));
+        failed.extend(unread.iter().map(|id| format!("storage '{id}': {lost}")));
+    }
+    for (id, result) in answers {
         match result {
             Ok(list) => {
                 let (items, bad) = kept(
@@ -1741,6 +2045,44 @@ async fn read_storage_backups(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    /// Fleecing images are named `vm-<vmid>-fleece-<n>`, with `.<format>` and the VMID directory
+    /// on path-based storages (copies-and-evolution §B3); disks and backups are not them.
+    #[test]
+    fn fleecing_images_are_told_by_name() {
+        assert_eq!(fleecing_image_vmid("local-lvm:vm-100-fleece-0"), Some(100));
+        assert_eq!(
+            fleecing_image_vmid("local:100/vm-100-fleece-12.qcow2"),
+            Some(100)
+        );
+        for other in [
+            "local-lvm:vm-100-disk-0",
+            "local:100/vm-100-disk-0.qcow2",
+            "local-lvm:vm-100-fleece-",
+            "local-lvm:vm-x-fleece-0",
+            "local-lvm:base-100-fleece-0",
+            "vm-100-fleece-0",
+            "pbs1:backup/vm/100/2024-05-24T14:22:44Z",
+        ] {
+            assert_eq!(fleecing_image_vmid(other), None, "{other}");
+        }
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let on = map(&[("enabled", "1"), ("storage", "fast")]);
+        assert_eq!(
+            fleecing_from_wire(Some(&on)),
+            Some(Fleecing {
+                storage: Some("fast".into())
+            })
+        );
+        assert_eq!(fleecing_from_wire(Some(&map(&[("storage", "fast")]))), None);
+        assert_eq!(fleecing_from_wire(Some(&map(&[("enabled", "0")]))), None);
+        assert_eq!(fleecing_from_wire(None), None);
+    }
 
     /// A guest's volume facts from its job's `included_volumes` tree (as pve-api.md §3.7 shows
     /// it) equal those from its config: the same exclusions, reasons and count.

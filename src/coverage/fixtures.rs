@@ -92,6 +92,7 @@ impl Fx {
             not_backed_up: Observed::complete(Vec::new()),
             running_backups: Vec::new(),
             restores: Observed::complete(Vec::new()),
+            fleecing: Default::default(),
             replication: Observed::complete(Vec::new()),
         };
         let pbs = PbsInventory {
@@ -209,6 +210,7 @@ impl Fx {
             legacy: false,
             repeat_missed: None,
             protected: false,
+            fleecing: None,
             raw: BTreeMap::new(),
         };
         f(&mut job);

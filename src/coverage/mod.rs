@@ -478,6 +478,29 @@ fn assess_cluster(
         guests.push(report);
     }
 
+    // A fleecing image of a VMID no VM has: its VM was destroyed before the cleanup existed.
+    if let Some(pve) = scope.pve {
+        for image in pve.fleecing.images.iter().filter(|i| {
+            index
+                .guests
+                .get(&i.vmid)
+                .is_none_or(|g| g.kind != crate::model::GuestKind::Qemu)
+        }) {
+            anomalies.push(Anomaly::new(
+                Severity::Warning,
+                format!("storage/{}", image.storage),
+                format!(
+                    "leftover fleecing image {} belongs to no VM the token sees (VMID {})",
+                    image.volid, image.vmid
+                ),
+                format!(
+                    "if VM {} no longer exists, run `pvesm free {}` on {}",
+                    image.vmid, image.volid, image.node
+                ),
+            ));
+        }
+    }
+
     // A storage restricted to some nodes cannot take the backups of guests on the others.
     for (ctx, chosen) in job_ctxs.iter().zip(&selected) {
         let storage_id = ctx.storage_or_default();
@@ -763,6 +786,9 @@ fn guest_report(
         flags.insert(GuestFlag::StaleLock);
         anomalies.push(anomaly);
     }
+    let (fleecing_flag, fleecing_anomalies) = fleecing_leftovers(index, guest, guest_runs);
+    flags.extend(fleecing_flag);
+    anomalies.extend(fleecing_anomalies);
     if guest.template == Some(true) {
         flags.insert(GuestFlag::Template);
     }
@@ -1032,6 +1058,123 @@ fn stale_lock(index: &Index<'_>, guest: &Guest) -> Option<Anomaly> {
             guest.vmid, guest.node
         ),
     ))
+}
+
+/// The fleecing images a crashed or killed backup left for a VM: seen on the storage (when the
+/// token may list its images) unless a backup runs on that node now; otherwise, where the images
+/// could not be listed, suspected from a newest run that used fleecing and failed.
+fn fleecing_leftovers(
+    index: &Index<'_>,
+    guest: &Guest,
+    guest_runs: &[RunRecord<'_>],
+) -> (Option<GuestFlag>, Vec<Anomaly>) {
+    let Some(pve) = index.scope.pve else {
+        return (None, Vec::new());
+    };
+    if guest.kind != crate::model::GuestKind::Qemu {
+        return (None, Vec::new());
+    }
+    // A VM locked for backup is being backed up (its images are in use) or has a stale lock,
+    // which stale_lock reports: its images are no finding of their own yet.
+    let locked = guest.lock.as_deref() == Some("backup");
+    let component = format!("guest/{}", guest.vmid);
+    let images: Vec<&crate::model::FleecingImage> = pve
+        .fleecing
+        .images
+        .iter()
+        .filter(|i| i.vmid == guest.vmid)
+        .collect();
+    if locked && !images.is_empty() {
+        return (None, Vec::new());
+    }
+    if !images.is_empty() {
+        let mut anomalies = Vec::new();
+        let nodes: BTreeSet<&str> = images.iter().map(|i| i.node.as_str()).collect();
+        for node in nodes {
+            let volids: Vec<&str> = images
+                .iter()
+                .filter(|i| i.node == node)
+                .map(|i| i.volid.as_str())
+                .collect();
+            let running = pve.running_backups.iter().find(|r| r.node == node);
+            // A running backup's images are its own; an unknown running list moves the finding
+            // to "may be", never to a leftover for sure.
+            let severity = match running {
+                Some(r) if !r.tasks.is_empty() => continue,
+                Some(r) if r.completeness.is_complete() => Severity::Warning,
+                _ => Severity::Info,
+            };
+            let hedge = if severity == Severity::Warning {
+                ""
+            } else {
+                " (whether a backup uses them right now is unknown: the running tasks of the node could not all be seen)"
+            };
+            anomalies.push(Anomaly::new(
+                severity,
+                component.clone(),
+                format!(
+                    "VM {} has leftover fleecing image(s) {}{hedge}",
+                    guest.vmid,
+                    volids.join(", ")
+                ),
+                format!(
+                    "a backup that crashed or was killed left them; they take space and the next backup of the VM only removes them on qemu-server ≥ 8.3.11; \
+                     make sure no backup of VM {} is running, then run {} on {node}",
+                    guest.vmid,
+                    volids
+                        .iter()
+                        .map(|v| format!("`pvesm free {v}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let flag = (!anomalies.is_empty()).then_some(GuestFlag::FleecingLeftover);
+        return (flag, anomalies);
+    }
+    // The newest run with a result: a failure after fleecing began may leave its images.
+    let Some(newest) = guest_runs.iter().find(|r| r.status != RunStatus::Unknown) else {
+        return (None, Vec::new());
+    };
+    let RunStatus::Failed(_) = newest.status else {
+        return (None, Vec::new());
+    };
+    let crate::model::TaskLogEvidence::Parsed { log, .. } = &newest.task.log else {
+        return (None, Vec::new());
+    };
+    let Some(storage) = log.command.as_ref().and_then(|c| c.fleecing()) else {
+        return (None, Vec::new());
+    };
+    // A storage whose images were listed showed no leftover of this VM: nothing to suspect.
+    if storage
+        .as_ref()
+        .is_some_and(|s| pve.fleecing.listed.contains(s))
+    {
+        return (None, Vec::new());
+    }
+    let place = storage
+        .as_deref()
+        .map_or("on its fleecing storage".to_string(), |s| {
+            format!("on storage '{s}'")
+        });
+    let anomaly = Anomaly::new(
+        Severity::Info,
+        component,
+        format!(
+            "VM {}: a fleecing image may be left {place} by its failed backup of {}",
+            guest.vmid,
+            newest.start.format("%Y-%m-%d %H:%M UTC")
+        ),
+        format!(
+            "the run used fleecing and did not finish cleanly ({}); the token cannot list VM images read-only. \
+             An admin can check with `pvesm list {} --content images | grep vm-{}-fleece` on {} and remove a leftover with `pvesm free <volid>` once no backup of the VM runs",
+            newest.task.upid,
+            storage.as_deref().unwrap_or("<storage>"),
+            guest.vmid,
+            newest.task.node
+        ),
+    );
+    (Some(GuestFlag::FleecingMayRemain), vec![anomaly])
 }
 
 /// What every guest's freshness shares: the tasks that fit each job, the nodes' facts and the

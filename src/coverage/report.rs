@@ -344,6 +344,11 @@ pub enum GuestFlag {
     /// The guest is locked for backup while no vzdump task runs on its node: the stale lock
     /// makes every later backup of it fail.
     StaleLock,
+    /// A fleecing image of the VM was left on a storage by a backup that crashed or was killed.
+    FleecingLeftover,
+    /// The VM's newest backup used fleecing and failed, and the fleecing storage's images cannot
+    /// be listed read-only: an image may have been left there.
+    FleecingMayRemain,
     /// A flag this version does not know, read back from a report another version wrote. Kept
     /// (rather than refused) so that an older or newer report stays readable for the drift; the
     /// engine never produces it.
@@ -365,6 +370,8 @@ impl GuestFlag {
             GuestFlag::VerifyOutdated => "verify_outdated",
             GuestFlag::VmidReuse => "vmid_reuse",
             GuestFlag::StaleLock => "stale_lock",
+            GuestFlag::FleecingLeftover => "fleecing_leftover",
+            GuestFlag::FleecingMayRemain => "fleecing_may_remain",
             GuestFlag::Other(other) => other,
         }
     }

@@ -74,6 +74,7 @@ fn selection_rules_table() {
         legacy: false,
         repeat_missed: None,
         protected: false,
+        fleecing: None,
         raw: Default::default(),
     };
     let other = |by, node: &str| Membership::OtherNode {
@@ -189,6 +190,7 @@ fn unreadable_pool_is_indeterminate_not_empty() {
         legacy: false,
         repeat_missed: None,
         protected: false,
+        fleecing: None,
         raw: Default::default(),
     };
     let (resolved, _) = resolve(&job, &pve.pools.items, &pve.pools.completeness, &index);
@@ -2262,4 +2264,153 @@ fn one_cluster_keeps_its_components_and_names_its_cluster() {
         .anomalies
         .iter()
         .all(|a| !a.component.starts_with("solo/")));
+}
+
+#[test]
+fn a_seen_fleecing_image_is_a_leftover_unless_a_backup_runs() {
+    let build = |running: Option<(Completeness, Vec<(String, String)>)>| {
+        let mut fx = ok_task(daily(Fx::new()), "2026-11-22");
+        let image = |vmid: Vmid| FleecingImage {
+            node: "pve1".into(),
+            storage: "fast".into(),
+            volid: format!("fast:vm-{vmid}-fleece-0"),
+            vmid,
+        };
+        fx.pve().fleecing = FleecingScan {
+            images: vec![image(100), image(999)],
+            listed: vec!["fast".into()],
+            unseen: Vec::new(),
+        };
+        if let Some((completeness, tasks)) = running {
+            fx.pve().running_backups = vec![NodeRunningBackups {
+                node: "pve1".into(),
+                completeness,
+                tasks,
+            }];
+        }
+        run(&fx.build())
+    };
+    let report = build(Some((Completeness::Complete, Vec::new())));
+    assert!(guest(&report, 100)
+        .flags
+        .contains(&GuestFlag::FleecingLeftover));
+    let leftover = report
+        .anomalies
+        .iter()
+        .find(|a| {
+            a.message
+                .contains("VM 100 has leftover fleecing image(s) fast:vm-100-fleece-0")
+        })
+        .unwrap();
+    assert_eq!(leftover.severity, Severity::Warning);
+    assert!(leftover
+        .details
+        .contains("`pvesm free fast:vm-100-fleece-0` on pve1"));
+    // The image of a VMID no guest has is named on its storage.
+    assert!(has_anomaly(
+        &report,
+        "leftover fleecing image fast:vm-999-fleece-0 belongs to no VM"
+    ));
+    // A running backup's image is its own: nothing on the guest.
+    let upid = (
+        "UPID:pve1:1:2:3:vzdump::root@pam:".to_string(),
+        String::new(),
+    );
+    let report = build(Some((Completeness::Complete, vec![upid])));
+    assert!(!guest(&report, 100)
+        .flags
+        .contains(&GuestFlag::FleecingLeftover));
+    assert!(!has_anomaly(&report, "VM 100 has leftover fleecing"));
+    // A VM locked for backup owns its images (or has a stale lock, reported as such).
+    let mut fx =
+        ok_task(daily(Fx::new()), "2026-11-22").guest(100, |g| g.lock = Some("backup".into()));
+    fx.pve().fleecing.images = vec![FleecingImage {
+        node: "pve1".into(),
+        storage: "fast".into(),
+        volid: "fast:vm-100-fleece-0".into(),
+        vmid: 100,
+    }];
+    let report = run(&fx.build());
+    assert!(!guest(&report, 100)
+        .flags
+        .contains(&GuestFlag::FleecingLeftover));
+    assert!(!has_anomaly(&report, "leftover fleecing"));
+    // Running tasks not all visible (or not read): only "may", as info.
+    for running in [
+        Some((
+            Completeness::Partial {
+                reason: "Sys.Audit".into(),
+            },
+            Vec::new(),
+        )),
+        None,
+    ] {
+        let report = build(running);
+        let a = report
+            .anomalies
+            .iter()
+            .find(|a| a.message.contains("VM 100 has leftover fleecing"))
+            .unwrap();
+        assert_eq!(a.severity, Severity::Info);
+        assert!(a
+            .message
+            .contains("whether a backup uses them right now is unknown"));
+    }
+}
+
+#[test]
+fn a_failed_fleecing_run_suspects_a_leftover_only_where_images_are_unseen() {
+    let with_fleecing = |mut cmd: crate::tasklog::JobCommand| {
+        cmd.options
+            .insert("fleecing".into(), "enabled=1,storage=fast".into());
+        cmd
+    };
+    let failed = |fx: Fx, day: &str, fleecing: bool| {
+        let start = format!("{day}T01:00:05Z");
+        let cmd = cmd_vmids("pbs1", &[100]);
+        fx.task(
+            "pve1",
+            &start,
+            "100",
+            Some("job errors"),
+            Some(if fleecing { with_fleecing(cmd) } else { cmd }),
+            vec![run_failed(100, &start, "interrupted by signal")],
+        )
+    };
+    let flagged = |report: &Report| {
+        guest(report, 100)
+            .flags
+            .contains(&GuestFlag::FleecingMayRemain)
+    };
+    let report = run(&failed(daily(Fx::new()), "2026-11-22", true).build());
+    assert!(flagged(&report));
+    let a = report
+        .anomalies
+        .iter()
+        .find(|a| {
+            a.message
+                .contains("a fleecing image may be left on storage 'fast'")
+        })
+        .unwrap();
+    assert_eq!(a.severity, Severity::Info);
+    assert!(a
+        .details
+        .contains("`pvesm list fast --content images | grep vm-100-fleece` on pve1"));
+
+    // Without fleecing, or with a newer successful run, nothing is suspected.
+    assert!(!flagged(&run(&failed(
+        daily(Fx::new()),
+        "2026-11-22",
+        false
+    )
+    .build())));
+    let later_ok = ok_task(failed(daily(Fx::new()), "2026-11-21", true), "2026-11-22");
+    assert!(!flagged(&run(&later_ok.build())));
+
+    // The storage's images were listed and showed none of this VM: nothing to suspect.
+    let mut fx = failed(daily(Fx::new()), "2026-11-22", true);
+    fx.pve().fleecing.listed = vec!["fast".into()];
+    let report = run(&fx.build());
+    assert!(!flagged(&report));
+    assert!(!has_anomaly(&report, "fleecing image may be left"));
 }

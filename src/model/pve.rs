@@ -45,6 +45,42 @@ pub struct PveInventory {
     /// Finished restore tasks (`qmrestore`, `vzrestore`) in the history window, newest first:
     /// shown as "last restore", never as a tested restore.
     pub restores: Observed<Restore>,
+    /// Leftover fleecing images on the storages enabled jobs fleece to (left out of the
+    /// inventory when no job uses fleecing).
+    #[serde(skip_serializing_if = "FleecingScan::is_empty")]
+    pub fleecing: FleecingScan,
+}
+
+/// What the collector saw of fleecing images: the storages enabled jobs fleece to, per node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FleecingScan {
+    /// `vm-<vmid>-fleece-<n>` images found, sorted by (node, storage, volid).
+    pub images: Vec<FleecingImage>,
+    /// Storage ids whose images were listed on every node asked, sorted.
+    pub listed: Vec<String>,
+    /// Storage ids whose images cannot be listed read-only (the content list shows VM images
+    /// only with `Datastore.Allocate`) or whose listing failed, sorted.
+    pub unseen: Vec<String>,
+}
+
+impl FleecingScan {
+    /// Whether nothing was looked for (no enabled job fleeces to a named storage).
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty() && self.listed.is_empty() && self.unseen.is_empty()
+    }
+}
+
+/// A fleecing image left on a storage: a crashed or killed backup did not remove it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct FleecingImage {
+    /// The node whose storage content listed it.
+    pub node: String,
+    /// The storage.
+    pub storage: String,
+    /// `<storage>:vm-<vmid>-fleece-<n>[.<format>]`.
+    pub volid: String,
+    /// The VM it belongs to.
+    pub vmid: Vmid,
 }
 
 impl PveInventory {
@@ -65,6 +101,8 @@ impl PveInventory {
             running_backups: Vec::new(),
             replication: Observed::unavailable(reason),
             restores: Observed::unavailable(reason),
+            // No job is known, so no fleecing storage was looked at.
+            fleecing: FleecingScan::default(),
         }
     }
 }
@@ -401,8 +439,18 @@ pub struct BackupJob {
     pub repeat_missed: Option<bool>,
     /// Whether the job marks its backups protected (`protected`).
     pub protected: bool,
+    /// The fleecing setting when enabled (VMs only; None: off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleecing: Option<Fleecing>,
     /// Every field as PVE sent it (for the report's job details and debugging).
     pub raw: BTreeMap<String, serde_json::Value>,
+}
+
+/// An enabled fleecing setting of a backup job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fleecing {
+    /// The storage the fleecing images go to (None: not named).
+    pub storage: Option<String>,
 }
 
 /// A pool and its direct members.

@@ -60,6 +60,9 @@ pub(crate) enum Line<'a> {
     TarTotal(Option<u64>),
     /// `exclude disk …` / `excluding … mount point …`.
     Excluded(ExcludedVolume),
+    /// `removing (old) fleecing image '<volid>'` (qemu-server ≥ 8.3.11: a leftover of an
+    /// earlier run cleaned up by this one).
+    FleecingRemoved(&'a str),
     /// `WARN: <text>`.
     Warn(&'a str),
     /// An `ERROR:` line that is none of the recognised ones (error detail or continuation).
@@ -221,6 +224,12 @@ fn classify_info(text: &str) -> Line<'_> {
     }
     if let Some(excluded) = excluded_disk(text).or_else(|| excluded_mount_point(text)) {
         return Line::Excluded(excluded);
+    }
+    if let Some(volid) = text
+        .strip_prefix("removing (old) fleecing image '")
+        .and_then(|rest| rest.strip_suffix('\''))
+    {
+        return Line::FleecingRemoved(volid);
     }
     if is_known_info(text) {
         return Line::Info;

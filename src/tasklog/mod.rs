@@ -84,6 +84,19 @@ impl JobCommand {
         self.option("storage")
     }
 
+    /// The fleecing storage when the job used fleecing (`--fleecing 'enabled=1,storage=x'`;
+    /// a bare first entry is `enabled`, whose default is off): `Some(None)` when enabled
+    /// without a storage, `None` when off, absent or unreadable.
+    pub fn fleecing(&self) -> Option<Option<String>> {
+        let value = serde_json::Value::String(self.option("fleecing")?.to_string());
+        let map = crate::api::de::fleecing_map_from_value(&value).ok()??;
+        let enabled = matches!(
+            map.get("enabled").map(String::as_str),
+            Some("1" | "true" | "yes" | "on")
+        );
+        enabled.then(|| map.get("storage").filter(|s| !s.is_empty()).cloned())
+    }
+
     /// Backup mode requested for the job (`--mode`: snapshot, suspend or stop).
     #[cfg(test)] // the parser tests read the log through it
     pub fn mode(&self) -> Option<&str> {
@@ -197,6 +210,11 @@ pub struct GuestRun {
     pub excluded_volumes: Vec<ExcludedVolume>,
     /// `WARN:` lines inside this guest's block (prefix stripped, continuation lines joined by a space).
     pub warnings: Vec<String>,
+    /// Fleecing images of an earlier run that this one removed (`removing (old) fleecing image
+    /// '<volid>'`). Absent in a cached log parsed by an older version: read as none; left out
+    /// of the inventory when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fleecing_removed: Vec<String>,
 }
 
 impl GuestRun {
@@ -216,6 +234,7 @@ impl GuestRun {
             transferred_bytes: None,
             excluded_volumes: Vec::new(),
             warnings: Vec::new(),
+            fleecing_removed: Vec::new(),
         }
     }
 }

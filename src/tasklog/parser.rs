@@ -247,6 +247,11 @@ impl Parser {
                     uploads.insert(archive.to_string(), bytes);
                 }
             }
+            Line::FleecingRemoved(volid) => {
+                if let Some(guest) = self.current_guest() {
+                    guest.fleecing_removed.push(volid.to_string());
+                }
+            }
             Line::Excluded(volume) => {
                 if let Some(guest) = self.current_guest() {
                     guest.excluded_volumes.push(volume);

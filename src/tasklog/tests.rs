@@ -93,6 +93,7 @@ fn single_vm_to_pbs_reference_example() {
                 mount_type: None,
             }],
             warnings: vec![],
+            fleecing_removed: vec![],
         }]
     );
     assert_eq!(log.job_outcome, Some(JobOutcome::Success));
@@ -974,4 +975,57 @@ fn blank_line_inside_multi_line_warning_keeps_continuation() {
     );
     assert_eq!(log.guests[0].warnings, vec!["first line second paragraph"]);
     assert_eq!(log.unknown_lines, 0);
+}
+
+/// A run with fleecing (reference vzdump-log §3 line 4: property strings printed `k=v,k=v`)
+/// that removes an earlier run's leftover (copies-and-evolution §B3), and one that was killed.
+#[test]
+fn fleecing_use_and_old_image_removal_are_read() {
+    let log = parse(
+        "\
+INFO: starting new backup job: vzdump 100 --storage pbs1 --mode snapshot --fleecing 'enabled=1,storage=local-lvm'
+INFO: Starting Backup of VM 100 (qemu)
+INFO: Backup started at 2024-05-24 16:22:44
+INFO: status = running
+INFO: removing (old) fleecing image 'local-lvm:vm-100-fleece-0'
+INFO: removing (old) fleecing image 'local-lvm:vm-100-fleece-1'
+INFO: backup mode: snapshot
+INFO: Finished Backup of VM 100 (00:00:09)
+INFO: Backup finished at 2024-05-24 16:22:53
+INFO: Backup job finished successfully
+TASK OK
+",
+        VIENNA,
+    );
+    let command = log.command.clone().unwrap();
+    assert_eq!(command.fleecing(), Some(Some("local-lvm".to_string())));
+    assert_eq!(
+        log.guest(100).unwrap().fleecing_removed,
+        vec!["local-lvm:vm-100-fleece-0", "local-lvm:vm-100-fleece-1"]
+    );
+
+    let cmd = |text: &str| super::command::parse_job_command(text);
+    // The bare first entry is `enabled`; its default is off.
+    assert_eq!(
+        cmd("vzdump 100 --fleecing 1,storage=fast").fleecing(),
+        Some(Some("fast".to_string()))
+    );
+    assert_eq!(
+        cmd("vzdump 100 --fleecing enabled=1").fleecing(),
+        Some(None)
+    );
+    assert_eq!(cmd("vzdump 100 --fleecing storage=fast").fleecing(), None);
+    assert_eq!(
+        cmd("vzdump 100 --fleecing 'enabled=0,storage=fast'").fleecing(),
+        None
+    );
+    assert_eq!(cmd("vzdump 100 --storage pbs1").fleecing(), None);
+    assert_eq!(cmd("vzdump 100 --fleecing '1,enabled=1'").fleecing(), None);
+
+    // A line that only resembles the removal is not taken for it.
+    let other = parse(
+        "INFO: Starting Backup of VM 100 (qemu)\nINFO: removing (old) fleecing image local-lvm:x\n",
+        VIENNA,
+    );
+    assert!(other.guest(100).unwrap().fleecing_removed.is_empty());
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::sim::{self, PveTask, Scenario};
+use super::sim::{self, Fault, FaultRule, PveTask, Scenario};
 use super::support::{demo_now, run_tool, World};
 
 /// 2026-01-15T08:00:00Z, the demo's "now".
@@ -327,5 +327,142 @@ async fn missed_runs_of_a_new_vm_start_at_its_creation_time() {
         );
         // The guests that existed all along missed that slot either way.
         assert_eq!(guest(&json, 300)["missed_runs"], 1, "{created:?}");
+    }
+}
+
+fn flags(g: &Value) -> Vec<String> {
+    g["flags"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn anomalies_with<'a>(json: &'a Value, needle: &str) -> Vec<&'a Value> {
+    json["anomalies"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|a| a["message"].as_str().unwrap_or("").contains(needle))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_with_datastore_allocate_sees_leftover_fleecing_images() {
+    let world = World::start(sim::fleecing_scenario()).await;
+    let mut vars = world.pve_token("backup@pve!ops", sim::demo::PVE_OPS_SECRET);
+    vars.extend(world.pbs_audit("pbs1", "PBS"));
+    let run = run_tool(&vars, &["--dump-report-data", "--now", &demo_now()]).await;
+    assert!(run.code <= 3, "the run failed: {}", run.stderr);
+    let json = run.json();
+    // VM 200's leftover is seen; its ordinary disk is not one.
+    assert!(flags(guest(&json, 200)).contains(&"fleecing_leftover".into()));
+    let found = anomalies_with(&json, "leftover fleecing image");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["component"], "guest/200");
+    assert_eq!(found[0]["severity"], "warning");
+    assert!(found[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("local-lvm:vm-200-fleece-0"));
+    assert!(found[0]["details"]
+        .as_str()
+        .unwrap()
+        .contains("`pvesm free local-lvm:vm-200-fleece-0` on pve2"));
+    // VM 201's failed run used fleecing, but the listed storage holds none of its images.
+    assert!(!flags(guest(&json, 201))
+        .iter()
+        .any(|f| f.starts_with("fleecing")));
+    assert!(anomalies_with(&json, "cannot be seen read-only").is_empty());
+    // One request per node that runs the fleecing job, for images only.
+    let asked: Vec<String> = world
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.server == "pve")
+        .filter(|r| r.query.iter().any(|(k, v)| k == "content" && v == "images"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(asked.len(), 3, "{asked:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_auditor_is_told_fleecing_images_cannot_be_seen_and_gets_no_false_leftover() {
+    let json = report(sim::fleecing_scenario()).await;
+    // The auditor's image list is silently empty: never a leftover, never "none left".
+    assert!(!flags(guest(&json, 200)).contains(&"fleecing_leftover".into()));
+    assert!(anomalies_with(&json, "has leftover fleecing image").is_empty());
+    let info = anomalies_with(&json, "cannot be seen read-only");
+    assert_eq!(info.len(), 1, "{info:?}");
+    assert_eq!(info[0]["severity"], "info");
+    assert!(info[0]["message"].as_str().unwrap().contains("local-lvm"));
+    let details = info[0]["details"].as_str().unwrap();
+    assert!(
+        details.contains("`pvesm list local-lvm --content images | grep fleece`"),
+        "{details}"
+    );
+    assert!(!details.contains("grant"), "{details}");
+    // The task log is the evidence left: VM 201's newest run used fleecing and failed.
+    assert!(
+        flags(guest(&json, 201)).contains(&"fleecing_may_remain".into()),
+        "{}",
+        guest(&json, 201)
+    );
+    let maybe = anomalies_with(&json, "a fleecing image may be left on storage 'local-lvm'");
+    assert_eq!(maybe.len(), 1, "{maybe:?}");
+    assert_eq!(maybe[0]["component"], "guest/201");
+    // Its neighbours whose runs succeeded are not suspected.
+    assert!(!flags(guest(&json, 200))
+        .iter()
+        .any(|f| f.starts_with("fleecing")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_image_list_is_no_leftover_and_no_all_clear() {
+    for (name, fault) in [
+        (
+            "500",
+            Fault::Status {
+                code: 500,
+                message: "simulated internal error".into(),
+            },
+        ),
+        ("403", Fault::Forbidden),
+        ("invalid-json", Fault::InvalidJson),
+        ("wrong-container", Fault::WrongContainer),
+    ] {
+        let world = World::start(sim::fleecing_scenario()).await;
+        world.sim.add_fault(
+            FaultRule::pattern("pve", "/nodes/*/storage/*/content", fault)
+                .param("content", "images"),
+        );
+        let mut vars = world.pve_token("backup@pve!ops", sim::demo::PVE_OPS_SECRET);
+        vars.extend(world.pbs_audit("pbs1", "PBS"));
+        let run = run_tool(&vars, &["--dump-report-data", "--now", &demo_now()]).await;
+        assert!(run.code <= 3, "{name}: the run failed: {}", run.stderr);
+        let json = run.json();
+        // Not read is not "none left", and not a leftover either.
+        assert!(
+            !flags(guest(&json, 200)).contains(&"fleecing_leftover".into()),
+            "{name}"
+        );
+        let named = json["anomalies"].as_array().unwrap().iter().any(|a| {
+            a["component"] == "storage/local-lvm"
+                && a["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("the images on storage 'local-lvm'")
+        });
+        assert!(named, "{name}: {}", json["anomalies"]);
+        // With the list unread, the failed fleecing run is the evidence again.
+        assert!(
+            flags(guest(&json, 201)).contains(&"fleecing_may_remain".into()),
+            "{name}"
+        );
     }
 }

@@ -364,6 +364,24 @@ fn problems_of(
                         .to_string(),
                 )
             }
+            GuestFlag::FleecingLeftover => (
+                6,
+                Badge::new("fleecing leftover", "warn", ""),
+                format!(
+                    "A backup that crashed or was killed left fleecing image(s) of this VM: make sure \
+                     no backup of it runs, then `pvesm free <volid>` (the anomalies name them) on node {}.",
+                    guest.node
+                ),
+                "They take space on the fleecing storage.".to_string(),
+            ),
+            GuestFlag::FleecingMayRemain => (
+                7,
+                Badge::new("fleecing leftover?", "warn", ""),
+                "The newest backup used fleecing and failed: an admin can look for \
+                 `vm-<vmid>-fleece-*` with `pvesm list <storage> --content images`."
+                    .to_string(),
+                "The token cannot list VM images read-only.".to_string(),
+            ),
             // Said elsewhere (template, encryption: the guest row) or unknown to this version.
             GuestFlag::Encrypted
             | GuestFlag::NotEncrypted

@@ -43,6 +43,36 @@ pub fn demo_scenario() -> Scenario {
     demo_scenario_at(DEMO_NOW)
 }
 
+/// The demo with fleecing (issue #13): the nightly job fleeces to `local-lvm`, its logs print
+/// `--fleecing` (so VM 201's failed run last night used it), and a killed run left
+/// `local-lvm:vm-200-fleece-0` on pve2 next to VM 200's ordinary disk.
+pub fn fleecing_scenario() -> Scenario {
+    let mut sc = demo_scenario();
+    for job in sc
+        .pve
+        .backup_jobs
+        .iter_mut()
+        .filter(|j| j.get("id") == Some(&json!("backup-all-nightly")))
+    {
+        job.insert(
+            "fleecing".into(),
+            json!({"enabled": 1, "storage": "local-lvm"}),
+        );
+    }
+    for task in &mut sc.pve.tasks {
+        for line in &mut task.log {
+            if line.starts_with("INFO: starting new backup job: vzdump --all 1") {
+                line.push_str(" --fleecing 'enabled=1,storage=local-lvm'");
+            }
+        }
+    }
+    sc.pve.image_volumes = vec![
+        FileVolume::image("local-lvm", "pve2", 200, "disk-0", 34_359_738_368),
+        FileVolume::image("local-lvm", "pve2", 200, "fleece-0", 34_359_738_368),
+    ];
+    sc
+}
+
 /// The demo cluster as it would look at `wall_clock` (Unix seconds): every time shifted by the
 /// same amount (whole minutes), the job schedules too, so each backup still ran at its job's
 /// scheduled time and guests come out fresh, not "missed 300 runs". Nodes answer with the real

@@ -15,7 +15,7 @@ pub mod tasks;
 pub mod tls;
 pub mod vzdump;
 
-pub use self::demo::demo_scenario;
+pub use self::demo::{demo_scenario, fleecing_scenario};
 pub use self::healthy::{healthy_paged_scenario, healthy_scenario};
 pub use self::scenario::{
     guest, job, raw, Access, Acl, Datastore, FileVolume, Guest, Kind, Node, PbsScenario,

@@ -1476,11 +1476,37 @@ impl PveState {
                 None,
             ));
         }
-        if r.param("content").is_some_and(|c| c != "backup") {
-            return Ok(ok(json!([])));
-        }
         let vmid_filter = int_param(r, "vmid");
         let allocate = v.has(id, &path, "Datastore.Allocate");
+        let content = r.param("content");
+        if content == Some("images") {
+            // check_volume_access: a guest image is listed only with Datastore.Allocate on the
+            // storage; without it the answer is an empty list, not an error.
+            let mut out: Vec<Value> = Vec::new();
+            if allocate {
+                let mut vols: Vec<&RawMap> = self
+                    .sc
+                    .image_volumes
+                    .iter()
+                    .filter(|fv| fv.storage == sid && fv.node.as_deref().is_none_or(|n| n == node))
+                    .map(|fv| &fv.item)
+                    .filter(|item| {
+                        let vmid = item.get("vmid").and_then(Value::as_i64).unwrap_or(0);
+                        vmid_filter.is_none_or(|f| f == vmid)
+                    })
+                    .collect();
+                vols.sort_by(|a, b| {
+                    a.get("volid")
+                        .and_then(Value::as_str)
+                        .cmp(&b.get("volid").and_then(Value::as_str))
+                });
+                out = vols.into_iter().map(|i| Value::Object(i.clone())).collect();
+            }
+            return Ok(ok(Value::Array(out)));
+        }
+        if content.is_some_and(|c| c != "backup") {
+            return Ok(ok(json!([])));
+        }
         let space = v.has(id, &path, "Datastore.AllocateSpace");
         let visible =
             |vmid: i64| allocate || (space && v.has(id, &format!("/vms/{vmid}"), "VM.Backup"));

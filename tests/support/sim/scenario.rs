@@ -154,6 +154,9 @@ pub struct PveScenario {
     /// Backup volumes on non-PBS storages.
     #[serde(default)]
     pub backup_volumes: Vec<FileVolume>,
+    /// Guest disk images (`content: images`), e.g. fleecing leftovers.
+    #[serde(default)]
+    pub image_volumes: Vec<FileVolume>,
     /// Users, tokens and ACLs.
     #[serde(default)]
     pub access: Access,
@@ -178,6 +181,7 @@ impl Default for PveScenario {
             replication: Vec::new(),
             tasks: Vec::new(),
             backup_volumes: Vec::new(),
+            image_volumes: Vec::new(),
             access: Access::default(),
             settings: PveSettings::default(),
         }
@@ -444,6 +448,24 @@ impl FileVolume {
         FileVolume {
             storage: storage.into(),
             node: None,
+            item,
+        }
+    }
+}
+
+impl FileVolume {
+    /// A raw disk image `vm-<vmid>-<name>` on a block storage (lvmthin, zfs) of `node`, as the
+    /// content list shows it; `fleece-<n>` is a fleecing image (copies-and-evolution §B3).
+    pub fn image(storage: &str, node: &str, vmid: u32, name: &str, size: u64) -> FileVolume {
+        let mut item = Map::new();
+        item.insert("volid".into(), json!(format!("{storage}:vm-{vmid}-{name}")));
+        item.insert("content".into(), json!("images"));
+        item.insert("format".into(), json!("raw"));
+        item.insert("vmid".into(), json!(vmid));
+        item.insert("size".into(), json!(size));
+        FileVolume {
+            storage: storage.into(),
+            node: Some(node.into()),
             item,
         }
     }
