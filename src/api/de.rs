@@ -1206,12 +1206,18 @@ mod tests {
         assert_eq!(read(r#"{"t": "INFO: plain"}"#).unwrap(), "INFO: plain");
         assert_eq!(read(r#"{"t": "a \"b\"\n\u00e9"}"#).unwrap(), "a \"b\"\né");
         assert_eq!(read(r#"{"t": ""}"#).unwrap(), "");
-        assert!(read(r#"{"t": null}"#).unwrap_err().to_string().contains("expected a string, got null"));
+        assert!(read(r#"{"t": null}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("expected a string, got null"));
         assert!(read("{}").is_err());
         for bad in ["100", "-3", "1.5", "true", r#"["a",1]"#, r#"{"a":1}"#] {
             let err = read(&format!(r#"{{"t": {bad}}}"#)).unwrap_err().to_string();
             let named = serde_json::from_str::<Value>(bad).unwrap().to_string();
-            assert!(err.contains(&format!("expected a string, got {named}")), "{err}");
+            assert!(
+                err.contains(&format!("expected a string, got {named}")),
+                "{err}"
+            );
         }
     }
 

@@ -334,14 +334,25 @@ mod tests {
     /// order of the list: sorted (the collector's) or interleaved.
     #[test]
     fn snapshot_groups_do_not_depend_on_the_list_order() {
-        let times = ["2026-01-03T01:00:00Z", "2026-01-01T01:00:00Z", "2026-01-02T01:00:00Z"];
+        let times = [
+            "2026-01-03T01:00:00Z",
+            "2026-01-01T01:00:00Z",
+            "2026-01-02T01:00:00Z",
+        ];
         let mut fx = Fx::new();
         for time in times {
             for id in ["100", "101"] {
                 fx = fx.snapshot("", BackupType::Vm, id, time, Some(1), |_| {});
             }
         }
-        fx = fx.snapshot("", BackupType::Vm, "100", "2026-01-04T01:00:00Z", None, |_| {});
+        fx = fx.snapshot(
+            "",
+            BackupType::Vm,
+            "100",
+            "2026-01-04T01:00:00Z",
+            None,
+            |_| {},
+        );
         let interleaved = fx.build();
         let mut sorted = interleaved.clone();
         sorted.pbs[0].datastores.items[0].snapshots.items.sort();
@@ -353,7 +364,12 @@ mod tests {
                 .iter()
                 .map(|(key, group)| {
                     let times: Vec<_> = group.finished.iter().map(|s| s.time).collect();
-                    (key.4.to_string(), times, group.in_progress, group.latest_any)
+                    (
+                        key.4.to_string(),
+                        times,
+                        group.in_progress,
+                        group.latest_any,
+                    )
                 })
                 .collect::<Vec<_>>()
         };
