@@ -77,18 +77,50 @@ pub(crate) struct Paged<P> {
 /// Read pages through `fetch(start, limit)` until a short or empty page, the server's `total`, or
 /// `max_items`. A failed page stops the read and is returned with the items before it. Offsets and
 /// the cap count every item the server sent, including items that did not decode.
-pub(crate) async fn read_pages<P, F, Fut>(paging: Paging, mut fetch: F) -> Paged<P>
+pub(crate) async fn read_pages<P, F, Fut>(paging: Paging, fetch: F) -> Paged<P>
 where
     P: Page,
     F: FnMut(usize, usize) -> Fut,
     Fut: Future<Output = Result<Answer<P>, ApiError>>,
 {
     let mut items = P::default();
+    let end = read_pages_each(paging, |page| items.append(page), fetch).await;
+    Paged {
+        items,
+        capped: end.capped,
+        failure: end.failure,
+    }
+}
+
+/// How a page-by-page read ([`read_pages_each`]) ended.
+#[derive(Debug, Clone)]
+pub(crate) struct PagesEnd {
+    /// Reading stopped at `max_items`; the server may hold more.
+    pub(crate) capped: bool,
+    /// A page failed and reading stopped there.
+    pub(crate) failure: Option<PageFailure>,
+}
+
+/// [`read_pages`], handing each page to `take` as it arrives instead of holding them all: a
+/// caller that folds pages into a smaller result (a task log into its parsed runs) then holds one
+/// page at a time. Same requests, same stop rules.
+pub(crate) async fn read_pages_each<P, T, F, Fut>(
+    paging: Paging,
+    mut take: T,
+    mut fetch: F,
+) -> PagesEnd
+where
+    P: Page,
+    T: FnMut(P),
+    F: FnMut(usize, usize) -> Fut,
+    Fut: Future<Output = Result<Answer<P>, ApiError>>,
+{
+    let mut sent = 0usize;
     let mut capped = false;
     let mut failure = None;
     loop {
         let limit = if paging.clip_to_max {
-            let remaining = paging.max_items.saturating_sub(items.sent());
+            let remaining = paging.max_items.saturating_sub(sent);
             if remaining == 0 {
                 capped = true;
                 break;
@@ -97,18 +129,17 @@ where
         } else {
             paging.page_size
         };
-        let start = items.sent();
+        let start = sent;
         match fetch(start, limit).await {
             Ok(answer) => {
                 let got = answer.data.sent();
-                items.append(answer.data);
-                let done_by_total = answer
-                    .total
-                    .is_some_and(|total| items.sent() as u64 >= total);
+                sent += got;
+                take(answer.data);
+                let done_by_total = answer.total.is_some_and(|total| sent as u64 >= total);
                 if got < limit || done_by_total || got == 0 {
                     break;
                 }
-                if !paging.clip_to_max && items.sent() >= paging.max_items {
+                if !paging.clip_to_max && sent >= paging.max_items {
                     capped = true;
                     break;
                 }
@@ -119,11 +150,7 @@ where
             }
         }
     }
-    Paged {
-        items,
-        capped,
-        failure,
-    }
+    PagesEnd { capped, failure }
 }
 
 #[cfg(test)]
@@ -261,6 +288,31 @@ mod tests {
         let indices: Vec<usize> = paged.items.bad.iter().map(|b| b.index).collect();
         assert_eq!(indices, [1, 3]);
         assert_eq!(*asked.borrow(), vec![(0, 2), (2, 2), (4, 2)]);
+    }
+
+    #[test]
+    fn pages_are_handed_over_one_at_a_time_with_the_same_requests() {
+        let fake = Fake::new(5);
+        let mut pages = Vec::new();
+        let end = block_on(read_pages_each(
+            list(2, 100),
+            |page: Vec<usize>| pages.push(page),
+            |s, l| fake.fetch(s, l),
+        ));
+        assert_eq!(pages, vec![vec![0, 1], vec![2, 3], vec![4]]);
+        assert!(!end.capped && end.failure.is_none());
+        assert_eq!(*fake.asked.borrow(), vec![(0, 2), (2, 2), (4, 2)]);
+
+        let mut fake = Fake::new(10);
+        fake.fail_at = Some(2);
+        let mut pages = Vec::new();
+        let end = block_on(read_pages_each(
+            list(2, 100),
+            |page: Vec<usize>| pages.push(page),
+            |s, l| fake.fetch(s, l),
+        ));
+        assert_eq!(pages, vec![vec![0, 1]]);
+        assert_eq!(end.failure.map(|f| f.start), Some(2));
     }
 
     #[test]

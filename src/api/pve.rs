@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::access::Permissions;
 use super::client::{endpoint_label, Answer};
 use super::de::LenientList;
-use super::paging::{read_pages, Paged, Paging};
+use super::paging::{read_pages, read_pages_each, Paged, PagesEnd, Paging};
 use super::pve_types as wire;
 use super::source::Source;
 use super::ApiError;
@@ -497,6 +497,33 @@ impl PveApi {
             clip_to_max: true,
         };
         read_pages(paging, |start, limit| {
+            let query = [("start", start.to_string()), ("limit", limit.to_string())];
+            async move {
+                self.source
+                    .get_answer(&["nodes", node, "tasks", upid, "log"], &query)
+                    .await
+            }
+        })
+        .await
+    }
+
+    /// [`PveApi::task_log`] (same path, same privilege: 403 without it), handing each page to
+    /// `take` as it arrives, so a caller that parses the log holds one page, not the whole log.
+    /// The caller must still treat a failure as "no log": the pages before it are only part of it.
+    pub(crate) async fn task_log_pages(
+        &self,
+        node: &str,
+        upid: &str,
+        page_size: usize,
+        max_lines: usize,
+        take: impl FnMut(Vec<wire::TaskLogLine>),
+    ) -> PagesEnd {
+        let paging = Paging {
+            page_size,
+            max_items: max_lines,
+            clip_to_max: true,
+        };
+        read_pages_each(paging, take, |start, limit| {
             let query = [("start", start.to_string()), ("limit", limit.to_string())];
             async move {
                 self.source

@@ -32,7 +32,7 @@ use crate::model::{
     StorageBackup, TaskLogEvidence, Vmid, VzdumpTask,
 };
 use crate::schedule::schedule_from_legacy;
-use crate::tasklog::{parse_restore_log, parse_vzdump_log};
+use crate::tasklog::{parse_restore_log, Parser};
 use crate::upid::PveUpid;
 
 /// Collect the PVE side. `pbs_servers` are the `host:port` and pinned fingerprint of the PBS
@@ -1870,17 +1870,24 @@ async fn read_task_log(
     tz: Tz,
     options: &CollectOptions,
 ) -> Result<TaskLogEvidence, ApiError> {
-    let paged = api
-        .task_log(node, upid, options.log_page_size, options.task_log_limit)
+    // Each page is parsed as it arrives and dropped: a log's lines are never all held at once.
+    let mut parser = Parser::new(tz);
+    let end = api
+        .task_log_pages(
+            node,
+            upid,
+            options.log_page_size,
+            options.task_log_limit,
+            |page| page.iter().for_each(|line| parser.feed(&line.t)),
+        )
         .await;
     // A log that broke off part-way could hide the line that says a guest failed: all or nothing.
-    if let Some(failure) = paged.failure {
+    if let Some(failure) = end.failure {
         return Err(failure.error);
     }
-    let log = parse_vzdump_log(paged.items.iter().map(|line| line.t.as_str()), tz);
     Ok(TaskLogEvidence::Parsed {
-        log,
-        truncated: paged.capped,
+        log: parser.finish(),
+        truncated: end.capped,
     })
 }
 

@@ -82,6 +82,17 @@ pub(crate) fn find_pbs(pbs: &[PbsInventory], target: &PbsTarget) -> Option<usize
     )
 }
 
+impl<'a> Index<'a> {
+    /// Adds a run of one group's snapshots to the group (a group split into several runs by an
+    /// unsorted list is merged; the finished ones are sorted by time afterwards).
+    fn merge_group(&mut self, key: GroupKey<'a>, run: Group<'a>) {
+        let group = self.groups.entry(key).or_default();
+        group.finished.extend(run.finished);
+        group.in_progress += run.in_progress;
+        group.latest_any = group.latest_any.max(run.latest_any);
+    }
+}
+
 /// Parse a node's IANA zone.
 pub(crate) fn parse_tz(name: &str) -> Option<Tz> {
     name.parse::<Tz>().ok()
@@ -105,6 +116,10 @@ impl<'a> Index<'a> {
         };
         for (server, pbs) in scope.pbs.iter().enumerate() {
             for datastore in &pbs.datastores.items {
+                // A datastore's snapshots come sorted by group: a run of one group's snapshots is
+                // gathered first and merged with one map lookup (70 000 string-keyed lookups were
+                // ~6 % of a 5 000-guest run's CPU). Any order still gives the same groups.
+                let mut run: Option<(GroupKey<'a>, Group<'a>)> = None;
                 for snapshot in &datastore.snapshots.items {
                     let key = (
                         server,
@@ -113,13 +128,21 @@ impl<'a> Index<'a> {
                         snapshot.backup_type.as_str(),
                         snapshot.backup_id.as_str(),
                     );
-                    let group = index.groups.entry(key).or_default();
+                    if run.as_ref().is_some_and(|(current, _)| *current != key) {
+                        if let Some((done, group)) = run.take() {
+                            index.merge_group(done, group);
+                        }
+                    }
+                    let (_, group) = run.get_or_insert_with(|| (key, Group::default()));
                     if snapshot.in_progress() {
                         group.in_progress += 1;
                     } else {
                         group.finished.push(snapshot);
                     }
                     group.latest_any = group.latest_any.max(Some(snapshot.time));
+                }
+                if let Some((done, group)) = run {
+                    index.merge_group(done, group);
                 }
             }
         }
@@ -302,5 +325,70 @@ pub(crate) fn archive_completeness<'a>(
             Some(pve) => &pve.storage_backups.completeness,
             None => &COMPLETE,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::coverage::fixtures::*;
+    use crate::model::BackupType;
+
+    /// Groups gathered run by run are the groups of a one-lookup-per-snapshot pass, whatever the
+    /// order of the list: sorted (the collector's) or interleaved.
+    #[test]
+    fn snapshot_groups_do_not_depend_on_the_list_order() {
+        let times = [
+            "2026-01-03T01:00:00Z",
+            "2026-01-01T01:00:00Z",
+            "2026-01-02T01:00:00Z",
+        ];
+        let mut fx = Fx::new();
+        for time in times {
+            for id in ["100", "101"] {
+                fx = fx.snapshot("", BackupType::Vm, id, time, Some(1), |_| {});
+            }
+        }
+        fx = fx.snapshot(
+            "",
+            BackupType::Vm,
+            "100",
+            "2026-01-04T01:00:00Z",
+            None,
+            |_| {},
+        );
+        let interleaved = fx.build();
+        let mut sorted = interleaved.clone();
+        sorted.pbs[0].datastores.items[0].snapshots.items.sort();
+
+        let describe = |inventory: &crate::model::Inventory| {
+            let index = Index::build(Scope {
+                pve: inventory.pve.first(),
+                pbs: &inventory.pbs,
+            });
+            index
+                .groups
+                .iter()
+                .map(|(key, group)| {
+                    let times: Vec<_> = group.finished.iter().map(|s| s.time).collect();
+                    (
+                        key.4.to_string(),
+                        times,
+                        group.in_progress,
+                        group.latest_any,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let groups = describe(&interleaved);
+        assert_eq!(groups, describe(&sorted));
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].0, "100");
+        assert_eq!(groups[0].1.len(), 3);
+        assert!(groups[0].1.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(groups[0].2, 1);
+        assert_eq!(groups[0].3, Some(t("2026-01-04T01:00:00Z")));
+        assert_eq!((groups[1].1.len(), groups[1].2), (3, 0));
     }
 }

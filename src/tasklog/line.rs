@@ -322,9 +322,8 @@ fn pbs_target(target: &str) -> Option<ArchiveTarget> {
 
 /// `<archive>: had to backup <size> of <size> …` (client ≥ 1.0.12) or `had to upload …` (older).
 fn pxar_uploaded(text: &str) -> Option<Line<'_>> {
-    let (archive, rest) = text
-        .split_once(": had to backup ")
-        .or_else(|| text.split_once(": had to upload "))?;
+    let (archive, rest) = split_at_colon(text, ": had to backup ")
+        .or_else(|| split_at_colon(text, ": had to upload "))?;
     if archive.is_empty() || archive.contains(' ') {
         return None;
     }
@@ -332,6 +331,15 @@ fn pxar_uploaded(text: &str) -> Option<Line<'_>> {
         .split_once(" of ")
         .and_then(|(size, _)| parse_size(size));
     Some(Line::PxarUploaded { archive, bytes })
+}
+
+/// `text.split_once(pattern)` for a `pattern` that starts with `:`, found by looking only at the
+/// colons: every line is tried here, and a substring search sets up its searcher on each call.
+fn split_at_colon<'t>(text: &'t str, pattern: &str) -> Option<(&'t str, &'t str)> {
+    text.match_indices(':')
+        .map(|(at, _)| at)
+        .find(|&at| text[at..].starts_with(pattern))
+        .map(|at| (&text[..at], &text[at + pattern.len()..]))
 }
 
 /// `exclude disk '<key>' '<volid>' (<reason>)`.
@@ -443,7 +451,12 @@ const KNOWN_INFO_PREFIXES: &[&str] = &[
 ];
 
 fn is_known_info(text: &str) -> bool {
-    KNOWN_INFO_PREFIXES.iter().any(|p| text.starts_with(p))
+    // The first byte rules out most prefixes without a `memcmp` call: every INFO line of a
+    // 5 000-guest cluster's first run passes here (~4 % of its CPU before).
+    let first = text.as_bytes().first();
+    KNOWN_INFO_PREFIXES
+        .iter()
+        .any(|p| p.as_bytes().first() == first && text.starts_with(p))
         || is_progress(text)
         || text.contains(": dirty-bitmap status: ")
         || is_pxar_stat(text)
@@ -469,6 +482,25 @@ fn is_pxar_stat(text: &str) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_at_colon_is_split_once() {
+        for text in [
+            "root.pxar: had to backup 1.0 GiB of 2.0 GiB",
+            "a:b: had to backup 5 B of 6 B",
+            "x: y: had to backup 1 B",
+            ": had to backup ",
+            "no colon here",
+            "ends with:",
+            "é: had to backup 1 B",
+        ] {
+            assert_eq!(
+                split_at_colon(text, ": had to backup "),
+                text.split_once(": had to backup "),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn task_end_lines() {

@@ -1,7 +1,7 @@
 //! Parsing of one PVE vzdump (backup) task log into job-level facts and per-guest runs.
 //!
-//! Owns the output model ([`VzdumpLog`], [`GuestRun`], …) and the entry point
-//! [`parse_vzdump_log`]. The log lines are the `t` texts of `GET /nodes/{node}/tasks/{upid}/log`
+//! Owns the output model ([`VzdumpLog`], [`GuestRun`], …) and the [`Parser`], fed line by line
+//! as a log's pages arrive. The log lines are the `t` texts of `GET /nodes/{node}/tasks/{upid}/log`
 //! (no timestamps). Formats follow pve-manager `PVE/VZDump.pm`, qemu-server
 //! `PVE/VZDump/QemuServer.pm` and pve-container `PVE/VZDump/LXC.pm` from PVE 6 to 9.
 //!
@@ -24,10 +24,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
+#[cfg(test)]
 pub use parser::parse_vzdump_log;
+pub use parser::Parser;
 pub use restore::{parse_restore_log, ReaderId, RestoreSource};
 
-/// Version of what [`parse_vzdump_log`] makes of a log. Bump it whenever a change to the parser
+/// Version of what the [`Parser`] makes of a log. Bump it whenever a change to the parser
 /// can change its output for some log (a new field, a line read differently): results cached by
 /// an older parser are then read again instead of trusted.
 pub const PARSER_VERSION: u32 = 1;

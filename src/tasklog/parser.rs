@@ -23,6 +23,7 @@ use super::{GuestOutcome, GuestRun, JobOutcome, TaskEnd, VzdumpLog};
 /// local time) into UTC (ambiguous local time → earlier instant; nonexistent → the instant just
 /// after the gap). Never fails: unrecognised lines are counted in
 /// [`VzdumpLog::unknown_lines`]; blank lines are ignored without being counted.
+#[cfg(test)] // the collector feeds pages to a `Parser`; the tests parse whole logs
 pub fn parse_vzdump_log<'a>(lines: impl IntoIterator<Item = &'a str>, tz: Tz) -> VzdumpLog {
     let mut parser = Parser::new(tz);
     for line in lines {
@@ -47,7 +48,10 @@ enum Continuation {
     JobWarning,
 }
 
-struct Parser {
+/// A vzdump log parser fed line by line ([`Parser::feed`]), for a log that arrives in pages:
+/// the tests' `parse_vzdump_log` is this over a whole log. Feeding in pages gives the same result as
+/// feeding the whole log at once.
+pub struct Parser {
     tz: Tz,
     log: VzdumpLog,
     /// Index into `log.guests` of the block lines currently belong to.
@@ -58,7 +62,8 @@ struct Parser {
 }
 
 impl Parser {
-    fn new(tz: Tz) -> Parser {
+    /// A parser for a log of a node in time zone `tz`.
+    pub fn new(tz: Tz) -> Parser {
         Parser {
             tz,
             log: VzdumpLog::default(),
@@ -68,7 +73,8 @@ impl Parser {
         }
     }
 
-    fn feed(&mut self, raw: &str) {
+    /// Reads the next line (the `t` text of one log item).
+    pub fn feed(&mut self, raw: &str) {
         let line = classify(raw);
         // Blank lines (e.g. paragraph breaks inside a multi-line warning) neither count nor end
         // a continuation.
@@ -307,7 +313,8 @@ impl Parser {
         }
     }
 
-    fn finish(mut self) -> VzdumpLog {
+    /// Everything learned from the lines fed.
+    pub fn finish(mut self) -> VzdumpLog {
         for (guest, uploads) in self.log.guests.iter_mut().zip(&self.pxar_uploads) {
             if guest.transferred_bytes.is_none() && !uploads.is_empty() {
                 // A sum over archives is only meaningful if every archive's size parsed.
@@ -316,6 +323,8 @@ impl Parser {
                     .try_fold(0u64, |sum, bytes| bytes.and_then(|b| sum.checked_add(b)));
             }
         }
+        // A parsed log is kept for the whole run (70 000 runs on a large cluster): no spare room.
+        self.log.guests.shrink_to_fit();
         self.log
     }
 }

@@ -1029,3 +1029,21 @@ TASK OK
     );
     assert!(other.guest(100).unwrap().fleecing_removed.is_empty());
 }
+
+/// The collector feeds a log page by page into one [`Parser`]: wherever the pages split it (in a
+/// multi-line error, a warning and its continuation, a guest block), the result is the whole
+/// log's.
+#[test]
+fn a_log_fed_in_pages_reads_as_the_whole_log() {
+    for log in [SINGLE_VM_PBS, MULTI_GUEST_ONE_FAILURE] {
+        let lines: Vec<&str> = log.lines().collect();
+        let whole = parse(log, VIENNA);
+        for page in 1..=lines.len() {
+            let mut parser = Parser::new(VIENNA);
+            for chunk in lines.chunks(page) {
+                chunk.iter().for_each(|line| parser.feed(line));
+            }
+            assert_eq!(parser.finish(), whole, "pages of {page} lines");
+        }
+    }
+}
