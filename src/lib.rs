@@ -102,6 +102,9 @@ pub async fn run(config: Config) -> Result<Outcome, RunError> {
             let inventory = gather_with(&config, &policy).await?;
             let report = coverage::assess(&inventory, &policy, inventory.collected_at);
             let status = exit::collection_status(&inventory).max(exit::report_status(&report));
+            // The report holds all the outputs need: the inventory's memory is given back
+            // before rendering, the run's peak (docs/performance.md).
+            drop(inventory);
             let status = exit::with_threshold(
                 status,
                 config.report.fail_on.into(),
