@@ -335,7 +335,7 @@ fn missing_pbs_archive(
     }
     let run = runs
         .iter()
-        .find(|r| r.status == RunStatus::Ok && r.storage.as_deref() == Some(storage))?;
+        .find(|r| r.status == RunStatus::Ok && r.storage == Some(storage))?;
     let Some(ArchiveTarget::Pbs {
         backup_type,
         backup_id,
@@ -378,7 +378,7 @@ fn missing_file_archive(
     }
     let run = runs
         .iter()
-        .find(|r| r.status == RunStatus::Ok && r.storage.as_deref() == Some(storage))?;
+        .find(|r| r.status == RunStatus::Ok && r.storage == Some(storage))?;
     let Some(ArchiveTarget::File { path }) = run.archive else {
         return None;
     };

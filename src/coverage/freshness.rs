@@ -142,7 +142,7 @@ fn in_window(t: DateTime<Utc>, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
 
 impl FreshnessInput<'_> {
     fn matches_storage(run: &RunRecord<'_>, storage: Option<&str>) -> bool {
-        match (storage, run.storage.as_deref()) {
+        match (storage, run.storage) {
             (None, _) | (_, None) => true,
             (Some(wanted), Some(got)) => wanted == got,
         }

@@ -464,7 +464,7 @@ fn assess_cluster(
         let run_excluded: Vec<String> = guest_runs
             .iter()
             .find(|r| r.status != RunStatus::Unknown)
-            .map(|r| r.excluded.clone())
+            .map(RunRecord::excluded_volumes)
             .unwrap_or_default();
         let verdict = decide(guest, &answers, jobs_completeness, &run_excluded);
         let (mut report, guest_anomalies) = guest_report(
@@ -557,7 +557,7 @@ fn assess_cluster(
             let Some(Some(job)) = runs.task_jobs.get(task.upid.as_str()) else {
                 continue;
             };
-            let Some(&i) = position.get(job.as_str()) else {
+            let Some(&i) = position.get(job) else {
                 continue;
             };
             let newer = last_runs[i]
@@ -650,7 +650,7 @@ fn guest_report(
             storages.insert(ctx.storage_or_default().to_string());
         }
     }
-    storages.extend(guest_runs.iter().filter_map(|r| r.storage.clone()));
+    storages.extend(guest_runs.iter().filter_map(|r| r.storage.map(str::to_string)));
     let archives = guest_archives(index, guest, &storages, guest_runs);
     let places: Vec<offsite::Place> = storages
         .iter()

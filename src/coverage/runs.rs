@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::model::{Selection, TaskLogEvidence, Vmid, VzdumpTask};
-use crate::tasklog::{ArchiveTarget, GuestOutcome, GuestRun, JobCommand};
+use crate::tasklog::{ArchiveTarget, ExcludedVolume, GuestOutcome, GuestRun, JobCommand};
 
 use super::index::Index;
 use super::jobs::JobCtx;
@@ -37,19 +37,28 @@ pub(crate) struct RunRecord<'a> {
     pub duration_s: Option<u64>,
     /// Result.
     pub status: RunStatus,
-    /// `--storage` of the command line (None: not printed or log unavailable).
-    pub storage: Option<String>,
+    /// `--storage` of the command line (None: not printed or log unavailable). Borrowed, like
+    /// the job id: 70 000 runs would otherwise copy the same few names (docs/performance.md).
+    pub storage: Option<&'a str>,
     /// The archive target.
     pub archive: Option<&'a ArchiveTarget>,
     /// Archive size (file storages).
     pub size: Option<u64>,
-    /// Volumes left out, `key (reason)`.
-    pub excluded: Vec<String>,
+    /// Volumes the log says were left out.
+    pub excluded: &'a [ExcludedVolume],
     /// The job the task is attributed to.
-    pub job: Option<String>,
+    pub job: Option<&'a str>,
 }
 
 impl RunRecord<'_> {
+    /// The volumes left out, as the report words them: `key (reason)`.
+    pub fn excluded_volumes(&self) -> Vec<String> {
+        self.excluded
+            .iter()
+            .map(|v| format!("{} ({})", v.key, v.reason))
+            .collect()
+    }
+
     /// The report form.
     pub fn event(&self) -> Option<BackupEvent> {
         let (status, error) = match &self.status {
@@ -63,14 +72,14 @@ impl RunRecord<'_> {
             duration_s: self.duration_s,
             source: EvidenceSource::TaskLog,
             error,
-            job: self.job.clone(),
-            storage: self.storage.clone(),
+            job: self.job.map(str::to_string),
+            storage: self.storage.map(str::to_string),
             archive: self.archive.map(archive_name),
             size_bytes: self.size,
             upid: Some(self.task.upid.clone()),
             end: self.end,
             node: Some(self.task.node.clone()),
-            excluded_volumes: self.excluded.clone(),
+            excluded_volumes: self.excluded_volumes(),
         })
     }
 }
@@ -134,15 +143,15 @@ fn id_matches(task: &VzdumpTask, job: &JobCtx<'_>) -> bool {
 /// within `tolerance` after a scheduled occurrence (node time zone), and the command line (when
 /// known) matches the job's storage and selection. Among several, the closest occurrence wins,
 /// then enabled over disabled, then the smallest id.
-pub(crate) fn attribute(
+pub(crate) fn attribute<'a>(
     task: &VzdumpTask,
     command: Option<&JobCommand>,
-    jobs: &[JobCtx<'_>],
+    jobs: &[JobCtx<'a>],
     index: &Index<'_>,
     tolerance: Duration,
-) -> Option<String> {
+) -> Option<&'a str> {
     let (tz, _) = index.node_tz(&task.node);
-    let mut best: Option<(DateTime<Utc>, bool, &str)> = None;
+    let mut best: Option<(DateTime<Utc>, bool, &'a str)> = None;
     for job in jobs {
         if !job.runs_on(&task.node) {
             continue;
@@ -173,7 +182,7 @@ pub(crate) fn attribute(
             best = Some(candidate);
         }
     }
-    best.map(|(_, _, id)| id.to_string())
+    best.map(|(_, _, id)| id)
 }
 
 fn guest_status(run: &GuestRun, task: &VzdumpTask, truncated: bool) -> RunStatus {
@@ -194,13 +203,13 @@ pub(crate) struct Runs<'a> {
     /// Runs by VMID, newest first (then by UPID).
     pub by_vmid: BTreeMap<Vmid, Vec<RunRecord<'a>>>,
     /// Attributed job per task UPID.
-    pub task_jobs: BTreeMap<&'a str, Option<String>>,
+    pub task_jobs: BTreeMap<&'a str, Option<&'a str>>,
 }
 
 /// Extract the runs from the task history.
 pub(crate) fn collect_runs<'a>(
     index: &Index<'a>,
-    jobs: &[JobCtx<'_>],
+    jobs: &[JobCtx<'a>],
     tolerance: Duration,
 ) -> Runs<'a> {
     let mut runs = Runs {
@@ -220,8 +229,8 @@ pub(crate) fn collect_runs<'a>(
                 TaskLogEvidence::Unavailable { .. } => (None, None),
             };
             let job = attribute(task, command, jobs, index, tolerance);
-            runs.task_jobs.insert(task.upid.as_str(), job.clone());
-            let storage = command.and_then(|c| c.storage()).map(str::to_string);
+            runs.task_jobs.insert(task.upid.as_str(), job);
+            let storage = command.and_then(|c| c.storage());
             let task_duration = task
                 .end
                 .and_then(|end| u64::try_from((end - task.start).num_seconds()).ok());
@@ -251,15 +260,11 @@ pub(crate) fn collect_runs<'a>(
                             end,
                             duration_s,
                             status: guest_status(run, task, truncated),
-                            storage: storage.clone(),
+                            storage,
                             archive: run.archive.as_ref(),
                             size: run.archive_size_bytes,
-                            excluded: run
-                                .excluded_volumes
-                                .iter()
-                                .map(|v| format!("{} ({})", v.key, v.reason))
-                                .collect(),
-                            job: job.clone(),
+                            excluded: &run.excluded_volumes,
+                            job,
                         });
                     }
                 }
@@ -284,11 +289,11 @@ pub(crate) fn collect_runs<'a>(
                         end: task.end,
                         duration_s: task_duration,
                         status,
-                        storage: storage.clone(),
+                        storage,
                         archive: None,
                         size: None,
-                        excluded: Vec::new(),
-                        job: job.clone(),
+                        excluded: &[],
+                        job,
                     });
                 }
             }
