@@ -29,6 +29,7 @@ mod fixtures;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -650,7 +651,11 @@ fn guest_report(
             storages.insert(ctx.storage_or_default().to_string());
         }
     }
-    storages.extend(guest_runs.iter().filter_map(|r| r.storage.map(str::to_string)));
+    storages.extend(
+        guest_runs
+            .iter()
+            .filter_map(|r| r.storage.map(str::to_string)),
+    );
     let archives = guest_archives(index, guest, &storages, guest_runs);
     let places: Vec<offsite::Place> = storages
         .iter()
@@ -753,7 +758,7 @@ fn guest_report(
         source: a.source,
         error: None,
         job: None,
-        storage: Some(a.storage.clone()),
+        storage: Some(Arc::from(a.storage.as_str())),
         archive: None,
         size_bytes: a.size_bytes,
         upid: None,

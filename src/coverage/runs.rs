@@ -2,6 +2,7 @@
 //! backup job that started it (vzdump logs do not name the job, so it is inferred).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -37,8 +38,8 @@ pub(crate) struct RunRecord<'a> {
     pub duration_s: Option<u64>,
     /// Result.
     pub status: RunStatus,
-    /// `--storage` of the command line (None: not printed or log unavailable). Borrowed, like
-    /// the job id: 70 000 runs would otherwise copy the same few names (docs/performance.md).
+    /// `--storage` of the command line (None: not printed or log unavailable). Borrowed: 70 000
+    /// runs would otherwise copy the same few names (docs/performance.md).
     pub storage: Option<&'a str>,
     /// The archive target.
     pub archive: Option<&'a ArchiveTarget>,
@@ -46,8 +47,17 @@ pub(crate) struct RunRecord<'a> {
     pub size: Option<u64>,
     /// Volumes the log says were left out.
     pub excluded: &'a [ExcludedVolume],
-    /// The job the task is attributed to.
-    pub job: Option<&'a str>,
+    /// The task's names (UPID, node, attributed job, storage), shared by its runs.
+    pub names: Arc<TaskNames>,
+}
+
+/// The names a task's runs report: made once per task, shared by its runs' report events.
+#[derive(Debug)]
+pub(crate) struct TaskNames {
+    upid: Arc<str>,
+    node: Arc<str>,
+    job: Option<Arc<str>>,
+    storage: Option<Arc<str>>,
 }
 
 impl RunRecord<'_> {
@@ -72,13 +82,13 @@ impl RunRecord<'_> {
             duration_s: self.duration_s,
             source: EvidenceSource::TaskLog,
             error,
-            job: self.job.map(str::to_string),
-            storage: self.storage.map(str::to_string),
+            job: self.names.job.clone(),
+            storage: self.names.storage.clone(),
             archive: self.archive.map(archive_name),
             size_bytes: self.size,
-            upid: Some(self.task.upid.clone()),
+            upid: Some(self.names.upid.clone()),
             end: self.end,
-            node: Some(self.task.node.clone()),
+            node: Some(self.names.node.clone()),
             excluded_volumes: self.excluded_volumes(),
         })
     }
@@ -219,6 +229,14 @@ pub(crate) fn collect_runs<'a>(
     let Some(pve) = index.scope.pve else {
         return runs;
     };
+    // One shared copy of each node, job and storage name over all tasks.
+    let mut shared: BTreeMap<&str, Arc<str>> = BTreeMap::new();
+    let mut share = |name: &'a str| -> Arc<str> {
+        shared
+            .entry(name)
+            .or_insert_with(|| Arc::from(name))
+            .clone()
+    };
     for history in &pve.task_history {
         for task in &history.tasks {
             let single: Option<Vmid> = task.id.parse().ok();
@@ -231,6 +249,12 @@ pub(crate) fn collect_runs<'a>(
             let job = attribute(task, command, jobs, index, tolerance);
             runs.task_jobs.insert(task.upid.as_str(), job);
             let storage = command.and_then(|c| c.storage());
+            let names = Arc::new(TaskNames {
+                upid: Arc::from(task.upid.as_str()),
+                node: share(&task.node),
+                job: job.map(&mut share),
+                storage: storage.map(&mut share),
+            });
             let task_duration = task
                 .end
                 .and_then(|end| u64::try_from((end - task.start).num_seconds()).ok());
@@ -264,7 +288,7 @@ pub(crate) fn collect_runs<'a>(
                             archive: run.archive.as_ref(),
                             size: run.archive_size_bytes,
                             excluded: &run.excluded_volumes,
-                            job,
+                            names: names.clone(),
                         });
                     }
                 }
@@ -293,7 +317,7 @@ pub(crate) fn collect_runs<'a>(
                         archive: None,
                         size: None,
                         excluded: &[],
-                        job,
+                        names: names.clone(),
                     });
                 }
             }
