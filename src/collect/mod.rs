@@ -20,7 +20,9 @@ use chrono::{DateTime, Utc};
 use crate::api::de::LenientList;
 use crate::api::source::Source;
 use crate::api::ApiError;
-use crate::model::{Anomaly, Completeness, Inventory, Observed, PveInventory, Severity, Vmid};
+use crate::model::{
+    Anomaly, Completeness, Inventory, Observed, PbsInventory, PveInventory, Severity, Vmid,
+};
 
 pub use crate::config::CollectOptions;
 pub use pbs::collect_pbs;
@@ -64,73 +66,61 @@ pub async fn collect(
         .collect();
     // Clusters are read side by side; the shared limiter keeps the total in flight modest.
     let pve_future = async {
-        let mut set = tokio::task::JoinSet::new();
-        for (index, source) in sources.pve.iter().enumerate() {
+        let mut readers = Readers::new();
+        for source in &sources.pve {
             let (source, options, progress) = (source.clone(), options.clone(), progress.clone());
             let pbs_servers = pbs_servers.clone();
-            set.spawn(async move {
-                (
-                    index,
-                    collect_pve(&source, now, &options, &pbs_servers, &progress).await,
-                )
+            readers.spawn(source.server(), async move {
+                collect_pve(&source, now, &options, &pbs_servers, &progress).await
             });
         }
-        let mut results: Vec<Option<(PveInventory, Vec<Anomaly>)>> =
-            sources.pve.iter().map(|_| None).collect();
-        while let Some(joined) = set.join_next().await {
-            match joined {
-                Ok((index, result)) => results[index] = Some(result),
-                Err(err) => tracing::error!("a PVE collector task ended abnormally: {err}"),
-            }
-        }
+        let joined = readers.join("the PVE clusters").await;
+        let mut clusters = joined.results;
         // A cluster whose collector died is unknown, not empty.
-        results
-            .into_iter()
-            .zip(&sources.pve)
-            .map(|(result, source)| {
-                result.unwrap_or_else(|| {
-                    let server = source.server();
-                    let reason = format!(
-                        "the collection of cluster {} ended abnormally (a bug: please report it)",
-                        server.name
-                    );
-                    let anomaly = Anomaly::new(
-                        Severity::Critical,
-                        "pve",
-                        "nothing could be read from this cluster",
-                        reason.clone(),
-                    );
-                    (
-                        PveInventory::unavailable(server.name, server.host, &reason),
-                        vec![anomaly],
-                    )
-                })
-            })
-            .collect::<Vec<_>>()
+        for server in joined.lost {
+            let reason = lost_server(&server.name);
+            let anomaly = Anomaly::new(
+                Severity::Critical,
+                "pve",
+                "nothing could be read from this cluster",
+                reason.clone(),
+            );
+            clusters.push((
+                PveInventory::unavailable(server.name, server.host, &reason),
+                vec![anomaly],
+            ));
+        }
+        clusters
     };
     let pbs_future = async {
-        let mut results = Vec::new();
-        let mut set = tokio::task::JoinSet::new();
-        for (index, source) in sources.pbs.iter().enumerate() {
+        let mut readers = Readers::new();
+        for source in &sources.pbs {
             let source = source.clone();
             let progress = progress.clone();
             let options = options.clone();
             let since = now - chrono::Duration::days(i64::from(options.history_days));
-            set.spawn(async move {
-                (
-                    index,
-                    collect_pbs(&source, since, &options, &progress).await,
-                )
+            readers.spawn(source.server(), async move {
+                collect_pbs(&source, since, &options, &progress).await
             });
         }
-        while let Some(joined) = set.join_next().await {
-            match joined {
-                Ok(item) => results.push(item),
-                Err(err) => tracing::error!("a PBS collector task ended abnormally: {err}"),
-            }
+        let joined = readers.join("the PBS servers").await;
+        let mut servers = joined.results;
+        // A server whose collector died is unknown, not absent: absent, its storages would
+        // look like ones the report was not given.
+        for server in joined.lost {
+            let reason = lost_server(&server.name);
+            let anomaly = Anomaly::new(
+                Severity::Critical,
+                format!("pbs/{}", server.name),
+                "nothing could be read from this PBS server",
+                reason.clone(),
+            );
+            servers.push((
+                PbsInventory::unavailable(server.name, server.host, server.fingerprint, &reason),
+                vec![anomaly],
+            ));
         }
-        results.sort_by_key(|(index, _)| *index);
-        results.into_iter().map(|(_, r)| r).collect::<Vec<_>>()
+        servers
     };
     let (pve, pbs) = tokio::join!(pve_future, pbs_future);
     let mut anomalies = Vec::new();
@@ -322,26 +312,70 @@ pub(crate) fn with_partial(completeness: Completeness, reason: Option<String>) -
     }
 }
 
-/// Every result of a set of reader tasks, and why the set came back short when one of them
-/// ended abnormally: a lost reader is a gap in the list it was reading, never a shorter list
-/// that looks complete.
-pub(crate) async fn join_readers<T: 'static>(
-    set: &mut tokio::task::JoinSet<T>,
-    what: &str,
-) -> (Vec<T>, Option<String>) {
-    let mut results = Vec::new();
-    let mut lost = 0usize;
-    while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok(result) => results.push(result),
-            Err(err) => {
-                lost += 1;
-                tracing::error!("a reader of {what} ended abnormally: {err}");
-            }
+/// Why a server's whole collection is missing: its collector ended abnormally.
+fn lost_server(name: &str) -> String {
+    format!("the collection of {name} ended abnormally (a bug: please report it)")
+}
+
+/// Reader tasks, each spawned for one key (a node, a pool, a storage): when one ends abnormally
+/// its key comes back as lost, so the caller names exactly what is missing instead of working it
+/// out from the answers.
+pub(crate) struct Readers<K, T> {
+    set: tokio::task::JoinSet<T>,
+    keys: std::collections::HashMap<tokio::task::Id, K>,
+}
+
+/// What a set of readers brought back.
+pub(crate) struct Joined<K, T> {
+    /// Every reader's result, in completion order.
+    pub(crate) results: Vec<T>,
+    /// The keys of the readers that ended abnormally, in spawn order.
+    pub(crate) lost: Vec<K>,
+    /// Why the results are short (`N reader(s) of <what> ended abnormally`); None when whole.
+    pub(crate) gap: Option<String>,
+}
+
+impl<K, T: Send + 'static> Readers<K, T> {
+    /// No reader yet.
+    pub(crate) fn new() -> Self {
+        Readers {
+            set: tokio::task::JoinSet::new(),
+            keys: std::collections::HashMap::new(),
         }
     }
-    let gap = (lost > 0).then(|| format!("{lost} reader(s) of {what} ended abnormally"));
-    (results, gap)
+
+    /// Start `reader` for `key`.
+    pub(crate) fn spawn(
+        &mut self,
+        key: K,
+        reader: impl std::future::Future<Output = T> + Send + 'static,
+    ) {
+        let handle = self.set.spawn(reader);
+        self.keys.insert(handle.id(), key);
+    }
+
+    /// Every result, and the readers lost on the way: a lost reader is a gap in the list it was
+    /// reading, never a shorter list that looks complete.
+    pub(crate) async fn join(mut self, what: &str) -> Joined<K, T> {
+        let mut results = Vec::new();
+        let mut lost_ids = Vec::new();
+        while let Some(joined) = self.set.join_next_with_id().await {
+            match joined {
+                Ok((_, result)) => results.push(result),
+                Err(err) => {
+                    tracing::error!("a reader of {what} ended abnormally: {err}");
+                    lost_ids.push(err.id());
+                }
+            }
+        }
+        let gap = (!lost_ids.is_empty())
+            .then(|| format!("{} reader(s) of {what} ended abnormally", lost_ids.len()));
+        let lost = lost_ids
+            .iter()
+            .filter_map(|id| self.keys.remove(id))
+            .collect();
+        Joined { results, lost, gap }
+    }
 }
 
 /// Epoch seconds to UTC, None when out of range.
@@ -357,25 +391,29 @@ mod tests {
     /// A reader that panics leaves a named gap, and the readers after it are still collected.
     #[tokio::test]
     async fn a_lost_reader_is_a_gap_and_the_rest_still_count() {
-        let mut set = tokio::task::JoinSet::new();
+        let mut readers = Readers::new();
         for id in 0..4u32 {
-            set.spawn(async move {
+            readers.spawn(format!("node{id}"), async move {
                 if id == 1 {
                     panic!("reader {id} broke");
                 }
                 id
             });
         }
-        let (mut results, gap) = join_readers(&mut set, "the test lists").await;
+        let joined = readers.join("the test lists").await;
+        let mut results = joined.results;
         results.sort_unstable();
         assert_eq!(results, vec![0, 2, 3]);
         assert_eq!(
-            gap.as_deref(),
+            joined.gap.as_deref(),
             Some("1 reader(s) of the test lists ended abnormally")
         );
+        assert_eq!(joined.lost, ["node1"], "the lost reader is named");
 
-        let mut set = tokio::task::JoinSet::new();
-        set.spawn(async { 7u32 });
-        assert_eq!(join_readers(&mut set, "x").await, (vec![7], None));
+        let mut readers = Readers::new();
+        readers.spawn("x", async { 7u32 });
+        let joined = readers.join("x").await;
+        assert_eq!((joined.results, joined.gap), (vec![7], None));
+        assert!(joined.lost.is_empty());
     }
 }

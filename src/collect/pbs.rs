@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use tokio::task::JoinSet;
 
 use super::{
     answer, epoch, kept, request_anomaly, unavailable, with_partial, CollectOptions, Failed,
-    Progress,
+    Progress, Readers,
 };
 use crate::api::pbs::PbsApi;
 use crate::api::pbs_types as wire;
@@ -100,7 +99,7 @@ pub async fn collect_pbs(
                 "datastores",
                 &mut anomalies,
             );
-            let mut set = JoinSet::new();
+            let mut readers = Readers::new();
             for store in list {
                 let api = api.clone();
                 let usage = usage_by_store.remove(&store.store);
@@ -108,7 +107,7 @@ pub async fn collect_pbs(
                 let perms = perms.clone();
                 let component = format!("pbs/{name}/{}", store.store);
                 let progress = progress.clone();
-                set.spawn(async move {
+                readers.spawn(store.store.clone(), async move {
                     read_datastore(
                         &api,
                         store,
@@ -122,14 +121,19 @@ pub async fn collect_pbs(
                 });
             }
             let mut datastores = Vec::new();
-            while let Some(joined) = set.join_next().await {
-                match joined {
-                    Ok((datastore, mut found)) => {
-                        anomalies.append(&mut found);
-                        datastores.push(datastore);
-                    }
-                    Err(err) => tracing::error!("a datastore reader ended abnormally: {err}"),
-                }
+            let joined = readers.join("the datastores").await;
+            for (datastore, mut found) in joined.results {
+                anomalies.append(&mut found);
+                datastores.push(datastore);
+            }
+            // A datastore whose reader was lost is left out: the list says it may be short.
+            for store in &joined.lost {
+                anomalies.push(Anomaly::new(
+                    Severity::Critical,
+                    format!("{component}/{store}"),
+                    format!("datastore {store} was not read"),
+                    format!("{}; run again", joined.gap.as_deref().unwrap_or_default()),
+                ));
             }
             datastores.sort_by(|a, b| a.name.cmp(&b.name));
             let needs = Need::PbsDatastores.requirement();
@@ -152,7 +156,7 @@ pub async fn collect_pbs(
             }
             Observed {
                 items: datastores,
-                completeness: with_partial(visible, bad),
+                completeness: with_partial(with_partial(visible, bad), joined.gap),
             }
         }
         Err(err) => unavailable(

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use super::cache::TaskLogCache;
 use super::{
     answer, epoch, kept, observe, request_anomaly, unavailable, with_partial, CollectOptions,
-    Failed, Progress,
+    Failed, Progress, Readers,
 };
 use crate::api::de::LenientList;
 use crate::api::pve::{PveApi, PveRequest, RestoreTaskType};
@@ -252,7 +252,7 @@ async fn read_replication(
     anomalies: &mut Vec<Anomaly>,
 ) -> Observed<Replication> {
     let mut completeness = visibility.below(Need::Replication);
-    let mut set = JoinSet::new();
+    let mut readers = Readers::new();
     for node in &nodes.observed.items {
         if node.status != "online" {
             completeness = with_partial(
@@ -266,14 +266,15 @@ async fn read_replication(
         }
         let api = api.clone();
         let name = node.name.clone();
-        set.spawn(async move {
+        readers.spawn((), async move {
             let answer = api.replication(&name).await;
             (name, answer)
         });
     }
     let mut items = Vec::new();
-    let (answers, lost) = super::join_readers(&mut set, "the storage replication jobs").await;
-    completeness = with_partial(completeness, lost);
+    let joined = readers.join("the storage replication jobs").await;
+    let answers = joined.results;
+    completeness = with_partial(completeness, joined.gap);
     for (node, answer) in answers {
         let component = format!("pve/nodes/{node}");
         let what = format!("the storage replication jobs of node {node}");
@@ -324,7 +325,7 @@ async fn read_restores(
     anomalies: &mut Vec<Anomaly>,
 ) -> Observed<Restore> {
     let mut completeness = Completeness::Complete;
-    let mut set = JoinSet::new();
+    let mut readers = Readers::new();
     for node in &nodes.observed.items {
         if node.status != "online" {
             completeness = with_partial(
@@ -360,7 +361,7 @@ async fn read_restores(
             let api = api.clone();
             let name = node.name.clone();
             let (page_size, max_items) = (options.task_page_size, options.task_history_limit);
-            set.spawn(async move {
+            readers.spawn((), async move {
                 let paged = api
                     .restore_tasks(&name, kind, since.timestamp(), page_size, max_items)
                     .await;
@@ -369,8 +370,9 @@ async fn read_restores(
         }
     }
     let mut newest: BTreeMap<Vmid, Restore> = BTreeMap::new();
-    let (lists, lost) = super::join_readers(&mut set, "the restore task lists").await;
-    completeness = with_partial(completeness, lost);
+    let joined = readers.join("the restore task lists").await;
+    let lists = joined.results;
+    completeness = with_partial(completeness, joined.gap);
     for (node, kind, paged) in lists {
         let component = format!("pve/tasks/{node}");
         let (items, bad) = kept(
@@ -499,21 +501,21 @@ async fn read_running_backups(
         .map(|g| g.node.as_str())
         .collect();
     locked.extend(also);
-    let mut set = JoinSet::new();
+    let mut readers = Readers::new();
     for node in &locked {
         let api = api.clone();
         let node = node.to_string();
-        set.spawn(async move {
+        readers.spawn(node.clone(), async move {
             let answer = api.running_vzdump_tasks(&node).await;
             (node, answer)
         });
     }
     let mut out = Vec::new();
-    let (answers, lost) = super::join_readers(&mut set, "the running backups").await;
-    if let Some(lost) = lost {
+    let joined = readers.join("the running backups").await;
+    let answers = joined.results;
+    if let Some(lost) = joined.gap {
         // A node without an answer has no running list: its locks and images claim nothing.
-        let answered: BTreeSet<&str> = answers.iter().map(|(node, _)| node.as_str()).collect();
-        for node in locked.iter().filter(|n| !answered.contains(*n)) {
+        for node in &joined.lost {
             anomalies.push(Anomaly::new(
                 Severity::Warning,
                 format!("pve/nodes/{node}"),
@@ -610,11 +612,11 @@ async fn read_nodes(
         }
     };
     node_list.sort_by(|a, b| a.node.cmp(&b.node));
-    let mut time_set = JoinSet::new();
+    let mut readers = Readers::new();
     for node in &node_list {
         let api = api.clone();
         let name = node.node.clone();
-        time_set.spawn(async move {
+        readers.spawn(name.clone(), async move {
             let needs = Need::TaskHistory.requirement();
             let node_path = needs.acl_path_for(&name);
             let (time, node_perms) = tokio::join!(
@@ -630,21 +632,17 @@ async fn read_nodes(
     }
     let mut zones: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut sees_all: BTreeMap<String, Option<bool>> = BTreeMap::new();
-    let (answers, lost) = super::join_readers(&mut time_set, "the node time zones").await;
-    if let Some(lost) = lost {
-        // The lost nodes are those without an answer: their time zone falls back to UTC and
-        // their history's completeness is undecided, as when the requests themselves failed.
-        let answered: BTreeSet<&str> = answers.iter().map(|(name, ..)| name.as_str()).collect();
-        for node in node_list
-            .iter()
-            .filter(|n| !answered.contains(n.node.as_str()))
-        {
+    let joined = readers.join("the node time zones").await;
+    let answers = joined.results;
+    if let Some(lost) = joined.gap {
+        // A lost node's time zone falls back to UTC and its history's completeness is
+        // undecided, as when the requests themselves failed.
+        for node in &joined.lost {
             anomalies.push(Anomaly::new(
                 Severity::Warning,
-                format!("pve/nodes/{}", node.node),
+                format!("pve/nodes/{node}"),
                 format!(
-                    "the time zone and privileges of node {} are unknown (task-log times are read as UTC, its task history may be incomplete)",
-                    node.node
+                    "the time zone and privileges of node {node} are unknown (task-log times are read as UTC, its task history may be incomplete)"
                 ),
                 format!("{lost}; run again"),
             ));
@@ -804,7 +802,7 @@ async fn read_all_task_history(
     anomalies: &mut Vec<Anomaly>,
 ) -> Vec<NodeTaskHistory> {
     let mut task_history = Vec::new();
-    let mut history_set = JoinSet::new();
+    let mut readers = Readers::new();
     let log_reads = Arc::new(Semaphore::new(LOG_READS_IN_PROGRESS));
     for node in &nodes.names {
         let api = api.clone();
@@ -815,7 +813,7 @@ async fn read_all_task_history(
         let progress = progress.clone();
         let cache = cache.cloned();
         let log_reads = log_reads.clone();
-        history_set.spawn(async move {
+        readers.spawn(node.clone(), async move {
             let window = HistoryWindow {
                 since,
                 options: &options,
@@ -825,13 +823,30 @@ async fn read_all_task_history(
             read_task_history(&api, &node, tz, window, sees_all, &progress).await
         });
     }
-    while let Some(joined) = history_set.join_next().await {
-        match joined {
-            Ok((history, mut found)) => {
-                anomalies.append(&mut found);
-                task_history.push(history);
-            }
-            Err(err) => tracing::error!("a task-history reader ended abnormally: {err}"),
+    let joined = readers.join("the task histories").await;
+    for (history, mut found) in joined.results {
+        anomalies.append(&mut found);
+        task_history.push(history);
+    }
+    if let Some(lost) = joined.gap {
+        // A node whose reader was lost has an unknown history, not an empty one.
+        for node in joined.lost {
+            anomalies.push(Anomaly::new(
+                Severity::Critical,
+                format!("pve/tasks/{node}"),
+                format!("the task history of node {node} was not read"),
+                format!("{lost}; run again"),
+            ));
+            task_history.push(NodeTaskHistory {
+                node,
+                completeness: Completeness::Unavailable {
+                    reason: lost.clone(),
+                },
+                oldest_seen: None,
+                requested_since: since,
+                capped: false,
+                tasks: Vec::new(),
+            });
         }
     }
     task_history.sort_by(|a, b| a.node.cmp(&b.node));
@@ -1396,8 +1411,7 @@ async fn read_fleecing_images(
     }
     let mut scan = FleecingScan::default();
     let needs = Need::StorageContent.requirement();
-    let mut set = JoinSet::new();
-    let mut asked: Vec<(String, String)> = Vec::new();
+    let mut readers = Readers::new();
     let mut failed: BTreeSet<String> = BTreeSet::new();
     for (storage, on) in &wanted {
         let sees = perms.is_some_and(|p| p.has(&needs.acl_path_for(storage), needs.privilege));
@@ -1418,27 +1432,18 @@ async fn read_fleecing_images(
         for node in on.iter().take(if shared { 1 } else { on.len() }) {
             let api = api.clone();
             let (node, storage) = ((*node).to_string(), (*storage).to_string());
-            asked.push((node.clone(), storage.clone()));
-            set.spawn(async move {
+            readers.spawn(storage.clone(), async move {
                 let answer = api.storage_images_listed(&node, &storage).await;
                 (node, storage, answer)
             });
         }
     }
-    let (mut answers, lost) = super::join_readers(&mut set, "the fleecing storages").await;
+    let joined = readers.join("the fleecing storages").await;
+    let (mut answers, lost) = (joined.results, joined.gap);
     // Completion order is arbitrary; the scan is not.
     answers.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    if lost.is_some() {
-        let answered: BTreeSet<(&str, &str)> = answers
-            .iter()
-            .map(|(node, storage, _)| (node.as_str(), storage.as_str()))
-            .collect();
-        for (node, storage) in &asked {
-            if !answered.contains(&(node.as_str(), storage.as_str())) {
-                failed.insert(storage.clone());
-            }
-        }
-    }
+    // A storage some of whose nodes went unread is unseen there.
+    failed.extend(joined.lost);
     for (node, storage, answer) in answers {
         let component = format!("storage/{storage}");
         let what = format!("the images on storage '{storage}' of node {node} (so whether fleecing images were left there is unknown)");
@@ -1530,11 +1535,11 @@ async fn read_pool_members(
     anomalies: &mut Vec<Anomaly>,
 ) -> BTreeMap<String, Option<Vec<Vmid>>> {
     let new_form = supports_pool_query(version).unwrap_or(true);
-    let mut set = JoinSet::new();
+    let mut readers = Readers::new();
     for pool in pools {
         let api = api.clone();
         let id = pool.poolid.clone();
-        set.spawn(async move {
+        readers.spawn(id.clone(), async move {
             let result = if new_form {
                 api.pool(&id).await
             } else {
@@ -1544,21 +1549,18 @@ async fn read_pool_members(
         });
     }
     let mut members = BTreeMap::new();
-    let (answers, lost) = super::join_readers(&mut set, "the pool members").await;
-    if let Some(lost) = lost {
+    let joined = readers.join("the pool members").await;
+    let answers = joined.results;
+    if let Some(lost) = joined.gap {
         // A pool without an answer has unknown members, never none.
-        let answered: BTreeSet<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
-        for pool in pools
-            .iter()
-            .filter(|p| !answered.contains(p.poolid.as_str()))
-        {
+        for pool in joined.lost {
             anomalies.push(Anomaly::new(
                 Severity::Warning,
-                format!("pool/{}", pool.poolid),
-                format!("the members of pool '{}' are unknown", pool.poolid),
+                format!("pool/{pool}"),
+                format!("the members of pool '{pool}' are unknown"),
                 format!("{lost}; run again"),
             ));
-            members.insert(pool.poolid.clone(), None);
+            members.insert(pool, None);
         }
     }
     for (id, result) in answers {
@@ -1736,7 +1738,7 @@ async fn read_task_history(
         node_cache
     });
     let mut logs: BTreeMap<usize, TaskLogEvidence> = BTreeMap::new();
-    let mut set = JoinSet::new();
+    let mut readers = Readers::new();
     for (index, item) in items.iter().enumerate() {
         if item.endtime.is_none() && item.status.is_none() {
             continue; // still running: no result yet
@@ -1752,7 +1754,7 @@ async fn read_task_history(
         let upid = item.upid.clone();
         let options = options.clone();
         let log_reads = log_reads.clone();
-        set.spawn(async move {
+        readers.spawn(index, async move {
             // Never closed; without a permit the read would only be less bounded, not wrong.
             let _permit = log_reads.acquire_owned().await.ok();
             (index, read_task_log(&api, &node, &upid, tz, &options).await)
@@ -1760,21 +1762,18 @@ async fn read_task_history(
     }
     let mut log_failures = 0usize;
     let mut first_failure: Option<ApiError> = None;
-    let (answers, lost) = super::join_readers(&mut set, "the vzdump task logs").await;
-    if let Some(lost) = &lost {
+    let joined = readers.join("the vzdump task logs").await;
+    let answers = joined.results;
+    if let Some(lost) = &joined.gap {
         // A log whose reader was lost is unreadable, not "still running" (the default below).
-        let read: BTreeSet<usize> = answers.iter().map(|(index, _)| *index).collect();
-        for (index, item) in items.iter().enumerate() {
-            let finished = item.endtime.is_some() || item.status.is_some();
-            if finished && !logs.contains_key(&index) && !read.contains(&index) {
-                progress.log_done();
-                logs.insert(
-                    index,
-                    TaskLogEvidence::Unavailable {
-                        reason: format!("log not read: {lost}"),
-                    },
-                );
-            }
+        for index in joined.lost {
+            progress.log_done();
+            logs.insert(
+                index,
+                TaskLogEvidence::Unavailable {
+                    reason: format!("log not read: {lost}"),
+                },
+            );
         }
         anomalies.push(Anomaly::new(
             Severity::Critical,
@@ -1899,10 +1898,9 @@ async fn read_storage_backups(
     perms: Option<&PermissionMap>,
     anomalies: &mut Vec<Anomaly>,
 ) -> Observed<StorageBackup> {
-    let mut set = JoinSet::new();
+    let mut readers = Readers::new();
     let mut partial_reasons = Vec::new();
     let mut unasked = Vec::new();
-    let mut asked = Vec::new();
     for storage in storages.iter().filter(|s| s.enabled && s.holds_backups()) {
         if let Some(target) = &storage.pbs {
             if target
@@ -1948,23 +1946,18 @@ async fn read_storage_backups(
         }
         let api = api.clone();
         let id = storage.id.clone();
-        asked.push(id.clone());
-        set.spawn(async move {
+        readers.spawn(id.clone(), async move {
             let result = api.storage_backups_listed(&node, &id).await;
             (id, result)
         });
     }
     let mut backups = Vec::new();
     let mut failed = std::mem::take(&mut unasked);
-    let (answers, lost) = super::join_readers(&mut set, "the storage backup lists").await;
-    if let Some(lost) = lost {
+    let joined = readers.join("the storage backup lists").await;
+    let answers = joined.results;
+    if let Some(lost) = joined.gap {
         // A storage whose reader was lost is a gap in the backup list, named like a failed one.
-        let answered: BTreeSet<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
-        let unread: Vec<&str> = asked
-            .iter()
-            .map(String::as_str)
-            .filter(|id| !answered.contains(id))
-            .collect();
+        let unread = &joined.lost;
         anomalies.push(Anomaly::new(
             Severity::Warning,
             "pve/storage",

@@ -33,6 +33,29 @@ pub struct PbsInventory {
     pub reads: Observed<PbsRead>,
 }
 
+impl PbsInventory {
+    /// A server nothing could be read from: every list unavailable for `reason`.
+    pub fn unavailable(
+        name: String,
+        host: String,
+        fingerprint: Option<String>,
+        reason: &str,
+    ) -> PbsInventory {
+        PbsInventory {
+            name,
+            host,
+            fingerprint,
+            version: None,
+            datastores: Observed::unavailable(reason),
+            verify_jobs: Observed::unavailable(reason),
+            prune_jobs: Observed::unavailable(reason),
+            sync_jobs: Observed::unavailable(reason),
+            copies: CopyInventory::unavailable(reason),
+            reads: Observed::unavailable(reason),
+        }
+    }
+}
+
 /// A PBS `reader` task: someone opened a snapshot for reading.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PbsRead {
