@@ -491,20 +491,15 @@ impl PveApi {
         page_size: usize,
         max_lines: usize,
     ) -> Paged<Vec<wire::TaskLogLine>> {
-        let paging = Paging {
-            page_size,
-            max_items: max_lines,
-            clip_to_max: true,
-        };
-        read_pages(paging, |start, limit| {
-            let query = [("start", start.to_string()), ("limit", limit.to_string())];
-            async move {
-                self.source
-                    .get_answer(&["nodes", node, "tasks", upid, "log"], &query)
-                    .await
-            }
-        })
-        .await
+        let mut items = Vec::new();
+        let end = self
+            .task_log_pages(node, upid, page_size, max_lines, |page| items.extend(page))
+            .await;
+        Paged {
+            items,
+            capped: end.capped,
+            failure: end.failure,
+        }
     }
 
     /// [`PveApi::task_log`] (same path, same privilege: 403 without it), handing each page to
