@@ -281,6 +281,18 @@ pub struct Node {
     pub kind: Option<String>,
 }
 
+impl Node {
+    /// Whether the row carries the node's statistics. PVE adds them only for a caller with
+    /// `Sys.Audit` on `/nodes/<node>` (and only when the node has RRD data), so a row with them
+    /// proves that privilege; a row without them proves nothing (pve-manager `extract_node_stats`).
+    pub(crate) fn shows_statistics(&self) -> bool {
+        [self.maxcpu, self.maxmem, self.maxdisk, self.uptime]
+            .iter()
+            .any(Option::is_some)
+            || self.cpu.is_some()
+    }
+}
+
 /// `GET /nodes/{node}/time`: the node's clock and time zone.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct NodeTime {

@@ -307,7 +307,7 @@ pub(super) async fn check(api: &PveApi, check: &mut ServerCheck, pbs_configured:
     // Only an answer that was read counts: a failed or garbled per-path answer is not "nothing
     // granted there", so the full map decides instead.
     let permissions = first.permissions.ok().map(|full| {
-        let mut map = PermissionMap::from_wire(full.clone());
+        let mut map = PermissionMap::from_pve_full_map(full.clone());
         for (root, outcome) in &second.roots {
             if let Some(answer) = outcome.ok() {
                 map.set_path_permissions(root, answer.clone());

@@ -63,7 +63,7 @@ pub async fn collect_pve(
         &mut anomalies,
     )
     .map(|v| v.version);
-    let mut perms = answer(
+    let perms = answer(
         permissions,
         Failed::new(
             Severity::Warning,
@@ -72,10 +72,7 @@ pub async fn collect_pve(
         ),
         &mut anomalies,
     )
-    .map(PermissionMap::from_wire);
-    if let Some(map) = perms.as_mut() {
-        refine_roots(api, map).await;
-    }
+    .map(PermissionMap::from_pve_full_map);
     let visibility = Visibility {
         perms: perms.as_ref(),
     };
@@ -616,13 +613,20 @@ async fn read_nodes(
     for node in &node_list {
         let api = api.clone();
         let name = node.node.clone();
+        // PVE lists a node's statistics only to a caller with `Sys.Audit` on that node, the
+        // privilege that shows its whole task history: the list already proves it.
+        let audit_proven = node.shows_statistics();
         readers.spawn(name.clone(), async move {
             let needs = Need::TaskHistory.requirement();
             let node_path = needs.acl_path_for(&name);
+            if audit_proven {
+                return (name.clone(), api.node_time(&name).await, Ok(true));
+            }
             let (time, node_perms) = tokio::join!(
                 api.node_time(&name),
-                // The full permission map omits paths without privileges, so a NoAccess on one
-                // node only shows when that path is asked for.
+                // No statistics: an offline node, or no `Sys.Audit` there. The full permission
+                // map omits paths without privileges, so a NoAccess on one node only shows when
+                // that path is asked for.
                 api.permissions_on(&node_path),
             );
             let sees_all = node_perms
@@ -851,22 +855,6 @@ async fn read_all_task_history(
     }
     task_history.sort_by(|a, b| a.node.cmp(&b.node));
     task_history
-}
-
-/// Ask for the privileges on `/vms`, `/pool` and `/storage` themselves: a NoAccess there is absent
-/// from the full map. A failed query leaves the map as it was.
-async fn refine_roots(api: &PveApi, map: &mut PermissionMap) {
-    let roots = ["/vms", "/pool", "/storage"];
-    let (vms, pool, storage) = tokio::join!(
-        api.permissions_on(roots[0]),
-        api.permissions_on(roots[1]),
-        api.permissions_on(roots[2]),
-    );
-    for (root, answer) in roots.iter().zip([vms, pool, storage]) {
-        if let Ok(answer) = answer {
-            map.set_path_permissions(root, answer);
-        }
-    }
 }
 
 /// Decides list completeness from the token's effective privileges.

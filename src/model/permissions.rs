@@ -11,6 +11,19 @@ use std::collections::BTreeMap;
 
 use crate::api::access::Permissions;
 
+/// The paths PVE's full permission map always evaluates (pve-access-control
+/// `RPCEnvironment::get_effective_permissions`).
+const PVE_TOP_LEVEL_PATHS: [&str; 8] = [
+    "/",
+    "/access",
+    "/access/groups",
+    "/nodes",
+    "/pool",
+    "/sdn",
+    "/storage",
+    "/vms",
+];
+
 /// Effective privileges per ACL path.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PermissionMap {
@@ -23,6 +36,21 @@ impl PermissionMap {
         PermissionMap {
             paths: answer.paths,
         }
+    }
+
+    /// Build the map from PVE's full answer of `GET /access/permissions` (no `path`). PVE computes
+    /// the privileges of its top-level paths (`/`, `/access`, `/access/groups`, `/nodes`, `/pool`,
+    /// `/sdn`, `/storage`, `/vms`) for every caller and leaves a path out only when nothing is
+    /// granted there (`get_effective_permissions`), so a top-level path missing from the answer is
+    /// known to hold nothing: an ancestor's grant does not reach past it. Other paths are listed
+    /// only when an ACL names them, and a NoAccess ACL leaves them out, so only
+    /// [`PermissionMap::set_path_permissions`] decides those exactly.
+    pub fn from_pve_full_map(answer: Permissions) -> PermissionMap {
+        let mut map = PermissionMap::from_wire(answer);
+        for root in PVE_TOP_LEVEL_PATHS {
+            map.paths.entry(root.to_string()).or_default();
+        }
+        map
     }
 
     /// Record the answer of `GET /access/permissions?path=<path>`. The full map leaves out paths
@@ -479,6 +507,26 @@ mod tests {
         assert!(!map.has_everywhere_below("/storage", "Datastore.Audit"));
         assert!(map.has_anywhere_below("/storage", "Datastore.Audit"));
         assert!(!map.is_empty());
+    }
+
+    #[test]
+    fn a_top_level_path_missing_from_the_full_pve_map_holds_nothing() {
+        // NoAccess on /vms and /storage: PVE evaluates both and leaves them out of the answer.
+        let answer = json!({"/": {"Sys.Audit": 1, "VM.Audit": 1, "Datastore.Audit": 1}});
+        let full = PermissionMap::from_pve_full_map(self::answer(&answer));
+        assert!(!full.has("/vms/100", "VM.Audit"));
+        assert!(!full.has_everywhere_below("/storage", "Datastore.Audit"));
+        assert!(full.has("/", "Sys.Audit"));
+        // A path below a root that no ACL names is not evaluated: the root's grant decides.
+        let answer = json!({"/": {"Sys.Audit": 1}, "/nodes": {"Sys.Audit": 1}});
+        let full = PermissionMap::from_pve_full_map(self::answer(&answer));
+        assert!(full.has("/nodes/pve1", "Sys.Audit"));
+        // The same answer read without that knowledge lets the grant on / reach /vms.
+        let answer = json!({"/": {"VM.Audit": 1}});
+        assert!(from_json(&answer).has("/vms/100", "VM.Audit"));
+        assert!(
+            !PermissionMap::from_pve_full_map(self::answer(&answer)).has("/vms/100", "VM.Audit")
+        );
     }
 
     #[test]
