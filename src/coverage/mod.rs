@@ -417,7 +417,7 @@ fn assess_cluster(
     }
 
     let tolerance = Duration::minutes(i64::from(policy.attribution_tolerance_minutes));
-    let runs = collect_runs(&index, &job_ctxs, tolerance);
+    let mut runs = collect_runs(&index, &job_ctxs, tolerance);
     let grace = Duration::hours(i64::from(policy.grace_hours));
     let task_starts = job_task_starts(&index, &job_ctxs);
     let node_facts = node_facts(&index);
@@ -441,9 +441,10 @@ fn assess_cluster(
         })
         .collect();
     let mut guests: Vec<GuestReport> = Vec::with_capacity(index.guests.len());
-    let empty: Vec<RunRecord<'_>> = Vec::new();
     for guest in index.guests.values().copied() {
-        let guest_runs = runs.by_vmid.get(&guest.vmid).unwrap_or(&empty);
+        // Taken, not borrowed: each guest's run records are freed as its report events are made,
+        // so the two never both exist whole (70 000 of each on a 5 000-guest cluster).
+        let guest_runs = runs.by_vmid.remove(&guest.vmid).unwrap_or_default();
         let answers: Vec<JobAnswer> = job_ctxs
             .iter()
             .enumerate()
@@ -475,7 +476,7 @@ fn assess_cluster(
             guest,
             &answers,
             verdict,
-            guest_runs,
+            &guest_runs,
             copy_routes,
             copy_tally,
             policy,

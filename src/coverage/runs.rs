@@ -329,6 +329,9 @@ pub(crate) fn collect_runs<'a>(
                 .cmp(&a.start)
                 .then_with(|| a.task.upid.cmp(&b.task.upid))
         });
+        // Grown by doubling, a guest's list keeps up to half again as much spare room, for
+        // every guest until the report is made.
+        list.shrink_to_fit();
     }
     runs
 }
