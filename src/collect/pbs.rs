@@ -1,6 +1,7 @@
 //! The PBS collector: version, privileges, datastores, usage and GC, namespaces (walked fully),
 //! snapshots per namespace, and verify / prune / sync jobs with their last results.
 
+use compact_str::CompactString;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -606,7 +607,7 @@ async fn read_datastore(
 fn snapshot_from_wire(ns: &str, item: wire::SnapshotSummary) -> Option<Snapshot> {
     let encrypted = item.encrypted();
     Some(Snapshot {
-        namespace: ns.to_string(),
+        namespace: ns.into(),
         backup_type: BackupType::parse(item.backup_type.as_str()),
         time: epoch(item.backup_time)?,
         size: item.size,
@@ -623,8 +624,8 @@ fn snapshot_from_wire(ns: &str, item: wire::SnapshotSummary) -> Option<Snapshot>
             .and_then(epoch),
         protected: item.protected.unwrap_or(false),
         encrypted,
-        owner: item.owner,
+        owner: item.owner.map(CompactString::from),
         comment: item.comment.filter(|c| !c.is_empty()),
-        backup_id: item.backup_id,
+        backup_id: item.backup_id.into(),
     })
 }

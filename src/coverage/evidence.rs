@@ -55,7 +55,7 @@ fn from_snapshot(
     ArchiveEvidence {
         server: server.to_string(),
         datastore: datastore.to_string(),
-        namespace: snapshot.namespace.clone(),
+        namespace: snapshot.namespace.to_string(),
         time: snapshot.time,
         size_bytes: snapshot.size,
         verification: verification_text(&snapshot.verification),

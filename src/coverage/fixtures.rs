@@ -238,16 +238,16 @@ impl Fx {
         f: impl FnOnce(&mut Snapshot),
     ) -> Fx {
         let mut snapshot = Snapshot {
-            namespace: namespace.to_string(),
+            namespace: namespace.into(),
             backup_type: kind,
-            backup_id: id.to_string(),
+            backup_id: id.to_string().into(),
             time: t(time),
             size,
             verification: Some(VerifyState::Ok),
             verified_at: None,
             protected: false,
             encrypted: Some(false),
-            owner: Some("pve@pbs!pve".to_string()),
+            owner: Some("pve@pbs!pve".into()),
             comment: None,
         };
         f(&mut snapshot);
@@ -378,8 +378,8 @@ pub fn run_ok(vmid: Vmid, start: &str, secs: i64) -> GuestRun {
     run.duration_s = Some(secs as u64);
     run.outcome = GuestOutcome::Ok;
     run.archive = Some(ArchiveTarget::Pbs {
-        backup_type: "vm".to_string(),
-        backup_id: vmid.to_string(),
+        backup_type: "vm".into(),
+        backup_id: vmid.to_string().into(),
         backup_time: start,
     });
     run

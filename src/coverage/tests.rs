@@ -1457,9 +1457,9 @@ fn a_5000_guest_inventory_is_assessed_completely() {
     let mut snapshots = Vec::with_capacity(70_000);
     for (i, vmid) in guests.iter().cycle().take(70_000).enumerate() {
         snapshots.push(Snapshot {
-            namespace: String::new(),
+            namespace: Default::default(),
             backup_type: BackupType::Vm,
-            backup_id: vmid.to_string(),
+            backup_id: vmid.to_string().into(),
             time: now() - Duration::hours((i / guests.len()) as i64 * 24 + 11),
             size: Some(1),
             verification: Some(VerifyState::Ok),

@@ -1,6 +1,7 @@
 //! Domain types for what PBS reports: datastores, usage, namespaces, snapshots, jobs.
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::Serialize;
 
 use super::{BackupType, CopyInventory, Observed};
@@ -151,11 +152,11 @@ pub enum VerifyState {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Snapshot {
     /// Namespace ("" = root).
-    pub namespace: String,
+    pub namespace: CompactString,
     /// `vm`, `ct`, `host`.
     pub backup_type: BackupType,
     /// Backup id (the VMID for PVE guests).
-    pub backup_id: String,
+    pub backup_id: CompactString,
     /// Backup time.
     pub time: DateTime<Utc>,
     /// Size in bytes; None while the backup is still in progress (or the manifest is unreadable).
@@ -171,7 +172,7 @@ pub struct Snapshot {
     /// Whether the archives are encrypted (None: cannot be told).
     pub encrypted: Option<bool>,
     /// Group owner auth id.
-    pub owner: Option<String>,
+    pub owner: Option<CompactString>,
     /// Snapshot comment (first line of notes).
     pub comment: Option<String>,
 }

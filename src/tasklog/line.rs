@@ -314,8 +314,8 @@ fn pbs_target(target: &str) -> Option<ArchiveTarget> {
         return None;
     }
     Some(ArchiveTarget::Pbs {
-        backup_type: backup_type.to_string(),
-        backup_id: backup_id.to_string(),
+        backup_type: backup_type.into(),
+        backup_id: backup_id.into(),
         backup_time: parse_pbs_backup_time(time)?,
     })
 }

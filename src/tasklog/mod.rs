@@ -22,6 +22,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize, Serializer};
 
 #[cfg(test)]
@@ -187,7 +188,7 @@ pub struct GuestRun {
     /// `None` when the block had no `Starting Backup` line (e.g. a deleted VMID).
     pub guest_type: Option<GuestKind>,
     /// From `VM Name: <name>` / `CT Name: <hostname>`.
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// From `Backup started at <node local time>`, converted to UTC.
     #[serde(serialize_with = "serialize_opt_utc")]
     pub started_at: Option<DateTime<Utc>>,
@@ -199,7 +200,7 @@ pub struct GuestRun {
     /// How the guest's backup ended.
     pub outcome: GuestOutcome,
     /// Effective backup mode from `backup mode: <snapshot|suspend|stop>`.
-    pub mode: Option<String>,
+    pub mode: Option<CompactString>,
     /// Where the archive was written (`creating … archive '<target>'`).
     pub archive: Option<ArchiveTarget>,
     /// From `archive file size: <size>` (file storages only), bytes.
@@ -264,9 +265,9 @@ pub enum ArchiveTarget {
     /// `creating Proxmox Backup Server archive '<vm|ct>/<id>/<UTC time>'`.
     Pbs {
         /// `vm` or `ct`.
-        backup_type: String,
+        backup_type: CompactString,
         /// The backup id (the VMID).
-        backup_id: String,
+        backup_id: CompactString,
         /// The snapshot's backup time (UTC).
         #[serde(serialize_with = "serialize_utc")]
         backup_time: DateTime<Utc>,

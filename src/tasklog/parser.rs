@@ -223,12 +223,12 @@ impl Parser {
             }
             Line::Mode(mode) => {
                 if let Some(guest) = self.current_guest() {
-                    guest.mode = Some(mode.to_string());
+                    guest.mode = Some(mode.into());
                 }
             }
             Line::Name(name) => {
                 if let Some(guest) = self.current_guest() {
-                    guest.name = Some(name.to_string());
+                    guest.name = Some(name.into());
                 }
             }
             Line::Archive(target) => {

@@ -752,7 +752,14 @@ TASK OK",
     let summary: Vec<_> = log
         .guests
         .iter()
-        .map(|g| (g.vmid, g.outcome.clone(), g.mode.clone(), g.duration_s))
+        .map(|g| {
+            (
+                g.vmid,
+                g.outcome.clone(),
+                g.mode.as_deref().map(str::to_string),
+                g.duration_s,
+            )
+        })
         .collect();
     assert_eq!(
         summary,

@@ -133,7 +133,7 @@ fn snap(
     size: Option<u64>,
 ) -> Snapshot {
     Snapshot {
-        namespace: String::new(),
+        namespace: Default::default(),
         backup_type: BackupType::Vm,
         backup_id: "100".into(),
         time: t(time),
