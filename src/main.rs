@@ -24,6 +24,12 @@ const BROKEN_PIPE_EXIT: u8 = 141;
 /// Async worker threads (and the cap on blocking threads: name lookups, file writes).
 const WORKER_THREADS: usize = 2;
 
+/// jemalloc, built to purge freed pages at once (`.cargo/config.toml`): the run's memory peaks
+/// come and go in phases (PBS snapshot lists, then the report), and glibc kept what one phase freed.
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     // Before clap: a flag anywhere on the line decides how errors must look on stdout.
