@@ -8,7 +8,9 @@
 //! cargo run --release --example bench-cluster -- --no-cache      # both runs without the cache
 //! ```
 //! The default size (10 nodes, 2 000 guests, 20 ms per answer) runs in well under a minute on two
-//! cores; `--nodes 20 --guests 5000` is the issue's cluster size (with the generator's history).
+//! cores; `--nodes 20 --guests 5000` is the issue's cluster size (with the generator's 14 nights of
+//! history); add `--nights 60 --snapshots-per-guest 27` for its history (60 nights of tasks, of which
+//! the report reads its 14-day window; ~135 000 PBS snapshots, as a prune would keep).
 //! The tool is the `pve-backup-report` binary beside this example (`--bin PATH` to choose another).
 //! Peak RSS and CPU come from `/usr/bin/time -v` when it exists, else from polling
 //! `/proc/<pid>/status` (VmHWM) and `/proc/<pid>/stat`.
@@ -26,13 +28,14 @@ struct Options {
     nodes: usize,
     guests: usize,
     latency_ms: u64,
+    history: sim::generator::History,
     no_cache: bool,
     bin: PathBuf,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench-cluster [--nodes N] [--guests N] [--latency-ms MS] [--no-cache] [--bin PATH]"
+        "usage: bench-cluster [--nodes N] [--guests N] [--latency-ms MS] [--nights N] [--snapshots-per-guest N] [--no-cache] [--bin PATH]"
     );
     std::process::exit(2)
 }
@@ -49,6 +52,10 @@ fn options() -> Options {
         nodes: 10,
         guests: 2000,
         latency_ms: 20,
+        history: sim::generator::History {
+            nights: sim::generator::NIGHTS,
+            snapshots_kept: None,
+        },
         no_cache: false,
         bin: default_bin,
     };
@@ -59,6 +66,10 @@ fn options() -> Options {
             "--nodes" => options.nodes = value().parse().unwrap_or_else(|_| usage()),
             "--guests" => options.guests = value().parse().unwrap_or_else(|_| usage()),
             "--latency-ms" => options.latency_ms = value().parse().unwrap_or_else(|_| usage()),
+            "--nights" => options.history.nights = value().parse().unwrap_or_else(|_| usage()),
+            "--snapshots-per-guest" => {
+                options.history.snapshots_kept = Some(value().parse().unwrap_or_else(|_| usage()))
+            }
             "--bin" => options.bin = PathBuf::from(value()),
             "--no-cache" => options.no_cache = true,
             _ => usage(),
@@ -271,7 +282,8 @@ fn print_run(label: &str, m: &Measured) {
 async fn main() {
     let options = options();
     let generated = Instant::now();
-    let scenario = sim::generator::large_cluster(options.nodes, options.guests, 42);
+    let scenario =
+        sim::generator::large_cluster_with(options.history, options.nodes, options.guests, 42);
     let pbs_names: Vec<String> = scenario.pbs.iter().map(|p| p.name.clone()).collect();
     let handle = sim::start(scenario).await.expect("simulator starts");
     handle.set_latency("pve", Duration::from_millis(options.latency_ms));
@@ -279,9 +291,14 @@ async fn main() {
         handle.set_latency(name, Duration::from_millis(options.latency_ms));
     }
     println!(
-        "cluster: {} nodes, {} guests, {} PBS, {} ms per answer (generated and started in {:.1?})",
+        "cluster: {} nodes, {} guests, {} nights, {} snapshots per guest, {} PBS, {} ms per answer (generated and started in {:.1?})",
         options.nodes,
         options.guests,
+        options.history.nights,
+        options
+            .history
+            .snapshots_kept
+            .map_or("all".to_string(), |kept| kept.to_string()),
         pbs_names.len(),
         options.latency_ms,
         generated.elapsed()

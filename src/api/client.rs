@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use reqwest::{StatusCode, Url};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed};
 use tokio::sync::{Mutex, Semaphore};
 
+use super::de::{LenientList, MappedList};
 use super::error::{ApiError, ApiErrorKind};
 use super::server::{host_port, Auth, ServerConfig, ServerKind};
 use super::tls::{client_config, SeenCertificate, TlsSetupError};
@@ -215,6 +216,42 @@ impl ApiClient {
         path: &[&str],
         query: &[(&str, String)],
     ) -> Result<Vec<u8>, ApiError> {
+        self.request(path, query, |response| self.read_body(response))
+            .await
+    }
+
+    /// `GET <path>` and decode the answer's `data` list item by item while the body arrives,
+    /// keeping `map(item)` of each item: neither the body nor a list of wire items is ever held
+    /// (a PBS namespace's snapshot list is tens of MB of JSON). The same retries as
+    /// [`ApiClient::get_body`]; a body that breaks off is an error, never a shorter list.
+    pub(crate) async fn get_list_mapped<T, U, F>(
+        &self,
+        path: &[&str],
+        query: &[(&str, String)],
+        map: F,
+    ) -> Result<Answer<LenientList<U>>, ApiError>
+    where
+        T: DeserializeOwned + 'static,
+        U: Send + 'static,
+        F: FnMut(T) -> Option<U> + Clone + Send + 'static,
+    {
+        self.request(path, query, |response| {
+            self.decode_streamed(response, MappedList::new(map.clone()))
+        })
+        .await
+    }
+
+    /// One GET with the retries of [`ApiClient::get_body`], a 2xx answer handed to `read`.
+    async fn request<R, Read, Reading>(
+        &self,
+        path: &[&str],
+        query: &[(&str, String)],
+        read: Read,
+    ) -> Result<R, ApiError>
+    where
+        Read: Fn(reqwest::Response) -> Reading,
+        Reading: std::future::Future<Output = Result<R, ApiErrorKind>>,
+    {
         let endpoint = endpoint_label(path, query);
         let url = self.url(path, query);
         let mut relogged = false;
@@ -231,10 +268,23 @@ impl ApiClient {
                     .map_err(|_| self.error(&endpoint, shutting_down()))?;
                 let auth = self.auth_header(&endpoint).await?;
                 let sent = auth.1.clone();
-                (self.send_get(&url, auth).await, sent)
+                let outcome = match self.send_get(&url, auth).await {
+                    Ok(response) if response.status().is_success() => {
+                        read(response).await.map(Reply::Read)
+                    }
+                    Ok(response) => {
+                        let status = response.status();
+                        self.read_body(response)
+                            .await
+                            .map(|body| Reply::Refused(status, body))
+                    }
+                    Err(kind) => Err(kind),
+                };
+                (outcome, sent)
             };
             match outcome {
-                Ok((status, body)) => {
+                Ok(Reply::Read(value)) => return Ok(value),
+                Ok(Reply::Refused(status, body)) => {
                     if status == StatusCode::UNAUTHORIZED && !relogged && self.uses_ticket() {
                         // The ticket may have expired early (server restart, clock skew): log in again once.
                         relogged = true;
@@ -248,10 +298,7 @@ impl ApiClient {
                         tokio::time::sleep(BACKOFF * 2u32.pow(attempt - 1)).await;
                         continue;
                     }
-                    if !status.is_success() {
-                        return Err(self.error(&endpoint, status_error(status, &body.0)));
-                    }
-                    return Ok(body.0);
+                    return Err(self.error(&endpoint, status_error(status, &body)));
                 }
                 Err(kind) => {
                     if kind.is_retryable() && attempt < RETRIES {
@@ -294,13 +341,13 @@ impl ApiClient {
         }
     }
 
-    /// Send one GET; the caller holds a slot of the concurrency limit.
+    /// Send one GET and return the answer's head; the caller holds a slot of the concurrency
+    /// limit while it reads the body.
     async fn send_get(
         &self,
         url: &Url,
         auth: (reqwest::header::HeaderName, HeaderValue),
-    ) -> Result<(StatusCode, bytes_body::Body), ApiErrorKind> {
-        let started = Instant::now();
+    ) -> Result<reqwest::Response, ApiErrorKind> {
         let response = self
             .inner
             .http
@@ -309,16 +356,99 @@ impl ApiClient {
             .send()
             .await
             .map_err(|err| self.classify(&err))?;
-        let status = response.status();
-        let body = self.read_body(response).await?;
-        tracing::debug!(
-            "GET {} -> {} ({} bytes, {} ms)",
-            url.path(),
-            status.as_u16(),
-            body.len(),
-            started.elapsed().as_millis()
-        );
-        Ok((status, bytes_body::Body(body)))
+        tracing::debug!("GET {} -> {}", url.path(), response.status().as_u16());
+        Ok(response)
+    }
+
+    /// Decode a 2xx answer with `seed` on a blocking thread while its chunks arrive here, at most
+    /// [`CHUNKS_IN_FLIGHT`] of them waiting. The limit, timeout and truncation rules of
+    /// [`ApiClient::read_body`] hold; a transport failure wins over the decoder's "unexpected end"
+    /// it causes, and a body that is not JSON is quoted from its first bytes, as when buffered.
+    async fn decode_streamed<T, U, F>(
+        &self,
+        mut response: reqwest::Response,
+        seed: MappedList<T, F>,
+    ) -> Result<Answer<LenientList<U>>, ApiErrorKind>
+    where
+        T: DeserializeOwned + 'static,
+        U: Send + 'static,
+        F: FnMut(T) -> Option<U> + Send + 'static,
+    {
+        let limit = self.inner.server.max_answer_bytes;
+        let expected = response.content_length();
+        if expected.is_some_and(|len| len > limit) {
+            return Err(ApiErrorKind::TooLarge { limit });
+        }
+        let (chunks, arriving) = tokio::sync::mpsc::channel::<bytes::Bytes>(CHUNKS_IN_FLIGHT);
+        let decoder = tokio::task::spawn_blocking(move || {
+            let reader = std::io::BufReader::new(ChunkReader {
+                arriving,
+                current: bytes::Bytes::new(),
+            });
+            let mut deserializer = serde_json::Deserializer::from_reader(reader);
+            let decoded = EnvelopeSeed(seed).deserialize(&mut deserializer)?;
+            deserializer.end()?;
+            Ok::<_, serde_json::Error>(decoded)
+        });
+        let mut received: u64 = 0;
+        let mut head: Vec<u8> = Vec::new();
+        let mut failure = None;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    received += chunk.len() as u64;
+                    if received > limit {
+                        failure = Some(ApiErrorKind::TooLarge { limit });
+                        break;
+                    }
+                    if head.len() < QUOTED_BODY_BYTES {
+                        let room = QUOTED_BODY_BYTES - head.len();
+                        head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
+                    if chunks.send(chunk).await.is_err() {
+                        break; // the decoder stopped early: its error says why
+                    }
+                }
+                Ok(None) => {
+                    if let Some(len) = expected.filter(|len| received < *len) {
+                        failure = Some(ApiErrorKind::Truncated {
+                            received,
+                            expected: Some(len),
+                            detail: "the connection ended early".into(),
+                        });
+                    }
+                    break;
+                }
+                Err(err) if err.is_timeout() => {
+                    failure = Some(ApiErrorKind::Timeout(self.inner.server.timeout));
+                    break;
+                }
+                Err(err) => {
+                    failure = Some(ApiErrorKind::Truncated {
+                        received,
+                        expected,
+                        detail: error_chain(&err),
+                    });
+                    break;
+                }
+            }
+        }
+        drop(chunks);
+        let decoded = decoder.await.map_err(|err| {
+            ApiErrorKind::Transport(format!("the answer's decoder stopped: {err}"))
+        })?;
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        match decoded {
+            Ok((Some(data), total)) => Ok(Answer {
+                data,
+                total: total_of(total.as_ref()),
+            }),
+            Ok((None, _)) => Err(ApiErrorKind::MissingData),
+            Err(err) if err.is_data() => Err(ApiErrorKind::Decode(err.to_string())),
+            Err(err) => Err(not_json(&err, &head)),
+        }
     }
 
     /// Read the whole body chunk by chunk into one buffer, stopping as soon as it passes the
@@ -468,9 +598,12 @@ impl ApiClient {
     }
 }
 
-mod bytes_body {
-    /// A response body, kept as bytes until interpreted.
-    pub(crate) struct Body(pub Vec<u8>);
+/// What a sent GET came back with.
+enum Reply<R> {
+    /// A 2xx answer, read.
+    Read(R),
+    /// Any other status, with its (error) body.
+    Refused(StatusCode, Vec<u8>),
 }
 
 /// The concurrency limit is closed only when the run is being torn down.
@@ -549,11 +682,139 @@ fn status_error(status: StatusCode, body: &[u8]) -> ApiErrorKind {
     }
 }
 
+/// How much of a body that is not JSON an error quotes.
+const QUOTED_BODY_BYTES: usize = 120;
+
+/// Body chunks a streamed decode may have waiting (hyper's chunks are ≤ 16 KiB or so).
+const CHUNKS_IN_FLIGHT: usize = 16;
+
 fn not_json(err: &serde_json::Error, body: &[u8]) -> ApiErrorKind {
     ApiErrorKind::NotJson(format!(
         "{err}; the body starts with: {}",
-        quote(&body[..body.len().min(120)])
+        quote(&body[..body.len().min(QUOTED_BODY_BYTES)])
     ))
+}
+
+/// The body as it arrives, read on the decoder's blocking thread.
+struct ChunkReader {
+    arriving: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    current: bytes::Bytes,
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.arriving.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0), // the end, or a failure the sender reports itself
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Decodes an answer's envelope with `data` decoded by the inner seed (`null` or absent: `None`)
+/// and `total` kept; other members are skipped. The streaming counterpart of [`Envelope`].
+pub(crate) struct EnvelopeSeed<S>(pub(crate) S);
+
+/// What [`EnvelopeSeed`] gives: `data` (None when absent or null) and the raw `total`.
+type Enveloped<V> = (Option<V>, Option<serde_json::Value>);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for EnvelopeSeed<S> {
+    type Value = Enveloped<S::Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de>> serde::de::Visitor<'de> for EnvelopeSeed<S> {
+    type Value = Enveloped<S::Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an answer object with a `data` member")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seed = Some(self.0);
+        let mut data = None;
+        let mut total = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "data" => {
+                    let Some(seed) = seed.take() else {
+                        return Err(serde::de::Error::duplicate_field("data"));
+                    };
+                    data = map.next_value_seed(OrNull(seed))?;
+                }
+                "total" => total = map.next_value()?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok((data, total))
+    }
+}
+
+/// `null` as `None`, anything else through the inner seed.
+struct OrNull<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for OrNull<S> {
+    type Value = Option<S::Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de>> serde::de::Visitor<'de> for OrNull<S> {
+    type Value = Option<S::Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a value or null")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        self.0.deserialize(deserializer).map(Some)
+    }
+}
+
+/// Decode a 2xx body held whole with `seed` (a recorded or replayed answer), as
+/// [`decode_envelope`] does for a type.
+pub(crate) fn decode_envelope_seed<'de, S: DeserializeSeed<'de>>(
+    deserializer: impl serde::Deserializer<'de, Error = serde_json::Error>,
+    seed: S,
+    body: &[u8],
+) -> Result<Answer<S::Value>, ApiErrorKind> {
+    match EnvelopeSeed(seed).deserialize(deserializer) {
+        Ok((Some(data), total)) => Ok(Answer {
+            data,
+            total: total_of(total.as_ref()),
+        }),
+        Ok((None, _)) => Err(ApiErrorKind::MissingData),
+        Err(err) if err.is_data() => Err(ApiErrorKind::Decode(err.to_string())),
+        Err(err) => Err(not_json(&err, body)),
+    }
 }
 
 /// Parse a 2xx body into the JSON envelope, checking it has `data`.
@@ -733,6 +994,32 @@ mod tests {
         );
         assert!(matches!(
             decode_envelope::<Vec<u32>>(br#"{"data":{"a":1}}"#),
+            Err(ApiErrorKind::Decode(_))
+        ));
+        // The streaming envelope answers as the buffered one does.
+        let seeded = |body: &[u8]| {
+            let mut deserializer = serde_json::Deserializer::from_reader(body);
+            decode_envelope_seed(&mut deserializer, MappedList::new(Some::<u32>), body)
+                .map(|answer| (answer.data.items, answer.total))
+        };
+        assert_eq!(seeded(body), Ok((vec![1, 2], Some(7))));
+        assert_eq!(
+            seeded(br#"{"x":[{"y":1}],"data":[3]}"#),
+            Ok((vec![3], None))
+        );
+        assert_eq!(seeded(br#"{"data":null}"#), Err(ApiErrorKind::MissingData));
+        assert_eq!(seeded(br#"{"errors":{}}"#), Err(ApiErrorKind::MissingData));
+        assert!(matches!(seeded(b"<html>"), Err(ApiErrorKind::NotJson(_))));
+        assert!(matches!(
+            seeded(b"{\"data\":[1,"),
+            Err(ApiErrorKind::NotJson(_))
+        ));
+        assert!(matches!(
+            seeded(br#"{"data":{"a":1}}"#),
+            Err(ApiErrorKind::Decode(_))
+        ));
+        assert!(matches!(
+            seeded(br#"{"data":[1],"data":[2]}"#),
             Err(ApiErrorKind::Decode(_))
         ));
         let shape = decode_answer::<Vec<u32>>(serde_json::json!({"data": {"a": 1}}));

@@ -233,14 +233,25 @@ impl PbsApi {
         self.get(PbsRequest::Snapshots { store, ns }).await
     }
 
-    /// [`PbsApi::snapshots`] decoded item by item, each straight into the compact
-    /// [`wire::SnapshotSummary`] (no file names).
-    pub(crate) async fn snapshots_listed(
+    /// [`PbsApi::snapshots`] decoded item by item while the answer arrives, each straight into
+    /// the compact [`wire::SnapshotSummary`] (no file names) and handed to `map`; what `map` keeps
+    /// is the list. Neither the answer's body nor a list of wire items is held: one namespace
+    /// can be 100 000 snapshots and tens of MB of JSON.
+    pub(crate) async fn snapshots_mapped<U, F>(
         &self,
         store: &str,
         ns: &str,
-    ) -> Result<LenientList<wire::SnapshotSummary>, ApiError> {
-        self.list(PbsRequest::Snapshots { store, ns }).await
+        map: F,
+    ) -> Result<LenientList<U>, ApiError>
+    where
+        U: Send + 'static,
+        F: FnMut(wire::SnapshotSummary) -> Option<U> + Clone + Send + 'static,
+    {
+        let request = PbsRequest::Snapshots { store, ns };
+        let (path, query) = PbsApi::target(request);
+        let mut list = self.source.get_list_mapped(&path, &query, map).await?.data;
+        list.endpoint = self.label(request);
+        Ok(list)
     }
 
     /// `GET /admin/datastore/{store}/snapshots?backup-type=…&backup-id=…`: one group's snapshots

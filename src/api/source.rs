@@ -20,8 +20,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::client::{
-    decode_answer, decode_envelope, endpoint_label, parse_envelope, Answer, ApiClient,
+    decode_answer, decode_envelope, decode_envelope_seed, endpoint_label, parse_envelope, Answer,
+    ApiClient,
 };
+use super::de::{LenientList, MappedList};
 use super::error::{ApiError, ApiErrorKind};
 use super::server::ServerKind;
 
@@ -317,6 +319,51 @@ impl Source {
             Source::Replay(_) => {
                 let envelope = self.get_json(path, query).await?;
                 decode_answer(envelope).map_err(|kind| self.error(path, query, kind))
+            }
+        }
+    }
+
+    /// `GET` (or replay) a list answer and keep `map(item)` of each item that decodes. Live, the
+    /// list is decoded while the body arrives ([`ApiClient::get_list_mapped`]); a recording keeps
+    /// the whole answer as before, and a replay decodes the recorded one the same way.
+    pub(crate) async fn get_list_mapped<T, U, F>(
+        &self,
+        path: &[&str],
+        query: &[(&str, String)],
+        map: F,
+    ) -> Result<Answer<LenientList<U>>, ApiError>
+    where
+        T: DeserializeOwned + 'static,
+        U: Send + 'static,
+        F: FnMut(T) -> Option<U> + Clone + Send + 'static,
+    {
+        match self {
+            Source::Live(client) => client.get_list_mapped(path, query, map).await,
+            Source::Recording(client, recorder) => {
+                let key = request_key(path, query);
+                let body = match client.get_body(path, query).await {
+                    Ok(body) => body,
+                    Err(err) => {
+                        recorder.record(key, Err(&err));
+                        return Err(err);
+                    }
+                };
+                match parse_envelope(&body) {
+                    Ok(envelope) => recorder.record(key, Ok(envelope)),
+                    Err(kind) => {
+                        let err = self.error(path, query, kind);
+                        recorder.record(key, Err(&err));
+                        return Err(err);
+                    }
+                }
+                let mut deserializer = serde_json::Deserializer::from_slice(&body);
+                decode_envelope_seed(&mut deserializer, MappedList::new(map), &body)
+                    .map_err(|kind| self.error(path, query, kind))
+            }
+            Source::Replay(_) => {
+                let envelope = self.get_json(path, query).await?;
+                decode_envelope_seed(envelope, MappedList::new(map), b"")
+                    .map_err(|kind| self.error(path, query, kind))
             }
         }
     }

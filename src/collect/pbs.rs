@@ -512,7 +512,10 @@ async fn read_datastore(
     // One namespace at a time: a namespace's answer (116 596 snapshots, 72 MB in the issue's
     // cluster) is decoded and dropped before the next one arrives, so at most one is held.
     for ns in &namespaces.items {
-        let result = api.snapshots_listed(&name, ns).await;
+        let namespace = CompactString::from(ns.as_str());
+        let result = api
+            .snapshots_mapped(&name, ns, move |item| snapshot_from_wire(&namespace, item))
+            .await;
         match result {
             Ok(list) => {
                 let place = if ns.is_empty() {
@@ -541,14 +544,14 @@ async fn read_datastore(
                     }
                 }
                 progress.add_snapshots(items.len());
-                // Sized up front: grown by doubling, the list of a 70 000-snapshot namespace held
-                // ~12 MB of spare capacity until the end of the run.
-                snapshots.reserve_exact(items.len());
-                snapshots.extend(
-                    items
-                        .into_iter()
-                        .filter_map(|item| snapshot_from_wire(ns, item)),
-                );
+                // The list of one namespace comes sized exactly; appending the next would grow
+                // it by doubling, holding up to as much again as spare room until the run ends.
+                if snapshots.is_empty() {
+                    snapshots = items;
+                } else {
+                    snapshots.reserve_exact(items.len());
+                    snapshots.extend(items);
+                }
             }
             Err(err) => {
                 anomalies.push(request_anomaly(
@@ -604,10 +607,10 @@ async fn read_datastore(
     (datastore, anomalies)
 }
 
-fn snapshot_from_wire(ns: &str, item: wire::SnapshotSummary) -> Option<Snapshot> {
+fn snapshot_from_wire(ns: &CompactString, item: wire::SnapshotSummary) -> Option<Snapshot> {
     let encrypted = item.encrypted();
     Some(Snapshot {
-        namespace: ns.into(),
+        namespace: ns.clone(),
         backup_type: BackupType::parse(item.backup_type.as_str()),
         time: epoch(item.backup_time)?,
         size: item.size,

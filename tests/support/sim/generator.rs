@@ -36,6 +36,29 @@ pub const NIGHTS: i64 = 14;
 /// 999999), `disabled`; 14 nights of history; PBS `pbs1`/`store1` (root namespace).
 /// Credentials are the demo constants. "Now" is `DEMO_NOW`.
 pub fn large_cluster(nodes: usize, guests: usize, seed: u64) -> Scenario {
+    large_cluster_with(
+        History {
+            nights: NIGHTS,
+            snapshots_kept: None,
+        },
+        nodes,
+        guests,
+        seed,
+    )
+}
+
+/// How much history [`large_cluster_with`] generates.
+#[derive(Debug, Clone, Copy)]
+pub struct History {
+    /// Nights of vzdump tasks per node (the report reads its `--history-days` window of them).
+    pub nights: i64,
+    /// PBS snapshots kept per guest, newest first, as a prune `keep-last` would (None: every night's).
+    pub snapshots_kept: Option<usize>,
+}
+
+/// [`large_cluster`] with `history.nights` nights of tasks and `history.snapshots_kept`
+/// snapshots per guest (the cluster: 60 nights, ~27 snapshots per group).
+pub fn large_cluster_with(history: History, nodes: usize, guests: usize, seed: u64) -> Scenario {
     let mut rng = Rng(seed);
     let mut sc = Scenario::builder();
     sc.pve.cluster_name = Some("bigcluster".into());
@@ -197,7 +220,7 @@ pub fn large_cluster(nodes: usize, guests: usize, seed: u64) -> Scenario {
 
     let day_start = DEMO_NOW - 8 * 3600;
     let args = format!("--all 1 --exclude {exclude_str} --storage pbs1 --mode snapshot --quiet 1");
-    for d in (1..=NIGHTS).rev() {
+    for d in (1..=history.nights).rev() {
         let night = day_start - d * 86400 + 20 * 3600;
         for node in &node_names {
             let local: Vec<LogGuest> = sc
@@ -231,7 +254,13 @@ pub fn large_cluster(nodes: usize, guests: usize, seed: u64) -> Scenario {
             };
             let (task, rendered) = run.task("root@pam");
             sc.pve.tasks.push(task);
+            let pruned = history
+                .snapshots_kept
+                .is_some_and(|kept| d > i64::try_from(kept).unwrap_or(i64::MAX));
             for (vmid, kind, time) in rendered.backups {
+                if pruned {
+                    continue;
+                }
                 ds.snapshots.push(Snapshot::guest(
                     "",
                     kind,
