@@ -298,22 +298,7 @@ impl Source {
             // Live answers decode straight from the body, without a JSON tree in between.
             Source::Live(client) => client.get_answer(path, query).await,
             Source::Recording(client, recorder) => {
-                let key = request_key(path, query);
-                let body = match client.get_body(path, query).await {
-                    Ok(body) => body,
-                    Err(err) => {
-                        recorder.record(key, Err(&err));
-                        return Err(err);
-                    }
-                };
-                match parse_envelope(&body) {
-                    Ok(envelope) => recorder.record(key, Ok(envelope)),
-                    Err(kind) => {
-                        let err = self.error(path, query, kind);
-                        recorder.record(key, Err(&err));
-                        return Err(err);
-                    }
-                }
+                let body = self.recorded_body(client, recorder, path, query).await?;
                 decode_envelope(&body).map_err(|kind| self.error(path, query, kind))
             }
             Source::Replay(_) => {
@@ -321,6 +306,33 @@ impl Source {
                 decode_answer(envelope).map_err(|kind| self.error(path, query, kind))
             }
         }
+    }
+
+    /// `GET` the body of a 2xx answer and record it (or the failure) before it is decoded.
+    async fn recorded_body(
+        &self,
+        client: &ApiClient,
+        recorder: &Recorder,
+        path: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Vec<u8>, ApiError> {
+        let key = request_key(path, query);
+        let body = match client.get_body(path, query).await {
+            Ok(body) => body,
+            Err(err) => {
+                recorder.record(key, Err(&err));
+                return Err(err);
+            }
+        };
+        match parse_envelope(&body) {
+            Ok(envelope) => recorder.record(key, Ok(envelope)),
+            Err(kind) => {
+                let err = self.error(path, query, kind);
+                recorder.record(key, Err(&err));
+                return Err(err);
+            }
+        }
+        Ok(body)
     }
 
     /// `GET` (or replay) a list answer and keep `map(item)` of each item that decodes. Live, the
@@ -340,22 +352,7 @@ impl Source {
         match self {
             Source::Live(client) => client.get_list_mapped(path, query, map).await,
             Source::Recording(client, recorder) => {
-                let key = request_key(path, query);
-                let body = match client.get_body(path, query).await {
-                    Ok(body) => body,
-                    Err(err) => {
-                        recorder.record(key, Err(&err));
-                        return Err(err);
-                    }
-                };
-                match parse_envelope(&body) {
-                    Ok(envelope) => recorder.record(key, Ok(envelope)),
-                    Err(kind) => {
-                        let err = self.error(path, query, kind);
-                        recorder.record(key, Err(&err));
-                        return Err(err);
-                    }
-                }
+                let body = self.recorded_body(client, recorder, path, query).await?;
                 let mut deserializer = serde_json::Deserializer::from_slice(&body);
                 decode_envelope_seed(&mut deserializer, MappedList::new(map), &body)
                     .map_err(|kind| self.error(path, query, kind))

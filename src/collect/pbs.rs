@@ -1,10 +1,10 @@
 //! The PBS collector: version, privileges, datastores, usage and GC, namespaces (walked fully),
 //! snapshots per namespace, and verify / prune / sync jobs with their last results.
 
-use compact_str::CompactString;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 
 use super::{
     answer, epoch, kept, request_anomaly, unavailable, with_partial, CollectOptions, Failed,
@@ -510,7 +510,7 @@ async fn read_datastore(
         .into_iter()
         .collect();
     // One namespace at a time: a namespace's answer (116 596 snapshots, 72 MB in the issue's
-    // cluster) is decoded and dropped before the next one arrives, so at most one is held.
+    // cluster) is decoded as it arrives, never held whole, and the next one is asked for after.
     for ns in &namespaces.items {
         let namespace = CompactString::from(ns.as_str());
         let result = api
