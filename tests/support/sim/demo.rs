@@ -81,6 +81,9 @@ pub fn demo_scenario_live(wall_clock: i64) -> Scenario {
     let now = DEMO_NOW + (wall_clock - DEMO_NOW).div_euclid(60) * 60;
     let mut sc = demo_scenario_at(now);
     sc.pve.settings.now = None;
+    for pbs in &mut sc.pbs {
+        pbs.settings.now = None;
+    }
     sc
 }
 
@@ -375,6 +378,7 @@ fn demo_scenario_at(now: i64) -> Scenario {
     // PBS.
     let mut pbs = PbsScenario::new(DEMO_PBS);
     pbs.settings.utc_offset_secs = VIENNA;
+    pbs.settings.now = Some(now);
     pbs.access
         .user("monitor@pbs", Some(PBS_MONITOR_PASSWORD))
         .user("pve@pbs", None)

@@ -196,6 +196,7 @@ pub fn large_cluster_with(history: History, nodes: usize, guests: usize, seed: u
         .acl("/", "monitor@pve!full", "PVEAuditor", true);
 
     let mut pbs = PbsScenario::new("pbs1");
+    pbs.settings.now = Some(DEMO_NOW);
     pbs.access
         .user("monitor@pbs", None)
         .user("pve@pbs", None)

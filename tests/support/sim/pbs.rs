@@ -135,7 +135,10 @@ impl PbsState {
     }
 
     fn now(&self) -> i64 {
-        chrono::Utc::now().timestamp()
+        self.sc
+            .settings
+            .now
+            .unwrap_or_else(|| chrono::Utc::now().timestamp())
     }
 
     fn sign(&self, payload: &str) -> String {

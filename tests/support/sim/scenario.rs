@@ -575,6 +575,10 @@ pub struct PbsSettings {
     /// Local UTC offset for task log timestamps.
     #[serde(default)]
     pub utc_offset_secs: i64,
+    /// The server's clock (epoch); None: the wall clock. Computed answers (GC `next-run`, usage
+    /// history) depend on it, so a frozen scenario must set it, as the PVE side does.
+    #[serde(default)]
+    pub now: Option<i64>,
 }
 
 impl Default for PbsSettings {
@@ -583,6 +587,7 @@ impl Default for PbsSettings {
             auth_failure_delay_ms: 0,
             ticket_lifetime_secs: default_ticket_lifetime(),
             utc_offset_secs: 0,
+            now: None,
         }
     }
 }
