@@ -25,6 +25,7 @@ use tokio::sync::{Mutex, Semaphore};
 use super::de::{LenientList, MappedList};
 use super::error::{ApiError, ApiErrorKind};
 use super::server::{host_port, Auth, ServerConfig, ServerKind};
+use super::stream::ListSplitter;
 use super::tls::{client_config, SeenCertificate, TlsSetupError};
 use crate::secret::Secret;
 
@@ -231,9 +232,8 @@ impl ApiClient {
         map: F,
     ) -> Result<Answer<LenientList<U>>, ApiError>
     where
-        T: DeserializeOwned + 'static,
-        U: Send + 'static,
-        F: FnMut(T) -> Option<U> + Clone + Send + 'static,
+        T: DeserializeOwned,
+        F: FnMut(T) -> Option<U> + Clone,
     {
         self.request(path, query, |response| {
             self.decode_streamed(response, MappedList::new(map.clone()))
@@ -360,94 +360,71 @@ impl ApiClient {
         Ok(response)
     }
 
-    /// Decode a 2xx answer with `seed` on a blocking thread while its chunks arrive here, at most
-    /// [`CHUNKS_IN_FLIGHT`] of them waiting. The limit, timeout and truncation rules of
-    /// [`ApiClient::read_body`] hold; a transport failure wins over the decoder's "unexpected end"
-    /// it causes, and a body that is not JSON is quoted from its first bytes, as when buffered.
+    /// Decode a 2xx list answer while its chunks arrive: [`ListSplitter`] cuts out each element
+    /// of the `data` array as soon as it is whole and `seed`'s collector decodes it from its own
+    /// bytes; the rest of the body (the envelope) is checked whole at the end, the buffered way,
+    /// so an answer without a `data` array reads exactly as before. The limit, timeout and
+    /// truncation rules of [`ApiClient::read_body`] hold; a transport failure wins over the
+    /// decoding error it causes.
     async fn decode_streamed<T, U, F>(
         &self,
         mut response: reqwest::Response,
         seed: MappedList<T, F>,
     ) -> Result<Answer<LenientList<U>>, ApiErrorKind>
     where
-        T: DeserializeOwned + 'static,
-        U: Send + 'static,
-        F: FnMut(T) -> Option<U> + Send + 'static,
+        T: DeserializeOwned,
+        F: FnMut(T) -> Option<U> + Clone,
     {
         let limit = self.inner.server.max_answer_bytes;
         let expected = response.content_length();
         if expected.is_some_and(|len| len > limit) {
             return Err(ApiErrorKind::TooLarge { limit });
         }
-        let (chunks, arriving) = tokio::sync::mpsc::channel::<bytes::Bytes>(CHUNKS_IN_FLIGHT);
-        let decoder = tokio::task::spawn_blocking(move || {
-            let reader = std::io::BufReader::new(ChunkReader {
-                arriving,
-                current: bytes::Bytes::new(),
-            });
-            let mut deserializer = serde_json::Deserializer::from_reader(reader);
-            let decoded = EnvelopeSeed(seed).deserialize(&mut deserializer)?;
-            deserializer.end()?;
-            Ok::<_, serde_json::Error>(decoded)
-        });
+        let fallback = seed.clone();
+        let mut items = seed.collector();
+        let mut splitter = ListSplitter::new();
         let mut received: u64 = 0;
-        let mut head: Vec<u8> = Vec::new();
-        let mut failure = None;
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
                     received += chunk.len() as u64;
                     if received > limit {
-                        failure = Some(ApiErrorKind::TooLarge { limit });
-                        break;
+                        return Err(ApiErrorKind::TooLarge { limit });
                     }
-                    if head.len() < QUOTED_BODY_BYTES {
-                        let room = QUOTED_BODY_BYTES - head.len();
-                        head.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                    }
-                    if chunks.send(chunk).await.is_err() {
-                        break; // the decoder stopped early: its error says why
-                    }
+                    splitter
+                        .feed(&chunk, |element| items.take(element))
+                        .map_err(|err| ApiErrorKind::Decode(err.to_string()))?;
                 }
-                Ok(None) => {
-                    if let Some(len) = expected.filter(|len| received < *len) {
-                        failure = Some(ApiErrorKind::Truncated {
-                            received,
-                            expected: Some(len),
-                            detail: "the connection ended early".into(),
-                        });
-                    }
-                    break;
-                }
+                Ok(None) => break,
                 Err(err) if err.is_timeout() => {
-                    failure = Some(ApiErrorKind::Timeout(self.inner.server.timeout));
-                    break;
+                    return Err(ApiErrorKind::Timeout(self.inner.server.timeout))
                 }
                 Err(err) => {
-                    failure = Some(ApiErrorKind::Truncated {
+                    return Err(ApiErrorKind::Truncated {
                         received,
                         expected,
                         detail: error_chain(&err),
-                    });
-                    break;
+                    })
                 }
             }
         }
-        drop(chunks);
-        let decoded = decoder.await.map_err(|err| {
-            ApiErrorKind::Transport(format!("the answer's decoder stopped: {err}"))
-        })?;
-        if let Some(failure) = failure {
-            return Err(failure);
+        if let Some(len) = expected.filter(|len| received < *len) {
+            return Err(ApiErrorKind::Truncated {
+                received,
+                expected: Some(len),
+                detail: "the connection ended early".into(),
+            });
         }
-        match decoded {
-            Ok((Some(data), total)) => Ok(Answer {
-                data,
-                total: total_of(total.as_ref()),
-            }),
-            Ok((None, _)) => Err(ApiErrorKind::MissingData),
-            Err(err) if err.is_data() => Err(ApiErrorKind::Decode(err.to_string())),
-            Err(err) => Err(not_json(&err, &head)),
+        let split = splitter.finish();
+        if split.data_split {
+            let envelope = decode_envelope::<Vec<serde::de::IgnoredAny>>(&split.envelope)?;
+            Ok(Answer {
+                data: items.finish(),
+                total: envelope.total,
+            })
+        } else {
+            let mut deserializer = serde_json::Deserializer::from_slice(&split.envelope);
+            decode_envelope_seed(&mut deserializer, fallback, &split.envelope)
         }
     }
 
@@ -685,34 +662,11 @@ fn status_error(status: StatusCode, body: &[u8]) -> ApiErrorKind {
 /// How much of a body that is not JSON an error quotes.
 const QUOTED_BODY_BYTES: usize = 120;
 
-/// Body chunks a streamed decode may have waiting (hyper's chunks are ≤ 16 KiB or so).
-const CHUNKS_IN_FLIGHT: usize = 16;
-
 fn not_json(err: &serde_json::Error, body: &[u8]) -> ApiErrorKind {
     ApiErrorKind::NotJson(format!(
         "{err}; the body starts with: {}",
         quote(&body[..body.len().min(QUOTED_BODY_BYTES)])
     ))
-}
-
-/// The body as it arrives, read on the decoder's blocking thread.
-struct ChunkReader {
-    arriving: tokio::sync::mpsc::Receiver<bytes::Bytes>,
-    current: bytes::Bytes,
-}
-
-impl std::io::Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.arriving.blocking_recv() {
-                Some(chunk) => self.current = chunk,
-                None => return Ok(0), // the end, or a failure the sender reports itself
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
 }
 
 /// Decodes an answer's envelope with `data` decoded by the inner seed (`null` or absent: `None`)

@@ -17,6 +17,7 @@ pub mod pve_types;
 pub mod redact;
 pub mod server;
 pub mod source;
+pub(crate) mod stream;
 pub mod tls;
 
 pub(crate) use client::{Answer, ApiClient};

@@ -244,8 +244,7 @@ impl PbsApi {
         map: F,
     ) -> Result<LenientList<U>, ApiError>
     where
-        U: Send + 'static,
-        F: FnMut(wire::SnapshotSummary) -> Option<U> + Clone + Send + 'static,
+        F: FnMut(wire::SnapshotSummary) -> Option<U> + Clone,
     {
         let request = PbsRequest::Snapshots { store, ns };
         let (path, query) = PbsApi::target(request);

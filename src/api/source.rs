@@ -345,9 +345,8 @@ impl Source {
         map: F,
     ) -> Result<Answer<LenientList<U>>, ApiError>
     where
-        T: DeserializeOwned + 'static,
-        U: Send + 'static,
-        F: FnMut(T) -> Option<U> + Clone + Send + 'static,
+        T: DeserializeOwned,
+        F: FnMut(T) -> Option<U> + Clone,
     {
         match self {
             Source::Live(client) => client.get_list_mapped(path, query, map).await,
