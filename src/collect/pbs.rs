@@ -628,7 +628,10 @@ fn snapshot_from_wire(ns: &CompactString, item: wire::SnapshotSummary) -> Option
         protected: item.protected.unwrap_or(false),
         encrypted,
         owner: item.owner.map(CompactString::from),
-        comment: item.comment.filter(|c| !c.is_empty()),
+        comment: item
+            .comment
+            .filter(|c| !c.is_empty())
+            .map(CompactString::from),
         backup_id: item.backup_id.into(),
     })
 }

@@ -173,8 +173,8 @@ pub struct Snapshot {
     pub encrypted: Option<bool>,
     /// Group owner auth id.
     pub owner: Option<CompactString>,
-    /// Snapshot comment (first line of notes).
-    pub comment: Option<String>,
+    /// Snapshot comment (first line of notes; PVE writes the guest name by default, kept inline).
+    pub comment: Option<CompactString>,
 }
 
 impl Snapshot {
