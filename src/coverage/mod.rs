@@ -918,7 +918,8 @@ fn pbs_read_of(index: &Index<'_>, guest: &Guest) -> Option<report::RestoreReport
                 "{}/{}/{}",
                 r.backup_type.as_str(),
                 r.backup_id,
-                r.snapshot_time.format("%Y-%m-%dT%H:%M:%SZ")
+                r.snapshot_time
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             )),
             source: Some(format!("{}:{}", pbs.name, r.store)),
             namespace: None,

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use crate::model::{Selection, TaskLogEvidence, Vmid, VzdumpTask};
 use crate::tasklog::{ArchiveTarget, ExcludedVolume, GuestOutcome, GuestRun, JobCommand};
@@ -103,7 +103,7 @@ pub(crate) fn archive_name(target: &ArchiveTarget) -> String {
             backup_time,
         } => format!(
             "{backup_type}/{backup_id}/{}",
-            backup_time.format("%Y-%m-%dT%H:%M:%SZ")
+            backup_time.to_rfc3339_opts(SecondsFormat::Secs, true)
         ),
         ArchiveTarget::File { path } => path.rsplit('/').next().unwrap_or(path).to_string(),
         ArchiveTarget::Other { target, .. } => target.clone(),
