@@ -511,7 +511,8 @@ where
             }
         };
         if let Some(kept) = item.and_then(&mut self.map) {
-            if self.block.capacity() == 0 {
+            // The first block grows as a short list would; later ones are made whole at once.
+            if self.block.capacity() == 0 && !self.blocks.is_empty() {
                 self.block.reserve_exact(ITEMS_PER_BLOCK);
             }
             self.block.push(kept);
@@ -524,11 +525,19 @@ where
 
     /// The kept items in a list of exactly their number, with the bad-item notes.
     pub(crate) fn finish(self) -> LenientList<U> {
-        let mut items = Vec::with_capacity(self.blocks.len() * ITEMS_PER_BLOCK + self.block.len());
-        for full in self.blocks {
-            items.extend(full);
-        }
-        items.extend(self.block);
+        let items = if self.blocks.is_empty() {
+            let mut short = self.block;
+            short.shrink_to_fit();
+            short
+        } else {
+            let mut items =
+                Vec::with_capacity(self.blocks.len() * ITEMS_PER_BLOCK + self.block.len());
+            for full in self.blocks {
+                items.extend(full);
+            }
+            items.extend(self.block);
+            items
+        };
         LenientList {
             items,
             bad: self.checked.bad,
