@@ -2,6 +2,7 @@
 //! snapshots per namespace, and verify / prune / sync jobs with their last results.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
@@ -512,9 +513,13 @@ async fn read_datastore(
     // One namespace at a time: a namespace's answer (116 596 snapshots, 72 MB in the issue's
     // cluster) is decoded as it arrives, never held whole, and the next one is asked for after.
     for ns in &namespaces.items {
-        let namespace = CompactString::from(ns.as_str());
+        let namespace: Arc<str> = Arc::from(ns.as_str());
+        // A group's owner is repeated on each of its snapshots: keep one copy while it repeats.
+        let mut owner: Option<Arc<str>> = None;
         let result = api
-            .snapshots_mapped(&name, ns, move |item| snapshot_from_wire(&namespace, item))
+            .snapshots_mapped(&name, ns, move |item| {
+                snapshot_from_wire(&namespace, &mut owner, item)
+            })
             .await;
         match result {
             Ok(list) => {
@@ -607,7 +612,11 @@ async fn read_datastore(
     (datastore, anomalies)
 }
 
-fn snapshot_from_wire(ns: &CompactString, item: wire::SnapshotSummary) -> Option<Snapshot> {
+fn snapshot_from_wire(
+    ns: &Arc<str>,
+    last_owner: &mut Option<Arc<str>>,
+    item: wire::SnapshotSummary,
+) -> Option<Snapshot> {
     let encrypted = item.encrypted();
     Some(Snapshot {
         namespace: ns.clone(),
@@ -627,7 +636,10 @@ fn snapshot_from_wire(ns: &CompactString, item: wire::SnapshotSummary) -> Option
             .and_then(epoch),
         protected: item.protected.unwrap_or(false),
         encrypted,
-        owner: item.owner.map(CompactString::from),
+        owner: item.owner.map(|owner| match last_owner {
+            Some(shared) if **shared == *owner => Arc::clone(shared),
+            _ => last_owner.insert(Arc::from(owner)).clone(),
+        }),
         comment: item
             .comment
             .filter(|c| !c.is_empty())

@@ -124,7 +124,7 @@ impl<'a> Index<'a> {
                     let key = (
                         server,
                         datastore.name.as_str(),
-                        snapshot.namespace.as_str(),
+                        &*snapshot.namespace,
                         snapshot.backup_type.as_str(),
                         snapshot.backup_id.as_str(),
                     );

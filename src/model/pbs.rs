@@ -1,5 +1,7 @@
 //! Domain types for what PBS reports: datastores, usage, namespaces, snapshots, jobs.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 use serde::Serialize;
@@ -151,8 +153,8 @@ pub enum VerifyState {
 /// One snapshot, keyed by (datastore, namespace, type, id, time) — never by id alone.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Snapshot {
-    /// Namespace ("" = root).
-    pub namespace: CompactString,
+    /// Namespace ("" = root); one shared copy per namespace (~130 000 snapshots in one).
+    pub namespace: Arc<str>,
     /// `vm`, `ct`, `host`.
     pub backup_type: BackupType,
     /// Backup id (the VMID for PVE guests).
@@ -171,8 +173,8 @@ pub struct Snapshot {
     pub protected: bool,
     /// Whether the archives are encrypted (None: cannot be told).
     pub encrypted: Option<bool>,
-    /// Group owner auth id.
-    pub owner: Option<CompactString>,
+    /// Group owner auth id; shared between the snapshots that name the same one.
+    pub owner: Option<Arc<str>>,
     /// Snapshot comment (first line of notes; PVE writes the guest name by default, kept inline).
     pub comment: Option<CompactString>,
 }
