@@ -348,6 +348,7 @@ impl ApiClient {
         url: &Url,
         auth: (reqwest::header::HeaderName, HeaderValue),
     ) -> Result<reqwest::Response, ApiErrorKind> {
+        let started = Instant::now();
         let response = self
             .inner
             .http
@@ -356,7 +357,12 @@ impl ApiClient {
             .send()
             .await
             .map_err(|err| self.classify(&err))?;
-        tracing::debug!("GET {} -> {}", url.path(), response.status().as_u16());
+        tracing::debug!(
+            "GET {} -> {} (head after {} ms)",
+            url.path(),
+            response.status().as_u16(),
+            started.elapsed().as_millis()
+        );
         Ok(response)
     }
 
@@ -423,8 +429,7 @@ impl ApiClient {
                 total: envelope.total,
             })
         } else {
-            let mut deserializer = serde_json::Deserializer::from_slice(&split.envelope);
-            decode_envelope_seed(&mut deserializer, fallback, &split.envelope)
+            decode_envelope_seed(&split.envelope, fallback)
         }
     }
 
@@ -670,7 +675,7 @@ fn not_json(err: &serde_json::Error, body: &[u8]) -> ApiErrorKind {
 }
 
 /// Decodes an answer's envelope with `data` decoded by the inner seed (`null` or absent: `None`)
-/// and `total` kept; other members are skipped. The streaming counterpart of [`Envelope`].
+/// and `total` kept; other members are skipped.
 pub(crate) struct EnvelopeSeed<S>(pub(crate) S);
 
 /// What [`EnvelopeSeed`] gives: `data` (None when absent or null) and the raw `total`.
@@ -753,14 +758,33 @@ impl<'de, S: DeserializeSeed<'de>> serde::de::Visitor<'de> for OrNull<S> {
     }
 }
 
-/// Decode a 2xx body held whole with `seed` (a recorded or replayed answer), as
-/// [`decode_envelope`] does for a type.
+/// Decode a 2xx body held whole: `data` with `seed`, `total` kept; anything after the envelope
+/// is an error, as for any JSON document.
 pub(crate) fn decode_envelope_seed<'de, S: DeserializeSeed<'de>>(
-    deserializer: impl serde::Deserializer<'de, Error = serde_json::Error>,
+    body: &'de [u8],
     seed: S,
-    body: &[u8],
 ) -> Result<Answer<S::Value>, ApiErrorKind> {
-    match EnvelopeSeed(seed).deserialize(deserializer) {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let decoded = EnvelopeSeed(seed)
+        .deserialize(&mut deserializer)
+        .and_then(|enveloped| deserializer.end().map(|()| enveloped));
+    answer_of(decoded, body)
+}
+
+/// Decode an already parsed envelope (a replayed answer): `data` with `seed`, `total` kept.
+pub(crate) fn decode_answer_seed<'de, S: DeserializeSeed<'de>>(
+    envelope: serde_json::Value,
+    seed: S,
+) -> Result<Answer<S::Value>, ApiErrorKind> {
+    answer_of(EnvelopeSeed(seed).deserialize(envelope), b"")
+}
+
+/// The answer of a decoded envelope; a syntax error quotes the start of `body`.
+fn answer_of<V>(
+    decoded: Result<Enveloped<V>, serde_json::Error>,
+    body: &[u8],
+) -> Result<Answer<V>, ApiErrorKind> {
+    match decoded {
         Ok((Some(data), total)) => Ok(Answer {
             data,
             total: total_of(total.as_ref()),
@@ -781,15 +805,6 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<serde_json::Value, ApiErrorK
     Ok(value)
 }
 
-/// The envelope every Proxmox answer has, decoded without an intermediate JSON tree.
-#[derive(serde::Deserialize)]
-struct Envelope<T> {
-    #[serde(default = "Option::default")]
-    data: Option<T>,
-    #[serde(default)]
-    total: Option<serde_json::Value>,
-}
-
 fn total_of(total: Option<&serde_json::Value>) -> Option<u64> {
     total.and_then(|t| {
         t.as_u64()
@@ -797,33 +812,16 @@ fn total_of(total: Option<&serde_json::Value>) -> Option<u64> {
     })
 }
 
-/// Decode a 2xx body straight into `data` + `total`.
+/// Decode a 2xx body straight into `data` + `total`, without an intermediate JSON tree.
 pub(crate) fn decode_envelope<T: DeserializeOwned>(body: &[u8]) -> Result<Answer<T>, ApiErrorKind> {
-    match serde_json::from_slice::<Envelope<T>>(body) {
-        Ok(Envelope {
-            data: Some(data),
-            total,
-        }) => Ok(Answer {
-            data,
-            total: total_of(total.as_ref()),
-        }),
-        Ok(Envelope { data: None, .. }) => Err(ApiErrorKind::MissingData),
-        Err(err) if err.is_data() => Err(ApiErrorKind::Decode(err.to_string())),
-        Err(err) => Err(not_json(&err, body)),
-    }
+    decode_envelope_seed(body, std::marker::PhantomData::<T>)
 }
 
 /// Split an already parsed envelope (a replayed answer) into `data` (decoded) and `total`.
 pub(crate) fn decode_answer<T: DeserializeOwned>(
-    mut envelope: serde_json::Value,
+    envelope: serde_json::Value,
 ) -> Result<Answer<T>, ApiErrorKind> {
-    let total = total_of(envelope.get("total"));
-    let data = envelope
-        .get_mut("data")
-        .map(serde_json::Value::take)
-        .ok_or(ApiErrorKind::MissingData)?;
-    let data = serde_json::from_value(data).map_err(|err| ApiErrorKind::Decode(err.to_string()))?;
-    Ok(Answer { data, total })
+    decode_answer_seed(envelope, std::marker::PhantomData::<T>)
 }
 
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -950,10 +948,9 @@ mod tests {
             decode_envelope::<Vec<u32>>(br#"{"data":{"a":1}}"#),
             Err(ApiErrorKind::Decode(_))
         ));
-        // The streaming envelope answers as the buffered one does.
+        // A list decoded with a seed answers as the typed decoding does.
         let seeded = |body: &[u8]| {
-            let mut deserializer = serde_json::Deserializer::from_reader(body);
-            decode_envelope_seed(&mut deserializer, MappedList::new(Some::<u32>), body)
+            decode_envelope_seed(body, MappedList::new(Some::<u32>))
                 .map(|answer| (answer.data.items, answer.total))
         };
         assert_eq!(seeded(body), Ok((vec![1, 2], Some(7))));
@@ -964,6 +961,15 @@ mod tests {
         assert_eq!(seeded(br#"{"data":null}"#), Err(ApiErrorKind::MissingData));
         assert_eq!(seeded(br#"{"errors":{}}"#), Err(ApiErrorKind::MissingData));
         assert!(matches!(seeded(b"<html>"), Err(ApiErrorKind::NotJson(_))));
+        assert!(matches!(
+            seeded(br#"{"data":[1]} trailing"#),
+            Err(ApiErrorKind::NotJson(_))
+        ));
+        // A replayed envelope whose data is null is missing data, as a live one is.
+        assert_eq!(
+            decode_answer::<Vec<u32>>(serde_json::json!({"data": null})),
+            Err(ApiErrorKind::MissingData)
+        );
         assert!(matches!(
             seeded(b"{\"data\":[1,"),
             Err(ApiErrorKind::NotJson(_))

@@ -20,8 +20,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::client::{
-    decode_answer, decode_envelope, decode_envelope_seed, endpoint_label, parse_envelope, Answer,
-    ApiClient,
+    decode_answer, decode_answer_seed, decode_envelope, decode_envelope_seed, endpoint_label,
+    parse_envelope, Answer, ApiClient,
 };
 use super::de::{LenientList, MappedList};
 use super::error::{ApiError, ApiErrorKind};
@@ -352,13 +352,12 @@ impl Source {
             Source::Live(client) => client.get_list_mapped(path, query, map).await,
             Source::Recording(client, recorder) => {
                 let body = self.recorded_body(client, recorder, path, query).await?;
-                let mut deserializer = serde_json::Deserializer::from_slice(&body);
-                decode_envelope_seed(&mut deserializer, MappedList::new(map), &body)
+                decode_envelope_seed(&body, MappedList::new(map))
                     .map_err(|kind| self.error(path, query, kind))
             }
             Source::Replay(_) => {
                 let envelope = self.get_json(path, query).await?;
-                decode_envelope_seed(envelope, MappedList::new(map), b"")
+                decode_answer_seed(envelope, MappedList::new(map))
                     .map_err(|kind| self.error(path, query, kind))
             }
         }
