@@ -286,10 +286,17 @@ impl Node {
     /// `Sys.Audit` on `/nodes/<node>` (and only when the node has RRD data), so a row with them
     /// proves that privilege; a row without them proves nothing (pve-manager `extract_node_stats`).
     pub(crate) fn shows_statistics(&self) -> bool {
-        [self.maxcpu, self.maxmem, self.maxdisk, self.uptime]
+        self.cpu.is_some()
+            || [
+                self.maxcpu,
+                self.mem,
+                self.maxmem,
+                self.disk,
+                self.maxdisk,
+                self.uptime,
+            ]
             .iter()
             .any(Option::is_some)
-            || self.cpu.is_some()
     }
 }
 
