@@ -1,7 +1,7 @@
 //! Splitting a list answer into its elements while the body arrives.
 //!
 //! A PBS namespace's snapshot list is tens of MB of JSON. [`ListSplitter`] follows the body's
-//! structure byte by byte (strings and escapes included) and hands each element of the envelope's
+//! structure (strings and escapes included) and hands each element of the envelope's
 //! `data` array on as soon as its last byte has arrived; what is not an element (the envelope:
 //! `{"data":[],"total":…}`) is kept, to be checked whole at the end as a buffered answer is.
 //! Each element is then decoded from its own bytes with `serde_json`'s fast slice reader, so the
@@ -75,7 +75,13 @@ impl ListSplitter {
         bytes: &[u8],
         mut take: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        for &byte in bytes {
+        let mut at = 0;
+        while let Some(&byte) = bytes.get(at) {
+            if self.place == Place::Element {
+                at = self.element_run(bytes, at, &mut take)?;
+                continue;
+            }
+            at += 1;
             if self.in_string {
                 self.string_byte(byte);
                 continue;
@@ -95,12 +101,13 @@ impl ListSplitter {
                         self.in_data_member = false;
                     }
                     _ => {
+                        // The element starts with this byte: read it as part of the element.
                         self.element.clear();
                         self.place = Place::Element;
-                        self.element_byte(byte, &mut take)?;
+                        at -= 1;
                     }
                 },
-                Place::Element => self.element_byte(byte, &mut take)?,
+                Place::Element => {}
             }
         }
         Ok(())
@@ -129,13 +136,10 @@ impl ListSplitter {
         self.in_data_member = false;
     }
 
+    /// A byte of a string in the envelope (an element's strings are read by
+    /// [`ListSplitter::element_run`]).
     fn string_byte(&mut self, byte: u8) {
-        let sink = if self.place == Place::Element {
-            &mut self.element
-        } else {
-            &mut self.envelope
-        };
-        sink.push(byte);
+        self.envelope.push(byte);
         if self.escaped {
             self.escaped = false;
             if self.reading_key {
@@ -199,41 +203,70 @@ impl ListSplitter {
         }
     }
 
-    fn element_byte<E>(
+    /// Read an element from `bytes[start..]` up to its end or the end of `bytes`, whichever
+    /// comes first, and return where reading stopped. Only the bytes that change the element's
+    /// structure are looked at one by one; a string's content is skipped to its next quote or
+    /// backslash at once. An element that begins and ends in `bytes` is handed on from `bytes`
+    /// itself; one that a chunk boundary cuts is gathered in `self.element`.
+    fn element_run<E>(
         &mut self,
-        byte: u8,
+        bytes: &[u8],
+        start: usize,
         take: &mut impl FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
-        match byte {
-            b'"' => {
-                self.in_string = true;
-                self.element.push(byte);
-            }
-            b'{' | b'[' => {
-                self.depth += 1;
-                self.element.push(byte);
-            }
-            b',' if self.depth == 2 => {
-                take(&self.element)?;
-                self.place = Place::Between { after_comma: true };
-            }
-            b']' if self.depth == 2 => {
-                take(&self.element)?;
-                self.depth = 1;
-                self.envelope.push(byte);
-                self.place = Place::Envelope;
-                self.in_data_member = false;
-            }
-            b'}' | b']' => {
-                // A stray closer at the element's own level stays in it: its decoding fails.
-                if self.depth > 2 {
-                    self.depth -= 1;
+    ) -> Result<usize, E> {
+        let mut at = start;
+        while let Some(&byte) = bytes.get(at) {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                    at += 1;
+                    continue;
                 }
-                self.element.push(byte);
+                let rest = bytes.get(at..).unwrap_or_default();
+                let Some(offset) = memchr::memchr2(b'"', b'\\', rest) else {
+                    break; // the string goes on in the next chunk
+                };
+                at += offset;
+                if rest.get(offset) == Some(&b'\\') {
+                    self.escaped = true;
+                } else {
+                    self.in_string = false;
+                }
+                at += 1;
+                continue;
             }
-            _ => self.element.push(byte),
+            match byte {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b',' | b']' if self.depth == 2 => {
+                    let tail = bytes.get(start..at).unwrap_or_default();
+                    let element = if self.element.is_empty() {
+                        tail
+                    } else {
+                        self.element.extend_from_slice(tail);
+                        &self.element
+                    };
+                    take(element)?;
+                    self.element.clear();
+                    if byte == b',' {
+                        self.place = Place::Between { after_comma: true };
+                    } else {
+                        self.depth = 1;
+                        self.envelope.push(byte);
+                        self.place = Place::Envelope;
+                        self.in_data_member = false;
+                    }
+                    return Ok(at + 1);
+                }
+                // A stray closer at the element's own level stays in it: its decoding fails.
+                b'}' | b']' if self.depth > 2 => self.depth -= 1,
+                _ => {}
+            }
+            at += 1;
         }
-        Ok(())
+        self.element
+            .extend_from_slice(bytes.get(start..).unwrap_or_default());
+        Ok(bytes.len())
     }
 }
 
@@ -285,6 +318,40 @@ mod tests {
             assert_eq!(envelope["total"], 3);
             assert_eq!(envelope["x"]["data"], serde_json::json!([9]));
         }
+    }
+
+    #[test]
+    fn elements_match_a_whole_parse_under_uneven_cuts() {
+        let items: Vec<serde_json::Value> = (0..200)
+            .map(|i| {
+                serde_json::json!({
+                    "backup-id": format!("{i}"),
+                    "comment": format!("q\"uote\\ {i} ]}}, [{{"),
+                    "files": [{"filename": "index.json.blob", "crypt-mode": "none"}],
+                    "verification": if i % 3 == 0 { serde_json::Value::Null } else { serde_json::json!({"state": "ok"}) },
+                })
+            })
+            .collect();
+        let body = serde_json::json!({"data": items, "total": 200}).to_string();
+        // Cuts of every width from 1 to 97 bytes, changing from piece to piece.
+        let mut splitter = ListSplitter::new();
+        let mut elements = Vec::new();
+        let (mut at, mut width) = (0, 1);
+        while at < body.len() {
+            let end = (at + width).min(body.len());
+            splitter
+                .feed(&body.as_bytes()[at..end], |element| {
+                    elements.push(serde_json::from_slice::<serde_json::Value>(element).unwrap());
+                    Ok::<(), ()>(())
+                })
+                .unwrap();
+            at = end;
+            width = width % 97 + 1;
+        }
+        assert_eq!(elements, items);
+        let envelope: serde_json::Value =
+            serde_json::from_slice(&splitter.finish().envelope).unwrap();
+        assert_eq!(envelope, serde_json::json!({"data": [], "total": 200}));
     }
 
     #[test]
