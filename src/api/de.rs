@@ -131,6 +131,10 @@ pub fn parse_bool_str(text: &str) -> Option<bool> {
 /// Fractional values (RRD-derived statistics can be averages) are truncated toward zero;
 /// negative values, non-finite numbers and non-numeric strings are errors.
 pub fn u64_from_value(value: &Value) -> Result<Option<u64>, WireValueError> {
+    // The common case, without rendering the number as text to read it back.
+    if let Some(exact) = value.as_u64() {
+        return Ok(Some(exact));
+    }
     let Some(number) = number_text(value)? else {
         return Ok(None);
     };
@@ -155,6 +159,10 @@ pub fn u64_from_value(value: &Value) -> Result<Option<u64>, WireValueError> {
 /// Fractional values are truncated toward zero; non-finite numbers, values outside `i64` and
 /// non-numeric strings are errors.
 pub fn i64_from_value(value: &Value) -> Result<Option<i64>, WireValueError> {
+    // The common case, without rendering the number as text to read it back.
+    if let Some(exact) = value.as_i64() {
+        return Ok(Some(exact));
+    }
     let Some(number) = number_text(value)? else {
         return Ok(None);
     };
