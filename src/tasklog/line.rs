@@ -336,10 +336,9 @@ fn pxar_uploaded(text: &str) -> Option<Line<'_>> {
 /// `text.split_once(pattern)` for a `pattern` that starts with `:`, found by looking only at the
 /// colons: every line is tried here, and a substring search sets up its searcher on each call.
 fn split_at_colon<'t>(text: &'t str, pattern: &str) -> Option<(&'t str, &'t str)> {
-    text.match_indices(':')
-        .map(|(at, _)| at)
-        .find(|&at| text[at..].starts_with(pattern))
-        .map(|at| (&text[..at], &text[at + pattern.len()..]))
+    memchr::memchr_iter(b':', text.as_bytes())
+        .find(|&at| text.as_bytes()[at..].starts_with(pattern.as_bytes()))
+        .and_then(|at| Some((text.get(..at)?, text.get(at + pattern.len()..)?)))
 }
 
 /// `exclude disk '<key>' '<volid>' (<reason>)`.
