@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -259,9 +259,9 @@ impl NodeLogCache {
         if !self.changed && self.file.tasks.len() == before {
             return None;
         }
-        let result = serde_json::to_vec(&self.file)
-            .map_err(io::Error::other)
-            .and_then(|bytes| write_atomic(&self.path, &bytes));
+        let result = write_atomic(&self.path, |out| {
+            serde_json::to_writer(out, &self.file).map_err(io::Error::other)
+        });
         result.err().map(|err| {
             Anomaly::new(
                 Severity::Warning,
@@ -282,10 +282,14 @@ impl NodeLogCache {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Write `bytes` to `path` through a temporary file in the same directory, synced, then renamed:
-/// a reader sees the old file or the new one, never a part. The directory is created private,
-/// since logs name guests and storage paths.
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Write `path` through a temporary file in the same directory (`write` fills it through a
+/// buffer, so the contents are never held whole), synced, then renamed: a reader sees the old
+/// file or the new one, never a part. The directory is created private, since logs name guests
+/// and storage paths.
+fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no directory"))?;
@@ -300,11 +304,13 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&temp)?;
-        file.write_all(bytes)?;
+        let mut out = io::BufWriter::with_capacity(64 * 1024, file);
+        write(&mut out)?;
+        let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
         drop(file);
         fs::rename(&temp, path)
@@ -335,6 +341,8 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::io::Write as _;
 
     use super::*;
     use crate::tasklog::{parse_vzdump_log, TaskEnd};
@@ -564,7 +572,7 @@ mod tests {
         std::thread::scope(|scope| {
             for bytes in &contents {
                 let path = &path;
-                scope.spawn(move || write_atomic(path, bytes).unwrap());
+                scope.spawn(move || write_atomic(path, |out| out.write_all(bytes)).unwrap());
             }
         });
         let result = fs::read(&path).unwrap();
