@@ -11,7 +11,8 @@
 //! cores; `--nodes 20 --guests 5000` is the cluster size (with the generator's 14 nights of
 //! history); add `--nights 60 --snapshots-per-guest 27` for its history (60 nights of tasks, of which
 //! the report reads its 14-day window; ~135 000 PBS snapshots, as a prune would keep).
-//! The tool is the `pve-backup-report` binary beside this example (`--bin PATH` to choose another).
+//! The tool is the `pve-backup-report` binary beside this example (`--bin PATH` to choose another);
+//! `--keep DIR` leaves the reports and the cache in DIR to look at.
 //! Peak RSS and CPU come from `/usr/bin/time -v` when it exists, else from polling
 //! `/proc/<pid>/status` (VmHWM) and `/proc/<pid>/stat`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -31,11 +32,13 @@ struct Options {
     history: sim::generator::History,
     no_cache: bool,
     bin: PathBuf,
+    /// Keep reports and cache here instead of in a temporary directory.
+    keep: Option<PathBuf>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench-cluster [--nodes N] [--guests N] [--latency-ms MS] [--nights N] [--snapshots-per-guest N] [--no-cache] [--bin PATH]"
+        "usage: bench-cluster [--nodes N] [--guests N] [--latency-ms MS] [--nights N] [--snapshots-per-guest N] [--no-cache] [--bin PATH] [--keep DIR]"
     );
     std::process::exit(2)
 }
@@ -58,6 +61,7 @@ fn options() -> Options {
         },
         no_cache: false,
         bin: default_bin,
+        keep: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -72,6 +76,7 @@ fn options() -> Options {
             }
             "--bin" => options.bin = PathBuf::from(value()),
             "--no-cache" => options.no_cache = true,
+            "--keep" => options.keep = Some(PathBuf::from(value())),
             _ => usage(),
         }
     }
@@ -303,14 +308,19 @@ async fn main() {
         options.latency_ms,
         generated.elapsed()
     );
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut vars = settings(&handle, &pbs_names, dir.path());
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = options
+        .keep
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&dir).expect("output dir");
+    let mut vars = settings(&handle, &pbs_names, &dir);
     if options.no_cache {
         vars.push(("PVE_NO_CACHE".into(), "true".into()));
     } else {
         vars.push((
             "PVE_CACHE_DIR".into(),
-            dir.path().join("cache").display().to_string(),
+            dir.join("cache").display().to_string(),
         ));
     }
     let labels = if options.no_cache {
@@ -320,7 +330,7 @@ async fn main() {
     };
     for (index, label) in labels.iter().enumerate() {
         handle.clear_requests();
-        let out = dir.path().join(format!("out{index}"));
+        let out = dir.join(format!("out{index}"));
         std::fs::create_dir_all(&out).expect("output dir");
         let run = {
             let (options, vars) = (&options, &vars);
