@@ -9,8 +9,9 @@
 //! ```
 //! The default size (10 nodes, 2 000 guests, 20 ms per answer) runs in well under a minute on two
 //! cores; `--nodes 20 --guests 5000` is the issue's cluster size (with the generator's 14 nights of
-//! history); add `--nights 60 --snapshots-per-guest 27` for its history (60 nights of tasks, of which
-//! the report reads its 14-day window; ~135 000 PBS snapshots, as a prune would keep).
+//! history); add `--nights 60 --snapshots-per-guest 24 --jobs 40` for its history and jobs (60
+//! nights of tasks, of which the report reads its 14-day window; ~134 000 PBS snapshots, as a
+//! prune would keep; 40 jobs: the generator's 5, a weekly one per node, weekly VMID lists).
 //! The tool is the `pve-backup-report` binary beside this example (`--bin PATH` to choose another);
 //! `--keep DIR` leaves the reports and the cache in DIR to look at.
 //! Peak RSS and CPU come from `/usr/bin/time -v` when it exists, else from polling
@@ -38,7 +39,7 @@ struct Options {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench-cluster [--nodes N] [--guests N] [--latency-ms MS] [--nights N] [--snapshots-per-guest N] [--no-cache] [--bin PATH] [--keep DIR]"
+        "usage: bench-cluster [--nodes N] [--guests N] [--latency-ms MS] [--nights N] [--snapshots-per-guest N] [--jobs N] [--no-cache] [--bin PATH] [--keep DIR]"
     );
     std::process::exit(2)
 }
@@ -58,6 +59,7 @@ fn options() -> Options {
         history: sim::generator::History {
             nights: sim::generator::NIGHTS,
             snapshots_kept: None,
+            jobs: sim::generator::JOBS,
         },
         no_cache: false,
         bin: default_bin,
@@ -71,6 +73,7 @@ fn options() -> Options {
             "--guests" => options.guests = value().parse().unwrap_or_else(|_| usage()),
             "--latency-ms" => options.latency_ms = value().parse().unwrap_or_else(|_| usage()),
             "--nights" => options.history.nights = value().parse().unwrap_or_else(|_| usage()),
+            "--jobs" => options.history.jobs = value().parse().unwrap_or_else(|_| usage()),
             "--snapshots-per-guest" => {
                 options.history.snapshots_kept = Some(value().parse().unwrap_or_else(|_| usage()))
             }
@@ -296,9 +299,10 @@ async fn main() {
         handle.set_latency(name, Duration::from_millis(options.latency_ms));
     }
     println!(
-        "cluster: {} nodes, {} guests, {} nights, {} snapshots per guest, {} PBS, {} ms per answer (generated and started in {:.1?})",
+        "cluster: {} nodes, {} guests, {} jobs, {} nights, {} snapshots per guest, {} PBS, {} ms per answer (generated and started in {:.1?})",
         options.nodes,
         options.guests,
+        options.history.jobs.max(sim::generator::JOBS),
         options.history.nights,
         options
             .history

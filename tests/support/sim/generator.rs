@@ -10,7 +10,7 @@ use super::demo::{
 use super::scenario::{
     guest, job, raw, Datastore, Kind, Node, PbsScenario, Pool, Scenario, Snapshot,
 };
-use super::vzdump::{LogGuest, Outcome, Run, Target};
+use super::vzdump::{LogGuest, Outcome, Rendered, Run, Target};
 
 /// splitmix64.
 struct Rng(u64);
@@ -40,12 +40,16 @@ pub fn large_cluster(nodes: usize, guests: usize, seed: u64) -> Scenario {
         History {
             nights: NIGHTS,
             snapshots_kept: None,
+            jobs: JOBS,
         },
         nodes,
         guests,
         seed,
     )
 }
+
+/// Number of backup jobs of [`large_cluster`].
+pub const JOBS: usize = 5;
 
 /// How much history [`large_cluster_with`] generates.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +58,11 @@ pub struct History {
     pub nights: i64,
     /// PBS snapshots kept per guest, newest first, as a prune `keep-last` would (None: every night's).
     pub snapshots_kept: Option<usize>,
+    /// Backup jobs in all ([`JOBS`] or more). Beyond the five of [`large_cluster`]: one weekly
+    /// job per node (`weekly-node01`, node-restricted, all its guests, Saturdays 23:00), then
+    /// weekly VMID-list jobs (`app-01`…, ten guests each, 12:00 on one weekday each), each run
+    /// in the history with its own tasks, logs and snapshots.
+    pub jobs: usize,
 }
 
 /// [`large_cluster`] with `history.nights` nights of tasks and `history.snapshots_kept`
@@ -170,6 +179,45 @@ pub fn large_cluster_with(history: History, nodes: usize, guests: usize, seed: u
             ],
         ),
     ];
+    let extra_jobs = history.jobs.saturating_sub(JOBS);
+    let node_jobs = extra_jobs.min(node_names.len());
+    let weekly_nodes: Vec<String> = node_names.iter().take(node_jobs).cloned().collect();
+    for node in &weekly_nodes {
+        sc.pve.backup_jobs.push(job(
+            &format!("weekly-{node}"),
+            &[
+                ("all", json!(1)),
+                ("node", json!(node)),
+                ("storage", json!("pbs1")),
+                ("schedule", json!("sat 23:00")),
+                ("enabled", json!(1)),
+                ("mode", json!("stop")),
+            ],
+        ));
+    }
+    const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let app_jobs: Vec<(String, usize, Vec<u32>)> = (0..extra_jobs - node_jobs)
+        .map(|k| {
+            let mut vmids: Vec<u32> = (0..10)
+                .map(|j| 1000 + ((k * 331 + j * 37) % guests.max(1)) as u32)
+                .collect();
+            vmids.sort_unstable();
+            vmids.dedup();
+            (format!("app-{:02}", k + 1), k % 7, vmids)
+        })
+        .collect();
+    for (id, weekday, vmids) in &app_jobs {
+        let list: Vec<String> = vmids.iter().map(u32::to_string).collect();
+        sc.pve.backup_jobs.push(job(
+            id,
+            &[
+                ("vmid", json!(list.join(","))),
+                ("storage", json!("pbs1")),
+                ("schedule", json!(format!("{} 12:00", WEEKDAYS[*weekday]))),
+                ("enabled", json!(1)),
+            ],
+        ));
+    }
     sc.pve.storages = vec![
         raw(&[
             ("storage", json!("local-lvm")),
@@ -224,56 +272,127 @@ pub fn large_cluster_with(history: History, nodes: usize, guests: usize, seed: u
     for d in (1..=history.nights).rev() {
         let night = day_start - d * 86400 + 20 * 3600;
         for node in &node_names {
-            let local: Vec<LogGuest> = sc
-                .pve
-                .guests
-                .iter()
-                .filter(|g| g.node == *node && !excluded.contains(&g.vmid))
-                .map(|g| {
-                    let outcome = if rng.below(200) == 0 {
-                        Outcome::Failed("job timeout".into())
-                    } else {
-                        Outcome::Ok
-                    };
-                    LogGuest::from_guest(g, outcome)
-                })
-                .collect();
-            let run = Run {
-                node: node.clone(),
-                utc_offset_secs: 3600,
-                start: night,
-                job_args: args.clone(),
-                skip_external: Vec::new(),
-                guests: local,
-                target: Target::Pbs {
-                    storage: "pbs1".into(),
-                    repo: "pve@pbs!backup@127.0.0.1:8007:store1".into(),
-                    ns: String::new(),
-                },
-                seconds_per_guest: 7,
-                compact: true,
-            };
+            let local = local_guests(&sc, node, |vmid| !excluded.contains(&vmid), &mut rng);
+            let run = pbs_run(node, night, args.clone(), Vec::new(), local);
             let (task, rendered) = run.task("root@pam");
             sc.pve.tasks.push(task);
-            let pruned = history
-                .snapshots_kept
-                .is_some_and(|kept| d > i64::try_from(kept).unwrap_or(i64::MAX));
-            for (vmid, kind, time) in rendered.backups {
-                if pruned {
-                    continue;
+            add_snapshots(&mut ds, &rendered, &history, d);
+        }
+        // The extra jobs' runs of this day (node time is UTC+1 in January).
+        let weekday = |utc: i64| {
+            chrono::DateTime::from_timestamp(utc + 3600, 0).map_or(0, |t| {
+                chrono::Datelike::weekday(&t).num_days_from_monday() as usize
+            })
+        };
+        let saturday_night = night + 2 * 3600; // 23:00
+        if weekday(saturday_night) == 5 {
+            for node in &weekly_nodes {
+                let local = local_guests(&sc, node, |_| true, &mut rng);
+                let args = "--all 1 --storage pbs1 --mode stop --quiet 1".to_string();
+                let run = pbs_run(node, saturday_night, args, Vec::new(), local);
+                let (task, rendered) = run.task("root@pam");
+                sc.pve.tasks.push(task);
+                add_snapshots(&mut ds, &rendered, &history, d);
+            }
+        }
+        let noon = night - 9 * 3600; // 12:00 the same day
+        for (_, job_weekday, vmids) in &app_jobs {
+            if weekday(noon) != *job_weekday {
+                continue;
+            }
+            let list: Vec<String> = vmids.iter().map(u32::to_string).collect();
+            for node in &node_names {
+                let local = local_guests(&sc, node, |vmid| vmids.contains(&vmid), &mut rng);
+                if local.is_empty() {
+                    continue; // vzdump starts no task where none of the list lives
                 }
-                ds.snapshots.push(Snapshot::guest(
-                    "",
-                    kind,
-                    vmid,
-                    time,
-                    8_589_935_616,
-                    "pve@pbs!backup",
-                ));
+                let external: Vec<u32> = vmids
+                    .iter()
+                    .copied()
+                    .filter(|vmid| !local.iter().any(|g| g.vmid == *vmid))
+                    .collect();
+                let args = format!("{} --storage pbs1 --quiet 1", list.join(" "));
+                let run = pbs_run(node, noon, args, external, local);
+                let (task, rendered) = run.task("root@pam");
+                sc.pve.tasks.push(task);
+                add_snapshots(&mut ds, &rendered, &history, d);
             }
         }
     }
     pbs.datastores.push(ds);
     sc.pbs.push(pbs);
     sc
+}
+
+/// A vzdump run of the large cluster on `node` (UTC+1), 7 s a guest, writing to [`pbs_target`].
+fn pbs_run(
+    node: &str,
+    start: i64,
+    job_args: String,
+    skip_external: Vec<u32>,
+    guests: Vec<LogGuest>,
+) -> Run {
+    Run {
+        node: node.to_string(),
+        utc_offset_secs: 3600,
+        start,
+        job_args,
+        skip_external,
+        guests,
+        target: pbs_target(),
+        seconds_per_guest: 7,
+        compact: true,
+    }
+}
+
+/// Where every generated run writes: PBS storage `pbs1`, datastore `store1`, root namespace.
+fn pbs_target() -> Target {
+    Target::Pbs {
+        storage: "pbs1".into(),
+        repo: "pve@pbs!backup@127.0.0.1:8007:store1".into(),
+        ns: String::new(),
+    }
+}
+
+/// The guests of `node` that `selected` picks, each backed up successfully but one in 200.
+fn local_guests(
+    sc: &Scenario,
+    node: &str,
+    selected: impl Fn(u32) -> bool,
+    rng: &mut Rng,
+) -> Vec<LogGuest> {
+    sc.pve
+        .guests
+        .iter()
+        .filter(|g| g.node == node && selected(g.vmid))
+        .map(|g| {
+            let outcome = if rng.below(200) == 0 {
+                Outcome::Failed("job timeout".into())
+            } else {
+                Outcome::Ok
+            };
+            LogGuest::from_guest(g, outcome)
+        })
+        .collect()
+}
+
+/// A PBS snapshot for each guest `rendered` backed up, unless night `d` is older than what
+/// `history` keeps.
+fn add_snapshots(ds: &mut Datastore, rendered: &Rendered, history: &History, d: i64) {
+    let pruned = history
+        .snapshots_kept
+        .is_some_and(|kept| d > i64::try_from(kept).unwrap_or(i64::MAX));
+    if pruned {
+        return;
+    }
+    for &(vmid, kind, time) in &rendered.backups {
+        ds.snapshots.push(Snapshot::guest(
+            "",
+            kind,
+            vmid,
+            time,
+            8_589_935_616,
+            "pve@pbs!backup",
+        ));
+    }
 }
