@@ -100,11 +100,13 @@ pub async fn run(config: Config) -> Result<Outcome, RunError> {
         }
         Mode::DumpCoverage | Mode::DumpReportData | Mode::Report | Mode::Nagios => {
             let inventory = gather_with(&config, &policy).await?;
-            let report = coverage::assess(&inventory, &policy, inventory.collected_at);
-            let status = exit::collection_status(&inventory).max(exit::report_status(&report));
-            // The report holds all the outputs need: the inventory's memory is given back
-            // before rendering, the run's peak (docs/performance.md).
-            drop(inventory);
+            let collected = exit::collection_status(&inventory);
+            // The report holds all the outputs need: the inventory is consumed by the
+            // assessment, each guest's parsed runs freed as its events are made, and the rest
+            // given back before rendering (the run's peak, docs/performance.md).
+            let collected_at = inventory.collected_at;
+            let report = coverage::assess_owned(inventory, &policy, collected_at);
+            let status = collected.max(exit::report_status(&report));
             let status = exit::with_threshold(
                 status,
                 config.report.fail_on.into(),

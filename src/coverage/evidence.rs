@@ -340,7 +340,7 @@ fn missing_pbs_archive(
         backup_type,
         backup_id,
         backup_time,
-    }) = run.archive
+    }) = run.archive.as_deref()
     else {
         return None;
     };
@@ -358,7 +358,7 @@ fn missing_pbs_archive(
     if present {
         None
     } else {
-        Some(super::runs::archive_name(run.archive?))
+        Some(super::runs::archive_name(run.archive.as_deref()?))
     }
 }
 
@@ -379,7 +379,7 @@ fn missing_file_archive(
     let run = runs
         .iter()
         .find(|r| r.status == RunStatus::Ok && r.storage == Some(storage))?;
-    let Some(ArchiveTarget::File { path }) = run.archive else {
+    let Some(ArchiveTarget::File { path }) = run.archive.as_deref() else {
         return None;
     };
     let file = path.rsplit('/').next().unwrap_or(path);

@@ -47,13 +47,21 @@ use freshness::{assess_freshness, FreshnessInput, NodeFacts, ScheduledJob};
 use index::Index;
 use jobs::{job_report, parse_schedule, JobCtx};
 use report::{AttemptStatus, BackupEvent, GuestFlag, GuestReport, JobNodeRun, SCHEMA_VERSION};
-use runs::{collect_runs, job_task_starts, RunRecord, RunStatus, TaskSpan};
+use runs::{collect_runs, job_task_starts, RunRecord, RunStatus, TakenRuns, TaskSpan};
 use selection::{decide, membership, resolve, storage_is_pbs, JobAnswer, Membership, Resolved};
 
 /// Assess an inventory: every verdict, reason, evidence item and anomaly, as a [`Report`].
 /// Deterministic: the same inventory, policy and `now` always give the same report.
 pub fn assess(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Report {
-    assess_with(inventory, policy, now, Runs::Kept)
+    assess_with(inventory, policy, now, Runs::Kept, Vec::new())
+}
+
+/// [`assess`] for a caller done with the inventory: the same report, but the parsed vzdump
+/// runs are taken out of the inventory's logs first, so each guest's runs are freed as its
+/// report events are made instead of living on beside them (the run's memory peak, issue #10).
+pub fn assess_owned(mut inventory: Inventory, policy: &Policy, now: DateTime<Utc>) -> Report {
+    let taken: Vec<TakenRuns> = inventory.pve.iter_mut().map(TakenRuns::take).collect();
+    assess_with(&inventory, policy, now, Runs::Kept, taken)
 }
 
 /// [`assess`] for a caller that wants only the verdicts (which guests' notes to read): the same
@@ -64,7 +72,7 @@ pub(crate) fn assess_verdicts(
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Report {
-    assess_with(inventory, policy, now, Runs::Dropped)
+    assess_with(inventory, policy, now, Runs::Dropped, Vec::new())
 }
 
 /// Whether [`assess_with`] keeps each guest's list of runs. Nothing after a guest's own
@@ -85,11 +93,14 @@ pub(crate) struct Scope<'a> {
     pub(crate) pbs: &'a [PbsInventory],
 }
 
+/// `taken`: per cluster (in `inventory.pve` order), the runs taken out of its logs, or empty
+/// to read them from the logs.
 fn assess_with(
     inventory: &Inventory,
     policy: &Policy,
     now: DateTime<Utc>,
     runs_kept: Runs,
+    taken: Vec<TakenRuns>,
 ) -> Report {
     let mut anomalies: Vec<Anomaly> = inventory.anomalies.clone();
     let (copy_routes, route_anomalies) = offsite::routes(inventory);
@@ -115,12 +126,14 @@ fn assess_with(
     let mut jobs = Vec::new();
     let mut clusters = Vec::new();
     let mut parts = Vec::new();
+    let mut taken = taken.into_iter();
     for scope in &scopes {
         let mut part = assess_cluster(
             *scope,
             policy,
             now,
             runs_kept,
+            taken.next(),
             &copy_routes,
             &mut copy_tally,
         );
@@ -305,6 +318,7 @@ fn assess_cluster(
     policy: &Policy,
     now: DateTime<Utc>,
     runs_kept: Runs,
+    taken: Option<TakenRuns>,
     copy_routes: &[offsite::Route<'_>],
     copy_tally: &mut [offsite::GroupTally],
 ) -> ClusterPart {
@@ -417,7 +431,7 @@ fn assess_cluster(
     }
 
     let tolerance = Duration::minutes(i64::from(policy.attribution_tolerance_minutes));
-    let mut runs = collect_runs(&index, &job_ctxs, tolerance);
+    let mut runs = collect_runs(&index, &job_ctxs, tolerance, taken);
     let grace = Duration::hours(i64::from(policy.grace_hours));
     let task_starts = job_task_starts(&index, &job_ctxs);
     let node_facts = node_facts(&index);

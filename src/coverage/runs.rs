@@ -1,12 +1,13 @@
 //! Per-guest backup runs from the vzdump task history, and the attribution of each task to the
 //! backup job that started it (vzdump logs do not name the job, so it is inferred).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
-use crate::model::{Selection, TaskLogEvidence, Vmid, VzdumpTask};
+use crate::model::{PveInventory, Selection, TaskLogEvidence, Vmid, VzdumpTask};
 use crate::tasklog::{ArchiveTarget, ExcludedVolume, GuestOutcome, GuestRun, JobCommand};
 
 use super::index::Index;
@@ -41,12 +42,13 @@ pub(crate) struct RunRecord<'a> {
     /// `--storage` of the command line (None: not printed or log unavailable). Borrowed: 70 000
     /// runs would otherwise copy the same few names (docs/performance.md).
     pub storage: Option<&'a str>,
-    /// The archive target.
-    pub archive: Option<&'a ArchiveTarget>,
+    /// The archive target: borrowed from the inventory's log, or owned when the runs were
+    /// taken out of it ([`TakenRuns`]).
+    pub archive: Option<Cow<'a, ArchiveTarget>>,
     /// Archive size (file storages).
     pub size: Option<u64>,
-    /// Volumes the log says were left out.
-    pub excluded: &'a [ExcludedVolume],
+    /// Volumes the log says were left out (borrowed or owned, as `archive`).
+    pub excluded: Cow<'a, [ExcludedVolume]>,
     /// The task's names (UPID, node, attributed job, storage), shared by its runs.
     pub names: Arc<TaskNames>,
 }
@@ -84,7 +86,7 @@ impl RunRecord<'_> {
             error,
             job: self.names.job.clone(),
             storage: self.names.storage.clone(),
-            archive: self.archive.map(archive_name),
+            archive: self.archive.as_deref().map(archive_name),
             size_bytes: self.size,
             upid: Some(self.names.upid.clone()),
             end: self.end,
@@ -216,11 +218,52 @@ pub(crate) struct Runs<'a> {
     pub task_jobs: BTreeMap<&'a str, Option<&'a str>>,
 }
 
-/// Extract the runs from the task history.
+/// The guest runs of one cluster's vzdump logs, taken out of the inventory, so that
+/// [`collect_runs`] owns them and each is freed once its guest is judged: the parsed runs and
+/// the report's events never both exist whole (~80 000 of each on a 5 000-guest cluster with a
+/// two-week window; docs/performance.md).
+#[derive(Debug, Default)]
+pub(crate) struct TakenRuns {
+    /// Per node history, per task, in the inventory's order: the log's guest runs (`None`
+    /// where the task has no parsed log).
+    tasks: Vec<Vec<Option<Vec<GuestRun>>>>,
+}
+
+impl TakenRuns {
+    /// Take every parsed log's guest runs out of `pve`: its logs keep everything else.
+    pub(crate) fn take(pve: &mut PveInventory) -> TakenRuns {
+        let tasks = pve
+            .task_history
+            .iter_mut()
+            .map(|history| {
+                history
+                    .tasks
+                    .iter_mut()
+                    .map(|task| match &mut task.log {
+                        TaskLogEvidence::Parsed { log, .. } => {
+                            Some(std::mem::take(&mut log.guests))
+                        }
+                        TaskLogEvidence::Unavailable { .. } => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        TakenRuns { tasks }
+    }
+
+    /// The runs taken from task `task` of node history `history`, once.
+    fn take_task(&mut self, history: usize, task: usize) -> Option<Vec<GuestRun>> {
+        self.tasks.get_mut(history)?.get_mut(task)?.take()
+    }
+}
+
+/// Extract the runs from the task history: from the logs themselves, or, given `taken`, from
+/// the runs taken out of them (moved into the records, not copied).
 pub(crate) fn collect_runs<'a>(
     index: &Index<'a>,
     jobs: &[JobCtx<'a>],
     tolerance: Duration,
+    mut taken: Option<TakenRuns>,
 ) -> Runs<'a> {
     let mut runs = Runs {
         by_vmid: BTreeMap::new(),
@@ -237,8 +280,8 @@ pub(crate) fn collect_runs<'a>(
             .or_insert_with(|| Arc::from(name))
             .clone()
     };
-    for history in &pve.task_history {
-        for task in &history.tasks {
+    for (history_at, history) in pve.task_history.iter().enumerate() {
+        for (task_at, task) in history.tasks.iter().enumerate() {
             let single: Option<Vmid> = task.id.parse().ok();
             let (command, parsed) = match &task.log {
                 TaskLogEvidence::Parsed { log, truncated } => {
@@ -258,9 +301,17 @@ pub(crate) fn collect_runs<'a>(
             let task_duration = task
                 .end
                 .and_then(|end| u64::try_from((end - task.start).num_seconds()).ok());
+            let owned = taken
+                .as_mut()
+                .and_then(|taken| taken.take_task(history_at, task_at));
+            let guest_runs: Vec<Cow<'a, GuestRun>> = match (owned, parsed) {
+                (Some(owned), _) => owned.into_iter().map(Cow::Owned).collect(),
+                (None, Some((log, _))) => log.guests.iter().map(Cow::Borrowed).collect(),
+                (None, None) => Vec::new(),
+            };
             match parsed {
-                Some((log, truncated)) if !log.guests.is_empty() => {
-                    for run in &log.guests {
+                Some((_, truncated)) if !guest_runs.is_empty() => {
+                    for run in guest_runs {
                         let start = run.started_at.unwrap_or(task.start);
                         let end = run.finished_at.or(if single == Some(run.vmid) {
                             task.end
@@ -278,16 +329,31 @@ pub(crate) fn collect_runs<'a>(
                             } else {
                                 None
                             });
-                        runs.by_vmid.entry(run.vmid).or_default().push(RunRecord {
+                        let (vmid, status, size) = (
+                            run.vmid,
+                            guest_status(&run, task, truncated),
+                            run.archive_size_bytes,
+                        );
+                        let (archive, excluded) = match run {
+                            Cow::Borrowed(run) => (
+                                run.archive.as_ref().map(Cow::Borrowed),
+                                Cow::Borrowed(run.excluded_volumes.as_slice()),
+                            ),
+                            Cow::Owned(run) => (
+                                run.archive.map(Cow::Owned),
+                                Cow::Owned(run.excluded_volumes),
+                            ),
+                        };
+                        runs.by_vmid.entry(vmid).or_default().push(RunRecord {
                             task,
                             start,
                             end,
                             duration_s,
-                            status: guest_status(run, task, truncated),
+                            status,
                             storage,
-                            archive: run.archive.as_ref(),
-                            size: run.archive_size_bytes,
-                            excluded: &run.excluded_volumes,
+                            archive,
+                            size,
+                            excluded,
                             names: names.clone(),
                         });
                     }
@@ -316,7 +382,7 @@ pub(crate) fn collect_runs<'a>(
                         storage,
                         archive: None,
                         size: None,
-                        excluded: &[],
+                        excluded: Cow::Borrowed(&[]),
                         names: names.clone(),
                     });
                 }

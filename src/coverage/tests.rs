@@ -13,8 +13,13 @@ use super::selection::{membership, resolve, Membership, Resolved};
 use super::*;
 use crate::model::*;
 
+/// The report of `inv`, after checking that the run's own assessment (runs taken out of the
+/// logs) gives exactly the same one: every test here also tests [`assess_owned`].
 fn run(inv: &Inventory) -> Report {
-    assess(inv, &Policy::default(), now())
+    let borrowed = assess(inv, &Policy::default(), now());
+    let owned = assess_owned(inv.clone(), &Policy::default(), now());
+    assert_eq!(borrowed, owned, "assess and assess_owned differ");
+    borrowed
 }
 
 fn guest(report: &Report, vmid: Vmid) -> &GuestReport {
