@@ -19,6 +19,7 @@ use super::evidence::PlaceEvidence;
 use super::report::{Freshness, MissedRun, MISSED_LIST_MAX};
 use super::runs::TaskSpan;
 use super::runs::{RunRecord, RunStatus};
+use super::schedule_memo::ScheduleMemo;
 
 /// At most this many missed runs are counted (a minutely schedule would otherwise take long).
 pub(crate) const MISSED_RUNS_CAP: usize = 500;
@@ -68,6 +69,8 @@ pub(crate) struct FreshnessInput<'a> {
     pub history_reason: Option<String>,
     /// Node time zone.
     pub tz: Tz,
+    /// Schedule answers shared by every guest of the cluster.
+    pub memo: &'a ScheduleMemo,
     /// Whether the zone is known (else UTC was assumed).
     pub tz_known: bool,
     /// A fixed maximum age from the policy: (hours, where from).
@@ -283,7 +286,9 @@ impl FreshnessInput<'_> {
         };
         match success {
             Some(last) if conclusive => {
-                let missed = event.occurrences_between(last, due, self.tz, MISSED_RUNS_CAP);
+                let missed =
+                    self.memo
+                        .occurrences_between(event, last, due, self.tz, MISSED_RUNS_CAP);
                 let count = missed.len();
                 let first = missed.first().copied().unwrap_or(due);
                 let at_least = if count >= MISSED_RUNS_CAP {
@@ -324,8 +329,9 @@ impl FreshnessInput<'_> {
                 if archives_complete {
                     reason.push_str(" nor on the storage");
                 }
-                let period = event
-                    .previous_before(due, self.tz)
+                let period = self
+                    .memo
+                    .previous_before(event, due, self.tz)
                     .map(|before| (due - before).num_seconds() as f64 / 86_400.0);
                 if let (Some(window), Some(period)) = (self.window_days(), period) {
                     if window < period {
@@ -474,7 +480,8 @@ impl FreshnessInput<'_> {
             .max()
             .unwrap_or(since);
         let before = self.now - self.grace;
-        let slots = event.occurrences_between(
+        let slots = self.memo.occurrences_between(
+            event,
             start - Duration::seconds(1),
             before,
             self.tz,
@@ -485,7 +492,7 @@ impl FreshnessInput<'_> {
             let next = slots
                 .get(i + 1)
                 .copied()
-                .or_else(|| event.next_after(slot, self.tz))
+                .or_else(|| self.memo.next_after(event, slot, self.tz))
                 .map_or(self.now, |n| n.min(self.now));
             if self.archived_in(job, slot, next) {
                 continue;
@@ -548,12 +555,12 @@ impl FreshnessInput<'_> {
     fn due_range(&self, event: &CalendarEvent) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let before = self.now - self.grace;
         if self.tz_known {
-            let due = event.previous_before(before, self.tz)?;
+            let due = self.memo.previous_before(event, before, self.tz)?;
             return Some((due, due));
         }
         let mut range: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
         for zone in every_offset() {
-            let due = event.previous_before(before, zone)?;
+            let due = self.memo.previous_before(event, before, zone)?;
             range = Some(match range {
                 None => (due, due),
                 Some((lo, hi)) => (lo.min(due), hi.max(due)),

@@ -20,6 +20,7 @@ mod offsite;
 pub(crate) mod policy;
 pub mod report;
 mod runs;
+mod schedule_memo;
 mod selection;
 pub(crate) mod summary;
 
@@ -48,6 +49,7 @@ use index::Index;
 use jobs::{job_report, parse_schedule, JobCtx};
 use report::{AttemptStatus, BackupEvent, GuestFlag, GuestReport, JobNodeRun, SCHEMA_VERSION};
 use runs::{collect_runs, job_task_starts, RunRecord, RunStatus, TakenRuns, TaskSpan};
+use schedule_memo::ScheduleMemo;
 use selection::{decide, membership, resolve, storage_is_pbs, JobAnswer, Membership, Resolved};
 
 /// Assess an inventory: every verdict, reason, evidence item and anomaly, as a [`Report`].
@@ -436,7 +438,9 @@ fn assess_cluster(
     let task_starts = job_task_starts(&index, &job_ctxs);
     let node_facts = node_facts(&index);
     let default_repeat = repeat_missed_default(&index);
+    let memo = ScheduleMemo::default();
     let sched = Sched {
+        memo: &memo,
         task_starts: &task_starts,
         nodes: &node_facts,
         default_repeat,
@@ -745,6 +749,7 @@ fn guest_report(
         history_since,
         history_reason,
         tz,
+        memo: sched.memo,
         tz_known,
         max_age: policy.max_age_for(&guest.tags, guest.pool.as_deref()),
         grace,
@@ -1208,9 +1213,10 @@ fn fleecing_leftovers(
     (Some(GuestFlag::FleecingMayRemain), vec![anomaly])
 }
 
-/// What every guest's freshness shares: the tasks that fit each job, the nodes' facts and the
-/// cluster's `repeat-missed` default.
+/// What every guest's freshness shares: the tasks that fit each job, the nodes' facts, the
+/// cluster's `repeat-missed` default and the schedule answers computed so far.
 struct Sched<'a> {
+    memo: &'a ScheduleMemo,
     task_starts: &'a [BTreeMap<String, Vec<TaskSpan>>],
     tolerance: Duration,
     nodes: &'a BTreeMap<&'a str, NodeFacts>,

@@ -117,8 +117,8 @@ impl CalendarEvent {
         })
     }
 
-    /// The text exactly as given to [`CalendarEvent::parse`] (before trimming).
-    #[cfg(test)] // a test oracle: reports read schedules through `describe`
+    /// The text exactly as given to [`CalendarEvent::parse`] (before trimming): the same text
+    /// is the same event (reports read schedules through `describe`).
     pub(crate) fn raw(&self) -> &str {
         &self.raw
     }
