@@ -9,6 +9,7 @@ pub(crate) mod access;
 pub mod client;
 pub mod de;
 pub mod error;
+pub(crate) mod log_page;
 pub(crate) mod paging;
 pub(crate) mod pbs;
 pub mod pbs_types;

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use super::access::Permissions;
 use super::client::{endpoint_label, Answer};
 use super::de::LenientList;
+use super::log_page::TaskLogPage;
 use super::paging::{read_pages, read_pages_each, Paged, PagesEnd, Paging};
 use super::pve_types as wire;
 use super::source::Source;
@@ -490,10 +491,12 @@ impl PveApi {
         upid: &str,
         page_size: usize,
         max_lines: usize,
-    ) -> Paged<Vec<wire::TaskLogLine>> {
+    ) -> Paged<Vec<String>> {
         let mut items = Vec::new();
         let end = self
-            .task_log_pages(node, upid, page_size, max_lines, |page| items.extend(page))
+            .task_log_pages(node, upid, page_size, max_lines, |page| {
+                items.extend(page.lines().map(str::to_string))
+            })
             .await;
         Paged {
             items,
@@ -511,7 +514,7 @@ impl PveApi {
         upid: &str,
         page_size: usize,
         max_lines: usize,
-        take: impl FnMut(Vec<wire::TaskLogLine>),
+        take: impl FnMut(TaskLogPage),
     ) -> PagesEnd {
         let paging = Paging {
             page_size,
@@ -522,7 +525,7 @@ impl PveApi {
             let query = [("start", start.to_string()), ("limit", limit.to_string())];
             async move {
                 self.source
-                    .get_answer(&["nodes", node, "tasks", upid, "log"], &query)
+                    .get_log_page(&["nodes", node, "tasks", upid, "log"], &query)
                     .await
             }
         })

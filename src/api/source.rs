@@ -25,6 +25,7 @@ use super::client::{
 };
 use super::de::{LenientList, MappedList};
 use super::error::{ApiError, ApiErrorKind};
+use super::log_page::{self, TaskLogPage};
 use super::server::ServerKind;
 
 /// Version of the recording folder format.
@@ -306,6 +307,28 @@ impl Source {
                 decode_answer(envelope).map_err(|kind| self.error(path, query, kind))
             }
         }
+    }
+
+    /// `GET` (or replay) a page of a task log ([`log_page`]): live and recorded bodies go
+    /// through its scanner, a replayed envelope through serde.
+    pub(crate) async fn get_log_page(
+        &self,
+        path: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Answer<TaskLogPage>, ApiError> {
+        let body = match self {
+            Source::Live(client) => client.get_body(path, query).await?,
+            Source::Recording(client, recorder) => {
+                self.recorded_body(client, recorder, path, query).await?
+            }
+            Source::Replay(_) => {
+                let envelope = self.get_json(path, query).await?;
+                return decode_answer(envelope)
+                    .map(log_page::from_wire)
+                    .map_err(|kind| self.error(path, query, kind));
+            }
+        };
+        log_page::decode(body).map_err(|kind| self.error(path, query, kind))
     }
 
     /// `GET` the body of a 2xx answer and record it (or the failure) before it is decoded.

@@ -460,7 +460,7 @@ async fn read_restores(
             ));
             continue;
         }
-        restore.source = parse_restore_log(paged.items.iter().map(|line| line.t.as_str()));
+        restore.source = parse_restore_log(paged.items.iter().map(String::as_str));
     }
     let mut items: Vec<Restore> = newest.into_values().collect();
     items.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.guest.cmp(&b.guest)));
@@ -1866,7 +1866,7 @@ async fn read_task_log(
             upid,
             options.log_page_size,
             options.task_log_limit,
-            |page| page.iter().for_each(|line| parser.feed(&line.t)),
+            |page| page.lines().for_each(|line| parser.feed(line)),
         )
         .await;
     // A log that broke off part-way could hide the line that says a guest failed: all or nothing.
