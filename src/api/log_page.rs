@@ -17,29 +17,36 @@ use super::paging::Page;
 use super::pve_types::TaskLogLine;
 
 /// The lines of one page, in order: most of them read in place from the answer's body.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TaskLogPage {
     /// The answer's body (empty when serde decoded the page).
     body: String,
-    lines: Vec<Line>,
+    lines: Vec<Text>,
 }
 
-/// Where one line's text is.
+/// Where a string's text is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Line {
+enum Text {
     /// In the body, as it was sent (no escapes).
     InBody(Range<usize>),
-    /// Decoded from escapes, or by serde.
+    /// Decoded from escapes by serde_json, or by the serde decoding of a whole page.
     Decoded(String),
+}
+
+impl Text {
+    /// The text, `body` being the body it was found in.
+    fn read<'a>(&'a self, body: &'a str) -> &'a str {
+        match self {
+            Text::InBody(range) => body.get(range.clone()).unwrap_or_default(),
+            Text::Decoded(text) => text,
+        }
+    }
 }
 
 impl TaskLogPage {
     /// Each line's text, in order.
     pub(crate) fn lines(&self) -> impl Iterator<Item = &str> {
-        self.lines.iter().map(|line| match line {
-            Line::InBody(range) => self.body.get(range.clone()).unwrap_or_default(),
-            Line::Decoded(text) => text.as_str(),
-        })
+        self.lines.iter().map(|line| line.read(&self.body))
     }
 
     fn from_lines(lines: Vec<TaskLogLine>) -> TaskLogPage {
@@ -47,7 +54,7 @@ impl TaskLogPage {
             body: String::new(),
             lines: lines
                 .into_iter()
-                .map(|line| Line::Decoded(line.t))
+                .map(|line| Text::Decoded(line.t))
                 .collect(),
         }
     }
@@ -56,14 +63,6 @@ impl TaskLogPage {
 impl Page for TaskLogPage {
     fn sent(&self) -> usize {
         self.lines.len()
-    }
-
-    fn append(&mut self, next: Self) {
-        let decoded: Vec<Line> = next
-            .lines()
-            .map(|line| Line::Decoded(line.to_string()))
-            .collect();
-        self.lines.extend(decoded);
     }
 }
 
@@ -93,30 +92,20 @@ pub(crate) fn from_wire(answer: Answer<Vec<TaskLogLine>>) -> Answer<TaskLogPage>
 }
 
 /// The lines and `total`, if the body has the usual shape; None leaves it to serde.
-fn scan(body: &str) -> Option<(Vec<Line>, Option<u64>)> {
-    let mut scanner = Scanner {
-        bytes: body.as_bytes(),
-        at: 0,
-    };
+fn scan(body: &str) -> Option<(Vec<Text>, Option<u64>)> {
+    let mut scanner = Scanner { body, at: 0 };
     let (mut data, mut total) = (None, None);
-    scanner.eat(b'{')?;
-    if !scanner.eat_if(b'}')? {
-        loop {
-            let key = scanner.string()?;
-            scanner.eat(b':')?;
-            if scanner.key_is(&key, "data") && data.is_none() {
-                data = Some(scanner.lines()?);
-            } else if scanner.key_is(&key, "total") && total.is_none() {
-                total = Some(scanner.number()?);
-            } else {
-                return None;
-            }
-            if scanner.eat_if(b'}')? {
-                break;
-            }
-            scanner.eat(b',')?;
+    scanner.object(|scanner, key| match key {
+        "data" if data.is_none() => {
+            data = Some(scanner.lines()?);
+            Some(())
         }
-    }
+        "total" if total.is_none() => {
+            total = Some(scanner.number()?);
+            Some(())
+        }
+        _ => None,
+    })?;
     scanner.skip_whitespace();
     if scanner.at != body.len() {
         return None;
@@ -124,22 +113,21 @@ fn scan(body: &str) -> Option<(Vec<Line>, Option<u64>)> {
     Some((data?, total))
 }
 
-/// A string as the scanner found it.
-enum Text {
-    /// Plain text, in place.
-    InBody(Range<usize>),
-    /// Decoded by serde_json from escapes.
-    Decoded(String),
-}
-
 struct Scanner<'a> {
-    bytes: &'a [u8],
+    body: &'a str,
     at: usize,
 }
 
 impl Scanner<'_> {
+    fn bytes(&self) -> &[u8] {
+        self.body.as_bytes()
+    }
+
     fn skip_whitespace(&mut self) {
-        while matches!(self.bytes.get(self.at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        while matches!(
+            self.bytes().get(self.at),
+            Some(b' ' | b'\n' | b'\r' | b'\t')
+        ) {
             self.at += 1;
         }
     }
@@ -152,7 +140,7 @@ impl Scanner<'_> {
     /// Whether `byte` comes next (taken when it does); None at the end of the body.
     fn eat_if(&mut self, byte: u8) -> Option<bool> {
         self.skip_whitespace();
-        let next = *self.bytes.get(self.at)?;
+        let next = *self.bytes().get(self.at)?;
         if next == byte {
             self.at += 1;
         }
@@ -168,19 +156,19 @@ impl Scanner<'_> {
         let start = self.at;
         let mut escaped = false;
         let end = loop {
-            let rest = self.bytes.get(self.at..)?;
+            let rest = self.bytes().get(self.at..)?;
             let found = self.at + memchr::memchr2(b'"', b'\\', rest)?;
-            if self.bytes[found] == b'"' {
+            if self.bytes()[found] == b'"' {
                 self.at = found + 1;
                 break found;
             }
             escaped = true;
             self.at = found + 2;
         };
-        let raw = self.bytes.get(start..end)?;
+        let raw = self.bytes().get(start..end)?;
         let control = raw.iter().fold(false, |seen, byte| seen | (*byte < 0x20));
         if escaped || control {
-            let quoted = self.bytes.get(start - 1..=end)?;
+            let quoted = self.bytes().get(start - 1..=end)?;
             serde_json::from_slice::<String>(quoted)
                 .ok()
                 .map(Text::Decoded)
@@ -192,7 +180,7 @@ impl Scanner<'_> {
     /// A JSON number that is a whole, non-negative `u64` written plainly (`0`, `17`).
     fn number(&mut self) -> Option<u64> {
         self.skip_whitespace();
-        let rest = self.bytes.get(self.at..)?;
+        let rest = self.bytes().get(self.at..)?;
         let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
         let text = rest.get(..digits)?;
         if digits == 0 || (digits > 1 && text[0] == b'0') {
@@ -208,45 +196,48 @@ impl Scanner<'_> {
         Some(value)
     }
 
-    /// Whether a key is `name`.
-    fn key_is(&self, key: &Text, name: &str) -> bool {
-        match key {
-            Text::InBody(range) => self.bytes.get(range.clone()) == Some(name.as_bytes()),
-            Text::Decoded(text) => text == name,
+    /// An object: each member's key handed to `member` with the scanner at its value, which
+    /// `member` reads (None: a member the scanner does not take).
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat_if(b'}')? {
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            let body = self.body;
+            member(self, key.read(body))?;
+            if self.eat_if(b'}')? {
+                return Some(());
+            }
+            self.eat(b',')?;
         }
     }
 
     /// `[{"n":…,"t":"…"},…]`.
-    fn lines(&mut self) -> Option<Vec<Line>> {
+    fn lines(&mut self) -> Option<Vec<Text>> {
         self.eat(b'[')?;
         // A line takes some 60 bytes of JSON; a guess that rarely reallocates or wastes much.
-        let mut lines = Vec::with_capacity((self.bytes.len() - self.at) / 48);
+        let mut lines = Vec::with_capacity((self.body.len() - self.at) / 48);
         if self.eat_if(b']')? {
             return Some(lines);
         }
         loop {
-            self.eat(b'{')?;
             let (mut number, mut text) = (None, None);
-            loop {
-                let key = self.string()?;
-                self.eat(b':')?;
-                if self.key_is(&key, "n") && number.is_none() {
-                    number = Some(self.number()?);
-                } else if self.key_is(&key, "t") && text.is_none() {
-                    text = Some(self.string()?);
-                } else {
-                    return None;
+            self.object(|scanner, key| match key {
+                "n" if number.is_none() => {
+                    number = Some(scanner.number()?);
+                    Some(())
                 }
-                if self.eat_if(b'}')? {
-                    break;
+                "t" if text.is_none() => {
+                    text = Some(scanner.string()?);
+                    Some(())
                 }
-                self.eat(b',')?;
-            }
+                _ => None,
+            })?;
             number?;
-            lines.push(match text? {
-                Text::InBody(range) => Line::InBody(range),
-                Text::Decoded(text) => Line::Decoded(text),
-            });
+            lines.push(text?);
             if self.eat_if(b']')? {
                 return Some(lines);
             }
@@ -402,16 +393,13 @@ mod tests {
     }
 
     #[test]
-    fn appended_pages_keep_every_line_in_order() {
-        let mut first = decode(br#"{"data":[{"n":1,"t":"a"},{"n":2,"t":""}]}"#.to_vec())
-            .unwrap()
-            .data;
-        first.append(
-            decode(br#"{"data":[{"n":3,"t":"c"}]}"#.to_vec())
+    fn lines_in_place_and_decoded_keep_their_order() {
+        // The last line is escaped (`\u0063` is `c`): decoded apart from the lines in place.
+        let page =
+            decode(br#"{"data":[{"n":1,"t":"a"},{"n":2,"t":""},{"n":3,"t":"\u0063"}]}"#.to_vec())
                 .unwrap()
-                .data,
-        );
-        assert_eq!(first.sent(), 3);
-        assert_eq!(first.lines().collect::<Vec<_>>(), ["a", "", "c"]);
+                .data;
+        assert_eq!(page.sent(), 3);
+        assert_eq!(page.lines().collect::<Vec<_>>(), ["a", "", "c"]);
     }
 }

@@ -35,29 +35,27 @@ pub(crate) struct PageFailure {
 ///
 /// A task list is decoded item by item ([`LenientList`]: a malformed task costs that task only,
 /// and the list is then marked incomplete by the collector). A task log stays all-or-nothing
-/// (`Vec`): a log missing a line could hide the line that says a guest failed, so a page that
-/// does not decode fails the whole log.
-pub(crate) trait Page: Default {
+/// (`log_page::TaskLogPage`): a log missing a line could hide the line that says a guest failed,
+/// so a page that does not decode fails the whole log.
+pub(crate) trait Page {
     /// How many items the server sent on this page (good and bad): the next page starts after
     /// all of them.
     fn sent(&self) -> usize;
-    /// Appends the next page.
-    fn append(&mut self, next: Self);
 }
 
-impl<T> Page for Vec<T> {
-    fn sent(&self) -> usize {
-        self.len()
-    }
-    fn append(&mut self, next: Self) {
-        self.extend(next);
-    }
+/// A page the next one can be appended to, for a read that keeps every page ([`read_pages`]).
+pub(crate) trait Pages: Page + Default {
+    /// Appends the next page.
+    fn append(&mut self, next: Self);
 }
 
 impl<T> Page for LenientList<T> {
     fn sent(&self) -> usize {
         LenientList::sent(self)
     }
+}
+
+impl<T> Pages for LenientList<T> {
     fn append(&mut self, next: Self) {
         LenientList::append(self, next);
     }
@@ -79,7 +77,7 @@ pub(crate) struct Paged<P> {
 /// the cap count every item the server sent, including items that did not decode.
 pub(crate) async fn read_pages<P, F, Fut>(paging: Paging, fetch: F) -> Paged<P>
 where
-    P: Page,
+    P: Pages,
     F: FnMut(usize, usize) -> Fut,
     Fut: Future<Output = Result<Answer<P>, ApiError>>,
 {
@@ -161,6 +159,19 @@ mod tests {
     use super::*;
     use crate::api::error::ApiErrorKind;
     use crate::api::server::ServerKind;
+
+    /// Plain lists, the simplest pages.
+    impl<T> Page for Vec<T> {
+        fn sent(&self) -> usize {
+            self.len()
+        }
+    }
+
+    impl<T> Pages for Vec<T> {
+        fn append(&mut self, next: Self) {
+            self.extend(next);
+        }
+    }
 
     /// A server holding `len` items that reports `total` when asked, and fails at `fail_at`.
     struct Fake {
