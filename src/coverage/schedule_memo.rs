@@ -22,11 +22,19 @@ struct Chain {
     slots: Vec<DateTime<Utc>>,
 }
 
+/// Which neighbouring event of an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Neighbour {
+    /// [`CalendarEvent::previous_before`].
+    Previous,
+    /// [`CalendarEvent::next_after`].
+    Next,
+}
+
 /// What is known of one schedule, per zone and bound.
 #[derive(Debug, Default)]
 struct EventMemo {
-    previous: HashMap<(Tz, DateTime<Utc>), Option<DateTime<Utc>>>,
-    next: HashMap<(Tz, DateTime<Utc>), Option<DateTime<Utc>>>,
+    neighbours: HashMap<(Neighbour, Tz, DateTime<Utc>), Option<DateTime<Utc>>>,
     /// Per zone and end: the widest complete chain computed so far.
     chains: HashMap<(Tz, DateTime<Utc>), Chain>,
 }
@@ -48,6 +56,24 @@ impl ScheduleMemo {
         answer(events.entry(event.raw().to_string()).or_default())
     }
 
+    fn neighbour(
+        &self,
+        event: &CalendarEvent,
+        which: Neighbour,
+        at: DateTime<Utc>,
+        tz: Tz,
+    ) -> Option<DateTime<Utc>> {
+        self.with(event, |memo| {
+            *memo
+                .neighbours
+                .entry((which, tz, at))
+                .or_insert_with(|| match which {
+                    Neighbour::Previous => event.previous_before(at, tz),
+                    Neighbour::Next => event.next_after(at, tz),
+                })
+        })
+    }
+
     /// [`CalendarEvent::previous_before`].
     pub(crate) fn previous_before(
         &self,
@@ -55,12 +81,7 @@ impl ScheduleMemo {
         before: DateTime<Utc>,
         tz: Tz,
     ) -> Option<DateTime<Utc>> {
-        self.with(event, |memo| {
-            *memo
-                .previous
-                .entry((tz, before))
-                .or_insert_with(|| event.previous_before(before, tz))
-        })
+        self.neighbour(event, Neighbour::Previous, before, tz)
     }
 
     /// [`CalendarEvent::next_after`].
@@ -70,12 +91,7 @@ impl ScheduleMemo {
         after: DateTime<Utc>,
         tz: Tz,
     ) -> Option<DateTime<Utc>> {
-        self.with(event, |memo| {
-            *memo
-                .next
-                .entry((tz, after))
-                .or_insert_with(|| event.next_after(after, tz))
-        })
+        self.neighbour(event, Neighbour::Next, after, tz)
     }
 
     /// [`CalendarEvent::occurrences_between`]: the events in `(from, to]`, at most `max`, oldest
